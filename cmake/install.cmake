@@ -1,0 +1,30 @@
+# Install headers, libraries, k23mem.pc and a CMake package config.
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/k23mem"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(FILES "${K23_PORT_DIR}/k23_port_config.h"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(TARGETS ${K23_INSTALL_TARGETS} EXPORT k23memTargets
+        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+        RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+        INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(EXPORT k23memTargets NAMESPACE k23mem::
+        DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/k23mem")
+
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/k23memConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/k23memConfig.cmake"
+  INSTALL_DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/k23mem")
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/k23memConfigVersion.cmake"
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES "${PROJECT_BINARY_DIR}/k23memConfig.cmake"
+              "${PROJECT_BINARY_DIR}/k23memConfigVersion.cmake"
+        DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/k23mem")
+
+# pkg-config: prefix-relative paths so a relocated prefix still works.
+set(K23_PC_LIBS_PRIVATE "${K23_PORT_PC_LIBS}")
+configure_file("${PROJECT_SOURCE_DIR}/pkgconfig/k23mem.pc.in"
+               "${PROJECT_BINARY_DIR}/k23mem.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/k23mem.pc"
+        DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

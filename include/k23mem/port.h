@@ -1,0 +1,268 @@
+/**
+ * @file port.h
+ * The port contract: everything a host supplies to libk23mem.
+ *
+ * Exactly one port is linked with the portable core (`src/`). The library
+ * calls these hooks and nothing else of its host. Each port lives in
+ * `ports/<name>/` with a `k23_port_config.h`, which defines
+ * #k23_port_lock_t and #K23_PORT_CACHE_LINE, and the C file(s)
+ * implementing the functions below.
+ *
+ * Rules for every hook, unless the hook says otherwise:
+ * - it may be called from any thread or CPU, at any time after the port is
+ *   usable (the hosted port needs no init; a kernel port is usable once its
+ *   console and memory map are up);
+ * - it must not call back into libk23mem;
+ * - pointer arguments are never NULL, and addresses and sizes passed to the
+ *   virtual-memory hooks are multiples of `caps.page_size`;
+ * - hooks returning int return #K23_OK or a negative K23_ERR_* code.
+ *
+ * Because GCC and clang may emit calls to memset, memcpy, memmove and
+ * memcmp even in freestanding code, every port must also make those four
+ * symbols available (a hosted libc does).
+ */
+#ifndef K23MEM_PORT_H
+#define K23MEM_PORT_H
+
+#include "k23mem/error.h"
+#include "k23mem/types.h"
+#include "k23_port_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- types ---- */
+
+/** What the host can do; filled by k23_port_caps(). */
+typedef struct k23_port_caps {
+    size_t page_size;        /**< smallest unit the VM hooks work in, bytes (power of two) */
+    size_t alloc_granularity;/**< alignment of k23_port_vm_reserve() results, bytes */
+    bool can_decommit;       /**< k23_port_vm_decommit() really returns memory */
+    bool can_release;        /**< k23_port_vm_release() really returns address space */
+    bool has_vm;             /**< the VM hooks work at all (false: they return K23_ERR_UNSUPPORTED) */
+    unsigned pkeys_available;/**< memory protection keys this host can give out (0: none) */
+} k23_port_caps_t;
+
+/** Log levels for k23_port_log(). */
+enum k23_log_level {
+    K23_LOG_ERROR = 0, /**< something failed */
+    K23_LOG_WARN = 1,  /**< something is off but was handled */
+    K23_LOG_INFO = 2,  /**< what was done */
+    K23_LOG_DEBUG = 3  /**< detail for developers */
+};
+
+/* ---- locking ---- */
+
+/**
+ * Initialize a lock. Must be called before any other use of @p l.
+ * @param[out] l  the lock
+ * @context Any.
+ */
+void k23_port_lock_init(k23_port_lock_t *l);
+
+/**
+ * Acquire a lock; spins or sleeps until it is free. Not recursive.
+ * @param[in,out] l  an initialized lock not held by the caller
+ * @context Any context in which the port's lock may be taken.
+ */
+void k23_port_lock_acquire(k23_port_lock_t *l);
+
+/**
+ * Release a lock held by the caller.
+ * @param[in,out] l  a lock the caller holds
+ * @context Any.
+ */
+void k23_port_lock_release(k23_port_lock_t *l);
+
+/**
+ * Whether the calling thread or CPU holds @p l. Used by assertions only; a
+ * port that cannot tell may return true.
+ * @param[in] l  an initialized lock
+ * @return true when held by the caller
+ * @context Any.
+ */
+bool k23_port_lock_held(const k23_port_lock_t *l);
+
+/* ---- CPUs ---- */
+
+/**
+ * Number of CPUs whose ids k23_port_cpu_id() may return. Constant for the
+ * life of the program.
+ * @return at least 1
+ * @context Any.
+ */
+unsigned k23_port_cpu_count(void);
+
+/**
+ * Id of the CPU the caller runs on right now, < k23_port_cpu_count(). The
+ * caller may be migrated right after; use it only as a hint, or inside a
+ * CPU-local section.
+ * @return the CPU id
+ * @context Any.
+ */
+unsigned k23_port_cpu_id(void);
+
+/**
+ * Enter a CPU-local section and return the CPU id to use in it.
+ *
+ * A kernel port disables preemption (or interrupts) so that the caller
+ * stays on that CPU until k23_port_cpu_local_exit(). A hosted port cannot
+ * pin a thread, so it only returns a hint: the library therefore always
+ * guards per-CPU data with a per-CPU lock as well, which is uncontended
+ * when the port does pin.
+ *
+ * @return a CPU id < k23_port_cpu_count()
+ * @context Any. Sections do not nest.
+ */
+unsigned k23_port_cpu_local_enter(void);
+
+/**
+ * Leave the CPU-local section entered by k23_port_cpu_local_enter().
+ * @param[in] cpu  the id that k23_port_cpu_local_enter() returned
+ * @context Inside a CPU-local section.
+ */
+void k23_port_cpu_local_exit(unsigned cpu);
+
+/* ---- physical memory ---- */
+
+/**
+ * Virtual address through which the library may access physical address
+ * @p pa (a direct map, or identity without an MMU).
+ * @param[in] pa  a physical address inside memory handed to the library
+ * @return the mapped address
+ * @context Any.
+ */
+void *k23_port_phys_to_virt(k23_paddr_t pa);
+
+/**
+ * Inverse of k23_port_phys_to_virt().
+ * @param[in] va  an address returned by k23_port_phys_to_virt()
+ * @return the physical address
+ * @context Any.
+ */
+k23_paddr_t k23_port_virt_to_phys(const void *va);
+
+/* ---- host capabilities, logging and panic ---- */
+
+/**
+ * Describe the host.
+ * @param[out] caps  filled completely
+ * @context Any.
+ */
+void k23_port_caps(k23_port_caps_t *caps);
+
+/**
+ * Write one already formatted line (no trailing newline) to the host's log.
+ * @param[in] level  a #k23_log_level
+ * @param[in] msg    NUL-terminated message
+ * @context Any, including with locks held.
+ */
+void k23_port_log(int level, const char *msg);
+
+/**
+ * Stop after a fatal misuse (double free, corrupted state). Prints
+ * @p file, @p line and @p msg and never returns.
+ * @param[in] file  source file of the check
+ * @param[in] line  source line of the check
+ * @param[in] msg   what went wrong, naming the address involved
+ * @context Any.
+ */
+K23_NORETURN void k23_port_panic(const char *file, int line, const char *msg);
+
+/* ---- virtual memory (hosted and wasm32 ports) ---- */
+
+/**
+ * Reserve @p size bytes of address space, inaccessible, aligned to
+ * @p align.
+ * @param[in]  size   bytes, a multiple of the page size, > 0
+ * @param[in]  align  power of two >= the page size
+ * @param[out] out    start of the reservation; untouched on error
+ * @retval K23_OK               reserved
+ * @retval K23_ERR_NOMEM        no address space left
+ * @retval K23_ERR_UNSUPPORTED  the host has no virtual memory
+ * @context Thread context.
+ */
+int k23_port_vm_reserve(size_t size, size_t align, void **out);
+
+/**
+ * Make [@p addr, @p addr + @p size) of a reservation accessible with
+ * @p perm. Memory committed for the first time, or after
+ * k23_port_vm_decommit(), reads as zero.
+ * @param[in] addr  page-aligned start inside a reservation
+ * @param[in] size  bytes, a multiple of the page size
+ * @param[in] perm  permissions; W^X is checked by the caller
+ * @retval K23_OK         done
+ * @retval K23_ERR_NOMEM  the host could not back the memory
+ * @retval K23_ERR_OS     the host refused for another reason
+ * @context Thread context.
+ */
+int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm);
+
+/**
+ * Make a range inaccessible and let the host drop its contents; it reads
+ * as zero when committed again.
+ * @param[in] addr  page-aligned start inside a reservation
+ * @param[in] size  bytes, a multiple of the page size
+ * @retval K23_OK      done
+ * @retval K23_ERR_OS  the host refused
+ * @context Thread context.
+ */
+int k23_port_vm_decommit(void *addr, size_t size);
+
+/**
+ * Give a whole reservation back.
+ * @param[in] addr  exactly what k23_port_vm_reserve() returned
+ * @param[in] size  exactly the size it was given
+ * @retval K23_OK               done
+ * @retval K23_ERR_UNSUPPORTED  the host cannot release (wasm32)
+ * @context Thread context.
+ */
+int k23_port_vm_release(void *addr, size_t size);
+
+/**
+ * Bytes currently reserved through k23_port_vm_reserve() and not released.
+ * Lets tests prove that nothing leaked.
+ * @return the byte count
+ * @context Any.
+ */
+size_t k23_port_vm_reserved_bytes(void);
+
+/* ---- memory protection keys (optional) ---- */
+
+/**
+ * Allocate a memory protection key.
+ * @param[out] out  the key; untouched on error
+ * @retval K23_OK               allocated
+ * @retval K23_ERR_UNSUPPORTED  the host has no protection keys
+ * @retval K23_ERR_NOMEM        all keys are taken
+ * @context Thread context.
+ */
+int k23_port_pkey_alloc(unsigned *out);
+
+/**
+ * Free a key from k23_port_pkey_alloc().
+ * @param[in] key  the key
+ * @context Thread context.
+ */
+void k23_port_pkey_free(unsigned key);
+
+/**
+ * Commit-style protection change that also tags the range with @p key.
+ * @param[in] addr  page-aligned start inside a reservation
+ * @param[in] size  bytes, a multiple of the page size
+ * @param[in] perm  permissions
+ * @param[in] key   a key from k23_port_pkey_alloc()
+ * @retval K23_OK               done
+ * @retval K23_ERR_UNSUPPORTED  no protection keys
+ * @retval K23_ERR_OS           the host refused
+ * @context Thread context.
+ */
+int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
+                          unsigned key);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* K23MEM_PORT_H */

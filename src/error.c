@@ -1,0 +1,58 @@
+/*
+ * k23_strerror(): a table indexed by the negated code, built the way
+ * libfdt's fdt_strerror.c builds its table ([(val)] = { .str = #val }).
+ */
+#include "internal.h"
+
+struct k23_errtab {
+    const char *name;
+    const char *msg;
+};
+
+#define K23_ERRTAB_ENTRY(val, text) [-(val)] = { #val, text }
+
+static const struct k23_errtab k23_errtab[] = {
+    K23_ERRTAB_ENTRY(K23_OK, "success"),
+    /* ---- general ---- */
+    K23_ERRTAB_ENTRY(K23_ERR_NOMEM, "no frames, memory or space left"),
+    K23_ERRTAB_ENTRY(K23_ERR_INVAL, "invalid argument"),
+    K23_ERRTAB_ENTRY(K23_ERR_NOT_FOUND, "not found"),
+    K23_ERRTAB_ENTRY(K23_ERR_BUSY, "range is in use"),
+    K23_ERRTAB_ENTRY(K23_ERR_WX, "write and execute requested together"),
+    K23_ERRTAB_ENTRY(K23_ERR_UNSUPPORTED, "not supported by this port or target"),
+    K23_ERRTAB_ENTRY(K23_ERR_CORRUPT, "internal consistency check failed"),
+    K23_ERRTAB_ENTRY(K23_ERR_OVERFLOW, "arithmetic overflow"),
+    K23_ERRTAB_ENTRY(K23_ERR_NOSPACE, "output array too small"),
+    K23_ERRTAB_ENTRY(K23_ERR_OVERLAP, "ranges overlap"),
+    K23_ERRTAB_ENTRY(K23_ERR_ALIGN, "address or size misaligned"),
+    K23_ERRTAB_ENTRY(K23_ERR_PARSE, "text could not be parsed"),
+    K23_ERRTAB_ENTRY(K23_ERR_FULL, "pool full, retry later"),
+    K23_ERRTAB_ENTRY(K23_ERR_LIMIT, "request exceeds a configured limit"),
+    K23_ERRTAB_ENTRY(K23_ERR_TOO_SMALL, "region too small for its bookkeeping"),
+    K23_ERRTAB_ENTRY(K23_ERR_OS, "the host operating system refused"),
+    /* ---- slab layout and memory pool (-20..-29) ---- */
+    /* ---- instance allocator (-30..-39) ---- */
+    /* ---- device tree (-40..-49) ---- */
+    /* ---- frame allocator (-50..-59) ---- */
+    /* ---- wasm32 port (-60..-69) ---- */
+};
+
+static const struct k23_errtab *k23_errtab_lookup(int err)
+{
+    if (err > 0 || err <= -(int)K23_ARRAY_SIZE(k23_errtab))
+        return NULL;
+    const struct k23_errtab *e = &k23_errtab[-err];
+    return e->msg != NULL ? e : NULL;
+}
+
+const char *k23_strerror(int err)
+{
+    const struct k23_errtab *e = k23_errtab_lookup(err);
+    return e != NULL ? e->msg : "unknown libk23mem error";
+}
+
+const char *k23_strerror_name(int err)
+{
+    const struct k23_errtab *e = k23_errtab_lookup(err);
+    return e != NULL ? e->name : "K23_ERR_UNKNOWN";
+}

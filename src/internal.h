@@ -1,0 +1,103 @@
+/*
+ * Internal helpers shared by the portable core. Not installed.
+ *
+ * The core includes only the compiler's own headers (stddef, stdint,
+ * stdbool, limits, stdalign, stdatomic); everything else comes through
+ * the port (k23mem/port.h).
+ */
+#ifndef K23MEM_INTERNAL_H
+#define K23MEM_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "k23mem/error.h"
+#include "k23mem/port.h"
+#include "k23mem/types.h"
+
+/* K23_DEBUG: 0 none, 1 argument checks, 2 internal state, 3 whole-structure
+ * walks. Misuse checks that protect the caller's data (double free) do not
+ * use these levels: they are always on. */
+#ifndef K23_DEBUG
+#define K23_DEBUG 1
+#endif
+
+#define K23_STRINGIFY_(x) #x
+#define K23_STRINGIFY(x) K23_STRINGIFY_(x)
+
+#define K23_PANIC(msg) k23_port_panic(__FILE__, __LINE__, (msg))
+
+#define K23_CHECK_(e) \
+    ((e) ? (void)0 : K23_PANIC("assertion failed: " #e))
+
+#if K23_DEBUG >= 1
+#define K23_ASSERT(e) K23_CHECK_(e)
+#else
+#define K23_ASSERT(e) ((void)0)
+#endif
+#if K23_DEBUG >= 2
+#define K23_ASSERT_INTERNAL(e) K23_CHECK_(e)
+#else
+#define K23_ASSERT_INTERNAL(e) ((void)0)
+#endif
+#if K23_DEBUG >= 3
+#define K23_ASSERT_EXPENSIVE(e) K23_CHECK_(e)
+#else
+#define K23_ASSERT_EXPENSIVE(e) ((void)0)
+#endif
+
+/* SQLite-style defensive branches: assert in debug builds, pass the value
+ * through otherwise, so the code still copes if "impossible" happens. */
+#if K23_DEBUG >= 2
+#define K23_ALWAYS(x) ((x) ? 1 : (K23_PANIC("ALWAYS failed: " #x), 0))
+#define K23_NEVER(x) ((x) ? (K23_PANIC("NEVER failed: " #x), 1) : 0)
+#else
+#define K23_ALWAYS(x) (x)
+#define K23_NEVER(x) (x)
+#endif
+
+#define K23_LIKELY(x) __builtin_expect(!!(x), 1)
+#define K23_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define K23_UNUSED(x) ((void)(x))
+#define K23_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- checked arithmetic (never wraps) ---- */
+
+/* Each returns true when the result overflowed; *out is then unspecified. */
+#define k23_add_overflow_(a, b, out) __builtin_add_overflow((a), (b), (out))
+#define k23_sub_overflow_(a, b, out) __builtin_sub_overflow((a), (b), (out))
+#define k23_mul_overflow_(a, b, out) __builtin_mul_overflow((a), (b), (out))
+
+static inline bool k23_is_pow2_(uint64_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* ---- byte helpers (src/libc.c) ---- */
+
+/* Freestanding memset/memcpy stand-ins so the core never names libc. The
+ * compiler may still turn loops into memset calls: every port provides the
+ * real symbols (see port.h). */
+void k23_memzero_(void *dst, size_t n);
+void k23_memcopy_(void *dst, const void *src, size_t n);
+size_t k23_strlen_(const char *s);
+/* Append text to a bounded buffer; returns false if it did not fit (the
+ * buffer then holds a truncated, still NUL-terminated prefix). */
+bool k23_str_append_(char *buf, size_t cap, size_t *pos, const char *s);
+/* Append an unsigned number in base 10 or 16 (with "0x" for 16). */
+bool k23_str_append_u64_(char *buf, size_t cap, size_t *pos, uint64_t v,
+                         unsigned base);
+
+/* Log a message built from a prefix, an unsigned value and a suffix,
+ * without any printf. */
+void k23_log_u64_(int level, const char *prefix, uint64_t v,
+                  const char *suffix);
+/* Panic with "msg 0x<addr>". Used by misuse checks that name an address. */
+K23_NORETURN void k23_panic_addr_(const char *file, int line, const char *msg,
+                                  uint64_t addr);
+#define K23_PANIC_ADDR(msg, addr) \
+    k23_panic_addr_(__FILE__, __LINE__, (msg), (uint64_t)(addr))
+
+#endif /* K23MEM_INTERNAL_H */
