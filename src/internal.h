@@ -2,13 +2,14 @@
  * Internal helpers shared by the portable core. Not installed.
  *
  * The core includes only the compiler's own headers (stddef, stdint,
- * stdbool, limits, stdalign, stdatomic); everything else comes through
- * the port (k23mem/port.h).
+ * stdbool, stdalign, stdatomic); everything else comes through the port
+ * (k23mem/port.h). Not limits.h: GCC's copy include_next's the C
+ * library's, so it is not freestanding in practice (use stdint.h's
+ * SIZE_MAX and friends).
  */
 #ifndef K23MEM_INTERNAL_H
 #define K23MEM_INTERNAL_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
