@@ -1,5 +1,4 @@
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,35 +7,6 @@
 #include "k23mem/port.h"
 
 TestSuite(port_hosted);
-
-static k23_port_lock_t lock;
-static long counter;
-
-static void *hammer(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < 20000; i++) {
-        k23_port_lock_acquire(&lock);
-        cr_assert(k23_port_lock_held(&lock));
-        long v = counter;
-        counter = v + 1;
-        k23_port_lock_release(&lock);
-    }
-    return NULL;
-}
-
-Test(port_hosted, lock_excludes_other_threads_and_knows_its_owner)
-{
-    k23_port_lock_init(&lock);
-    cr_assert(!k23_port_lock_held(&lock));
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++)
-        pthread_create(&t[i], NULL, hammer, NULL);
-    for (int i = 0; i < 4; i++)
-        pthread_join(t[i], NULL);
-    cr_assert_eq(counter, 4 * 20000);
-    cr_assert(!k23_port_lock_held(&lock));
-}
 
 Test(port_hosted, cpu_ids_are_below_the_cpu_count)
 {
