@@ -18,6 +18,24 @@
 #include "k23mem/port.h"
 #include "k23mem/types.h"
 
+/* The limits.h constants the core uses, from the compiler's predefined
+ * macros (see above for why not limits.h itself). */
+#ifndef CHAR_BIT
+#define CHAR_BIT __CHAR_BIT__
+#endif
+#ifndef INT_MAX
+#define INT_MAX __INT_MAX__
+#endif
+#ifndef UINT_MAX
+#define UINT_MAX (__INT_MAX__ * 2U + 1U)
+#endif
+#ifndef LONG_MAX
+#define LONG_MAX __LONG_MAX__
+#endif
+#ifndef ULONG_MAX
+#define ULONG_MAX (__LONG_MAX__ * 2UL + 1UL)
+#endif
+
 /* K23_DEBUG: 0 none, 1 argument checks, 2 internal state, 3 whole-structure
  * walks. Misuse checks that protect the caller's data (double free) do not
  * use these levels: they are always on. */
