@@ -83,7 +83,7 @@ typedef struct k23_mempool_config {
     uint32_t max_unused_warm_slots;    /**< freed slots a stripe keeps warm before reusing them for others */
     uint64_t keep_resident;            /**< bytes of a freed memory kept committed and zeroed (rounded up to pages) */
     int mpk;                           /**< a #k23_mempool_mpk */
-    unsigned max_pkeys;                /**< use at most this many keys */
+    unsigned max_pkeys;                /**< use at most this many keys (and never more than 16) */
     const k23_mempool_pkey_ops_t *pkey_ops; /**< NULL: the port's keys */
 } k23_mempool_config_t;
 
@@ -155,7 +155,7 @@ void k23_mempool_config_default(k23_mempool_config_t *cfg);
  * @retval K23_ERR_POOL_NO_MPK        mpk is YES and the host has no keys
  * @retval K23_ERR_SLAB_*             the limits give no layout (see slab_layout.h);
  *                                    k23_slab_error_message() explains
- * @retval K23_ERR_LIMIT              more than UINT32_MAX - 1 slots
+ * @retval K23_ERR_LIMIT              more than 2^30 slots
  * @retval K23_ERR_NOMEM              no address space for the slab or bookkeeping
  * @retval K23_ERR_INVAL              NULL pointer or invalid mpk mode
  * @retval K23_ERR_UNSUPPORTED        the port has no virtual memory
