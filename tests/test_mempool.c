@@ -130,6 +130,14 @@ Test(mempool, a_guard_before_the_slots_shifts_every_base)
 
 /* ---- guard regions fault ---- */
 
+/* Sanitizers catch SIGSEGV themselves and exit otherwise: let the kernel's
+ * default action kill the test process, which Criterion expects. */
+static void default_segv(void)
+{
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+}
+
 static k23_mempool_t *guard_pool(k23_mempool_memory_t *m)
 {
     k23_mempool_config_t cfg = small_config(3, 4 * WASM_PAGE, WASM_PAGE);
@@ -142,6 +150,7 @@ static k23_mempool_t *guard_pool(k23_mempool_memory_t *m)
 
 Test(mempool, access_past_the_initial_size_faults, .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_memory_t m;
     guard_pool(&m);
     ((volatile char *)m.base)[WASM_PAGE] = 1;
@@ -149,6 +158,7 @@ Test(mempool, access_past_the_initial_size_faults, .signal = SIGSEGV)
 
 Test(mempool, access_in_the_guard_after_max_memory_faults, .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_memory_t m;
     k23_mempool_t *p = guard_pool(&m);
     cr_assert_eq(k23_mempool_grow(p, &m, 4 * WASM_PAGE), K23_OK);
@@ -158,6 +168,7 @@ Test(mempool, access_in_the_guard_after_max_memory_faults, .signal = SIGSEGV)
 
 Test(mempool, access_in_the_pre_slab_guard_faults, .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_memory_t m;
     guard_pool(&m);
     ((volatile char *)m.base)[-1] = 1;
@@ -165,6 +176,7 @@ Test(mempool, access_in_the_pre_slab_guard_faults, .signal = SIGSEGV)
 
 Test(mempool, access_to_a_free_slot_faults, .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_memory_t m;
     k23_mempool_t *p = guard_pool(&m);
     ((volatile char *)k23_mempool_slot_base(p, 1))[0] = 1;
@@ -172,6 +184,7 @@ Test(mempool, access_to_a_free_slot_faults, .signal = SIGSEGV)
 
 Test(mempool, a_freed_memory_without_keep_resident_faults, .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_memory_t m;
     k23_mempool_t *p = guard_pool(&m);
     volatile char *b = m.base;
@@ -224,6 +237,7 @@ Test(mempool, reset_zeroes_kept_bytes_and_releases_the_rest)
 Test(mempool, kept_bytes_past_a_smaller_initial_size_fault,
      .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_config_t cfg = small_config(1, 8 * WASM_PAGE, 0);
     cfg.keep_resident = 4 * WASM_PAGE;
     k23_mempool_t *p = create_ok(&cfg);
@@ -260,6 +274,7 @@ Test(mempool, a_slot_in_unknown_state_is_fully_reset_before_reuse)
 Test(mempool, an_unknown_slot_reused_smaller_faults_past_its_size,
      .signal = SIGSEGV)
 {
+    default_segv();
     k23_mempool_config_t cfg = small_config(1, 4 * WASM_PAGE, 0);
     k23_mempool_t *p = create_ok(&cfg);
     k23_mempool_memory_t m = alloc_ok(p, req(0, 4 * WASM_PAGE));
