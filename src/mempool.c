@@ -440,7 +440,8 @@ void k23_mempool_config_default(k23_mempool_config_t *cfg)
     cfg->limits.memory_reservation = wide ? UINT64_C(4) << 30
                                           : UINT64_C(10) << 20;
     cfg->limits.max_memory_size = cfg->limits.memory_reservation;
-    cfg->limits.total_memories = 1000;
+    /* 1000 slots of 10 MiB would not fit a 32-bit address space. */
+    cfg->limits.total_memories = wide ? 1000 : 100;
     cfg->limits.memory_guard_size = wide ? UINT64_C(32) << 20 : 0;
     cfg->limits.guard_before_linear_memory = wide;
     cfg->max_memories_per_module = 1;

@@ -897,3 +897,17 @@ Test(mempool, threads_share_a_striped_pool_safely)
     cr_assert_leq(st.peak_slots_in_use, 12);
     cr_assert_eq(k23_mempool_destroy(p), K23_OK);
 }
+
+Test(mempool, the_default_configuration_creates_a_pool)
+{
+    k23_mempool_config_t cfg;
+    k23_mempool_config_default(&cfg);
+    k23_mempool_t *p = create_ok(&cfg);
+    const k23_slab_layout_t *l = k23_mempool_layout(p);
+    cr_assert_eq(l->num_slots, sizeof(size_t) >= 8 ? 1000 : 100);
+    cr_assert_eq(k23_mempool_num_stripes(p), 1, "keys are off by default");
+    k23_mempool_memory_t m = alloc_ok(p, req(0, WASM_PAGE));
+    memset(m.base, 1, WASM_PAGE);
+    k23_mempool_deallocate(p, &m);
+    cr_assert_eq(k23_mempool_destroy(p), K23_OK);
+}

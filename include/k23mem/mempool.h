@@ -133,9 +133,10 @@ typedef struct k23_mempool k23_mempool_t;
 
 /**
  * Fill @p cfg with defaults: 1000 slots of 4 GiB reservation and 4 GiB
- * maximum with a 32 MiB guard before and after (on 32-bit targets 10 MiB,
- * 10 MiB and no guard), 1 memory per module, 100 warm slots, nothing kept
- * resident, keys #K23_MEMPOOL_MPK_NO, at most 16 keys, the port's keys.
+ * maximum with a 32 MiB guard before and after (on 32-bit targets 100
+ * slots of 10 MiB, no guard), 1 memory per module, 100 warm slots, nothing
+ * kept resident, keys #K23_MEMPOOL_MPK_NO, at most 16 keys, the port's
+ * keys.
  * @param[out] cfg  filled completely
  * @context Any.
  */
