@@ -168,8 +168,13 @@ static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
  * ends at the current end of memory (if any), so that free tail is reused
  * rather than stranded. Example, 1 MiB megablocks, memory ends at 5 MiB,
  * megablocks 3 and 4 free, n = 4: grow by 2 MiB and the run is 3..6.
+ *
+ * retry: a previous grow did not land where planned (someone grew the
+ * memory between our look at its end and our grow). Then plan no tail
+ * extension and ask for 1 + alignment megablocks of slack, so that the
+ * adopted memory holds an aligned run wherever it lands.
  */
-static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb)
+static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
 {
     uintptr_t end = m->src.end(m->src.ctx);
     uint64_t msize = (uint64_t)1 << m->shift;
@@ -181,14 +186,16 @@ static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb)
 
     size_t amask = ((size_t)1 << amb) - 1;
     size_t t = e_idx;
-    while (t > m->lo && t - 1 < m->hi && mblock_bit(m->owned, t - 1) &&
+    while (!retry && t > m->lo && t - 1 < m->hi && mblock_bit(m->owned, t - 1) &&
            !mblock_bit(m->busy, t - 1) && e_idx - t < n + amask)
         t--;
     size_t a, last;
     if (k23_add_overflow_(t, amask, &a))
         return K23_ERR_NOMEM;
     a &= ~amask;
-    if (k23_add_overflow_(a, n - 1, &last) || last >= m->nmblocks)
+    size_t slack = retry ? amask + 1 : 0;
+    if (k23_add_overflow_(a, n - 1, &last) ||
+        k23_add_overflow_(last, slack, &last) || last >= m->nmblocks)
         return K23_ERR_NOMEM;
 
     /* Bytes from the current end to the end of megablock `last`. */
@@ -232,17 +239,17 @@ int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
     size_t idx = 0;
     bool grew = false;
     int rc = K23_OK;
-    /* At most two grows: the second only if someone else grew the memory
+    /* One grow, normally. More only if someone else grew the memory
      * between our look at its end and our grow (the adopted megablocks are
-     * then not where we planned them). */
+     * then not where we planned them); those grows carry slack. */
     for (unsigned attempt = 0;; attempt++) {
         if (mblock_find(m, n, amb, &idx))
             break;
-        if (attempt == 2) {
+        if (attempt == 3) {
             rc = K23_ERR_NOMEM;
             break;
         }
-        rc = mblock_grow(m, n, amb);
+        rc = mblock_grow(m, n, amb, attempt != 0);
         if (rc != K23_OK)
             break;
         grew = true;
@@ -287,7 +294,8 @@ static bool mblock_index(const k23_mblock_t *m, uintptr_t addr, size_t *idx)
 int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n)
 {
     size_t idx;
-    if (m == NULL || addr == NULL || n == 0)
+    /* addr may be NULL: megablock 0 of a window based at 0 is legal. */
+    if (m == NULL || n == 0)
         return K23_ERR_INVAL;
     uintptr_t a = (uintptr_t)addr;
     if (((a - m->base) & (((uintptr_t)1 << m->shift) - 1)) != 0 ||

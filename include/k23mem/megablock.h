@@ -176,7 +176,7 @@ int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
  * @param[in]     addr  first megablock, aligned to the megablock size
  * @param[in]     n     megablocks, > 0
  * @retval K23_OK         freed
- * @retval K23_ERR_INVAL  NULL, n == 0, misaligned, or outside the window
+ * @retval K23_ERR_INVAL  @p m NULL, n == 0, misaligned, or outside the window
  * @context Thread context. Takes @p m's lock.
  */
 int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n);
