@@ -59,13 +59,13 @@ extern "C" {
 /**
  * Where megablocks come from: a memory that only grows at its end.
  *
- * Contract: memory obtained through @ref grow reads as zero, stays
+ * Contract: memory obtained through `grow` reads as zero, stays
  * accessible for the life of the allocator, and is never shrunk.
  */
 typedef struct k23_mblock_source {
     /**
      * Grow the memory by @p bytes (a multiple of 64 KiB) at its end.
-     * @param ctx      the source's @ref ctx
+     * @param ctx      the source's `ctx`
      * @param bytes    how many bytes to add, > 0
      * @param old_end  where the memory ended before; the new bytes are
      *                 [*old_end, *old_end + bytes)
@@ -74,7 +74,7 @@ typedef struct k23_mblock_source {
     int (*grow)(void *ctx, size_t bytes, uintptr_t *old_end);
     /**
      * Current end of the memory (one past its last byte).
-     * @param ctx  the source's @ref ctx
+     * @param ctx  the source's `ctx`
      * @return the end address
      */
     uintptr_t (*end)(void *ctx);
@@ -87,8 +87,8 @@ typedef struct k23_mblock_stats {
     size_t owned;            /**< obtained from the source (never drops) */
     size_t free;             /**< owned and free for reuse */
     size_t allocated;        /**< owned - free */
-    size_t peak_owned;       /**< highest @ref owned */
-    size_t peak_allocated;   /**< highest @ref allocated */
+    size_t peak_owned;       /**< highest `owned` */
+    size_t peak_allocated;   /**< highest `allocated` */
     size_t waste_bytes;      /**< grown for alignment, covered by no megablock */
     uint64_t grow_calls;     /**< successful grows of the source */
     uint64_t grow_failures;  /**< grows the source refused */
