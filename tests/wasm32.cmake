@@ -21,6 +21,21 @@ set(K23_WASM_TESTS
 set(K23_WASM_PASS_wasm_double_free_panics "k23mem panic.*not allocated")
 set(K23_WASM_PASS_wasm_bench_megablocks "megablocks.peak_vs_live=[0-9.]+")
 
+# The core's Criterion suites, rebuilt for wasm32 against a small
+# Criterion stand-in (tests/ports/wasm32/criterion/), so the core's
+# 32-bit arithmetic runs on a real 32-bit target: tests/test_<module>.c
+# becomes program unit_<module> and ctest test wasm_unit_<module>. Suites
+# of host-only code are left out.
+# test_bitmap.c maps gigabytes with mmap for its large-index cases.
+set(K23_WASM_UNIT_EXCLUDE test_port_hosted.c test_bitmap.c)
+file(GLOB _k23_wasm_units CONFIGURE_DEPENDS RELATIVE "${PROJECT_SOURCE_DIR}/tests"
+     "${PROJECT_SOURCE_DIR}/tests/test_*.c")
+list(REMOVE_ITEM _k23_wasm_units ${K23_WASM_UNIT_EXCLUDE})
+foreach(_u IN LISTS _k23_wasm_units)
+  string(REGEX REPLACE "^test_(.*)[.]c$" "\\1" _m "${_u}")
+  list(APPEND K23_WASM_TESTS "wasm_unit_${_m}|unit_${_m}|")
+endforeach()
+
 function(k23_wasm_add_tests runner bindir)
   foreach(_t IN LISTS K23_WASM_TESTS)
     string(REPLACE "|" ";" _f "${_t}")
@@ -58,6 +73,20 @@ if(K23_PORT STREQUAL "wasm32")
     target_include_directories(${_prog} PRIVATE "${_k23_wasm_src}"
       "${PROJECT_SOURCE_DIR}/src")
     target_link_libraries(${_prog} PRIVATE k23mem_static)
+    add_dependencies(k23mem_wasm_all ${_prog})
+  endforeach()
+  foreach(_u IN LISTS _k23_wasm_units)
+    string(REGEX REPLACE "^test_(.*)[.]c$" "unit_\\1" _prog "${_u}")
+    add_executable(${_prog} "${PROJECT_SOURCE_DIR}/tests/${_u}"
+      "${_k23_wasm_src}/criterion_shim.c")
+    set_target_properties(${_prog} PROPERTIES
+      RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/wasm-tests")
+    # <signal.h> for the SIGABRT of death tests (which the shim skips).
+    target_compile_definitions(${_prog} PRIVATE K23_DEBUG=${K23_DEBUG}
+      _WASI_EMULATED_SIGNAL)
+    target_include_directories(${_prog} BEFORE PRIVATE "${_k23_wasm_src}"
+      "${PROJECT_SOURCE_DIR}/src")
+    target_link_libraries(${_prog} PRIVATE k23mem_static wasi-emulated-signal)
     add_dependencies(k23mem_wasm_all ${_prog})
   endforeach()
   # A small, fixed maximum so memory.grow fails deterministically.
