@@ -5,8 +5,7 @@ if(K23_PORT_HOSTED AND TARGET k23mem-slab)
   set_tests_properties(slab_tool PROPERTIES LABELS "unit;tool" TIMEOUT 120)
 endif()
 
-# The memory pool's concurrency test runs under ThreadSanitizer too.
+# test_mempool starts threads (its TSan twin is tests/stress_mempool.c).
 if(TARGET test_mempool)
-  set_tests_properties(test_mempool PROPERTIES LABELS "unit;threads")
   target_link_libraries(test_mempool PRIVATE Threads::Threads)
 endif()

@@ -19,5 +19,6 @@
 /* ---- modules added by later work: keep one include per line ---- */
 #include "k23mem/slab_layout.h"
 #include "k23mem/mempool.h"
+#include "k23mem/megablock.h"
 
 #endif /* K23MEM_K23MEM_H */
