@@ -42,6 +42,8 @@ enum k23_error {
     K23_ERR_OS = -16,          /**< the host operating system refused the request */
     /* ---- slab layout and memory pool (-20..-29) ---- */
     /* ---- instance allocator (-30..-39) ---- */
+    K23_ERR_INJECTED = -30,    /**< failure injected by a test wrapper */
+    K23_ERR_GROW = -31,        /**< grow past a memory's or table's maximum or reservation */
     /* ---- device tree (-40..-49) ---- */
     /* ---- frame allocator (-50..-59) ---- */
     /* ---- wasm32 port (-60..-69) ---- */
