@@ -126,34 +126,53 @@ struct instance_layout {
     uint8_t align_log2;
 };
 
-static int instance_layout(const k23_module_desc_t *m,
-                           struct instance_layout *l)
+static int instance_layout_of(size_t ctx_size, uint8_t ctx_align_log2,
+                              uint32_t nmem, uint32_t ntab,
+                              struct instance_layout *l)
 {
     const size_t ma = _Alignof(k23_memory_t), ta = _Alignof(k23_table_t);
     size_t off, bytes;
-    if (k23_add_overflow_(m->shape.size, ma - 1, &off))
+    if (k23_add_overflow_(ctx_size, ma - 1, &off))
         return K23_ERR_OVERFLOW;
     off &= ~(ma - 1);
     l->mem_off = off;
-    if (k23_mul_overflow_((size_t)m->num_memories, sizeof(k23_memory_t),
-                          &bytes) ||
+    if (k23_mul_overflow_((size_t)nmem, sizeof(k23_memory_t), &bytes) ||
         k23_add_overflow_(off, bytes, &off) ||
         k23_add_overflow_(off, ta - 1, &off))
         return K23_ERR_OVERFLOW;
     off &= ~(ta - 1);
     l->table_off = off;
-    if (k23_mul_overflow_((size_t)m->num_tables, sizeof(k23_table_t),
-                          &bytes) ||
+    if (k23_mul_overflow_((size_t)ntab, sizeof(k23_table_t), &bytes) ||
         k23_add_overflow_(off, bytes, &off))
         return K23_ERR_OVERFLOW;
     l->size = off;
-    unsigned a = m->shape.align_log2;
+    unsigned a = ctx_align_log2;
     if (instance_log2(ma) > a)
         a = instance_log2(ma);
     if (instance_log2(ta) > a)
         a = instance_log2(ta);
     l->align_log2 = (uint8_t)a;
     return K23_OK;
+}
+
+static int instance_layout(const k23_module_desc_t *m,
+                           struct instance_layout *l)
+{
+    return instance_layout_of(m->shape.size, m->shape.align_log2,
+                              m->num_memories, m->num_tables, l);
+}
+
+int k23_instance_block_size_(size_t ctx_size, uint8_t ctx_align_log2,
+                             uint32_t nmem, uint32_t ntab,
+                             k23_instance_shape_t *out)
+{
+    struct instance_layout l;
+    int rc = instance_layout_of(ctx_size, ctx_align_log2, nmem, ntab, &l);
+    if (rc == K23_OK) {
+        out->size = l.size;
+        out->align_log2 = l.align_log2;
+    }
+    return rc;
 }
 
 int k23_instance_block_shape(const k23_module_desc_t *m,
@@ -324,6 +343,16 @@ int k23_instance_allocate_tables(const k23_instance_allocator_t *a,
     return instance_alloc_tables(a, m, out);
 }
 
+int k23_instance_validate_module(const k23_instance_allocator_t *a,
+                                 const k23_module_desc_t *m)
+{
+    if (!instance_ops_ok(a) || k23_module_desc_check(m) != K23_OK)
+        return K23_ERR_INVAL;
+    if (a->ops->validate_module == NULL)
+        return K23_OK;
+    return a->ops->validate_module(a->ctx, m);
+}
+
 int k23_instance_allocate_module(const k23_instance_allocator_t *a,
                                  const k23_module_desc_t *m,
                                  k23_instance_handle_t *out)
@@ -335,6 +364,11 @@ int k23_instance_allocate_module(const k23_instance_allocator_t *a,
     int rc = instance_layout(m, &l);
     if (rc != K23_OK)
         return rc;
+    if (a->ops->validate_module != NULL) {
+        rc = a->ops->validate_module(a->ctx, m);
+        if (rc != K23_OK)
+            return rc;
+    }
     k23_instance_shape_t bs = {.size = l.size, .align_log2 = l.align_log2};
     void *block = NULL;
     rc = a->ops->allocate_instance(a->ctx, &bs, &block);
@@ -382,7 +416,7 @@ void k23_instance_deallocate_module(const k23_instance_allocator_t *a,
 
 /* Make [from, to) of a reservation accessible. Bytes committed for the
  * first time or after a decommit read as zero (port contract). */
-static int instance_commit(uint8_t *base, size_t from, size_t to)
+int k23_instance_commit_(uint8_t *base, size_t from, size_t to)
 {
     if (to <= from)
         return K23_OK;
@@ -412,7 +446,8 @@ int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
     if (new_committed > mem->committed)
         rc = mem->commit != NULL
                  ? mem->commit(mem->commit_ctx, mem, new_committed)
-                 : instance_commit(mem->base, mem->committed, new_committed);
+                 : k23_instance_commit_(mem->base, mem->committed,
+                                        new_committed);
     if (rc != K23_OK)
         return rc;
     /* The tail of the last committed host page, between the old size and
@@ -445,7 +480,7 @@ int k23_table_grow(k23_table_t *t, uint64_t delta, uint64_t *old_size)
     size_t new_bytes = (size_t)(old + delta) * t->element_size;
     size_t new_committed =
         instance_round_up_size(new_bytes, k23_instance_host_page_());
-    int rc = instance_commit(t->elements, t->committed, new_committed);
+    int rc = k23_instance_commit_(t->elements, t->committed, new_committed);
     if (rc != K23_OK)
         return rc;
     size_t tail_end = t->committed < new_bytes ? t->committed : new_bytes;
@@ -554,7 +589,7 @@ static int ondemand_reserve(const k23_ondemand_t *od, size_t size,
     int rc = k23_port_vm_reserve(size, align, &p);
     if (rc != K23_OK)
         return rc;
-    rc = instance_commit(p, 0, commit);
+    rc = k23_instance_commit_(p, 0, commit);
     if (rc != K23_OK) {
         int rc2 = k23_port_vm_release(p, size);
         K23_ASSERT(rc2 == K23_OK);
@@ -827,6 +862,15 @@ static void faulty_deallocate_table(void *ctx, uint32_t index,
     f->inner->ops->deallocate_table(f->inner->ctx, index, t);
 }
 
+static int faulty_validate_module(void *ctx, const k23_module_desc_t *m)
+{
+    /* Not an allocation: never fails on purpose, never counts. */
+    k23_instance_faulty_t *f = ctx;
+    if (f->inner->ops->validate_module == NULL)
+        return K23_OK;
+    return f->inner->ops->validate_module(f->inner->ctx, m);
+}
+
 static const k23_instance_allocator_ops_t faulty_ops = {
     .allocate_instance = faulty_allocate_instance,
     .deallocate_instance = faulty_deallocate_instance,
@@ -834,6 +878,7 @@ static const k23_instance_allocator_ops_t faulty_ops = {
     .deallocate_memory = faulty_deallocate_memory,
     .allocate_table = faulty_allocate_table,
     .deallocate_table = faulty_deallocate_table,
+    .validate_module = faulty_validate_module,
 };
 
 int k23_instance_faulty_init(k23_instance_faulty_t *f,

@@ -177,6 +177,14 @@ typedef struct k23_instance_allocator_ops {
      *  @param index  the index it was allocated at
      *  @param table  the table */
     void (*deallocate_table)(void *ctx, uint32_t index, k23_table_t *table);
+    /** Optional (may be NULL), beyond the seed's six: check that a whole
+     *  module fits this allocator's limits before anything is allocated
+     *  (wasmtime's validate_module). k23_instance_allocate_module() calls
+     *  it first.
+     *  @param ctx  the allocator's context
+     *  @param m    valid module descriptor
+     *  @return K23_OK or the error allocation would run into */
+    int (*validate_module)(void *ctx, const struct k23_module_desc *m);
 } k23_instance_allocator_ops_t;
 
 /** An instance allocator: its operations and their context. */
@@ -459,7 +467,21 @@ void k23_instance_deallocate_tables(const k23_instance_allocator_t *a,
                                     k23_table_t *tables, uint32_t n);
 
 /**
- * Allocate everything an instance of @p m needs: the instance block (the
+ * Check @p m against the allocator's limits, if it has a validate_module
+ * operation; nothing is allocated.
+ * @param[in] a  allocator
+ * @param[in] m  module (checked with k23_module_desc_check())
+ * @retval K23_OK         fits (or the allocator has no limits to check)
+ * @retval K23_ERR_INVAL  a NULL argument or bad descriptor
+ * @return or the implementation's limit error
+ * @context Any.
+ */
+int k23_instance_validate_module(const k23_instance_allocator_t *a,
+                                 const k23_module_desc_t *m);
+
+/**
+ * Allocate everything an instance of @p m needs: first validate the module
+ * (k23_instance_validate_module()), then the instance block (the
  * zeroed context plus the memory and table arrays), then every memory,
  * then every table. Any failure deallocates what was allocated and returns
  * the first error unchanged.
