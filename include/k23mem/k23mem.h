@@ -20,5 +20,7 @@
 #include "k23mem/slab_layout.h"
 #include "k23mem/mempool.h"
 #include "k23mem/megablock.h"
+#include "k23mem/instance.h"
+#include "k23mem/instance_pool.h"
 
 #endif /* K23MEM_K23MEM_H */
