@@ -289,7 +289,7 @@ Test(megablock, bad_free_arguments_are_errors)
     setup(20, 0, 64, 0);
     void *p;
     cr_assert_eq(k23_mblock_alloc(&mb, 2, 0, 0, &p), K23_OK);
-    cr_assert_eq(k23_mblock_free(&mb, (char *)p + 4096, 1), K23_ERR_INVAL);
+    cr_assert_eq(k23_mblock_free(&mb, (void *)((uintptr_t)p + 4096), 1), K23_ERR_INVAL);
     cr_assert_eq(k23_mblock_free(&mb, p, 0), K23_ERR_INVAL);
     cr_assert_eq(k23_mblock_free(&mb, (void *)((uintptr_t)64 << 20), 1),
                  K23_ERR_INVAL);
@@ -304,7 +304,7 @@ Test(megablock, double_free_panics, .signal = SIGABRT)
     void *p;
     cr_assert_eq(k23_mblock_alloc(&mb, 2, 0, 0, &p), K23_OK);
     cr_assert_eq(k23_mblock_free(&mb, p, 2), K23_OK);
-    k23_mblock_free(&mb, (char *)p + (1u << 20), 1);
+    k23_mblock_free(&mb, (void *)((uintptr_t)p + (1u << 20)), 1);
 }
 
 Test(megablock, freeing_never_owned_memory_panics, .signal = SIGABRT)
