@@ -9,29 +9,18 @@
 set -euo pipefail
 root="$1" work="$2" fdtinc="$3" cc="$4" target="${5:-native}"
 
-mkdir -p "$work/only-libfdt" "$work/port"
+mkdir -p "$work/only-libfdt"
 ln -sf "$fdtinc/libfdt.h" "$fdtinc/fdt.h" "$work/only-libfdt/"
-cat > "$work/port/k23_port_config.h" <<'H'
-/* Minimal port configuration for the freestanding compile check. */
-#ifndef K23_PORT_CONFIG_H
-#define K23_PORT_CONFIG_H
-#include <stdint.h>
-#define K23_PORT_NAME "freestanding-check"
-#define K23_PORT_CACHE_LINE 64
-typedef struct k23_port_lock { volatile uint32_t locked; } k23_port_lock_t;
-#endif
-H
 
 flags=(-std=c11 -Wall -Wextra -Werror -O2 -ffreestanding -nostdinc
-       -I "$root/include" -I "$work/port" -I "$root/src"
+       -I "$root/include" -I "$root/tests/freestanding" -I "$root/src"
        -I "$root/ports/freestanding-include" -I "$work/only-libfdt")
 if [ "$target" = wasm32 ]; then
     flags+=(--target=wasm32-unknown-unknown
             -isystem "$("$cc" -print-resource-dir)/include")
     obj="$work/fdt_memmap.wasm32.o"
 else
-    # gcc's <limits.h> chains to the C library's unless told it is alone.
-    flags+=(-isystem "$("$cc" -print-file-name=include)" -D_LIBC_LIMITS_H_)
+    flags+=(-isystem "$("$cc" -print-file-name=include)")
     obj="$work/fdt_memmap.native.o"
 fi
 "$cc" "${flags[@]}" -c "$root/src/fdt_memmap.c" -o "$obj"

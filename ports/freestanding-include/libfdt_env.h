@@ -15,10 +15,22 @@
 #ifndef LIBFDT_ENV_H
 #define LIBFDT_ENV_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* libfdt's sources use a few <limits.h> constants. GCC's limits.h chains
+ * to the C library's, so they come from the compiler's predefined macros
+ * instead (as in src/internal.h). */
+#ifndef INT_MAX
+#define INT_MAX __INT_MAX__
+#endif
+#ifndef UINT_MAX
+#define UINT_MAX (__INT_MAX__ * 2U + 1U)
+#endif
+#ifndef CHAR_BIT
+#define CHAR_BIT __CHAR_BIT__
+#endif
 
 /* Device-tree cells are big-endian in the blob. sparse's bitwise
  * annotations are not used here: plain integer typedefs. */
