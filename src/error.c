@@ -39,7 +39,7 @@ static const struct k23_errtab k23_errtab[] = {
     K23_ERRTAB_ENTRY(K23_ERR_FDT_CORRUPT, "device tree blob is corrupt"),
     K23_ERRTAB_ENTRY(K23_ERR_FDT_CELLS, "#address-cells or #size-cells out of range"),
     K23_ERRTAB_ENTRY(K23_ERR_FDT_REG, "property length is not a whole number of entries"),
-    K23_ERRTAB_ENTRY(K23_ERR_FDT_RANGE, "device tree range overflows 64 bits or is reversed"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_RANGE, "device tree range overflows 64 bits, is reversed or half given"),
     /* ---- frame allocator (-50..-59) ---- */
     /* ---- wasm32 port (-60..-69) ---- */
 };

@@ -49,7 +49,7 @@ enum k23_error {
     K23_ERR_FDT_CORRUPT = -43,   /**< device tree blob layout or structure is broken */
     K23_ERR_FDT_CELLS = -44,     /**< `#address-cells` or `#size-cells` out of range */
     K23_ERR_FDT_REG = -45,       /**< property length is not a whole number of entries */
-    K23_ERR_FDT_RANGE = -46,     /**< device tree range overflows 64 bits or is reversed */
+    K23_ERR_FDT_RANGE = -46,     /**< device tree range overflows 64 bits, is reversed or half given */
     /* ---- frame allocator (-50..-59) ---- */
     /* ---- wasm32 port (-60..-69) ---- */
     K23_ERR_MIN_ = -127        /**< lowest value reserved for libk23mem codes */
