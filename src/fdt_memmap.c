@@ -29,6 +29,8 @@
 /* Defaults the Devicetree Specification gives for absent cell counts. */
 #define FDTMM_DEFAULT_ADDRESS_CELLS 2
 #define FDTMM_DEFAULT_SIZE_CELLS 1
+/* Oldest blob version read (see fdtmm_check_blob). */
+#define FDTMM_MIN_VERSION 16
 
 struct fdtmm_ctx {
     const void *fdt;
@@ -558,6 +560,12 @@ static int fdtmm_check_blob(struct fdtmm_ctx *c, size_t fdt_size)
                           "header");
     if (fdt_size < sizeof(struct fdt_header))
         return fdtmm_fail(c, K23_ERR_FDT_TRUNCATED, 0, -1, "header");
+    /* Versions before 16 are the pre-2007 format with full paths as node
+     * names. Nothing produces them any more, and libfdt 1.6.1's
+     * fdt_check_full() dereferences NULL on some of them (found by
+     * tests/fuzz), so they are refused before libfdt looks further. */
+    if (fdt_version(fdt) < FDTMM_MIN_VERSION)
+        return fdtmm_fail(c, K23_ERR_FDT_VERSION, 0, -1, "header version");
     int err = fdt_check_header(fdt);
     if (err != 0)
         return fdtmm_fail_libfdt(c, err, -1, "header");

@@ -184,7 +184,8 @@ typedef struct k23_fdt_memmap_diag {
  *                                exclusion range, or an array NULL with
  *                                a non-zero capacity
  * @retval K23_ERR_FDT_MAGIC      not a DTB: wrong magic number
- * @retval K23_ERR_FDT_VERSION    a DTB version libfdt cannot read
+ * @retval K23_ERR_FDT_VERSION    a DTB version before 16, or one libfdt
+ *                                cannot read
  * @retval K23_ERR_FDT_TRUNCATED  the blob is shorter than its header says
  * @retval K23_ERR_FDT_CORRUPT    the blob's layout or structure is broken
  * @retval K23_ERR_FDT_CELLS      `#address-cells` / `#size-cells` is not 1
