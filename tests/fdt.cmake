@@ -2,6 +2,12 @@
 # tests/fdt/*.dts with dtc, the Criterion suite's DTB folder, the tool's
 # tests, the QEMU virt maps, the libFuzzer target and the freestanding
 # build of the module.
+# Only where the module is built (the wasm32 port excludes it) and the
+# tests can run (hosted).
+if(NOT K23_PORT_HOSTED OR "fdt_memmap.c" IN_LIST K23_CORE_EXCLUDE)
+  return()
+endif()
+
 find_program(K23_DTC dtc)
 if(NOT K23_DTC)
   message(FATAL_ERROR "dtc not found: apt-get install device-tree-compiler (scripts/test does this)")
