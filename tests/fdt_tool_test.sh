@@ -53,6 +53,8 @@ expect_kv usable "free 0x0000000044000000 0x0000000045000000
 free 0x0000000046000000 0x0000000046800000"
 expect_kv top "free 0xfffffffffff00000 0xfffffffffffff000"
 expect_kv empty ""
+expect_kv resv-own-cells "free 0x0000000080000000 0x0000000080100000
+free 0x0000000080102000 0x0000000090000000"
 
 # Malformed blobs: exit 2, exactly one line on stderr, nothing on stdout.
 head -c 100 "$dtbs/basic.dtb" > "$work/truncated.dtb"

@@ -335,6 +335,24 @@ Test(fdt_memmap, ram_at_the_top_of_the_address_space)
     free(b.data);
 }
 
+Test(fdt_memmap, reserved_memory_uses_its_own_cells)
+{
+    struct blob b = load("resv-own-cells");
+    struct result r;
+    cr_assert_eq(run(&b, 12, NULL, 0, &r), K23_OK);
+    static const struct span want[] = {
+        {0x80000000, 0x80100000}, {0x80102000, 0x90000000},
+    };
+    expect_free(&r, want, ARRAY_LEN(want), "resv-own-cells");
+    cr_assert_eq(r.map.ram_count, 1, "memory node without reg adds nothing");
+    cr_assert_eq(r.map.taken_count, 1);
+    cr_assert_eq(r.taken[0].range.size, 0x2000);
+    cr_assert_eq(r.map.dynamic_count, 1);
+    cr_assert_eq(r.dyn[0].range.size, 0x100000);
+    cr_assert_eq(r.dyn[0].align, 0x10000);
+    free(b.data);
+}
+
 Test(fdt_memmap, tree_without_memory_gives_an_empty_map)
 {
     struct blob b = load("empty");
