@@ -243,7 +243,8 @@ static int fdtmm_collect_ram(struct fdtmm_ctx *c)
     bool have_cells = false;
     int node;
 
-    fdt_for_each_subnode(node, fdt, 0) {
+    fdt_for_each_subnode(node, fdt, 0)
+    {
         int len = 0;
         const void *dt = fdt_getprop(fdt, node, "device_type", &len);
         if (!fdtmm_prop_is(dt, len, "memory") || !fdtmm_available(fdt, node))
@@ -252,14 +253,15 @@ static int fdtmm_collect_ram(struct fdtmm_ctx *c)
             int err = fdtmm_cells(c, 0, "#address-cells",
                                   FDTMM_DEFAULT_ADDRESS_CELLS, &ac);
             if (err == K23_OK)
-                err = fdtmm_cells(c, 0, "#size-cells",
-                                  FDTMM_DEFAULT_SIZE_CELLS, &sc);
+                err = fdtmm_cells(c, 0, "#size-cells", FDTMM_DEFAULT_SIZE_CELLS,
+                                  &sc);
             if (err != K23_OK)
                 return err;
             have_cells = true;
         }
         k23_fdt_region_t proto = {
-            .kind = K23_FDT_KIND_RAM, .node = node,
+            .kind = K23_FDT_KIND_RAM,
+            .node = node,
             .name = fdtmm_name(fdt, node),
         };
         const char *prop = "reg";
@@ -269,8 +271,8 @@ static int fdtmm_collect_ram(struct fdtmm_ctx *c)
         } else if (fdt_getprop(fdt, node, "reg", NULL) == NULL) {
             continue; /* a memory node without regions adds nothing */
         }
-        int err = fdtmm_decode_reg(c, node, prop, ac, sc, &proto,
-                                   c->map->ram, c->map->ram_cap, &c->nram);
+        int err = fdtmm_decode_reg(c, node, prop, ac, sc, &proto, c->map->ram,
+                                   c->map->ram_cap, &c->nram);
         if (err != K23_OK)
             return err;
     }
@@ -286,8 +288,10 @@ static int fdtmm_collect_memreserve(struct fdtmm_ctx *c)
         return fdtmm_fail_libfdt(c, n, -1, "/memreserve/");
     for (int i = 0; i < n; i++) {
         k23_fdt_region_t r = {
-            .kind = K23_FDT_KIND_MEMRESERVE, .node = -1,
-            .index = (uint32_t)i, .name = "/memreserve/",
+            .kind = K23_FDT_KIND_MEMRESERVE,
+            .node = -1,
+            .index = (uint32_t)i,
+            .name = "/memreserve/",
         };
         int err = fdt_get_mem_rsv(c->fdt, i, &r.range.base, &r.range.size);
         if (err < 0)
@@ -312,7 +316,8 @@ static int fdtmm_collect_reserved(struct fdtmm_ctx *c)
     uint32_t ac = 0, sc = 0;
     bool have_cells = false;
     int node;
-    fdt_for_each_subnode(node, fdt, parent) {
+    fdt_for_each_subnode(node, fdt, parent)
+    {
         if (!fdtmm_available(fdt, node))
             continue;
         if (!have_cells) {
@@ -326,7 +331,8 @@ static int fdtmm_collect_reserved(struct fdtmm_ctx *c)
             have_cells = true;
         }
         k23_fdt_region_t proto = {
-            .kind = K23_FDT_KIND_RESERVED_MEMORY, .node = node,
+            .kind = K23_FDT_KIND_RESERVED_MEMORY,
+            .node = node,
             .name = fdtmm_name(fdt, node),
         };
         if (fdt_getprop(fdt, node, "no-map", NULL) != NULL)
@@ -336,9 +342,9 @@ static int fdtmm_collect_reserved(struct fdtmm_ctx *c)
 
         int err;
         if (fdt_getprop(fdt, node, "reg", NULL) != NULL) {
-            err = fdtmm_decode_reg(c, node, "reg", ac, sc, &proto,
-                                   c->map->taken, c->map->taken_cap,
-                                   &c->ntaken);
+            err =
+                fdtmm_decode_reg(c, node, "reg", ac, sc, &proto, c->map->taken,
+                                 c->map->taken_cap, &c->ntaken);
             if (err != K23_OK)
                 return err;
             continue;
@@ -391,8 +397,10 @@ static int fdtmm_collect_initrd(struct fdtmm_ctx *c)
     if (end == start)
         return K23_OK;
     k23_fdt_region_t r = {
-        .range = {start, end - start}, .kind = K23_FDT_KIND_INITRD,
-        .node = chosen, .name = "linux,initrd",
+        .range = {start, end - start},
+        .kind = K23_FDT_KIND_INITRD,
+        .node = chosen,
+        .name = "linux,initrd",
     };
     fdtmm_put(c->map->taken, c->map->taken_cap, &c->ntaken, &r);
     return K23_OK;
@@ -609,8 +617,11 @@ int k23_fdt_memmap(const void *fdt, size_t fdt_size,
         return err;
     for (size_t i = 0; i < cfg->nexclude; i++) {
         k23_fdt_region_t r = {
-            .range = cfg->exclude[i], .kind = K23_FDT_KIND_EXCLUDE,
-            .node = -1, .index = (uint32_t)i, .name = "exclude",
+            .range = cfg->exclude[i],
+            .kind = K23_FDT_KIND_EXCLUDE,
+            .node = -1,
+            .index = (uint32_t)i,
+            .name = "exclude",
         };
         if (r.range.size != 0)
             fdtmm_put(map->taken, map->taken_cap, &c.ntaken, &r);
@@ -622,7 +633,8 @@ int k23_fdt_memmap(const void *fdt, size_t fdt_size,
         fdtmm_sort(map->ram, c.nram);
         fdtmm_sort(map->taken, c.ntaken);
         struct fdtmm_out o = {
-            .v = map->free, .cap = map->free_cap,
+            .v = map->free,
+            .cap = map->free_cap,
             .mask = (UINT64_C(1) << cfg->page_log2) - 1,
         };
         fdtmm_sweep(map->ram, c.nram, map->taken, c.ntaken, &o);

@@ -55,8 +55,13 @@ static void result_init(struct result *r)
 {
     memset(r, 0, sizeof(*r));
     r->map = (k23_fdt_memmap_t){
-        .ram = r->ram, .ram_cap = CAP, .taken = r->taken, .taken_cap = CAP,
-        .dynamic = r->dyn, .dynamic_cap = CAP, .free = r->free,
+        .ram = r->ram,
+        .ram_cap = CAP,
+        .taken = r->taken,
+        .taken_cap = CAP,
+        .dynamic = r->dyn,
+        .dynamic_cap = CAP,
+        .free = r->free,
         .free_cap = CAP,
     };
 }
@@ -65,7 +70,9 @@ static int run(const struct blob *b, unsigned page_log2,
                const k23_range_t *excl, size_t nexcl, struct result *r)
 {
     k23_fdt_memmap_config_t cfg = {
-        .page_log2 = page_log2, .exclude = excl, .nexclude = nexcl,
+        .page_log2 = page_log2,
+        .exclude = excl,
+        .nexclude = nexcl,
     };
     result_init(r);
     return k23_fdt_memmap(b->data, b->size, &cfg, &r->map, &r->diag);
@@ -79,18 +86,17 @@ struct span {
 static void expect_free(const struct result *r, const struct span *want,
                         size_t n, const char *what)
 {
-    cr_assert_eq(r->map.free_count, n, "%s: %zu free regions, want %zu",
-                 what, r->map.free_count, n);
+    cr_assert_eq(r->map.free_count, n, "%s: %zu free regions, want %zu", what,
+                 r->map.free_count, n);
     for (size_t i = 0; i < n; i++) {
         uint64_t size = want[i].end - want[i].start;
         cr_assert_eq(r->free[i].base, want[i].start,
                      "%s: free[%zu] base %#llx want %#llx", what, i,
                      (unsigned long long)r->free[i].base,
                      (unsigned long long)want[i].start);
-        cr_assert_eq(r->free[i].size, size,
-                     "%s: free[%zu] size %#llx want %#llx", what, i,
-                     (unsigned long long)r->free[i].size,
-                     (unsigned long long)size);
+        cr_assert_eq(
+            r->free[i].size, size, "%s: free[%zu] size %#llx want %#llx", what,
+            i, (unsigned long long)r->free[i].size, (unsigned long long)size);
     }
 }
 
@@ -168,8 +174,8 @@ Test(fdt_memmap, basic_tree_gives_ram_taken_dynamic_and_free)
                  k23_strerror(run(&b, 12, NULL, 0, &r)));
 
     static const struct span want[] = {
-        {0x40001000, 0x41000000}, {0x41200000, 0x42000000},
-        {0x42001000, 0x48000000}, {0x48101000, 0x50000000},
+        {0x40001000, 0x41000000},   {0x41200000, 0x42000000},
+        {0x42001000, 0x48000000},   {0x48101000, 0x50000000},
         {0x100000000, 0x100100000},
     };
     expect_free(&r, want, ARRAY_LEN(want), "basic");
@@ -208,7 +214,8 @@ Test(fdt_memmap, basic_tree_gives_ram_taken_dynamic_and_free)
     cr_assert_eq(r.dyn[0].kind, K23_FDT_KIND_DYNAMIC);
     cr_assert_eq(r.dyn[0].range.size, 0x400000);
     cr_assert_eq(r.dyn[0].align, 0x100000);
-    cr_assert_eq(r.dyn[0].flags, K23_FDT_FLAG_HAS_SIZE | K23_FDT_FLAG_HAS_ALIGN);
+    cr_assert_eq(r.dyn[0].flags,
+                 K23_FDT_FLAG_HAS_SIZE | K23_FDT_FLAG_HAS_ALIGN);
     cr_assert_str_eq(r.dyn[1].name, "dyn-bare");
     cr_assert_eq(r.dyn[1].flags, 0);
     cr_assert_eq(r.dyn[1].range.size, 0);
@@ -223,9 +230,9 @@ Test(fdt_memmap, caller_exclusions_are_taken_out_with_their_index)
     struct blob b = load("basic");
     struct result r;
     const k23_range_t excl[] = {
-        {0x40200000, 0x200000},   /* "kernel image" */
-        {0x0, 0},                 /* empty: ignored */
-        {0x4fffff00, 0x200},      /* "DTB", unaligned, crosses RAM's end */
+        {0x40200000, 0x200000}, /* "kernel image" */
+        {0x0, 0},               /* empty: ignored */
+        {0x4fffff00, 0x200},    /* "DTB", unaligned, crosses RAM's end */
     };
     cr_assert_eq(run(&b, 12, excl, ARRAY_LEN(excl), &r), K23_OK);
     static const struct span want[] = {
@@ -255,15 +262,17 @@ Test(fdt_memmap, larger_pages_shrink_free_regions_inward)
     struct result r;
     cr_assert_eq(run(&b, 21, NULL, 0, &r), K23_OK); /* 2 MiB pages */
     static const struct span want[] = {
-        {0x40200000, 0x41000000}, {0x41200000, 0x42000000},
-        {0x42200000, 0x48000000}, {0x48200000, 0x50000000},
+        {0x40200000, 0x41000000},
+        {0x41200000, 0x42000000},
+        {0x42200000, 0x48000000},
+        {0x48200000, 0x50000000},
     };
     expect_free(&r, want, ARRAY_LEN(want), "basic, 2 MiB pages");
     check_invariants(&r, 21);
     cr_assert_eq(run(&b, 0, NULL, 0, &r), K23_OK); /* byte granularity */
     static const struct span bytes[] = {
-        {0x40001000, 0x41000000}, {0x41200000, 0x42000000},
-        {0x42000800, 0x48000000}, {0x48100800, 0x50000000},
+        {0x40001000, 0x41000000},   {0x41200000, 0x42000000},
+        {0x42000800, 0x48000000},   {0x48100800, 0x50000000},
         {0x100000000, 0x100100000},
     };
     expect_free(&r, bytes, ARRAY_LEN(bytes), "basic, bytes");
@@ -276,7 +285,8 @@ Test(fdt_memmap, one_cell_tree_merges_touching_and_overlapping_ram)
     struct result r;
     cr_assert_eq(run(&b, 12, NULL, 0, &r), K23_OK);
     static const struct span want[] = {
-        {0x0, 0x280000}, {0x80000000, 0x88000000},
+        {0x0, 0x280000},
+        {0x80000000, 0x88000000},
     };
     expect_free(&r, want, ARRAY_LEN(want), "cells1");
     check_invariants(&r, 12);
@@ -294,8 +304,10 @@ Test(fdt_memmap, absent_cells_use_the_specification_defaults)
     struct result r;
     cr_assert_eq(run(&b, 12, NULL, 0, &r), K23_OK);
     static const struct span want[] = {
-        {0x0, 0xc0000}, {0xc2000, 0x100000},
-        {0x100000000, 0x100080000}, {0x100081000, 0x100100000},
+        {0x0, 0xc0000},
+        {0xc2000, 0x100000},
+        {0x100000000, 0x100080000},
+        {0x100081000, 0x100100000},
     };
     expect_free(&r, want, ARRAY_LEN(want), "defaults");
     check_invariants(&r, 12);
@@ -308,7 +320,8 @@ Test(fdt_memmap, usable_memory_replaces_reg)
     struct result r;
     cr_assert_eq(run(&b, 12, NULL, 0, &r), K23_OK);
     static const struct span want[] = {
-        {0x44000000, 0x45000000}, {0x46000000, 0x46800000},
+        {0x44000000, 0x45000000},
+        {0x46000000, 0x46800000},
     };
     expect_free(&r, want, ARRAY_LEN(want), "usable");
     cr_assert_eq(r.ram[0].flags, K23_FDT_FLAG_USABLE_MEMORY);
@@ -341,7 +354,8 @@ Test(fdt_memmap, reserved_memory_uses_its_own_cells)
     struct result r;
     cr_assert_eq(run(&b, 12, NULL, 0, &r), K23_OK);
     static const struct span want[] = {
-        {0x80000000, 0x80100000}, {0x80102000, 0x90000000},
+        {0x80000000, 0x80100000},
+        {0x80102000, 0x90000000},
     };
     expect_free(&r, want, ARRAY_LEN(want), "resv-own-cells");
     cr_assert_eq(r.map.ram_count, 1, "memory node without reg adds nothing");
@@ -470,8 +484,8 @@ Test(fdt_memmap, corrupt_structure_block_is_refused)
     b = load("basic");
     put_be32(b.data, 36, (uint32_t)b.size);
     err = run(&b, 12, NULL, 0, &r);
-    cr_assert(err == K23_ERR_FDT_CORRUPT || err == K23_ERR_FDT_TRUNCATED,
-              "%s", k23_strerror_name(err));
+    cr_assert(err == K23_ERR_FDT_CORRUPT || err == K23_ERR_FDT_TRUNCATED, "%s",
+              k23_strerror_name(err));
     free(b.data);
 }
 
@@ -506,13 +520,13 @@ Test(fdt_memmap, flipped_bytes_never_crash_or_break_invariants)
                 check_invariants(&r, 12);
             } else {
                 bad++;
-                cr_assert(err < 0 && err != K23_ERR_INVAL,
-                          "byte %zu ^ %#x: %d", i, xors[x], err);
+                cr_assert(err < 0 && err != K23_ERR_INVAL, "byte %zu ^ %#x: %d",
+                          i, xors[x], err);
             }
         }
     }
-    cr_assert(ok > 0 && bad > 0, "both outcomes happen (%zu ok, %zu bad)",
-              ok, bad);
+    cr_assert(ok > 0 && bad > 0, "both outcomes happen (%zu ok, %zu bad)", ok,
+              bad);
     free(b.data);
     free(good.data);
 }
@@ -560,10 +574,14 @@ Test(fdt_memmap, small_arrays_report_how_many_are_needed)
     /* each list one short in turn */
     for (int shrink = 0; shrink < 4; shrink++) {
         k23_fdt_memmap_t m = {
-            .ram = ram, .ram_cap = 2 - (shrink == 0),
-            .taken = taken, .taken_cap = 4 - (shrink == 1),
-            .dynamic = dyn, .dynamic_cap = 2 - (shrink == 2),
-            .free = fr, .free_cap = 5 - (shrink == 3),
+            .ram = ram,
+            .ram_cap = 2 - (shrink == 0),
+            .taken = taken,
+            .taken_cap = 4 - (shrink == 1),
+            .dynamic = dyn,
+            .dynamic_cap = 2 - (shrink == 2),
+            .free = fr,
+            .free_cap = 5 - (shrink == 3),
         };
         cr_assert_eq(k23_fdt_memmap(b.data, b.size, &cfg, &m, NULL),
                      K23_ERR_NOSPACE, "shrink %d", shrink);
@@ -583,8 +601,14 @@ Test(fdt_memmap, small_arrays_report_how_many_are_needed)
     cr_assert_eq(none.taken_count, 4);
     /* exact sizes succeed */
     k23_fdt_memmap_t m = {
-        .ram = ram, .ram_cap = 2, .taken = taken, .taken_cap = 4,
-        .dynamic = dyn, .dynamic_cap = 2, .free = fr, .free_cap = 5,
+        .ram = ram,
+        .ram_cap = 2,
+        .taken = taken,
+        .taken_cap = 4,
+        .dynamic = dyn,
+        .dynamic_cap = 2,
+        .free = fr,
+        .free_cap = 5,
     };
     cr_assert_eq(k23_fdt_memmap(b.data, b.size, &cfg, &m, NULL), K23_OK);
     cr_assert_eq(m.free_count, 5);
@@ -660,8 +684,10 @@ static void mark(unsigned char *bits, uint32_t off, uint32_t size)
 static void put_reg(void *fdt, const char *name, uint64_t base, uint64_t size)
 {
     fdt32_t cells[4] = {
-        cpu_to_fdt32((uint32_t)(base >> 32)), cpu_to_fdt32((uint32_t)base),
-        cpu_to_fdt32((uint32_t)(size >> 32)), cpu_to_fdt32((uint32_t)size),
+        cpu_to_fdt32((uint32_t)(base >> 32)),
+        cpu_to_fdt32((uint32_t)base),
+        cpu_to_fdt32((uint32_t)(size >> 32)),
+        cpu_to_fdt32((uint32_t)size),
     };
     cr_assert_eq(fdt_property(fdt, name, cells, sizeof(cells)), 0);
 }
@@ -734,8 +760,8 @@ static void build_random(struct model *m, void *buf, int bufsize,
             s--; /* an initrd end of 2^64 cannot be written in 64 bits */
         cr_assert_eq(fdt_property_u64(buf, "linux,initrd-start", m->win + o),
                      0);
-        cr_assert_eq(
-            fdt_property_u64(buf, "linux,initrd-end", m->win + o + s), 0);
+        cr_assert_eq(fdt_property_u64(buf, "linux,initrd-end", m->win + o + s),
+                     0);
         mark(m->hole, o, s);
     }
     cr_assert_eq(fdt_end_node(buf), 0);
@@ -780,7 +806,9 @@ Test(fdt_memmap, random_trees_match_a_byte_bitmap_model)
 {
     static struct model m;
     static const uint64_t windows[] = {
-        0, 0x80000000, UINT64_C(0xffffffff00000000) + 0x7fff0000,
+        0,
+        0x80000000,
+        UINT64_C(0xffffffff00000000) + 0x7fff0000,
         UINT64_MAX - WIN + 1,
     };
     static unsigned char buf[16384] __attribute__((aligned(8)));
@@ -817,8 +845,14 @@ Test(fdt_memmap, ram_covering_all_2_64_bytes_cannot_be_described)
     cr_assert_eq(fdt_begin_node(buf, "memory@0"), 0);
     cr_assert_eq(fdt_property_string(buf, "device_type", "memory"), 0);
     fdt32_t cells[8] = {
-        0, 0, cpu_to_fdt32(0x80000000), 0,
-        cpu_to_fdt32(0x80000000), 0, cpu_to_fdt32(0x80000000), 0,
+        0,
+        0,
+        cpu_to_fdt32(0x80000000),
+        0,
+        cpu_to_fdt32(0x80000000),
+        0,
+        cpu_to_fdt32(0x80000000),
+        0,
     };
     cr_assert_eq(fdt_property(buf, "reg", cells, sizeof(cells)), 0);
     cr_assert_eq(fdt_end_node(buf), 0);
@@ -831,7 +865,8 @@ Test(fdt_memmap, ram_covering_all_2_64_bytes_cannot_be_described)
     const k23_range_t one = {0x1234, 1};
     cr_assert_eq(run(&b, 12, &one, 1, &r), K23_OK);
     static const struct span want[] = {
-        {0, 0x1000}, {0x2000, 0},
+        {0, 0x1000},
+        {0x2000, 0},
     };
     expect_free(&r, want, ARRAY_LEN(want), "all but one page");
 }

@@ -58,11 +58,28 @@ static int parse_u64(const char *s, uint64_t *out)
         return -1;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        end++;
+        break;
+    default:
+        break;
     }
     if (shift != 0 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
         end += strlen(end);
@@ -78,8 +95,8 @@ static int parse_u64(const char *s, uint64_t *out)
  * unit not above the value, exact when it divides. */
 static const char *human(uint64_t v, char *buf, size_t cap)
 {
-    static const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB",
-                                  "PiB", "EiB"};
+    static const char *units[] = {"bytes", "KiB", "MiB", "GiB",
+                                  "TiB",   "PiB", "EiB"};
     unsigned u = 0;
     while (u + 1 < sizeof(units) / sizeof(units[0]) &&
            v >= (UINT64_C(1) << (10 * (u + 1))))
@@ -142,8 +159,7 @@ struct ctx {
     char **excl_text;
 };
 
-static const char *node_path(const struct ctx *c, int node, char *buf,
-                             int cap)
+static const char *node_path(const struct ctx *c, int node, char *buf, int cap)
 {
     if (node < 0 || fdt_get_path(c->blob, node, buf, cap) != 0)
         snprintf(buf, (size_t)cap, "?");
@@ -159,8 +175,8 @@ static const char *reason(const struct ctx *c, const k23_fdt_region_t *r,
     case K23_FDT_KIND_RAM:
         snprintf(buf, cap, "%s %s[%" PRIu32 "]",
                  node_path(c, r->node, path, sizeof(path)),
-                 (r->flags & K23_FDT_FLAG_USABLE_MEMORY)
-                     ? "linux,usable-memory" : "reg",
+                 (r->flags & K23_FDT_FLAG_USABLE_MEMORY) ? "linux,usable-memory"
+                                                         : "reg",
                  r->index);
         break;
     case K23_FDT_KIND_MEMRESERVE:
@@ -186,9 +202,8 @@ static const char *reason(const struct ctx *c, const k23_fdt_region_t *r,
 }
 
 /* Short label for pictures. */
-static const char *short_reason(const struct ctx *c,
-                                const k23_fdt_region_t *r, char *buf,
-                                size_t cap)
+static const char *short_reason(const struct ctx *c, const k23_fdt_region_t *r,
+                                char *buf, size_t cap)
 {
     switch (r->kind) {
     case K23_FDT_KIND_MEMRESERVE:
@@ -297,8 +312,7 @@ static void print_text(const struct ctx *c)
         printf("  0x%016" PRIx64 "-", m->free[i].base);
         print_end(stdout, m->free[i]);
         printf("  %10s  %" PRIu64 " pages\n",
-               human(m->free[i].size, h, sizeof(h)),
-               m->free[i].size / c->page);
+               human(m->free[i].size, h, sizeof(h)), m->free[i].size / c->page);
     }
 }
 
@@ -337,11 +351,21 @@ static void xml_text(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f); break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
+            break;
         }
     }
 }
@@ -388,9 +412,8 @@ static void svg_box(FILE *f, const struct band *b, size_t nb, double x,
     /* label: name and size on one line, start-end under it if room */
     double mid = (y0 + y1) / 2;
     bool two = y1 - y0 >= 30;
-    fprintf(f,
-            "<text x=\"%.1f\" y=\"%.1f\" class=\"l\">",
-            x + 5, two ? mid - 2 : mid + 4);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"l\">", x + 5,
+            two ? mid - 2 : mid + 4);
     xml_text(f, label);
     fprintf(f, " · %s</text>\n", human(r.size, h, sizeof(h)));
     if (two) {
@@ -404,8 +427,8 @@ static void svg_box(FILE *f, const struct band *b, size_t nb, double x,
 static int write_svg(const struct ctx *c, const char *path)
 {
     const k23_fdt_memmap_t *m = &c->map;
-    size_t ncuts = 0, cap = 2 * (m->ram_count + m->taken_count +
-                                 m->free_count) + 2;
+    size_t ncuts = 0,
+           cap = 2 * (m->ram_count + m->taken_count + m->free_count) + 2;
     uint64_t *cut = calloc(cap, sizeof(*cut));
     bool *cut_top = calloc(cap, sizeof(*cut_top));
     struct band *band = calloc(cap, sizeof(*band));
@@ -416,13 +439,13 @@ static int write_svg(const struct ctx *c, const char *path)
     }
     /* Breakpoints: starts, and ends (exclusive) unless the end is 2^64. */
     bool reaches_top = false;
-#define ADD_RANGE(r)                                                    \
-    do {                                                                \
-        cut[ncuts++] = (r).base;                                        \
-        if ((r).base + ((r).size - 1) == UINT64_MAX)                    \
-            reaches_top = true;                                         \
-        else                                                            \
-            cut[ncuts++] = (r).base + (r).size;                         \
+#define ADD_RANGE(r)                                                           \
+    do {                                                                       \
+        cut[ncuts++] = (r).base;                                               \
+        if ((r).base + ((r).size - 1) == UINT64_MAX)                           \
+            reaches_top = true;                                                \
+        else                                                                   \
+            cut[ncuts++] = (r).base + (r).size;                                \
     } while (0)
     for (size_t i = 0; i < m->ram_count; i++)
         ADD_RANGE(m->ram[i].range);
@@ -528,15 +551,15 @@ static int write_svg(const struct ctx *c, const char *path)
             "free %s in %zu region%s · page size %s · addresses grow "
             "downward; heights are logarithmic, gaps not to scale</text>\n",
             human(ram_union(m), h1, sizeof(h1)),
-            human(total(m->free, m->free_count), h2, sizeof(h2)),
-            m->free_count, m->free_count == 1 ? "" : "s",
-            human(c->page, h3, sizeof(h3)));
-    fprintf(f,
-            "<text x=\"%.1f\" y=\"80\" class=\"h\">address</text>\n"
-            "<text x=\"%.1f\" y=\"80\" class=\"h\">RAM</text>\n"
-            "<text x=\"%.1f\" y=\"80\" class=\"h\">taken out (reason)</text>\n"
-            "<text x=\"%.1f\" y=\"80\" class=\"h\">free (page-aligned)</text>\n",
-            x_addr, x_ram, x_taken, x_free);
+            human(total(m->free, m->free_count), h2, sizeof(h2)), m->free_count,
+            m->free_count == 1 ? "" : "s", human(c->page, h3, sizeof(h3)));
+    fprintf(
+        f,
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">address</text>\n"
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">RAM</text>\n"
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">taken out (reason)</text>\n"
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">free (page-aligned)</text>\n",
+        x_addr, x_ram, x_taken, x_free);
 
     /* Bands: light stripes, gaps with a zigzag, boundary addresses. */
     for (size_t i = 0; i < nb; i++) {
@@ -593,12 +616,14 @@ static int write_svg(const struct ctx *c, const char *path)
     }
     for (size_t i = 0; i < m->free_count; i++) {
         snprintf(label, sizeof(label), "free #%zu", i);
-        svg_box(f, band, nb, x_free, w_free, m->free[i], "#cdebc5",
-                "#3f8a2f", label);
+        svg_box(f, band, nb, x_free, w_free, m->free[i], "#cdebc5", "#3f8a2f",
+                label);
     }
     if (m->ram_count == 0)
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"g\">no RAM in this "
-                   "tree</text>\n", x_ram, top + 16);
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"g\">no RAM in this "
+                "tree</text>\n",
+                x_ram, top + 16);
     fprintf(f, "</svg>\n");
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
@@ -674,8 +699,10 @@ int main(int argc, char **argv)
             uint64_t p;
             if (parse_u64(argv[++i], &p) != 0 || p == 0 || (p & (p - 1)) ||
                 p > (UINT64_C(1) << K23_FDT_PAGE_LOG2_MAX)) {
-                fprintf(stderr, PROG ": --page-size %s: want a power of two "
-                        "from 1 to 1G\n", argv[i]);
+                fprintf(stderr,
+                        PROG ": --page-size %s: want a power of two "
+                             "from 1 to 1G\n",
+                        argv[i]);
                 return 1;
             }
             c.page = p;
@@ -692,8 +719,10 @@ int main(int argc, char **argv)
             start[dash - arg] = '\0';
             if (parse_u64(start, &s) != 0 || parse_u64(dash + 1, &e) != 0 ||
                 e < s) {
-                fprintf(stderr, PROG ": --exclude %s: want START-END with "
-                        "START <= END\n", arg);
+                fprintf(stderr,
+                        PROG ": --exclude %s: want START-END with "
+                             "START <= END\n",
+                        arg);
                 return 1;
             }
             c.excl_text[c.nexcl] = (char *)arg;
@@ -722,7 +751,9 @@ int main(int argc, char **argv)
     while ((UINT64_C(1) << page_log2) < c.page)
         page_log2++;
     k23_fdt_memmap_config_t cfg = {
-        .page_log2 = page_log2, .exclude = c.excl, .nexclude = c.nexcl,
+        .page_log2 = page_log2,
+        .exclude = c.excl,
+        .nexclude = c.nexcl,
     };
 
     /* First pass counts (all capacities 0), then the real one; a second
@@ -779,8 +810,7 @@ int main(int argc, char **argv)
     int rc = 0;
     if (svg != NULL)
         rc = write_svg(&c, svg);
-    free(c.map.ram), free(c.map.taken), free(c.map.dynamic),
-        free(c.map.free);
+    free(c.map.ram), free(c.map.taken), free(c.map.dynamic), free(c.map.free);
     free(c.blob), free(c.excl), free(c.excl_text);
     return rc;
 }

@@ -63,20 +63,31 @@ extern "C" {
 
 /** Why a region is in a #k23_fdt_region_t list (its `kind`). */
 enum k23_fdt_kind {
-    K23_FDT_KIND_RAM = 1,             /**< RAM from a memory node's `reg` or `linux,usable-memory` */
-    K23_FDT_KIND_MEMRESERVE = 2,      /**< an entry of the `/memreserve/` block */
-    K23_FDT_KIND_RESERVED_MEMORY = 3, /**< a `/reserved-memory` child with `reg` */
-    K23_FDT_KIND_INITRD = 4,          /**< the initrd named by `/chosen` */
-    K23_FDT_KIND_EXCLUDE = 5,         /**< a caller-given exclusion */
-    K23_FDT_KIND_DYNAMIC = 6          /**< a `/reserved-memory` child without `reg` */
+    /** RAM from a memory node's `reg` or `linux,usable-memory` */
+    K23_FDT_KIND_RAM = 1,
+    /** an entry of the `/memreserve/` block */
+    K23_FDT_KIND_MEMRESERVE = 2,
+    /** a `/reserved-memory` child with `reg` */
+    K23_FDT_KIND_RESERVED_MEMORY = 3,
+    /** the initrd named by `/chosen` */
+    K23_FDT_KIND_INITRD = 4,
+    /** a caller-given exclusion */
+    K23_FDT_KIND_EXCLUDE = 5,
+    /** a `/reserved-memory` child without `reg` */
+    K23_FDT_KIND_DYNAMIC = 6
 };
 
 /** Flags of a #k23_fdt_region_t (its `flags`), a set of K23_FDT_FLAG_*. */
-#define K23_FDT_FLAG_NO_MAP (UINT32_C(1) << 0)        /**< reserved-memory node has `no-map` */
-#define K23_FDT_FLAG_REUSABLE (UINT32_C(1) << 1)      /**< reserved-memory node has `reusable` */
-#define K23_FDT_FLAG_USABLE_MEMORY (UINT32_C(1) << 2) /**< RAM came from `linux,usable-memory`, not `reg` */
-#define K23_FDT_FLAG_HAS_SIZE (UINT32_C(1) << 3)      /**< dynamic reservation has a `size` (in range.size) */
-#define K23_FDT_FLAG_HAS_ALIGN (UINT32_C(1) << 4)     /**< dynamic reservation has an `alignment` (in align) */
+/** reserved-memory node has `no-map` */
+#define K23_FDT_FLAG_NO_MAP (UINT32_C(1) << 0)
+/** reserved-memory node has `reusable` */
+#define K23_FDT_FLAG_REUSABLE (UINT32_C(1) << 1)
+/** RAM came from `linux,usable-memory`, not `reg` */
+#define K23_FDT_FLAG_USABLE_MEMORY (UINT32_C(1) << 2)
+/** dynamic reservation has a `size` (in range.size) */
+#define K23_FDT_FLAG_HAS_SIZE (UINT32_C(1) << 3)
+/** dynamic reservation has an `alignment` (in align) */
+#define K23_FDT_FLAG_HAS_ALIGN (UINT32_C(1) << 4)
 
 /** Largest page size accepted, as a power of two: 1 GiB. */
 #define K23_FDT_PAGE_LOG2_MAX 30
@@ -86,21 +97,21 @@ enum k23_fdt_kind {
  * the blob states it: not aligned to pages.
  */
 typedef struct k23_fdt_region {
-    k23_range_t range;  /**< the bytes; for #K23_FDT_KIND_DYNAMIC base is 0 and
-                             size is the node's `size` (0 when it has none) */
-    uint64_t align;     /**< #K23_FDT_KIND_DYNAMIC: the node's `alignment`,
-                             0 when absent; 0 for every other kind */
-    uint32_t kind;      /**< one of enum k23_fdt_kind */
-    uint32_t flags;     /**< a set of K23_FDT_FLAG_* */
-    int32_t node;       /**< offset of the node in the blob (for fdt_get_path()),
-                             -1 for /memreserve/ entries and exclusions */
-    uint32_t index;     /**< which entry: of the `reg` property, of the
-                             /memreserve/ block, or of the caller's exclusions;
-                             0 for the initrd and dynamic reservations */
-    const char *name;   /**< never NULL: the node's name inside the blob
-                             (valid as long as the blob is), or a static
-                             string: "/memreserve/", "linux,initrd",
-                             "exclude" */
+    k23_range_t range; /**< the bytes; for #K23_FDT_KIND_DYNAMIC base is 0 and
+                            size is the node's `size` (0 when it has none) */
+    uint64_t align;    /**< #K23_FDT_KIND_DYNAMIC: the node's `alignment`,
+                            0 when absent; 0 for every other kind */
+    uint32_t kind;     /**< one of enum k23_fdt_kind */
+    uint32_t flags;    /**< a set of K23_FDT_FLAG_* */
+    int32_t node;      /**< offset of the node in the blob (for fdt_get_path()),
+                            -1 for /memreserve/ entries and exclusions */
+    uint32_t index;    /**< which entry: of the `reg` property, of the
+                            /memreserve/ block, or of the caller's exclusions;
+                            0 for the initrd and dynamic reservations */
+    const char *name;  /**< never NULL: the node's name inside the blob
+                            (valid as long as the blob is), or a static
+                            string: "/memreserve/", "linux,initrd",
+                            "exclude" */
 } k23_fdt_region_t;
 
 /**

@@ -47,11 +47,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static k23_range_t fr[CAP];
     k23_range_t excl = {0x40080000, 0x200000};
     k23_fdt_memmap_config_t cfg = {
-        .page_log2 = knob % 22, .exclude = &excl, .nexclude = (knob >> 5) & 1,
+        .page_log2 = knob % 22,
+        .exclude = &excl,
+        .nexclude = (knob >> 5) & 1,
     };
     k23_fdt_memmap_t m = {
-        .ram = ram, .ram_cap = CAP, .taken = taken, .taken_cap = CAP,
-        .dynamic = dyn, .dynamic_cap = CAP, .free = fr, .free_cap = CAP,
+        .ram = ram,
+        .ram_cap = CAP,
+        .taken = taken,
+        .taken_cap = CAP,
+        .dynamic = dyn,
+        .dynamic_cap = CAP,
+        .free = fr,
+        .free_cap = CAP,
     };
     k23_fdt_memmap_diag_t diag = {0};
     int err = k23_fdt_memmap(blob, size, &cfg, &m, &diag);
