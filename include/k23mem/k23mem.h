@@ -22,5 +22,6 @@
 #include "k23mem/megablock.h"
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
+#include "k23mem/fdt_memmap.h"
 
 #endif /* K23MEM_K23MEM_H */
