@@ -1,0 +1,463 @@
+/*
+ * Tests of the run search (k23mem/bitmap.h). Inputs are built with libbsd's
+ * own <bsd/sys/bitstring.h> macros to prove the layouts agree, and results
+ * are compared with simple bit-by-bit references. Buffers are malloc'ed to
+ * the exact libbsd size so that AddressSanitizer catches any read past the
+ * last byte; bits past nbits in the last byte hold deliberate garbage.
+ */
+#include <criterion/criterion.h>
+#include <bsd/sys/bitstring.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "k23mem/bitmap.h"
+
+TestSuite(bitmap);
+
+/* ---- references ---- */
+
+/* The plainest possible search: every index, every bit, libbsd's bit_test. */
+static int ref_find(const unsigned char *bs, size_t nbits, size_t start,
+                    size_t len, unsigned align_log2, size_t align_offset,
+                    bool want_set, size_t *out)
+{
+    if (len == 0 || len > nbits || start >= nbits ||
+        align_log2 >= sizeof(size_t) * 8)
+        return K23_ERR_INVAL;
+    size_t mask = ((size_t)1 << align_log2) - 1;
+    for (size_t i = start; i + len <= nbits; i++) {
+        if (((i + align_offset) & mask) != 0)
+            continue;
+        size_t j = 0;
+        while (j < len && (bit_test(bs, i + j) != 0) == want_set)
+            j++;
+        if (j == len) {
+            *out = i;
+            return K23_OK;
+        }
+    }
+    return K23_ERR_NOT_FOUND;
+}
+
+/* Same answer in O(nbits): runlen[i] = bits equal to want_set from i on. */
+static int ref_find_linear(const unsigned char *bs, size_t nbits,
+                           size_t *runlen, size_t start, size_t len,
+                           unsigned align_log2, size_t align_offset,
+                           size_t *out)
+{
+    size_t mask = ((size_t)1 << align_log2) - 1;
+    for (size_t i = start; i + len <= nbits; i++)
+        if (((i + align_offset) & mask) == 0 && runlen[i] >= len) {
+            *out = i;
+            return K23_OK;
+        }
+    (void)bs;
+    return K23_ERR_NOT_FOUND;
+}
+
+static void ref_runlen(const unsigned char *bs, size_t nbits, bool want_set,
+                       size_t *runlen)
+{
+    size_t r = 0;
+    for (size_t i = nbits; i-- > 0;) {
+        r = ((bit_test(bs, i) != 0) == want_set) ? r + 1 : 0;
+        runlen[i] = r;
+    }
+}
+
+typedef int (*find_fn)(const unsigned char *, size_t, size_t, size_t,
+                       unsigned, size_t, size_t *);
+
+static int call_find(bool want_set, const unsigned char *bs, size_t nbits,
+                     size_t start, size_t len, unsigned a, size_t off,
+                     size_t *out)
+{
+    find_fn f = want_set ? k23_bitmap_find_set : k23_bitmap_find_clear;
+    return f(bs, nbits, start, len, a, off, out);
+}
+
+/* Set the bits past nbits in the last byte to all-ones or all-zeros. */
+static void set_tail(unsigned char *bs, size_t nbits, bool ones)
+{
+    if (nbits % 8 == 0)
+        return;
+    unsigned char m = (unsigned char)(0xffu << (nbits % 8));
+    if (ones)
+        bs[nbits / 8] |= m;
+    else
+        bs[nbits / 8] &= (unsigned char)~m;
+}
+
+/* ---- tiny deterministic PRNG (splitmix64) ---- */
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static size_t rng_below(size_t n) { return (size_t)(rng() % n); }
+
+/* ---- basic behaviour ---- */
+
+Test(bitmap, finds_first_clear_run_in_libbsd_bitstring)
+{
+    bitstr_t bit_decl(bs, 100);
+    memset(bs, 0, sizeof(bs));
+    bit_nset(bs, 0, 9);   /* 0..9 set */
+    bit_nset(bs, 20, 40); /* 20..40 set */
+    size_t idx = 12345;
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 0, 10, 0, 0, &idx), K23_OK);
+    cr_assert_eq(idx, 10);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 0, 11, 0, 0, &idx), K23_OK);
+    cr_assert_eq(idx, 41);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 0, 8, 4, 0, &idx), K23_OK);
+    cr_assert_eq(idx, 48);
+    /* offset 2: (i + 2) % 16 == 0 -> 14 is too short, 46 fits */
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 0, 4, 4, 2, &idx), K23_OK);
+    cr_assert_eq(idx, 14);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 0, 8, 4, 2, &idx), K23_OK);
+    cr_assert_eq(idx, 46);
+    cr_assert_eq(k23_bitmap_find_set(bs, 100, 0, 21, 0, 0, &idx), K23_OK);
+    cr_assert_eq(idx, 20);
+    cr_assert_eq(k23_bitmap_find_set(bs, 100, 5, 3, 0, 0, &idx), K23_OK);
+    cr_assert_eq(idx, 5);
+    cr_assert_eq(k23_bitmap_find_set(bs, 100, 0, 22, 0, 0, &idx),
+                 K23_ERR_NOT_FOUND);
+    cr_assert_eq(idx, 5, "out_idx untouched when nothing is found");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 41, 59, 0, 0, &idx), K23_OK);
+    cr_assert_eq(idx, 41, "run ending exactly at nbits");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 100, 41, 60, 0, 0, &idx),
+                 K23_ERR_NOT_FOUND);
+}
+
+Test(bitmap, invalid_requests_are_distinct_from_not_found)
+{
+    unsigned char bs[16] = {0};
+    size_t idx = 77;
+    const size_t wide = sizeof(size_t) * 8;
+    cr_assert_eq(k23_bitmap_find_clear(NULL, 8, 0, 1, 0, 0, &idx),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 8, 0, 1, 0, 0, NULL),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 8, 0, 0, 0, 0, &idx),
+                 K23_ERR_INVAL, "len == 0");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 8, 0, 9, 0, 0, &idx),
+                 K23_ERR_INVAL, "len > nbits");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 8, 8, 1, 0, 0, &idx),
+                 K23_ERR_INVAL, "start >= nbits");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 0, 0, 1, 0, 0, &idx),
+                 K23_ERR_INVAL, "empty bitstring");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 8, 0, 1, (unsigned)wide, 0, &idx),
+                 K23_ERR_INVAL, "alignment as wide as size_t");
+    cr_assert_eq(k23_bitmap_find_clear(bs, 8, 0, 1, 1000u, 0, &idx),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_set(bs, 8, 0, 0, 0, 0, &idx),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_set(bs, 8, 0, 9, 0, 0, &idx),
+                 K23_ERR_INVAL);
+    cr_assert_eq(idx, 77, "out_idx untouched on error");
+    /* widest valid alignment: only index 0 (offset 0) qualifies */
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, 0, 1, (unsigned)wide - 1, 0,
+                                       &idx), K23_OK);
+    cr_assert_eq(idx, 0);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, 1, 1, (unsigned)wide - 1, 0,
+                                       &idx), K23_ERR_NOT_FOUND);
+    /* offset 2^(wide-1) - 5 puts the aligned index at 5 */
+    size_t off = ((size_t)1 << (wide - 1)) - 5;
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, 1, 1, (unsigned)wide - 1,
+                                       off, &idx), K23_OK);
+    cr_assert_eq(idx, 5);
+    cr_assert_neq(K23_ERR_INVAL, K23_ERR_NOT_FOUND);
+}
+
+Test(bitmap, set_and_clear_range_match_libbsd_and_reject_bad_ranges)
+{
+    rng_state = 3;
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t nbits = 1 + rng_below(300);
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *a = malloc(nbytes), *b = malloc(nbytes);
+        for (size_t i = 0; i < nbytes; i++)
+            a[i] = b[i] = (unsigned char)rng();
+        size_t start = rng_below(nbits + 1);
+        size_t len = rng_below(nbits - start + 1);
+        bool set = rng() & 1;
+        int rc = set ? k23_bitmap_set_range(a, nbits, start, len)
+                     : k23_bitmap_clear_range(a, nbits, start, len);
+        cr_assert_eq(rc, K23_OK);
+        if (len > 0) {
+            if (set)
+                bit_nset(b, (int)start, (int)(start + len - 1));
+            else
+                bit_nclear(b, (int)start, (int)(start + len - 1));
+        }
+        cr_assert_eq(memcmp(a, b, nbytes), 0,
+                     "nbits %zu start %zu len %zu set %d", nbits, start, len,
+                     set);
+        free(a);
+        free(b);
+    }
+    unsigned char bs[4] = {0};
+    cr_assert_eq(k23_bitmap_set_range(NULL, 8, 0, 1), K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_clear_range(NULL, 8, 0, 1), K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_set_range(bs, 8, 0, 9), K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_set_range(bs, 8, 8, 1), K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_set_range(bs, 8, 9, 0), K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_set_range(bs, 8, SIZE_MAX, 2), K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_clear_range(bs, 8, 2, SIZE_MAX), K23_ERR_INVAL);
+    cr_assert_eq(bs[0] | bs[1] | bs[2] | bs[3], 0, "failed calls wrote");
+    cr_assert_eq(k23_bitmap_set_range(bs, 8, 8, 0), K23_OK);
+    cr_assert_eq(k23_bitmap_set_range(bs, 12, 3, 9), K23_OK);
+    cr_assert_eq(bs[0], 0xf8);
+    cr_assert_eq(bs[1], 0x0f);
+    cr_assert_eq(bs[2], 0, "wrote past nbits");
+}
+
+/* ---- exhaustive small cases ---- */
+
+struct align_case {
+    unsigned a;
+    size_t off;
+};
+static const struct align_case align_cases[] = {
+    {0, 0}, {1, 0}, {1, 1}, {2, 0}, {2, 1}, {2, SIZE_MAX - 2},
+    {3, 0}, {3, 3}, {3, SIZE_MAX}, {4, 0}, {4, 5}, {5, 0}, {5, 30},
+    {sizeof(size_t) * 8 - 1, 0}, {sizeof(size_t) * 8 - 1, SIZE_MAX},
+};
+
+/* Every bitmap of up to 12 bits, every len, start and alignment case, for
+ * both polarities, with tail garbage that looks like a continuation. */
+Test(bitmap, exhaustive_small_bitmaps_match_reference, .timeout = 300)
+{
+    size_t runlen[16];
+    for (size_t nbits = 1; nbits <= 12; nbits++) {
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        for (uint32_t pat = 0; pat < (1u << nbits); pat++) {
+            memset(bs, 0, nbytes);
+            for (size_t i = 0; i < nbits; i++)
+                if (pat & (1u << i))
+                    bit_set(bs, i);
+            for (int pol = 0; pol < 2; pol++) {
+                bool want_set = pol;
+                /* garbage that would extend a run at the end */
+                set_tail(bs, nbits, want_set);
+                ref_runlen(bs, nbits, want_set, runlen);
+                for (size_t len = 1; len <= nbits; len++)
+                    for (size_t c = 0; c < sizeof(align_cases) /
+                                               sizeof(align_cases[0]);
+                         c++) {
+                        unsigned a = align_cases[c].a;
+                        size_t off = align_cases[c].off;
+                        for (size_t start = 0; start < nbits; start++) {
+                            size_t want = SIZE_MAX, got = SIZE_MAX;
+                            int rr = ref_find_linear(bs, nbits, runlen, start,
+                                                     len, a, off, &want);
+                            int rc = call_find(want_set, bs, nbits, start,
+                                               len, a, off, &got);
+                            if (rc != rr || got != want)
+                                cr_assert_fail("nbits %zu pat %#x set %d len %zu "
+                                         "a %u off %zu start %zu: got %d/%zu "
+                                         "want %d/%zu",
+                                         nbits, pat, want_set, len, a, off,
+                                         start, rc, got, rr, want);
+                        }
+                    }
+            }
+        }
+        free(bs);
+    }
+}
+
+Test(bitmap, linear_reference_agrees_with_plain_reference)
+{
+    /* The exhaustive test uses the O(n) reference; check it once against
+     * the plainest one so that the two references cannot share a bug. */
+    size_t runlen[16];
+    const size_t nbits = 11;
+    unsigned char bs[2];
+    for (uint32_t pat = 0; pat < (1u << nbits); pat += 7) {
+        bs[0] = (unsigned char)pat;
+        bs[1] = (unsigned char)(pat >> 8);
+        for (int pol = 0; pol < 2; pol++) {
+            ref_runlen(bs, nbits, pol, runlen);
+            for (size_t len = 1; len <= nbits; len++)
+                for (size_t start = 0; start < nbits; start++)
+                    for (unsigned a = 0; a < 4; a++) {
+                        size_t x = 99, y = 99;
+                        int r1 = ref_find(bs, nbits, start, len, a, 1, pol,
+                                          &x);
+                        int r2 = ref_find_linear(bs, nbits, runlen, start,
+                                                 len, a, 1, &y);
+                        cr_assert_eq(r1, r2);
+                        cr_assert_eq(x, y);
+                    }
+        }
+    }
+}
+
+/* ---- randomized large cases ---- */
+
+/* Fill with runs of set bits of random length at the given density. */
+static void fill_runs(unsigned char *bs, size_t nbits, unsigned pct,
+                      size_t maxrun)
+{
+    memset(bs, 0, bitstr_size(nbits));
+    size_t i = 0;
+    while (i < nbits) {
+        size_t run = 1 + rng_below(maxrun);
+        /* average gap so that set/(set+gap) is about pct percent */
+        size_t gap_mean = pct >= 100 ? 0 : (run * (100 - pct)) / (pct ? pct : 1);
+        size_t gap = gap_mean ? rng_below(2 * gap_mean + 1) : 0;
+        i += gap;
+        if (i >= nbits)
+            break;
+        if (run > nbits - i)
+            run = nbits - i;
+        bit_nset(bs, (int)i, (int)(i + run - 1));
+        i += run;
+    }
+}
+
+Test(bitmap, randomized_large_bitmaps_match_reference, .timeout = 300)
+{
+    rng_state = 42;
+    for (int iter = 0; iter < 400; iter++) {
+        size_t nbits;
+        switch (rng_below(4)) {
+        case 0: nbits = 64 * (1 + rng_below(80)); break;
+        case 1: nbits = 64 * (1 + rng_below(80)) + 1 + rng_below(63); break;
+        case 2: nbits = 8 * (1 + rng_below(600)); break;
+        default: nbits = 1 + rng_below(5000); break;
+        }
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        static const unsigned pcts[] = {0, 1, 10, 50, 90, 99, 100};
+        unsigned pct = pcts[rng_below(sizeof(pcts) / sizeof(pcts[0]))];
+        fill_runs(bs, nbits, pct, 1 + rng_below(128));
+        if (rng() & 1) /* random single bits instead of runs */
+            for (size_t i = 0; i < nbits; i++)
+                if (rng_below(100) < pct)
+                    bit_set(bs, i);
+        size_t *runlen = malloc(nbits * sizeof(size_t));
+        for (int pol = 0; pol < 2; pol++) {
+            set_tail(bs, nbits, pol);
+            ref_runlen(bs, nbits, pol, runlen);
+            for (int q = 0; q < 60; q++) {
+                size_t len;
+                switch (rng_below(4)) {
+                case 0: len = 1 + rng_below(8); break;
+                case 1: len = 1 + rng_below(70); break;
+                case 2: len = 1 + rng_below(300); break;
+                default: len = 1 + rng_below(nbits); break;
+                }
+                if (len > nbits)
+                    len = nbits;
+                size_t start = rng_below(4) == 0 ? 0 : rng_below(nbits);
+                unsigned a = rng_below(3) == 0 ? (unsigned)rng_below(12) : 0;
+                size_t off = rng_below(2) ? 0 : (size_t)rng();
+                size_t want = SIZE_MAX, got = SIZE_MAX;
+                int rr = ref_find_linear(bs, nbits, runlen, start, len, a,
+                                         off, &want);
+                int rc = call_find(pol, bs, nbits, start, len, a, off, &got);
+                if (rc != rr || got != want)
+                    cr_assert_fail("iter %d nbits %zu pct %u set %d len %zu a %u "
+                             "off %zu start %zu: got %d/%zu want %d/%zu",
+                             iter, nbits, pct, pol, len, a, off, start, rc,
+                             got, rr, want);
+            }
+        }
+        free(runlen);
+        free(bs);
+    }
+}
+
+/* ---- boundaries ---- */
+
+Test(bitmap, runs_crossing_word_edges_and_ending_at_nbits)
+{
+    static const size_t sizes[] = {63, 64, 65, 127, 128, 129, 191, 200, 255,
+                                   256, 257, 1000, 1024, 1031};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        size_t nbits = sizes[s];
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        /* all set except one clear run [lo, lo + len) */
+        for (size_t lo = 0; lo < nbits; lo += 1 + lo / 8)
+            for (size_t len = 1; lo + len <= nbits; len += 1 + len / 4) {
+                memset(bs, 0xff, nbytes);
+                bit_nclear(bs, (int)lo, (int)(lo + len - 1));
+                set_tail(bs, nbits, false);
+                size_t got = SIZE_MAX;
+                cr_assert_eq(k23_bitmap_find_clear(bs, nbits, 0, len, 0, 0,
+                                                   &got), K23_OK);
+                cr_assert_eq(got, lo, "nbits %zu lo %zu len %zu", nbits, lo,
+                             len);
+                cr_assert_eq(k23_bitmap_find_clear(bs, nbits, lo, len, 0, 0,
+                                                   &got), K23_OK);
+                cr_assert_eq(got, lo);
+                if (len + 1 <= nbits)
+                    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, 0, len + 1,
+                                                       0, 0, &got),
+                                 K23_ERR_NOT_FOUND,
+                                 "nbits %zu lo %zu len %zu", nbits, lo, len);
+                if (lo + 1 < nbits)
+                    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, lo + 1, len,
+                                                       0, 0, &got),
+                                 K23_ERR_NOT_FOUND);
+                /* the inverse bitstring through find_set */
+                for (size_t i = 0; i < nbytes; i++)
+                    bs[i] = (unsigned char)~bs[i];
+                cr_assert_eq(k23_bitmap_find_set(bs, nbits, 0, len, 0, 0,
+                                                 &got), K23_OK);
+                cr_assert_eq(got, lo);
+            }
+        free(bs);
+    }
+}
+
+/* Bit counts past 2^32 (libbsd's int macros cannot): a sparse mapping of
+ * 2^40 + 3 bits, touching only its last pages. */
+Test(bitmap, bit_counts_beyond_2_pow_40)
+{
+    if (sizeof(size_t) < 8)
+        cr_skip_test("32-bit host");
+    const size_t nbits = ((size_t)1 << 40) + 3;
+    const size_t nbytes = K23_BITMAP_BYTES(nbits);
+    unsigned char *bs = mmap(NULL, nbytes, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                             0);
+    if (bs == MAP_FAILED)
+        cr_skip_test("cannot reserve 128 GiB of address space");
+    const size_t base = nbits - 100000;
+    cr_assert_eq(k23_bitmap_set_range(bs, nbits, base, nbits - base), K23_OK);
+    cr_assert_eq(k23_bitmap_clear_range(bs, nbits, nbits - 700, 300), K23_OK);
+    cr_assert_eq(k23_bitmap_clear_range(bs, nbits, nbits - 5, 5), K23_OK);
+    size_t got = 0;
+    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, base, 300, 0, 0, &got),
+                 K23_OK);
+    cr_assert_eq(got, nbits - 700);
+    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, base, 5, 2, 0, &got),
+                 K23_OK);
+    cr_assert_eq(got, (nbits - 700 + 3) & ~(size_t)3);
+    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, nbits - 600, 5, 0, 0, &got),
+                 K23_OK);
+    cr_assert_eq(got, nbits - 600);
+    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, nbits - 400, 5, 0, 0, &got),
+                 K23_OK);
+    cr_assert_eq(got, nbits - 5, "run ending exactly at nbits");
+    cr_assert_eq(k23_bitmap_find_clear(bs, nbits, nbits - 400, 6, 0, 0, &got),
+                 K23_ERR_NOT_FOUND);
+    cr_assert_eq(k23_bitmap_find_set(bs, nbits, base, 1000, 10, 0, &got),
+                 K23_OK);
+    cr_assert_eq(got % 1024, 0);
+    cr_assert(got >= base && got + 1000 <= nbits - 700);
+    cr_assert_eq(k23_bitmap_test(bs, nbits - 701), true);
+    cr_assert_eq(k23_bitmap_test(bs, nbits - 700), false);
+    munmap(bs, nbytes);
+}
