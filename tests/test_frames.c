@@ -788,3 +788,316 @@ Test(frames, checker_reports_corruption)
     a->meta[h].prev = 7;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
 }
+
+/* ---- model-based randomized test ---- */
+
+/* The shadow model: for every frame of the buffer, whether the allocator
+ * manages it and which live allocation (if any) holds it. Every operation
+ * of the API is mixed in; results are checked against the model, failures
+ * (NOMEM) are checked to be justified, and the invariant checker runs after
+ * every batch. */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MODEL_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MODEL_SANITIZED 1
+#endif
+#endif
+#ifndef MODEL_SANITIZED
+#define MODEL_SANITIZED 0
+#endif
+
+/* Plain builds run a million operations; sanitizer builds and
+ * K23_DEBUG >= 3 (a whole-arena walk after every operation) run fewer.
+ * K23_FRAMES_MODEL_OPS overrides either. */
+static uint64_t model_ops(void)
+{
+    const char *env = getenv("K23_FRAMES_MODEL_OPS");
+    if (env != NULL && *env != '\0')
+        return strtoull(env, NULL, 0);
+    if (MODEL_SANITIZED || K23_DEBUG >= 3)
+        return 30000;
+    return 1000000;
+}
+
+struct live {
+    k23_paddr_t pa;
+    uint64_t n;    /* frames */
+    uint64_t size; /* bytes as requested */
+    uint32_t tag;
+};
+
+struct model {
+    k23_frames_t *fa;
+    unsigned char *ram;
+    uint64_t base_pfn, nframes;
+    unsigned char *managed; /* per frame of the buffer */
+    uint32_t *owner;        /* 0 free, else tag */
+    struct live *lv;
+    size_t nlive, cap;
+    uint64_t allocated;
+    uint64_t total;
+    uint64_t rng;
+    uint32_t next_tag;
+};
+
+static uint64_t rnd(struct model *m)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng;
+}
+
+static uint64_t rnd_below(struct model *m, uint64_t n)
+{
+    return rnd(m) % n;
+}
+
+/* Frames [i, i + n) of the buffer: managed and free in the model. */
+static bool model_run_free(const struct model *m, uint64_t i, uint64_t n)
+{
+    for (uint64_t j = i; j < i + n; j++)
+        if (!m->managed[j] || m->owner[j] != 0)
+            return false;
+    return true;
+}
+
+static bool model_has_run(const struct model *m, uint64_t n, unsigned align,
+                          uint64_t limit_pfn)
+{
+    uint64_t a = UINT64_C(1) << align;
+    uint64_t run = 0;
+    for (uint64_t i = 0; i < m->nframes; i++) {
+        uint64_t pfn = m->base_pfn + i;
+        if (pfn >= limit_pfn)
+            break;
+        if (!m->managed[i] || m->owner[i] != 0) {
+            run = 0;
+            continue;
+        }
+        run++;
+        if (run >= n && ((pfn + 1 - n) & (a - 1)) == 0)
+            return true;
+    }
+    /* an aligned start with n frames after it: checked precisely */
+    for (uint64_t i = 0; i + n <= m->nframes; i++) {
+        uint64_t pfn = m->base_pfn + i;
+        if ((pfn & (a - 1)) != 0 || pfn + n > limit_pfn)
+            continue;
+        if (model_run_free(m, i, n))
+            return true;
+    }
+    return false;
+}
+
+static uint64_t model_free_below(const struct model *m, uint64_t limit_pfn)
+{
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < m->nframes && m->base_pfn + i < limit_pfn; i++)
+        c += m->managed[i] && m->owner[i] == 0;
+    return c;
+}
+
+static void model_take(struct model *m, k23_paddr_t pa, uint64_t n,
+                       uint64_t size, bool zeroed)
+{
+    uint64_t i0 = pa / F4K - m->base_pfn;
+    cr_assert(pa % F4K == 0 && pa / F4K >= m->base_pfn &&
+              i0 + n <= m->nframes, "allocation outside memory");
+    uint32_t tag = ++m->next_tag;
+    for (uint64_t j = i0; j < i0 + n; j++) {
+        cr_assert(m->managed[j], "frame %#llx not managed",
+                  (unsigned long long)((m->base_pfn + j) * F4K));
+        cr_assert(m->owner[j] == 0, "frame %#llx handed out twice",
+                  (unsigned long long)((m->base_pfn + j) * F4K));
+        m->owner[j] = tag;
+        uint64_t *w = (uint64_t *)(uintptr_t)((m->base_pfn + j) * F4K);
+        if (zeroed) {
+            cr_assert(w[0] == 0 && w[F4K / 8 - 1] == 0 && w[17] == 0,
+                      "zeroed frame not zero");
+        }
+        w[0] = tag;
+        w[F4K / 8 - 1] = ~(uint64_t)tag;
+    }
+    if (m->nlive == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 1024;
+        m->lv = realloc(m->lv, m->cap * sizeof(*m->lv));
+    }
+    m->lv[m->nlive++] = (struct live){pa, n, size, tag};
+    m->allocated += n;
+}
+
+static void model_release(struct model *m, k23_paddr_t pa, uint64_t n,
+                          uint32_t tag)
+{
+    uint64_t i0 = pa / F4K - m->base_pfn;
+    for (uint64_t j = i0; j < i0 + n; j++) {
+        cr_assert_eq(m->owner[j], tag);
+        const uint64_t *w = (const uint64_t *)(uintptr_t)((m->base_pfn + j) *
+                                                          F4K);
+        cr_assert(w[0] == tag && w[F4K / 8 - 1] == ~(uint64_t)tag,
+                  "frame %#llx was overwritten while allocated",
+                  (unsigned long long)((m->base_pfn + j) * F4K));
+        m->owner[j] = 0;
+    }
+    m->allocated -= n;
+}
+
+static uint64_t model_limit_pfn(k23_paddr_t limit)
+{
+    return limit / F4K + ((limit % F4K) == F4K - 1);
+}
+
+static void model_op(struct model *m)
+{
+    k23_frames_t *fa = m->fa;
+    uint64_t r = rnd_below(m, 100);
+    bool want_free = m->allocated * 10 > m->total * 8 ||
+                     (m->nlive > 0 && r < 45);
+    k23_paddr_t pa;
+
+    if (want_free && m->nlive > 0) {
+        size_t k = (size_t)rnd_below(m, m->nlive);
+        struct live l = m->lv[k];
+        m->lv[k] = m->lv[--m->nlive];
+        model_release(m, l.pa, l.n, l.tag);
+        uint64_t how = rnd_below(m, 4);
+        if (l.n == 1 && how < 2) {
+            k23_frames_free_one(fa, l.pa);
+        } else if (l.n > 1 && how == 0) {
+            /* free a run in two pieces */
+            uint64_t cut = 1 + rnd_below(m, l.n - 1);
+            cr_assert_eq(k23_frames_free_contiguous(fa, l.pa + cut * F4K,
+                                                    (l.n - cut) * F4K),
+                         K23_OK);
+            cr_assert_eq(k23_frames_free_contiguous(fa, l.pa, cut * F4K - 7),
+                         K23_OK);
+        } else {
+            cr_assert_eq(k23_frames_free_contiguous(fa, l.pa, l.size),
+                         K23_OK);
+        }
+        return;
+    }
+
+    r = rnd_below(m, 100);
+    if (r < 40) {
+        bool zero = rnd_below(m, 4) == 0;
+        int rc = zero ? k23_frames_alloc_one_zeroed(fa, &pa)
+                      : k23_frames_alloc_one(fa, &pa);
+        if (rc == K23_OK)
+            model_take(m, pa, 1, F4K, zero);
+        else
+            cr_assert(rc == K23_ERR_NOMEM &&
+                      model_free_below(m, UINT64_MAX) == 0);
+    } else if (r < 80) {
+        /* sizes: mostly small, sometimes hundreds of frames; not
+         * multiples of the frame size */
+        uint64_t nf = rnd_below(m, 8) == 0 ? 1 + rnd_below(m, 600)
+                                           : 1 + rnd_below(m, 12);
+        uint64_t size = nf * F4K - rnd_below(m, F4K);
+        unsigned align = (unsigned)rnd_below(m, 23);
+        uint32_t flags = rnd_below(m, 8) == 0 ? K23_FRAMES_ZERO : 0;
+        k23_paddr_t limit = K23_FRAMES_NO_LIMIT;
+        if (rnd_below(m, 4) == 0)
+            limit = (m->base_pfn + rnd_below(m, m->nframes + 1)) * F4K +
+                    rnd_below(m, F4K) - 1;
+        k23_frames_req_t req = {size, align, flags, limit};
+        int rc = k23_frames_alloc(fa, &req, &pa);
+        unsigned fal = align > 12 ? align - 12 : 0;
+        if (rc == K23_OK) {
+            cr_assert_eq(pa & ((UINT64_C(1) << align) - 1), 0);
+            cr_assert(pa + nf * F4K - 1 <= limit);
+            model_take(m, pa, nf, size, flags != 0);
+        } else {
+            cr_assert_eq(rc, K23_ERR_NOMEM);
+            cr_assert(!model_has_run(m, nf, fal, model_limit_pfn(limit)),
+                      "NOMEM although a run of %llu frames aligned 2^%u "
+                      "exists", (unsigned long long)nf, fal);
+        }
+    } else if (r < 90) {
+        size_t n = 1 + (size_t)rnd_below(m, 64);
+        k23_paddr_t v[64];
+        k23_paddr_t limit = K23_FRAMES_NO_LIMIT;
+        if (rnd_below(m, 3) == 0)
+            limit = (m->base_pfn + rnd_below(m, m->nframes + 1)) * F4K - 1;
+        int rc = k23_frames_alloc_bulk(fa, n, 0, limit, v);
+        if (rc == K23_OK) {
+            for (size_t i = 0; i < n; i++) {
+                cr_assert(v[i] + F4K - 1 <= limit);
+                model_take(m, v[i], 1, F4K, false);
+            }
+        } else {
+            cr_assert_eq(rc, K23_ERR_NOMEM);
+            cr_assert(model_free_below(m, model_limit_pfn(limit)) < n);
+        }
+    } else if (r < 93) {
+        k23_frames_drain_cpu(fa, (unsigned)rnd_below(m, 8));
+    } else {
+        k23_frames_stats_t s = stats(fa);
+        cr_assert_eq(s.allocated_frames, m->allocated);
+        cr_assert_eq(s.free_frames + s.cached_frames,
+                     m->total - m->allocated);
+    }
+}
+
+Test(frames, model_based_random_operations, .timeout = 600)
+{
+    struct model m;
+    memset(&m, 0, sizeof(m));
+    uint64_t size = 64 * MiB;
+    m.ram = ram_map(size, 4 * MiB);
+    m.base_pfn = (uint64_t)(uintptr_t)m.ram / F4K;
+    m.nframes = size / F4K;
+    m.managed = calloc(m.nframes, 1);
+    m.owner = calloc(m.nframes, sizeof(*m.owner));
+    m.rng = 0x9e3779b97f4a7c15ull;
+    m.fa = fa_new();
+    k23_frames_config_t c = cfg_4k(16);
+    c.cache_batch = 4;
+    c.hole_budget = 16 * KiB; /* the 3-frame hole merges, 8 MiB does not */
+    k23_range_t r[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
+                        rg(m.ram, 0, 20 * MiB),
+                        rg(m.ram, 20 * MiB + 3 * F4K, 20 * MiB - 3 * F4K)};
+    cr_assert_eq(k23_frames_init(m.fa, r, 3, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_eq(stats(m.fa).narenas, 2);
+    for (int i = 0; i < 3; i++) {
+        uint64_t s = (r[i].base + F4K - 1) / F4K - m.base_pfn;
+        uint64_t e = (r[i].base + r[i].size) / F4K - m.base_pfn;
+        memset(m.managed + s, 1, e - s);
+    }
+    for (unsigned i = 0; i < stats(m.fa).narenas; i++) {
+        k23_frames_arena_info_t ai;
+        k23_frames_arena_info(m.fa, i, &ai);
+        uint64_t s = ai.bookkeeping.base / F4K - m.base_pfn;
+        memset(m.managed + s, 0, ai.bookkeeping.size / F4K);
+    }
+    for (uint64_t i = 0; i < m.nframes; i++)
+        m.total += m.managed[i];
+    k23_frames_stats_t s0 = stats(m.fa);
+    cr_assert_eq(s0.total_frames, m.total);
+
+    uint64_t ops = model_ops();
+    for (uint64_t i = 1; i <= ops; i++) {
+        model_op(&m);
+        if (i % 1000 == 0)
+            cr_assert_eq(k23_frames_check(m.fa), K23_OK, "after op %llu",
+                         (unsigned long long)i);
+    }
+    /* free everything: back to exactly the initial free blocks */
+    while (m.nlive > 0) {
+        struct live l = m.lv[--m.nlive];
+        model_release(&m, l.pa, l.n, l.tag);
+        cr_assert_eq(k23_frames_free_contiguous(m.fa, l.pa, l.size), K23_OK);
+    }
+    k23_frames_drain_all(m.fa);
+    k23_frames_stats_t s1 = stats(m.fa);
+    cr_assert_eq(s1.free_frames, s0.free_frames);
+    cr_assert_arr_eq(s1.free_blocks, s0.free_blocks, sizeof(s0.free_blocks));
+    cr_assert_eq(k23_frames_check(m.fa), K23_OK);
+    cr_log_info("model: %llu operations", (unsigned long long)ops);
+    free(m.managed);
+    free(m.owner);
+    free(m.lv);
+}
