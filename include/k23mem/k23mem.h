@@ -17,5 +17,6 @@
 #include "k23mem/perm.h"
 #include "k23mem/bitmap.h"
 /* ---- modules added by later work: keep one include per line ---- */
+#include "k23mem/frames.h"
 
 #endif /* K23MEM_K23MEM_H */
