@@ -33,6 +33,13 @@ static const struct k23_errtab k23_errtab[] = {
     /* ---- slab layout and memory pool (-20..-29) ---- */
     /* ---- instance allocator (-30..-39) ---- */
     /* ---- device tree (-40..-49) ---- */
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_MAGIC, "not a device tree blob (bad magic)"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_VERSION, "device tree blob version not supported"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_TRUNCATED, "device tree blob is truncated"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_CORRUPT, "device tree blob is corrupt"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_CELLS, "#address-cells or #size-cells out of range"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_REG, "property length is not a whole number of entries"),
+    K23_ERRTAB_ENTRY(K23_ERR_FDT_RANGE, "device tree range overflows 64 bits or is reversed"),
     /* ---- frame allocator (-50..-59) ---- */
     /* ---- wasm32 port (-60..-69) ---- */
 };

@@ -43,6 +43,13 @@ enum k23_error {
     /* ---- slab layout and memory pool (-20..-29) ---- */
     /* ---- instance allocator (-30..-39) ---- */
     /* ---- device tree (-40..-49) ---- */
+    K23_ERR_FDT_MAGIC = -40,     /**< not a device tree blob: wrong magic */
+    K23_ERR_FDT_VERSION = -41,   /**< device tree blob version not supported */
+    K23_ERR_FDT_TRUNCATED = -42, /**< device tree blob shorter than its header says */
+    K23_ERR_FDT_CORRUPT = -43,   /**< device tree blob layout or structure is broken */
+    K23_ERR_FDT_CELLS = -44,     /**< `#address-cells` or `#size-cells` out of range */
+    K23_ERR_FDT_REG = -45,       /**< property length is not a whole number of entries */
+    K23_ERR_FDT_RANGE = -46,     /**< device tree range overflows 64 bits or is reversed */
     /* ---- frame allocator (-50..-59) ---- */
     /* ---- wasm32 port (-60..-69) ---- */
     K23_ERR_MIN_ = -127        /**< lowest value reserved for libk23mem codes */
