@@ -32,6 +32,8 @@ static const struct k23_errtab k23_errtab[] = {
     K23_ERRTAB_ENTRY(K23_ERR_OS, "the host operating system refused"),
     /* ---- slab layout and memory pool (-20..-29) ---- */
     /* ---- instance allocator (-30..-39) ---- */
+    K23_ERRTAB_ENTRY(K23_ERR_INJECTED, "failure injected by a test wrapper"),
+    K23_ERRTAB_ENTRY(K23_ERR_GROW, "grow past the maximum or the reservation"),
     /* ---- device tree (-40..-49) ---- */
     K23_ERRTAB_ENTRY(K23_ERR_FDT_MAGIC, "not a device tree blob (bad magic)"),
     K23_ERRTAB_ENTRY(K23_ERR_FDT_VERSION, "device tree blob version not supported"),

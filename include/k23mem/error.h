@@ -42,6 +42,8 @@ enum k23_error {
     K23_ERR_OS = -16,          /**< the host operating system refused the request */
     /* ---- slab layout and memory pool (-20..-29) ---- */
     /* ---- instance allocator (-30..-39) ---- */
+    K23_ERR_INJECTED = -30,    /**< failure injected by a test wrapper */
+    K23_ERR_GROW = -31,        /**< grow past a memory's or table's maximum or reservation */
     /* ---- device tree (-40..-49) ---- */
     K23_ERR_FDT_MAGIC = -40,     /**< not a device tree blob: wrong magic */
     K23_ERR_FDT_VERSION = -41,   /**< device tree blob version not supported */

@@ -19,5 +19,6 @@
 /* ---- modules added by later work: keep one include per line ---- */
 #include "k23mem/frames.h"
 #include "k23mem/fdt_memmap.h"
+#include "k23mem/instance.h"
 
 #endif /* K23MEM_K23MEM_H */
