@@ -78,6 +78,23 @@ foreach(_arch IN LISTS _k23k_archs)
       LABELS "qemu" TIMEOUT 400
       ENVIRONMENT "K23_QEMU_ARGS=${_k23k_args_${_cfg}}")
   endforeach()
+  # The self-test can fail: with the DTB's pages handed to the allocator
+  # as free memory (k23.inject=dtb), the every-frame step must report a
+  # frame inside the device tree, and the kernel must exit non-zero.
+  add_test(NAME kernel_${_arch}_inject_dtb
+    COMMAND sh -c "\"$0\" \"$1\" \"$2\"; test $? -ne 0"
+            "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-run" ${_arch}
+            "${_bin}/k23-kernel-${_arch}.elf")
+  set_tests_properties(kernel_${_arch}_inject_dtb PROPERTIES
+    LABELS "qemu" TIMEOUT 400
+    ENVIRONMENT "K23_QEMU_ARGS=-append k23.inject=dtb"
+    PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL [^\n]*overlaps excluded device tree"
+    FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
+  # The ELF's program headers match what the kernel checks at boot.
+  add_test(NAME kernel_${_arch}_segments
+    COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/check-segments.sh"
+            "${_bin}/k23-kernel-${_arch}.elf")
+  set_tests_properties(kernel_${_arch}_segments PROPERTIES LABELS "qemu")
 endforeach()
 
 # A wrapper in the build tree for the demo and for people: boots

@@ -12,7 +12,7 @@
 #          download once; only that folder is unpacked and kept) and
 #          compiled here with CC and CFLAGS.
 # Hosted libfdt_env.h is never copied: the port supplies its own
-# (ports/kernel/include), which must come first on the include path.
+# (ports/freestanding-include), which must come first on the include path.
 # DEPS_DIR may be shared by several build trees: a lock serialises apt.
 set -euo pipefail
 

@@ -148,6 +148,11 @@ static void memmap_add_free(k23k_memmap_t *m, uint64_t b, uint64_t e)
     uint64_t ae = e & ~(uint64_t)(K23K_PAGE - 1);
     if (ab < b || ae <= ab)
         return;
+    if (m->n_free > 0 &&
+        m->free[m->n_free - 1].base + m->free[m->n_free - 1].size == ab) {
+        m->free[m->n_free - 1].size += ae - ab; /* touching: merge */
+        return;
+    }
     if (m->n_free < 2 * K23K_MAX_RANGES) {
         m->free[m->n_free].base = ab;
         m->free[m->n_free].size = ae - ab;

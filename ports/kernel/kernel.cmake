@@ -10,7 +10,7 @@ set(K23_KERNEL_DEPS "${CMAKE_BINARY_DIR}/kernel-deps" CACHE PATH
   "Where fetch-libfdt.sh keeps its private apt index and downloads")
 set(K23_LIBFDT_DIR "${CMAKE_BINARY_DIR}/libfdt")
 separate_arguments(_fdt_cflags UNIX_COMMAND
-  "${CMAKE_C_FLAGS} -O2 -w -I${_k23k}/include")
+  "${CMAKE_C_FLAGS} -O2 -w -I${PROJECT_SOURCE_DIR}/ports/freestanding-include")
 add_custom_command(
   OUTPUT "${K23_LIBFDT_DIR}/lib/libfdt.a" "${K23_LIBFDT_DIR}/include/libfdt.h"
   COMMAND "${_k23k}/fetch-libfdt.sh" "${_arch}" "${K23_KERNEL_DEPS}"
@@ -29,12 +29,16 @@ set_target_properties(k23_libfdt PROPERTIES
 # The core may include <libfdt.h> (device-tree module): the port's
 # freestanding libfdt_env.h must come first.
 target_include_directories(k23mem_objects BEFORE PRIVATE
-  "${_k23k}/include" "${K23_LIBFDT_DIR}/include")
+  "${PROJECT_SOURCE_DIR}/ports/freestanding-include" "${K23_LIBFDT_DIR}/include")
 add_dependencies(k23mem_objects k23_libfdt_fetch)
 set_target_properties(k23mem_objects PROPERTIES POSITION_INDEPENDENT_CODE OFF)
 
 # ---- the kernel ----
 file(GLOB _k23k_common CONFIGURE_DEPENDS "${_k23k}/k23k_*.c")
+# riscv64 builds libfdt from Linux's copy, which lacks fdt_check.c.
+if(_arch STREQUAL "riscv64")
+  list(APPEND _k23k_common "${_k23k}/riscv64/fdt_check_full.c")
+endif()
 add_executable(k23-kernel
   "${_k23k}/${_arch}/start.S" "${_k23k}/${_arch}/arch.c"
   "${_k23k}/console.c" "${_k23k}/kernel.c" ${_k23k_common})
@@ -44,7 +48,7 @@ set_target_properties(k23-kernel PROPERTIES
   LINK_DEPENDS "${_k23k}/${_arch}/kernel.ld;${_k23k}/kernel-common.ld")
 target_compile_definitions(k23-kernel PRIVATE K23_DEBUG=${K23_DEBUG})
 target_include_directories(k23-kernel BEFORE PRIVATE
-  "${_k23k}/include" "${K23_LIBFDT_DIR}/include" "${_k23k}"
+  "${PROJECT_SOURCE_DIR}/ports/freestanding-include" "${K23_LIBFDT_DIR}/include" "${_k23k}"
   "${PROJECT_SOURCE_DIR}/src")
 target_link_options(k23-kernel PRIVATE
   "-T${_k23k}/${_arch}/kernel.ld" "-L${_k23k}")
