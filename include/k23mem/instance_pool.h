@@ -45,6 +45,7 @@ typedef struct k23_instance_pool_config {
     uint32_t table_element_size;      /**< largest element size, bytes, > 0 */
     size_t max_instance_size;         /**< largest instance context, bytes, > 0 */
     uint64_t keep_resident;           /**< bytes of a freed memory or table kept committed (zeroed) */
+    uint32_t max_unused_warm_slots;   /**< freed memory slots left waiting before they are reused (mempool.h); 0: reuse at once */
 } k23_instance_pool_config_t;
 
 /** Counters of a pooling allocator. */
@@ -63,10 +64,11 @@ typedef struct k23_instance_pool k23_instance_pool_t;
 /* ---- lifecycle ---- */
 
 /**
- * Defaults: 100 instances of up to 64 KiB context, 100 memories of at most
- * 4 GiB (1 GiB where size_t is 32 bits... see docs) with a 4 GiB
- * reservation and 32 MiB guard, 100 tables of 20000 pointer-size
- * elements, one memory and one table per module, 64 KiB kept resident.
+ * Defaults: 100 instances of up to 64 KiB context; 100 memories of at
+ * most 4 GiB with a 4 GiB reservation and 32 MiB guard (10 MiB, 10 MiB and
+ * no guard where size_t is 32 bits); 100 tables of 20000 pointer-size
+ * elements; one memory and one table per module; 64 KiB kept resident;
+ * freed memory slots reused at once (no warm-slot reserve).
  * @param[out] cfg  filled completely
  * @context Any.
  */
