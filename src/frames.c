@@ -83,6 +83,8 @@ static uint64_t frames_hole_cost(uint64_t hole_frames)
  * immutable after init, so no lock is needed. */
 static int frames_find_arena(const k23_frames_t *fa, uint64_t pfn)
 {
+    if (K23_LIKELY(fa->narenas == 1))
+        return pfn - fa->arenas[0].base_pfn < fa->arenas[0].nframes ? 0 : -1;
     unsigned lo = 0, hi = fa->narenas;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
