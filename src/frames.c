@@ -645,6 +645,15 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
 
 /* ---- bulk ---- */
 
+/* Bits set in a byte, without __builtin_popcount (which becomes a libgcc
+ * call on targets without a popcount instruction). */
+static unsigned frames_popcount8(unsigned x)
+{
+    x = x - ((x >> 1) & 0x55u);
+    x = (x & 0x33u) + ((x >> 2) & 0x33u);
+    return (x + (x >> 4)) & 0x0fu;
+}
+
 /* Free frames below limit_pfn, counted exactly; arena lock held. */
 static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
 {
@@ -659,7 +668,7 @@ static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
         }
         uint64_t nbits = limit_pfn - a->base_pfn, busy = 0;
         for (uint64_t j = 0; j < nbits / 8; j++)
-            busy += (uint64_t)__builtin_popcount(a->bitmap[j]);
+            busy += frames_popcount8(a->bitmap[j]);
         for (uint64_t j = nbits & ~UINT64_C(7); j < nbits; j++)
             busy += k23_bitmap_test(a->bitmap, (size_t)j);
         total += nbits - busy;
