@@ -533,17 +533,25 @@ int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out)
     return frames_alloc_one(fa, true, out);
 }
 
-/* Arena of the frame at pa, or a panic naming pa. */
-static k23_frames_arena_t *frames_owner(k23_frames_t *fa, k23_paddr_t pa,
-                                        unsigned *ai_out)
+/* The panics of frames_owner(), kept out of the hot path. */
+__attribute__((noinline, cold)) K23_NORETURN static void
+frames_bad_free(const k23_frames_t *fa, k23_paddr_t pa)
 {
     if ((pa & (fa->cfg.frame_size - 1)) != 0)
         K23_PANIC_ADDR("k23_frames: free of an address that is not frame "
                        "aligned:", pa);
+    K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
+                   "own at", pa);
+}
+
+/* Arena of the frame at pa, or a panic naming pa. */
+static inline k23_frames_arena_t *frames_owner(k23_frames_t *fa,
+                                               k23_paddr_t pa,
+                                               unsigned *ai_out)
+{
     int ai = frames_find_arena(fa, pa >> fa->frame_shift);
-    if (ai < 0)
-        K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
-                       "own at", pa);
+    if (K23_UNLIKELY((pa & (fa->cfg.frame_size - 1)) != 0 || ai < 0))
+        frames_bad_free(fa, pa);
     *ai_out = (unsigned)ai;
     return &fa->arenas[ai];
 }
