@@ -28,7 +28,7 @@ static void *demo_phys_to_virt(void *ctx, k23_paddr_t pa)
     return phys_window + pa;
 }
 
-static k23_frames_t fa; /* ~45 KiB: static storage, as in a kernel */
+static k23_frames_t fa; /* ~48 KiB: static storage, as in a kernel */
 
 static void print_stats(const char *title)
 {
