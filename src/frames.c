@@ -83,6 +83,8 @@ static uint64_t frames_hole_cost(uint64_t hole_frames)
  * immutable after init, so no lock is needed. */
 static int frames_find_arena(const k23_frames_t *fa, uint64_t pfn)
 {
+    if (K23_LIKELY(fa->narenas == 1))
+        return pfn - fa->arenas[0].base_pfn < fa->arenas[0].nframes ? 0 : -1;
     unsigned lo = 0, hi = fa->narenas;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
@@ -531,17 +533,25 @@ int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out)
     return frames_alloc_one(fa, true, out);
 }
 
-/* Arena of the frame at pa, or a panic naming pa. */
-static k23_frames_arena_t *frames_owner(k23_frames_t *fa, k23_paddr_t pa,
-                                        unsigned *ai_out)
+/* The panics of frames_owner(), kept out of the hot path. */
+__attribute__((noinline, cold)) K23_NORETURN static void
+frames_bad_free(const k23_frames_t *fa, k23_paddr_t pa)
 {
     if ((pa & (fa->cfg.frame_size - 1)) != 0)
         K23_PANIC_ADDR("k23_frames: free of an address that is not frame "
                        "aligned:", pa);
+    K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
+                   "own at", pa);
+}
+
+/* Arena of the frame at pa, or a panic naming pa. */
+static inline k23_frames_arena_t *frames_owner(k23_frames_t *fa,
+                                               k23_paddr_t pa,
+                                               unsigned *ai_out)
+{
     int ai = frames_find_arena(fa, pa >> fa->frame_shift);
-    if (ai < 0)
-        K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
-                       "own at", pa);
+    if (K23_UNLIKELY((pa & (fa->cfg.frame_size - 1)) != 0 || ai < 0))
+        frames_bad_free(fa, pa);
     *ai_out = (unsigned)ai;
     return &fa->arenas[ai];
 }
@@ -643,6 +653,15 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
 
 /* ---- bulk ---- */
 
+/* Bits set in a byte, without __builtin_popcount (which becomes a libgcc
+ * call on targets without a popcount instruction). */
+static unsigned frames_popcount8(unsigned x)
+{
+    x = x - ((x >> 1) & 0x55u);
+    x = (x & 0x33u) + ((x >> 2) & 0x33u);
+    return (x + (x >> 4)) & 0x0fu;
+}
+
 /* Free frames below limit_pfn, counted exactly; arena lock held. */
 static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
 {
@@ -657,7 +676,7 @@ static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
         }
         uint64_t nbits = limit_pfn - a->base_pfn, busy = 0;
         for (uint64_t j = 0; j < nbits / 8; j++)
-            busy += (uint64_t)__builtin_popcount(a->bitmap[j]);
+            busy += frames_popcount8(a->bitmap[j]);
         for (uint64_t j = nbits & ~UINT64_C(7); j < nbits; j++)
             busy += k23_bitmap_test(a->bitmap, (size_t)j);
         total += nbits - busy;

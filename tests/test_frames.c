@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,13 @@ static unsigned char *ram_map(uint64_t size, uint64_t align)
     return (unsigned char *)a;
 }
 
+/* Each Criterion test runs in its own process and needs one allocator:
+ * static storage, as a kernel would use (and nothing for LeakSanitizer). */
+static k23_frames_t fa_storage;
+
 static k23_frames_t *fa_new(void)
 {
-    k23_frames_t *fa = aligned_alloc(64, sizeof(k23_frames_t));
-    cr_assert(fa != NULL);
-    return fa;
+    return &fa_storage;
 }
 
 static k23_frames_config_t cfg_4k(unsigned cache)
@@ -1100,4 +1103,46 @@ Test(frames, model_based_random_operations, .timeout = 600)
     free(m.managed);
     free(m.owner);
     free(m.lv);
+}
+
+/* Frames freed on one CPU are not stranded in its cache: move the thread
+ * between CPUs (where the machine has two) and allocate everything. */
+Test(frames, frames_freed_on_one_cpu_are_not_stranded)
+{
+    if (k23_port_cpu_count() < 2)
+        cr_skip_test("needs two CPUs");
+    cpu_set_t set0, set1, old;
+    CPU_ZERO(&set0);
+    CPU_SET(0, &set0);
+    CPU_ZERO(&set1);
+    CPU_SET(1, &set1);
+    cr_assert_eq(sched_getaffinity(0, sizeof(old), &old), 0);
+    if (!CPU_ISSET(0, &old) || !CPU_ISSET(1, &old))
+        cr_skip_test("CPUs 0 and 1 not both available");
+    k23_frames_t *fa = fa_simple(64, NULL);
+    uint64_t total = stats(fa).total_frames;
+    k23_paddr_t *v = calloc(total, sizeof(*v));
+
+    cr_assert_eq(sched_setaffinity(0, sizeof(set0), &set0), 0);
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    for (int i = 0; i < 40; i++)
+        k23_frames_free_one(fa, v[i]);
+    cr_assert_eq(k23_port_cpu_id(), 0);
+    uint64_t cached0 = fa->caches[0].count;
+    cr_assert(cached0 >= 40, "cpu 0 caches %llu", (unsigned long long)cached0);
+
+    cr_assert_eq(sched_setaffinity(0, sizeof(set1), &set1), 0);
+    cr_assert_eq(k23_port_cpu_id(), 1);
+    uint64_t n = 0;
+    while (k23_frames_alloc_one(fa, &v[n]) == K23_OK)
+        n++;
+    cr_assert_eq(n, total, "%llu of %llu frames", (unsigned long long)n,
+                 (unsigned long long)total);
+    cr_assert_eq(fa->caches[0].count, 0);
+    for (uint64_t i = 0; i < n; i++)
+        k23_frames_free_one(fa, v[i]);
+    sched_setaffinity(0, sizeof(old), &old);
+    assert_consistent(fa);
+    free(v);
 }

@@ -62,6 +62,7 @@ extern "C" {
 /** "No physical upper bound" for a request's @c limit. */
 #define K23_FRAMES_NO_LIMIT UINT64_MAX
 
+/** Keeps each per-CPU cache on its own cache lines (internal). */
 #if defined(__GNUC__) || defined(__clang__)
 #define K23_FRAMES_CACHE_ALIGNED_ __attribute__((aligned(K23_PORT_CACHE_LINE)))
 #else
