@@ -24,6 +24,5 @@
 #include "k23mem/fdt_memmap.h"
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
-#include "k23mem/fdt_memmap.h"
 
 #endif /* K23MEM_K23MEM_H */
