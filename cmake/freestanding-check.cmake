@@ -1,3 +1,4 @@
+cmake_policy(VERSION 3.20)
 # Compile core sources as freestanding code against nothing but the
 # compiler's own headers, then reject any undefined symbol that is neither
 # libk23mem's own, a port hook, nor one of the four byte functions every
@@ -14,12 +15,18 @@ endforeach()
 execute_process(COMMAND ${CC} ${EXTRA_FLAGS} -print-file-name=include
                 OUTPUT_VARIABLE _cc_include OUTPUT_STRIP_TRAILING_WHITESPACE)
 file(MAKE_DIRECTORY "${OUT}")
-set(_allowed "^(k23_|memset$|memcpy$|memmove$|memcmp$")
+# Allowed undefined symbols: the port's byte functions (port.h), the
+# wasm32 ABI's __stack_pointer global, libk23mem's own names, the stack
+# protector, and compiler runtime helpers (libgcc / compiler-rt, not libc)
+# for wide arithmetic on narrow targets, e.g. __multi3 for a 64x64 overflow
+# check. (Separate patterns: CMake's regex engine mishandles `$` inside an
+# alternation.)
+set(_allowed_exact memset memcpy memmove memcmp __stack_pointer)
+set(_allowed_patterns "^k23_" "^__stack_chk_"
+    "^__(mul|div|udiv|mod|umod|ashl|ashr|lshr)[a-z]*[0-9]$")
 if(ALLOW_UNDEFINED)
-  string(APPEND _allowed "${ALLOW_UNDEFINED}|")
+  list(APPEND _allowed_patterns "${ALLOW_UNDEFINED}")
 endif()
-# __stack_pointer: the wasm32 ABI global every function frame uses.
-string(APPEND _allowed "__stack_chk_|__stack_pointer$)")
 
 string(REPLACE "|" ";" SOURCES "${SOURCES}")
 set(_failed 0)
@@ -45,7 +52,16 @@ foreach(_src IN LISTS SOURCES)
       continue()
     endif()
     string(REGEX REPLACE "^.* " "" _sym "${_line}")
-    if(NOT _sym MATCHES "${_allowed}")
+    set(_ok FALSE)
+    if(_sym IN_LIST _allowed_exact)
+      set(_ok TRUE)
+    endif()
+    foreach(_pat IN LISTS _allowed_patterns)
+      if(_sym MATCHES "${_pat}")
+        set(_ok TRUE)
+      endif()
+    endforeach()
+    if(NOT _ok)
       message(SEND_ERROR "freestanding: ${_src} calls '${_sym}', which is neither libk23mem's nor a port hook")
       set(_failed 1)
     endif()
