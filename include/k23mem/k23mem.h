@@ -21,10 +21,8 @@
 #include "k23mem/slab_layout.h"
 #include "k23mem/mempool.h"
 #include "k23mem/megablock.h"
-#include "k23mem/frames.h"
 #include "k23mem/fdt_memmap.h"
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
-#include "k23mem/fdt_memmap.h"
 
 #endif /* K23MEM_K23MEM_H */
