@@ -167,6 +167,8 @@ struct frames_cand {
     uint64_t start, end;        /* frame numbers, end exclusive */
     uint64_t holes;             /* frames of holes inside */
     uint64_t big_start, big_len; /* largest free piece */
+    bool pending;               /* regions without a whole frame were met */
+    uint64_t pend_lo, pend_hi;  /* bases of the first and last of them */
 };
 
 typedef int (*frames_plan_fn)(void *ctx, const k23_frames_arena_plan_t *e);
@@ -225,9 +227,9 @@ static int frames_plan_reject(k23_range_t r, uint64_t ps, uint64_t pe,
 /* Emit a candidate: an arena, or its region rejected when its largest
  * piece cannot hold the bookkeeping. A candidate that fails the test was
  * never merged (merging requires it), so it is one piece of one region. */
-static int frames_plan_finish(const k23_range_t *regions, unsigned shift,
-                              struct frames_cand *c, frames_plan_fn fn,
-                              void *ctx)
+static int frames_plan_finish_one(const k23_range_t *regions,
+                                  unsigned shift, struct frames_cand *c,
+                                  frames_plan_fn fn, void *ctx)
 {
     uint64_t n = c->end - c->start;
     uint64_t bk = frames_bk_frames(n, shift);
@@ -247,6 +249,38 @@ static int frames_plan_finish(const k23_range_t *regions, unsigned shift,
     e.bookkeeping.size = bk << shift;
     e.bookkeeping_bytes = k23_arena_meta_bytes_(n);
     return fn(ctx, &e);
+}
+
+/* Emit a candidate, then the regions without a whole frame met while it
+ * was open (deferred so that entries stay in address order: they do not
+ * take part in merging), in address order. */
+static int frames_plan_finish(const k23_range_t *regions, size_t nregions,
+                              unsigned shift, struct frames_cand *c,
+                              frames_plan_fn fn, void *ctx)
+{
+    int rc = frames_plan_finish_one(regions, shift, c, fn, ctx);
+    if (rc != K23_OK || !c->pending)
+        return rc;
+    c->pending = false;
+    uint64_t at = c->pend_lo;
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < nregions; i++) {
+            uint64_t ps, pe;
+            if (regions[i].size == 0 || regions[i].base < at ||
+                regions[i].base > c->pend_hi ||
+                frames_region_pfns(regions[i], shift, &ps, &pe))
+                continue;
+            if (best == SIZE_MAX || regions[i].base < regions[best].base)
+                best = i;
+        }
+        if (best == SIZE_MAX)
+            return K23_OK;
+        rc = frames_plan_reject(regions[best], 0, 0, shift, fn, ctx);
+        if (rc != K23_OK || regions[best].base == UINT64_MAX)
+            return rc;
+        at = regions[best].base + 1;
+    }
 }
 
 /* The selection: regions (validated) in address order, aligned inward,
@@ -279,6 +313,13 @@ static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
 
         uint64_t ps, pe;
         if (!frames_region_pfns(regions[best], shift, &ps, &pe)) {
+            if (cur.open) {
+                if (!cur.pending)
+                    cur.pend_lo = regions[best].base;
+                cur.pending = true;
+                cur.pend_hi = regions[best].base;
+                continue;
+            }
             rc = frames_plan_reject(regions[best], 0, 0, shift, fn, ctx);
             if (rc != K23_OK)
                 return rc;
@@ -310,7 +351,8 @@ static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
                     ps = ce;
                     continue;
                 }
-                rc = frames_plan_finish(regions, shift, &cur, fn, ctx);
+                rc = frames_plan_finish(regions, nregions, shift, &cur, fn,
+                                        ctx);
                 if (rc != K23_OK)
                     return rc;
             }
@@ -325,7 +367,7 @@ static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
         }
     }
     if (cur.open)
-        return frames_plan_finish(regions, shift, &cur, fn, ctx);
+        return frames_plan_finish(regions, nregions, shift, &cur, fn, ctx);
     return K23_OK;
 }
 
