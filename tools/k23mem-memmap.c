@@ -509,11 +509,66 @@ static void svg_box(FILE *f, const struct band *b, size_t nb, double x,
     }
 }
 
+/* The arena lane: each arena with its range, size and frames at the top,
+ * its bookkeeping area drawn inside it; rejected regions greyed out. */
+static void svg_arenas(FILE *f, const struct ctx *c, const struct band *b,
+                       size_t nb, double x, double w)
+{
+    char h[64], addr[64], fr[64];
+    size_t ai = 0;
+    for (size_t i = 0; i < c->nplan; i++) {
+        const k23_frames_arena_plan_t *e = &c->plan[i];
+        if (e->rejected) {
+            if (e->frames == 0)
+                continue; /* no whole frame: nothing to draw at this scale */
+            snprintf(fr, sizeof(fr), "rejected: too small");
+            svg_box(f, b, nb, x, w, e->range, "#e6e6e6", "#8a8a8a", fr);
+            continue;
+        }
+        k23_range_t r = e->range;
+        double y0 = y_of_first(b, nb, r.base);
+        double y1 = y_after_last(b, nb, r.base + (r.size - 1));
+        fprintf(f,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                "fill=\"#cdeee8\" stroke=\"#24806f\" stroke-width=\"1.5\" "
+                "rx=\"2\"/>\n",
+                x, y0, w, y1 - y0);
+        double by0 = y_of_first(b, nb, e->bookkeeping.base);
+        double by1 = y_after_last(b, nb, e->bookkeeping.base +
+                                             (e->bookkeeping.size - 1));
+        fprintf(f,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                "fill=\"#7cc7b8\" stroke=\"#24806f\" stroke-width=\"1\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"s\">bookkeeping · "
+                "%s</text>\n",
+                x + 12, by0, w - 24, by1 - by0, x + 17, (by0 + by1) / 2 + 4,
+                human(e->bookkeeping.size, h, sizeof(h)));
+        /* the arena's own labels at its top, as many lines as fit above
+         * the bookkeeping */
+        double room = (by0 > y0 ? by0 : y1) - y0;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"l\">arena #%zu · "
+                   "%s</text>\n",
+                x + 5, y0 + 14, ai++, human(r.size, h, sizeof(h)));
+        if (room >= 32)
+            fprintf(f,
+                    "<text x=\"%.1f\" y=\"%.1f\" class=\"s\">0x%" PRIx64
+                    " – %s</text>\n",
+                    x + 5, y0 + 27, r.base, short_end(r, addr, sizeof(addr)));
+        if (room >= 46)
+            fprintf(f,
+                    "<text x=\"%.1f\" y=\"%.1f\" class=\"s\">%s, %" PRIu64
+                    " in holes</text>\n",
+                    x + 5, y0 + 40, frames_text(e->frames, fr, sizeof(fr)),
+                    e->hole_frames);
+    }
+}
+
 static int write_svg(const struct ctx *c, const char *path)
 {
     const k23_fdt_memmap_t *m = &c->map;
     size_t ncuts = 0,
-           cap = 2 * (m->ram_count + m->taken_count + m->free_count) + 2;
+           cap = 2 * (m->ram_count + m->taken_count + m->free_count +
+                      2 * c->nplan) + 2;
     uint64_t *cut = calloc(cap, sizeof(*cut));
     bool *cut_top = calloc(cap, sizeof(*cut_top));
     struct band *band = calloc(cap, sizeof(*band));
@@ -538,6 +593,13 @@ static int write_svg(const struct ctx *c, const char *path)
         ADD_RANGE(m->taken[i].range);
     for (size_t i = 0; i < m->free_count; i++)
         ADD_RANGE(m->free[i]);
+    for (size_t i = 0; i < c->nplan; i++) {
+        const k23_frames_arena_plan_t *e = &c->plan[i];
+        if (e->frames != 0)
+            ADD_RANGE(e->range);
+        if (e->bookkeeping.size != 0)
+            ADD_RANGE(e->bookkeeping);
+    }
 #undef ADD_RANGE
     (void)cut_top;
     qsort(cut, ncuts, sizeof(*cut), cmp_u64);
@@ -605,7 +667,8 @@ static int write_svg(const struct ctx *c, const char *path)
     const double x_taken = x_ram + w_ram + 24, w_lane = 250;
     const double x_free = x_taken + (double)nlanes * (w_lane + 6) + 18;
     const double w_free = 250;
-    const double width = x_free + w_free + 16;
+    const double x_arena = x_free + w_free + 18, w_arena = 290;
+    const double width = x_arena + w_arena + 16;
     const double height = y + 64;
 
     FILE *f = fopen(path, "w");
@@ -643,8 +706,9 @@ static int write_svg(const struct ctx *c, const char *path)
         "<text x=\"%.1f\" y=\"80\" class=\"h\">address</text>\n"
         "<text x=\"%.1f\" y=\"80\" class=\"h\">RAM</text>\n"
         "<text x=\"%.1f\" y=\"80\" class=\"h\">taken out (reason)</text>\n"
-        "<text x=\"%.1f\" y=\"80\" class=\"h\">free (page-aligned)</text>\n",
-        x_addr, x_ram, x_taken, x_free);
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">free (page-aligned)</text>\n"
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">arenas (frame allocator)</text>\n",
+        x_addr, x_ram, x_taken, x_free, x_arena);
 
     /* Bands: light stripes, gaps with a zigzag, boundary addresses. */
     for (size_t i = 0; i < nb; i++) {
@@ -704,6 +768,12 @@ static int write_svg(const struct ctx *c, const char *path)
         svg_box(f, band, nb, x_free, w_free, m->free[i], "#cdebc5", "#3f8a2f",
                 label);
     }
+    svg_arenas(f, c, band, nb, x_arena, w_arena);
+    if (!c->frames_ok)
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"g\">none: frame sizes "
+                "are 4 KiB..64 KiB</text>\n",
+                x_arena, top + 16);
     if (m->ram_count == 0)
         fprintf(f,
                 "<text x=\"%.1f\" y=\"%.1f\" class=\"g\">no RAM in this "
