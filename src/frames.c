@@ -151,117 +151,40 @@ static bool frames_config_valid(const k23_frames_config_t *c)
     return true;
 }
 
-/* ---- building arenas from the memory map ---- */
+/* ---- planning arenas from the memory map ---- */
+
+/*
+ * The selection is one walk over the regions in address order that hands
+ * each planned entry (an arena or a rejected region) to a callback:
+ * k23_frames_plan() stores the entries, k23_frames_init() builds arenas
+ * from them. So the plan is, by construction, what init builds.
+ */
 
 /* An arena being assembled from sorted regions. */
 struct frames_cand {
     bool open;
+    size_t region;              /* region the candidate was opened in */
     uint64_t start, end;        /* frame numbers, end exclusive */
     uint64_t holes;             /* frames of holes inside */
     uint64_t big_start, big_len; /* largest free piece */
+    bool pending;               /* regions without a whole frame were met */
+    uint64_t pend_lo, pend_hi;  /* bases of the first and last of them */
 };
 
-struct frames_build {
-    k23_frames_t *fa;
-    const k23_range_t *regions;
-    size_t nregions;
-    k23_range_t *rejected;
-    size_t rejected_cap;
-    size_t nrejected;
-};
+typedef int (*frames_plan_fn)(void *ctx, const k23_frames_arena_plan_t *e);
 
-static void frames_reject(struct frames_build *b, k23_range_t r)
+/* Check the arguments shared by plan and init; fills *c. */
+static int frames_plan_validate(const k23_range_t *regions, size_t nregions,
+                                const k23_frames_config_t *cfg,
+                                k23_frames_config_t *c)
 {
-    if (b->nrejected < b->rejected_cap)
-        b->rejected[b->nrejected] = r;
-    b->nrejected++;
-}
-
-static uint64_t frames_arena_max_order(const k23_frames_arena_t *a,
-                                       unsigned max_order)
-{
-    uint64_t end = a->base_pfn + a->nframes;
-    for (unsigned o = max_order;; o--) {
-        uint64_t bs = UINT64_C(1) << o;
-        uint64_t s = (a->base_pfn + bs - 1) & ~(bs - 1);
-        if (s >= a->base_pfn && s < end && end - s >= bs)
-            return o;
-        if (o == 0)
-            return 0;
-    }
-}
-
-/* Turn a candidate into an arena, or reject its regions when its largest
- * piece cannot hold the bookkeeping. */
-static int frames_finalize(struct frames_build *b, struct frames_cand *c)
-{
-    k23_frames_t *fa = b->fa;
-    unsigned shift = fa->frame_shift;
-    uint64_t n = c->end - c->start;
-    uint64_t bk = frames_bk_frames(n, shift);
-    c->open = false;
-
-    if (c->big_len < bk + 1) {
-        for (size_t i = 0; i < b->nregions; i++) {
-            uint64_t ps, pe;
-            if (frames_region_pfns(b->regions[i], shift, &ps, &pe) &&
-                ps < c->end && pe > c->start)
-                frames_reject(b, b->regions[i]);
-        }
-        return K23_OK;
-    }
-    if (fa->narenas == K23_FRAMES_MAX_ARENAS)
-        return K23_ERR_LIMIT;
-
-    k23_frames_arena_t *a = &fa->arenas[fa->narenas];
-    uint64_t meta_pfn = c->big_start + c->big_len - bk;
-    void *meta = frames_virt(fa, meta_pfn << shift);
-    k23_arena_init_(a, c->start, n, meta);
-    k23_arena_reserve_(a, meta_pfn, bk);
-    uint64_t meta_end = meta_pfn + bk;
-    for (size_t i = 0; i < b->nregions; i++) {
-        uint64_t ps, pe;
-        if (!frames_region_pfns(b->regions[i], shift, &ps, &pe))
-            continue;
-        if (ps < c->start)
-            ps = c->start;
-        if (pe > c->end)
-            pe = c->end;
-        if (ps >= pe)
-            continue;
-        /* the piece minus the bookkeeping */
-        if (pe <= meta_pfn || ps >= meta_end) {
-            k23_arena_add_free_(a, ps, pe - ps, fa->cfg.max_order);
-        } else {
-            if (ps < meta_pfn)
-                k23_arena_add_free_(a, ps, meta_pfn - ps, fa->cfg.max_order);
-            if (pe > meta_end)
-                k23_arena_add_free_(a, meta_end, pe - meta_end,
-                                    fa->cfg.max_order);
-        }
-    }
-    uint64_t align = UINT64_C(1)
-                     << (frames_arena_max_order(a, fa->cfg.max_order) + shift);
-    if (align > fa->max_alignment)
-        fa->max_alignment = align;
-    fa->narenas++;
-    return K23_OK;
-}
-
-int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
-                    size_t nregions, const k23_frames_config_t *cfg,
-                    k23_range_t *rejected, size_t rejected_cap,
-                    size_t *nrejected)
-{
-    k23_frames_config_t c;
-    if (fa == NULL || (regions == NULL && nregions != 0) ||
-        (rejected == NULL && rejected_cap != 0))
+    if (regions == NULL && nregions != 0)
         return K23_ERR_INVAL;
     if (cfg == NULL)
-        k23_frames_config_default(&c, 4096);
+        k23_frames_config_default(c, 4096);
     else
-        c = *cfg;
-    if (!frames_config_valid(&c))
+        *c = *cfg;
+    if (!frames_config_valid(c))
         return K23_ERR_INVAL;
     for (size_t i = 0; i < nregions; i++) {
         k23_range_t r = regions[i];
@@ -283,25 +206,92 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
                 return K23_ERR_OVERLAP;
         }
     }
+    return K23_OK;
+}
 
-    k23_memzero_(fa, sizeof(*fa));
-    fa->cfg = c;
-    fa->frame_shift = frames_log2(c.frame_size);
-    fa->max_alignment = c.frame_size;
-    k23_port_lock_init(&fa->lock);
-    if (c.cache_frames != 0) {
-        unsigned n = k23_port_cpu_count();
-        fa->ncaches = n < K23_FRAMES_MAX_CPUS ? n : K23_FRAMES_MAX_CPUS;
-        if (fa->ncaches == 0)
-            fa->ncaches = 1;
-        for (unsigned i = 0; i < fa->ncaches; i++)
-            k23_port_lock_init(&fa->caches[i].lock);
+/* A rejected entry for region r, whose whole frames are [ps, pe). */
+static int frames_plan_reject(k23_range_t r, uint64_t ps, uint64_t pe,
+                              unsigned shift, frames_plan_fn fn, void *ctx)
+{
+    k23_frames_arena_plan_t e;
+    k23_memzero_(&e, sizeof(e));
+    e.rejected = true;
+    e.region = r;
+    e.frames = pe - ps;
+    e.range.base = ps << shift;
+    e.range.size = e.frames << shift;
+    e.bookkeeping_bytes = e.frames != 0 ? k23_arena_meta_bytes_(e.frames) : 0;
+    return fn(ctx, &e);
+}
+
+/* Emit a candidate: an arena, or its region rejected when its largest
+ * piece cannot hold the bookkeeping. A candidate that fails the test was
+ * never merged (merging requires it), so it is one piece of one region. */
+static int frames_plan_finish_one(const k23_range_t *regions,
+                                  unsigned shift, struct frames_cand *c,
+                                  frames_plan_fn fn, void *ctx)
+{
+    uint64_t n = c->end - c->start;
+    uint64_t bk = frames_bk_frames(n, shift);
+    c->open = false;
+    if (c->big_len < bk + 1)
+        return frames_plan_reject(regions[c->region], c->start, c->end,
+                                  shift, fn, ctx);
+    k23_frames_arena_plan_t e;
+    k23_memzero_(&e, sizeof(e));
+    uint64_t meta_pfn = c->big_start + c->big_len - bk;
+    e.range.base = c->start << shift;
+    e.range.size = n << shift;
+    e.frames = n;
+    e.hole_frames = c->holes;
+    e.usable_frames = n - c->holes - bk;
+    e.bookkeeping.base = meta_pfn << shift;
+    e.bookkeeping.size = bk << shift;
+    e.bookkeeping_bytes = k23_arena_meta_bytes_(n);
+    return fn(ctx, &e);
+}
+
+/* Emit a candidate, then the regions without a whole frame met while it
+ * was open (deferred so that entries stay in address order: they do not
+ * take part in merging), in address order. */
+static int frames_plan_finish(const k23_range_t *regions, size_t nregions,
+                              unsigned shift, struct frames_cand *c,
+                              frames_plan_fn fn, void *ctx)
+{
+    int rc = frames_plan_finish_one(regions, shift, c, fn, ctx);
+    if (rc != K23_OK || !c->pending)
+        return rc;
+    c->pending = false;
+    uint64_t at = c->pend_lo;
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < nregions; i++) {
+            uint64_t ps, pe;
+            if (regions[i].size == 0 || regions[i].base < at ||
+                regions[i].base > c->pend_hi ||
+                frames_region_pfns(regions[i], shift, &ps, &pe))
+                continue;
+            if (best == SIZE_MAX || regions[i].base < regions[best].base)
+                best = i;
+        }
+        if (best == SIZE_MAX)
+            return K23_OK;
+        rc = frames_plan_reject(regions[best], 0, 0, shift, fn, ctx);
+        if (rc != K23_OK || regions[best].base == UINT64_MAX)
+            return rc;
+        at = regions[best].base + 1;
     }
+}
 
-    struct frames_build b = {fa, regions, nregions, rejected, rejected_cap,
-                             0};
+/* The selection: regions (validated) in address order, aligned inward,
+ * split at max_arena_frames, merged while the hole budget allows and the
+ * largest piece can still hold the bookkeeping. */
+static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
+                            const k23_frames_config_t *c, frames_plan_fn fn,
+                            void *ctx)
+{
     struct frames_cand cur = {0};
-    unsigned shift = fa->frame_shift;
+    unsigned shift = frames_log2(c->frame_size);
     uint64_t last_base = 0;
     bool have_last = false;
     int rc;
@@ -323,16 +313,25 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
 
         uint64_t ps, pe;
         if (!frames_region_pfns(regions[best], shift, &ps, &pe)) {
-            frames_reject(&b, regions[best]);
+            if (cur.open) {
+                if (!cur.pending)
+                    cur.pend_lo = regions[best].base;
+                cur.pending = true;
+                cur.pend_hi = regions[best].base;
+                continue;
+            }
+            rc = frames_plan_reject(regions[best], 0, 0, shift, fn, ctx);
+            if (rc != K23_OK)
+                return rc;
             continue;
         }
         while (ps < pe) {
             uint64_t ce = pe;
-            if (pe - ps > c.max_arena_frames) {
-                uint64_t bs = UINT64_C(1) << c.max_order;
-                ce = (ps + c.max_arena_frames) & ~(bs - 1);
+            if (pe - ps > c->max_arena_frames) {
+                uint64_t bs = UINT64_C(1) << c->max_order;
+                ce = (ps + c->max_arena_frames) & ~(bs - 1);
                 if (ce <= ps)
-                    ce = ps + c.max_arena_frames;
+                    ce = ps + c->max_arena_frames;
             }
             if (cur.open) {
                 uint64_t holes = cur.holes + (ps - cur.end);
@@ -342,8 +341,8 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
                     bigs = ps;
                     bigl = ce - ps;
                 }
-                if (n <= c.max_arena_frames &&
-                    frames_hole_cost(holes) <= c.hole_budget &&
+                if (n <= c->max_arena_frames &&
+                    frames_hole_cost(holes) <= c->hole_budget &&
                     bigl >= frames_bk_frames(n, shift) + 1) {
                     cur.end = ce;
                     cur.holes = holes;
@@ -352,11 +351,13 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
                     ps = ce;
                     continue;
                 }
-                rc = frames_finalize(&b, &cur);
+                rc = frames_plan_finish(regions, nregions, shift, &cur, fn,
+                                        ctx);
                 if (rc != K23_OK)
                     return rc;
             }
             cur.open = true;
+            cur.region = best;
             cur.start = ps;
             cur.end = ce;
             cur.holes = 0;
@@ -365,11 +366,166 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
             ps = ce;
         }
     }
-    if (cur.open) {
-        rc = frames_finalize(&b, &cur);
-        if (rc != K23_OK)
-            return rc;
+    if (cur.open)
+        return frames_plan_finish(regions, nregions, shift, &cur, fn, ctx);
+    return K23_OK;
+}
+
+struct frames_plan_store {
+    k23_frames_arena_plan_t *out; /* NULL: count only */
+    size_t n;
+};
+
+static int frames_plan_store(void *ctx, const k23_frames_arena_plan_t *e)
+{
+    struct frames_plan_store *s = ctx;
+    if (s->out != NULL)
+        s->out[s->n] = *e;
+    s->n++;
+    return K23_OK;
+}
+
+int k23_frames_plan(const k23_range_t *regions, size_t n,
+                    const k23_frames_config_t *cfg,
+                    k23_frames_arena_plan_t *out, size_t cap, size_t *out_n)
+{
+    k23_frames_config_t c;
+    if (out_n == NULL || (out == NULL && cap != 0))
+        return K23_ERR_INVAL;
+    int rc = frames_plan_validate(regions, n, cfg, &c);
+    if (rc != K23_OK)
+        return rc;
+    /* Count first, so out stays untouched when it is too small. */
+    struct frames_plan_store s = {NULL, 0};
+    rc = frames_plan_walk(regions, n, &c, frames_plan_store, &s);
+    if (rc != K23_OK)
+        return rc;
+    if (s.n > cap) {
+        *out_n = s.n;
+        return K23_ERR_NOSPACE;
     }
+    s.out = out;
+    s.n = 0;
+    rc = frames_plan_walk(regions, n, &c, frames_plan_store, &s);
+    if (rc != K23_OK)
+        return rc;
+    *out_n = s.n;
+    return K23_OK;
+}
+
+/* ---- building arenas from the plan ---- */
+
+struct frames_build {
+    k23_frames_t *fa;
+    const k23_range_t *regions;
+    size_t nregions;
+    k23_range_t *rejected;
+    size_t rejected_cap;
+    size_t nrejected;
+};
+
+static uint64_t frames_arena_max_order(const k23_frames_arena_t *a,
+                                       unsigned max_order)
+{
+    uint64_t end = a->base_pfn + a->nframes;
+    for (unsigned o = max_order;; o--) {
+        uint64_t bs = UINT64_C(1) << o;
+        uint64_t s = (a->base_pfn + bs - 1) & ~(bs - 1);
+        if (s >= a->base_pfn && s < end && end - s >= bs)
+            return o;
+        if (o == 0)
+            return 0;
+    }
+}
+
+/* Build one planned arena, or record a rejected region. */
+static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e)
+{
+    struct frames_build *b = ctx;
+    k23_frames_t *fa = b->fa;
+    unsigned shift = fa->frame_shift;
+
+    if (e->rejected) {
+        if (b->nrejected < b->rejected_cap)
+            b->rejected[b->nrejected] = e->region;
+        b->nrejected++;
+        return K23_OK;
+    }
+    if (fa->narenas == K23_FRAMES_MAX_ARENAS)
+        return K23_ERR_LIMIT;
+
+    uint64_t start = e->range.base >> shift;
+    uint64_t end = start + e->frames;
+    uint64_t meta_pfn = e->bookkeeping.base >> shift;
+    uint64_t bk = e->bookkeeping.size >> shift;
+    uint64_t meta_end = meta_pfn + bk;
+    k23_frames_arena_t *a = &fa->arenas[fa->narenas];
+    void *meta = frames_virt(fa, e->bookkeeping.base);
+    k23_arena_init_(a, start, e->frames, meta);
+    k23_arena_reserve_(a, meta_pfn, bk);
+    for (size_t i = 0; i < b->nregions; i++) {
+        uint64_t ps, pe;
+        if (!frames_region_pfns(b->regions[i], shift, &ps, &pe))
+            continue;
+        if (ps < start)
+            ps = start;
+        if (pe > end)
+            pe = end;
+        if (ps >= pe)
+            continue;
+        /* the piece minus the bookkeeping */
+        if (pe <= meta_pfn || ps >= meta_end) {
+            k23_arena_add_free_(a, ps, pe - ps, fa->cfg.max_order);
+        } else {
+            if (ps < meta_pfn)
+                k23_arena_add_free_(a, ps, meta_pfn - ps, fa->cfg.max_order);
+            if (pe > meta_end)
+                k23_arena_add_free_(a, meta_end, pe - meta_end,
+                                    fa->cfg.max_order);
+        }
+    }
+    K23_ASSERT_INTERNAL(a->hole_frames == e->hole_frames &&
+                        a->usable_frames == e->usable_frames &&
+                        a->meta_bytes == e->bookkeeping_bytes);
+    uint64_t align = UINT64_C(1)
+                     << (frames_arena_max_order(a, fa->cfg.max_order) + shift);
+    if (align > fa->max_alignment)
+        fa->max_alignment = align;
+    fa->narenas++;
+    return K23_OK;
+}
+
+int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
+                    size_t nregions, const k23_frames_config_t *cfg,
+                    k23_range_t *rejected, size_t rejected_cap,
+                    size_t *nrejected)
+{
+    k23_frames_config_t c;
+    if (fa == NULL || (rejected == NULL && rejected_cap != 0))
+        return K23_ERR_INVAL;
+    int rc = frames_plan_validate(regions, nregions, cfg, &c);
+    if (rc != K23_OK)
+        return rc;
+
+    k23_memzero_(fa, sizeof(*fa));
+    fa->cfg = c;
+    fa->frame_shift = frames_log2(c.frame_size);
+    fa->max_alignment = c.frame_size;
+    k23_port_lock_init(&fa->lock);
+    if (c.cache_frames != 0) {
+        unsigned n = k23_port_cpu_count();
+        fa->ncaches = n < K23_FRAMES_MAX_CPUS ? n : K23_FRAMES_MAX_CPUS;
+        if (fa->ncaches == 0)
+            fa->ncaches = 1;
+        for (unsigned i = 0; i < fa->ncaches; i++)
+            k23_port_lock_init(&fa->caches[i].lock);
+    }
+
+    struct frames_build b = {fa, regions, nregions, rejected, rejected_cap,
+                             0};
+    rc = frames_plan_walk(regions, nregions, &c, frames_build_entry, &b);
+    if (rc != K23_OK)
+        return rc;
     if (nrejected != NULL)
         *nrejected = b.nrejected;
     if (fa->narenas == 0)

@@ -93,6 +93,59 @@ for want in "/memreserve/ entry 0" "/reserved-memory/firmware@41000000 (no-map)"
     grep -qF -- "$want" <<<"$out" || fail "default output lacks '$want'"
 done
 
+# Arenas the frame allocator would build, worked out by hand for basic.dts
+# with the 1 MiB bank at 4 GiB cut to one frame: the four free regions
+# below 0x50000000 merge (holes 512 + 1 + 257 = 770 frames, 770 * 12.125
+# bytes < 528 KiB), 65535 frames need 65535 * 12 + 8192 (bitmap) bytes of
+# bookkeeping, 194 frames, carved from the end of the largest piece
+# (0x48101000-0x50000000); usable 65535 - 770 - 194 = 64571. The lone frame
+# at 4 GiB is 2.75 GiB away (far beyond the hole budget) and cannot hold
+# its own bookkeeping and a frame to hand out.
+out=$("$tool" --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
+want_arenas="arenas the frame allocator would build (frame size 4 KiB, hole budget 528 KiB;
+  1 arena, 1 region rejected):
+  arena 0  0x0000000040001000-0x0000000050000000  262140 KiB
+           65535 frames: 64571 usable, 770 in holes, 194 bookkeeping
+           bookkeeping 0x000000004ff3e000-0x0000000050000000  776 KiB (794616 bytes used)
+  rejected 0x0000000100000000-0x0000000100001000  4 KiB
+           too small: 1 frame, needs 1 for bookkeeping (24 bytes) and 1 to hand out"
+got_arenas=$(sed -n '/^arenas/,$p' <<<"$out")
+[ "$got_arenas" = "$want_arenas" ] || fail "arenas section: got
+$got_arenas
+want
+$want_arenas"
+# the whole 1 MiB bank: a second arena of 256 frames, one of bookkeeping
+out=$("$tool" "$dtbs/basic.dtb")
+grep -qF "  2 arenas, 0 regions rejected):" <<<"$out" || fail "basic: 2 arenas"
+grep -qF "  arena 1  0x0000000100000000-0x0000000100100000       1 MiB" <<<"$out" ||
+    fail "basic: arena 1 range"
+grep -qF "256 frames: 255 usable, 0 in holes, 1 bookkeeping" <<<"$out" ||
+    fail "basic: arena 1 frames"
+# 64 KiB frames: the first region starts at the first 64 KiB boundary
+out=$("$tool" --page-size 64K "$dtbs/basic.dtb")
+grep -qF "(frame size 64 KiB, hole budget 528 KiB;" <<<"$out" ||
+    fail "64K: frame size"
+grep -qF "  arena 0  0x0000000040010000-0x0000000050000000" <<<"$out" ||
+    fail "64K: arena 0 range"
+# frame sizes outside 4 KiB..64 KiB: said so, no arenas
+for ps in 2M 1K; do
+    out=$("$tool" --page-size "$ps" "$dtbs/basic.dtb")
+    grep -qF "arenas: none shown: the frame allocator takes frame sizes from 4 KiB to 64 KiB" <<<"$out" ||
+        fail "--page-size $ps: no note about frame sizes"
+    grep -q "^  arena " <<<"$out" && fail "--page-size $ps: arenas printed"
+done
+# an arena ending at 2^64 (255 frames below the last one)
+out=$("$tool" "$dtbs/top.dtb")
+grep -qF "  arena 0  0xfffffffffff00000-0xfffffffffffff000" <<<"$out" ||
+    fail "top: arena 0"
+grep -qF "255 frames: 254 usable, 0 in holes, 1 bookkeeping" <<<"$out" ||
+    fail "top: arena frames"
+# no free memory: no arena
+out=$("$tool" "$dtbs/empty.dtb")
+grep -qF "  (none: no free region)" <<<"$out" || fail "empty: arenas"
+# --kv stays free lines only
+"$tool" --kv "$dtbs/basic.dtb" | grep -qv "^free " && fail "--kv: not only free lines"
+
 # SVG: well-formed XML with the regions labelled, gaps marked.
 "$tool" --svg "$work/basic.svg" --exclude 0x40200000-0x40400000 \
     "$dtbs/basic.dtb" > /dev/null || fail "--svg exit status"
@@ -102,9 +155,16 @@ else
     fail "xmllint missing (libxml2-utils)"
 fi
 for want in "<svg" "memory@40000000" "firmware@41000000 (no-map)" "initrd" \
-            "--exclude #0" "free #5" "gap of 2.75 GiB" "0x100100000"; do
+            "--exclude #0" "free #5" "gap of 2.75 GiB" "0x100100000" \
+            "arenas (frame allocator)" "arena #0 · 262140 KiB" \
+            "arena #1 · 1 MiB" "bookkeeping · 776 KiB" \
+            "0x40001000 – 0x50000000"; do
     grep -qF -- "$want" "$work/basic.svg" || fail "SVG lacks '$want'"
 done
+"$tool" --svg "$work/rej.svg" --exclude 0x100001000-0x100100000 \
+    "$dtbs/basic.dtb" > /dev/null || fail "--svg rej exit status"
+grep -qF "rejected: too small · 4 KiB" "$work/rej.svg" ||
+    fail "SVG lacks the rejected region"
 # a '&' in a path must be escaped: the top tree too must give valid XML
 "$tool" --svg "$work/top.svg" "$dtbs/top.dtb" > /dev/null &&
     xmllint --noout "$work/top.svg" || fail "top.svg"

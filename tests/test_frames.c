@@ -1146,3 +1146,337 @@ Test(frames, frames_freed_on_one_cpu_are_not_stranded)
     assert_consistent(fa);
     free(v);
 }
+
+/* ---- k23_frames_plan() against k23_frames_init() ---- */
+
+#define PLAN_WINDOW (64 * MiB)
+#define PLAN_CAP 128
+
+/* A "physical" window of PLAN_WINDOW bytes at phys_base reached through
+ * the config hook, so maps may sit at 0 or at the top of the space. */
+static k23_frames_config_t plan_cfg(struct xlate *x, uint64_t phys_base)
+{
+    x->phys_base = phys_base;
+    x->buf = ram_map(PLAN_WINDOW, 4 * MiB);
+    k23_frames_config_t c = cfg_4k(0);
+    c.phys_to_virt = xlate_fn;
+    c.phys_to_virt_ctx = x;
+    return c;
+}
+
+/* Plan, then build; every planned arena must be built exactly (range,
+ * bookkeeping, usable, hole and free frames) and every rejected entry must
+ * be a rejected region, in order. Returns init's result. */
+static int plan_matches_init(const k23_range_t *r, size_t n,
+                             const k23_frames_config_t *c, size_t *narenas,
+                             size_t *nrejected)
+{
+    static k23_frames_arena_plan_t plan[PLAN_CAP];
+    static k23_range_t rej[PLAN_CAP];
+    size_t np = 0, nrej = 0, na = 0, nr = 0;
+    cr_assert_eq(k23_frames_plan(r, n, c, plan, PLAN_CAP, &np), K23_OK);
+    int rc = k23_frames_init(fa_new(), r, n, c, rej, PLAN_CAP, &nrej);
+    uint64_t fs = c->frame_size, prev_end = 0, prev_start = 0;
+    for (size_t i = 0; i < np; i++) {
+        const k23_frames_arena_plan_t *e = &plan[i];
+        /* address order by start (a region with no whole frame by its own
+         * start) */
+        uint64_t start = e->frames != 0 ? e->range.base : e->region.base;
+        cr_assert(i == 0 || start > prev_start, "entries out of order");
+        prev_start = start;
+        cr_assert_eq(e->range.size, e->frames * fs);
+        cr_assert_eq(e->range.base % fs, 0);
+        if (i > 0 && e->frames != 0)
+            cr_assert(e->range.base >= prev_end, "entries out of order");
+        if (e->frames != 0)
+            prev_end = e->range.base + e->range.size; /* 0 at the top */
+        if (e->rejected) {
+            cr_assert_eq(e->usable_frames, 0);
+            cr_assert_eq(e->bookkeeping.size, 0);
+            if (rc == K23_OK || rc == K23_ERR_TOO_SMALL) {
+                cr_assert(nr < nrej);
+                cr_assert_eq(rej[nr].base, e->region.base);
+                cr_assert_eq(rej[nr].size, e->region.size);
+            }
+            nr++;
+            continue;
+        }
+        /* the bookkeeping lies inside the arena and the frames add up */
+        cr_assert(e->bookkeeping.size > 0);
+        cr_assert(e->bookkeeping.base >= e->range.base);
+        cr_assert(e->bookkeeping.base - e->range.base +
+                      e->bookkeeping.size <= e->range.size);
+        cr_assert_eq(e->usable_frames + e->hole_frames +
+                         e->bookkeeping.size / fs, e->frames);
+        cr_assert(e->bookkeeping_bytes <= e->bookkeeping.size);
+        cr_assert(e->bookkeeping_bytes > e->bookkeeping.size - fs);
+        if (rc == K23_OK) {
+            k23_frames_arena_info_t ai;
+            cr_assert_eq(k23_frames_arena_info(fa_new(), (unsigned)na, &ai),
+                         K23_OK);
+            cr_assert_eq(ai.range.base, e->range.base);
+            cr_assert_eq(ai.range.size, e->range.size);
+            cr_assert_eq(ai.bookkeeping.base, e->bookkeeping.base);
+            cr_assert_eq(ai.bookkeeping.size, e->bookkeeping.size);
+            cr_assert_eq(ai.usable_frames, e->usable_frames);
+            cr_assert_eq(ai.hole_frames, e->hole_frames);
+            cr_assert_eq(ai.free_frames, e->usable_frames);
+        }
+        na++;
+    }
+    if (rc == K23_OK) {
+        cr_assert_eq(stats(fa_new()).narenas, na);
+        cr_assert_eq(nrej, nr);
+        assert_consistent(fa_new());
+    } else if (rc == K23_ERR_TOO_SMALL) {
+        cr_assert_eq(na, 0);
+        cr_assert_eq(nrej, nr);
+    } else {
+        cr_assert_eq(rc, K23_ERR_LIMIT);
+        cr_assert(na > K23_FRAMES_MAX_ARENAS);
+    }
+    *narenas = na;
+    *nrejected = nr;
+    return rc;
+}
+
+Test(frames, plan_matches_init_with_holes_merged_into_one_arena)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 16 * MiB);
+    uint64_t b = x.phys_base;
+    /* out of order, unaligned, a 256 KiB and a 3-frame hole */
+    k23_range_t r[4] = {{b + 9 * MiB + 3 * F4K - 5, 7 * MiB - 3 * F4K + 5},
+                        {b, 8 * MiB},
+                        {b + 8 * MiB + 256 * KiB, 512 * KiB},
+                        {b + 20 * MiB, 0}};
+    size_t na, nr;
+    cr_assert_eq(plan_matches_init(r, 4, &c, &na, &nr), K23_OK);
+    cr_assert_eq(na, 1);
+    cr_assert_eq(nr, 0);
+    k23_frames_arena_plan_t p[1];
+    size_t np;
+    cr_assert_eq(k23_frames_plan(r, 4, &c, p, 1, &np), K23_OK);
+    cr_assert_eq(np, 1);
+    cr_assert_eq(p[0].range.base, b);
+    cr_assert_eq(p[0].range.size, 16 * MiB);
+    cr_assert_eq(p[0].hole_frames, (256 * KiB + 256 * KiB + 3 * F4K) / F4K);
+    /* the bookkeeping comes from the end of the largest piece */
+    cr_assert_eq(p[0].bookkeeping.base + p[0].bookkeeping.size, b + 8 * MiB);
+    cr_assert_eq(p[0].bookkeeping_bytes, k23_arena_meta_bytes_(4096));
+}
+
+Test(frames, plan_merges_up_to_the_hole_budget_and_not_beyond)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 0);
+    /* a hole of 100 frames costs exactly the budget */
+    c.hole_budget = 100 * K23_FRAMES_META_BYTES + (100 + 7) / 8;
+    k23_range_t in[2] = {{0, 1 * MiB}, {1 * MiB + 100 * F4K, 1 * MiB}};
+    size_t na, nr;
+    cr_assert_eq(plan_matches_init(in, 2, &c, &na, &nr), K23_OK);
+    cr_assert_eq(na, 1);
+    k23_frames_arena_plan_t p[2];
+    size_t np;
+    cr_assert_eq(k23_frames_plan(in, 2, &c, p, 2, &np), K23_OK);
+    cr_assert_eq(np, 1);
+    cr_assert_eq(p[0].hole_frames, 100);
+    /* one frame more of hole: two arenas */
+    k23_range_t out[2] = {{0, 1 * MiB}, {1 * MiB + 101 * F4K, 1 * MiB}};
+    cr_assert_eq(plan_matches_init(out, 2, &c, &na, &nr), K23_OK);
+    cr_assert_eq(na, 2);
+    cr_assert_eq(k23_frames_plan(out, 2, &c, p, 2, &np), K23_OK);
+    cr_assert_eq(np, 2);
+    cr_assert_eq(p[0].hole_frames + p[1].hole_frames, 0);
+    cr_assert_eq(p[1].range.base, 1 * MiB + 101 * F4K);
+}
+
+Test(frames, plan_reports_regions_too_small_for_their_bookkeeping)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 4 * MiB);
+    c.hole_budget = 0;
+    uint64_t b = x.phys_base;
+    k23_range_t r[3] = {{b + 32 * MiB, F4K}, {b, 4 * MiB},
+                        {b + 40 * MiB + 8, 100}};
+    size_t na, nr;
+    cr_assert_eq(plan_matches_init(r, 3, &c, &na, &nr), K23_OK);
+    cr_assert_eq(na, 1);
+    cr_assert_eq(nr, 2);
+    k23_frames_arena_plan_t p[3];
+    size_t np;
+    cr_assert_eq(k23_frames_plan(r, 3, &c, p, 3, &np), K23_OK);
+    cr_assert_eq(np, 3);
+    cr_assert(!p[0].rejected);
+    /* one frame, whose bookkeeping would need the frame itself */
+    cr_assert(p[1].rejected);
+    cr_assert_eq(p[1].frames, 1);
+    cr_assert_eq(p[1].region.base, b + 32 * MiB);
+    cr_assert_eq(p[1].bookkeeping_bytes, k23_arena_meta_bytes_(1));
+    /* not even a whole frame */
+    cr_assert(p[2].rejected);
+    cr_assert_eq(p[2].frames, 0);
+    cr_assert_eq(p[2].range.size, 0);
+    cr_assert_eq(p[2].region.base, b + 40 * MiB + 8);
+    cr_assert_eq(p[2].region.size, 100);
+    /* only too-small regions: init fails, the plan still says why */
+    cr_assert_eq(plan_matches_init(r, 1, &c, &na, &nr), K23_ERR_TOO_SMALL);
+    cr_assert_eq(nr, 1);
+}
+
+Test(frames, plan_matches_init_at_address_zero_and_at_the_top)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 0);
+    k23_range_t z[2] = {{0, 3 * MiB + 100}, {3 * MiB + 9 * F4K, 5 * MiB}};
+    size_t na, nr;
+    cr_assert_eq(plan_matches_init(z, 2, &c, &na, &nr), K23_OK);
+    cr_assert_eq(na, 1);
+    k23_frames_arena_plan_t p[4];
+    size_t np;
+    cr_assert_eq(k23_frames_plan(z, 2, &c, p, 4, &np), K23_OK);
+    cr_assert_eq(p[0].range.base, 0);
+
+    struct xlate t;
+    uint64_t top = UINT64_MAX - PLAN_WINDOW + 1;
+    k23_frames_config_t ct = plan_cfg(&t, top);
+    ct.hole_budget = 0;
+    /* the last region ends exactly at 2^64; a partial frame before it */
+    k23_range_t r[3] = {{top + 8 * MiB - 100, 100},
+                        {top, 8 * MiB - 2 * F4K},
+                        {top + 16 * MiB, PLAN_WINDOW - 16 * MiB}};
+    cr_assert_eq(plan_matches_init(r, 3, &ct, &na, &nr), K23_OK);
+    cr_assert_eq(na, 2);
+    cr_assert_eq(nr, 1);
+    cr_assert_eq(k23_frames_plan(r, 3, &ct, p, 4, &np), K23_OK);
+    cr_assert_eq(np, 3);
+    cr_assert(p[1].rejected);
+    cr_assert_eq(p[2].range.base, top + 16 * MiB);
+    cr_assert_eq(p[2].range.size, PLAN_WINDOW - 16 * MiB);
+    cr_assert_eq(p[2].bookkeeping.base + p[2].bookkeeping.size, 0);
+}
+
+Test(frames, plan_splits_arenas_larger_than_max_arena_frames)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 0);
+    c.max_arena_frames = 2048; /* 8 MiB */
+    k23_range_t r = {F4K, 20 * MiB};
+    size_t na, nr;
+    cr_assert_eq(plan_matches_init(&r, 1, &c, &na, &nr), K23_OK);
+    cr_assert_eq(na, 3);
+    k23_frames_arena_plan_t p[3];
+    size_t np;
+    cr_assert_eq(k23_frames_plan(&r, 1, &c, p, 3, &np), K23_OK);
+    for (size_t i = 0; i < np; i++)
+        cr_assert(p[i].frames <= 2048);
+}
+
+Test(frames, plan_lists_more_arenas_than_init_can_hold)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 0);
+    c.hole_budget = 0;
+    k23_range_t r[K23_FRAMES_MAX_ARENAS + 1];
+    for (size_t i = 0; i < K23_FRAMES_MAX_ARENAS + 1; i++) {
+        r[i].base = i * 4 * F4K;
+        r[i].size = 2 * F4K;
+    }
+    size_t na, nr;
+    cr_assert_eq(plan_matches_init(r, K23_FRAMES_MAX_ARENAS + 1, &c, &na,
+                                   &nr), K23_ERR_LIMIT);
+    cr_assert_eq(na, K23_FRAMES_MAX_ARENAS + 1);
+    cr_assert_eq(plan_matches_init(r, K23_FRAMES_MAX_ARENAS, &c, &na, &nr),
+                 K23_OK);
+}
+
+Test(frames, plan_matches_init_on_random_maps)
+{
+    struct xlate x;
+    k23_frames_config_t c = plan_cfg(&x, 128 * MiB);
+    srand(12345);
+    for (int iter = 0; iter < 300; iter++) {
+        k23_range_t r[24];
+        size_t n = 1 + (size_t)rand() % 24;
+        uint64_t at = x.phys_base + (uint64_t)(rand() % 8) * 1000;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t gap = (uint64_t)(rand() % 4) == 0
+                               ? 0
+                               : (uint64_t)rand() % (64 * F4K);
+            uint64_t size = (uint64_t)(rand() % 3) == 0
+                                ? (uint64_t)rand() % (3 * F4K)
+                                : (uint64_t)rand() % (2 * MiB);
+            at += gap;
+            if (at - x.phys_base + size > PLAN_WINDOW)
+                break;
+            r[k].base = at;
+            r[k].size = size;
+            k++;
+            at += size;
+        }
+        /* shuffle */
+        for (size_t i = k; i > 1; i--) {
+            size_t j = (size_t)rand() % i;
+            k23_range_t t = r[i - 1];
+            r[i - 1] = r[j];
+            r[j] = t;
+        }
+        c.hole_budget = (uint64_t)rand() % (64 * F4K);
+        c.max_arena_frames = rand() % 2 ? (uint64_t)(1024 + rand() % 2048)
+                                        : UINT64_C(1) << 31;
+        size_t na, nr;
+        int rc = plan_matches_init(r, k, &c, &na, &nr);
+        cr_assert(rc == K23_OK || rc == K23_ERR_TOO_SMALL ||
+                  rc == K23_ERR_LIMIT);
+    }
+}
+
+Test(frames, plan_reports_the_size_needed_when_out_is_too_small)
+{
+    k23_frames_config_t c = cfg_4k(0);
+    c.hole_budget = 0;
+    k23_range_t r[3] = {{0, 1 * MiB}, {2 * MiB, 1 * MiB}, {4 * MiB, 10}};
+    k23_frames_arena_plan_t p[3], sentinel;
+    memset(p, 0xab, sizeof(p));
+    memset(&sentinel, 0xab, sizeof(sentinel));
+    size_t np = 0;
+    cr_assert_eq(k23_frames_plan(r, 3, &c, NULL, 0, &np), K23_ERR_NOSPACE);
+    cr_assert_eq(np, 3);
+    np = 0;
+    cr_assert_eq(k23_frames_plan(r, 3, &c, p, 2, &np), K23_ERR_NOSPACE);
+    cr_assert_eq(np, 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(memcmp(&p[i], &sentinel, sizeof(sentinel)), 0);
+    cr_assert_eq(k23_frames_plan(r, 3, &c, p, 3, &np), K23_OK);
+    cr_assert_eq(np, 3);
+    cr_assert(p[2].rejected);
+    /* no regions: an empty plan */
+    np = 7;
+    cr_assert_eq(k23_frames_plan(NULL, 0, &c, NULL, 0, &np), K23_OK);
+    cr_assert_eq(np, 0);
+    /* NULL configuration: the 4 KiB defaults */
+    cr_assert_eq(k23_frames_plan(r, 2, NULL, p, 3, &np), K23_OK);
+    cr_assert_eq(np, 1); /* the 1 MiB hole is within 528 KiB of budget */
+}
+
+Test(frames, plan_rejects_invalid_arguments)
+{
+    k23_frames_config_t c = cfg_4k(0);
+    k23_range_t r[2] = {{0, 2 * MiB}, {1 * MiB, 2 * MiB}};
+    k23_frames_arena_plan_t p[4];
+    size_t np = 42;
+    cr_assert_eq(k23_frames_plan(r, 1, &c, p, 4, NULL), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_plan(r, 1, &c, NULL, 4, &np), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_plan(NULL, 1, &c, p, 4, &np), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_plan(r, 2, &c, p, 4, &np), K23_ERR_OVERLAP);
+    k23_range_t wrap = {UINT64_MAX - F4K, 2 * F4K};
+    cr_assert_eq(k23_frames_plan(&wrap, 1, &c, p, 4, &np), K23_ERR_INVAL);
+    k23_frames_config_t bad = c;
+    bad.frame_size = 2048;
+    cr_assert_eq(k23_frames_plan(r, 1, &bad, p, 4, &np), K23_ERR_INVAL);
+    bad = c;
+    bad.max_order = K23_FRAMES_ORDER_LIMIT;
+    cr_assert_eq(k23_frames_plan(r, 1, &bad, p, 4, &np), K23_ERR_INVAL);
+    cr_assert_eq(np, 42); /* untouched on every error */
+}

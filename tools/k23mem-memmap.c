@@ -1,6 +1,8 @@
 /*
  * k23mem-memmap: print (and draw) the physical memory map a kernel would
- * build from a device-tree blob, using k23_fdt_memmap().
+ * build from a device-tree blob, using k23_fdt_memmap(), and the arenas the
+ * frame allocator would build from its free regions, using
+ * k23_frames_plan() (the selection k23_frames_init() itself runs).
  *
  *   k23mem-memmap [--page-size SIZE] [--exclude START-END]... [--kv]
  *                 [--svg FILE] FILE.dtb
@@ -17,6 +19,7 @@
 
 #include "k23mem/error.h"
 #include "k23mem/fdt_memmap.h"
+#include "k23mem/frames.h"
 
 #define PROG "k23mem-memmap"
 #define MAX_BLOB (64u << 20)
@@ -28,8 +31,10 @@ static void usage(FILE *f)
             "[--kv] [--svg FILE] FILE.dtb\n"
             "\n"
             "Print the physical memory map a device-tree blob describes: the "
-            "RAM,\nwhat is taken out of it and why, and the free regions "
-            "(end exclusive).\n"
+            "RAM,\nwhat is taken out of it and why, the free regions "
+            "(end exclusive), and\nthe arenas the frame allocator "
+            "(k23mem/frames.h, default configuration,\nframe size = page "
+            "size) would build from them.\n"
             "\n"
             "  --page-size SIZE     align free regions inward to SIZE "
             "(default 4K;\n"
@@ -157,6 +162,11 @@ struct ctx {
     k23_range_t *excl;
     size_t nexcl;
     char **excl_text;
+    /* the frame allocator's plan for the free regions */
+    bool frames_ok;             /* page size is a valid frame size */
+    k23_frames_config_t fcfg;
+    k23_frames_arena_plan_t *plan;
+    size_t nplan;
 };
 
 static const char *node_path(const struct ctx *c, int node, char *buf, int cap)
@@ -316,6 +326,81 @@ static void print_text(const struct ctx *c)
     }
 }
 
+/* "N frame(s)" */
+static const char *frames_text(uint64_t n, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%" PRIu64 " frame%s", n, n == 1 ? "" : "s");
+    return buf;
+}
+
+static void print_range(k23_range_t r)
+{
+    printf("0x%016" PRIx64 "-", r.base);
+    print_end(stdout, r);
+}
+
+static void print_arenas(const struct ctx *c)
+{
+    char h[64], h2[64], f1[64];
+    if (!c->frames_ok) {
+        printf("\narenas: none shown: the frame allocator takes frame sizes "
+               "from 4 KiB to 64 KiB,\n  and the page size is %s "
+               "(use --page-size 4K..64K)\n",
+               human(c->page, h, sizeof(h)));
+        return;
+    }
+    size_t na = 0, nr = 0;
+    for (size_t i = 0; i < c->nplan; i++)
+        c->plan[i].rejected ? nr++ : na++;
+    printf("\narenas the frame allocator would build (frame size %s, hole "
+           "budget %s;\n  %zu arena%s, %zu region%s rejected):\n",
+           human(c->fcfg.frame_size, h, sizeof(h)),
+           human(c->fcfg.hole_budget, h2, sizeof(h2)), na,
+           na == 1 ? "" : "s", nr, nr == 1 ? "" : "s");
+    if (c->nplan == 0)
+        printf("  (none: no free region)\n");
+    size_t ai = 0;
+    for (size_t i = 0; i < c->nplan; i++) {
+        const k23_frames_arena_plan_t *e = &c->plan[i];
+        if (e->rejected) {
+            k23_range_t r = e->frames != 0 ? e->range : e->region;
+            printf("  rejected ");
+            print_range(r);
+            printf("  %s\n", human(r.size, h, sizeof(h)));
+            if (e->frames == 0) {
+                printf("           no whole frame\n");
+            } else {
+                uint64_t fs = c->fcfg.frame_size;
+                uint64_t bk = (e->bookkeeping_bytes + fs - 1) / fs;
+                printf("           too small: %s, needs %" PRIu64
+                       " for bookkeeping (%" PRIu64 " bytes) and 1 to hand "
+                       "out\n",
+                       frames_text(e->frames, f1, sizeof(f1)), bk,
+                       e->bookkeeping_bytes);
+            }
+            continue;
+        }
+        printf("  arena %zu  ", ai++);
+        print_range(e->range);
+        printf("  %10s\n", human(e->range.size, h, sizeof(h)));
+        printf("           %s: %" PRIu64 " usable, %" PRIu64 " in holes, %"
+               PRIu64 " bookkeeping\n",
+               frames_text(e->frames, f1, sizeof(f1)), e->usable_frames,
+               e->hole_frames, e->bookkeeping.size / c->fcfg.frame_size);
+        printf("           bookkeeping ");
+        print_range(e->bookkeeping);
+        printf("  %s (%" PRIu64 " bytes used)\n",
+               human(e->bookkeeping.size, h, sizeof(h)),
+               e->bookkeeping_bytes);
+    }
+    if (na > K23_FRAMES_MAX_ARENAS)
+        printf("  note: k23_frames_init() would fail with K23_ERR_LIMIT: "
+               "more than %d arenas\n", K23_FRAMES_MAX_ARENAS);
+    else if (na == 0 && c->nplan != 0)
+        printf("  note: k23_frames_init() would fail with "
+               "K23_ERR_TOO_SMALL: no arena\n");
+}
+
 static void print_kv(const struct ctx *c)
 {
     for (size_t i = 0; i < c->map.free_count; i++) {
@@ -424,11 +509,66 @@ static void svg_box(FILE *f, const struct band *b, size_t nb, double x,
     }
 }
 
+/* The arena lane: each arena with its range, size and frames at the top,
+ * its bookkeeping area drawn inside it; rejected regions greyed out. */
+static void svg_arenas(FILE *f, const struct ctx *c, const struct band *b,
+                       size_t nb, double x, double w)
+{
+    char h[64], addr[64], fr[64];
+    size_t ai = 0;
+    for (size_t i = 0; i < c->nplan; i++) {
+        const k23_frames_arena_plan_t *e = &c->plan[i];
+        if (e->rejected) {
+            if (e->frames == 0)
+                continue; /* no whole frame: nothing to draw at this scale */
+            snprintf(fr, sizeof(fr), "rejected: too small");
+            svg_box(f, b, nb, x, w, e->range, "#e6e6e6", "#8a8a8a", fr);
+            continue;
+        }
+        k23_range_t r = e->range;
+        double y0 = y_of_first(b, nb, r.base);
+        double y1 = y_after_last(b, nb, r.base + (r.size - 1));
+        fprintf(f,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                "fill=\"#cdeee8\" stroke=\"#24806f\" stroke-width=\"1.5\" "
+                "rx=\"2\"/>\n",
+                x, y0, w, y1 - y0);
+        double by0 = y_of_first(b, nb, e->bookkeeping.base);
+        double by1 = y_after_last(b, nb, e->bookkeeping.base +
+                                             (e->bookkeeping.size - 1));
+        fprintf(f,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                "fill=\"#7cc7b8\" stroke=\"#24806f\" stroke-width=\"1\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"s\">bookkeeping · "
+                "%s</text>\n",
+                x + 12, by0, w - 24, by1 - by0, x + 17, (by0 + by1) / 2 + 4,
+                human(e->bookkeeping.size, h, sizeof(h)));
+        /* the arena's own labels at its top, as many lines as fit above
+         * the bookkeeping */
+        double room = (by0 > y0 ? by0 : y1) - y0;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" class=\"l\">arena #%zu · "
+                   "%s</text>\n",
+                x + 5, y0 + 14, ai++, human(r.size, h, sizeof(h)));
+        if (room >= 32)
+            fprintf(f,
+                    "<text x=\"%.1f\" y=\"%.1f\" class=\"s\">0x%" PRIx64
+                    " – %s</text>\n",
+                    x + 5, y0 + 27, r.base, short_end(r, addr, sizeof(addr)));
+        if (room >= 46)
+            fprintf(f,
+                    "<text x=\"%.1f\" y=\"%.1f\" class=\"s\">%s, %" PRIu64
+                    " in holes</text>\n",
+                    x + 5, y0 + 40, frames_text(e->frames, fr, sizeof(fr)),
+                    e->hole_frames);
+    }
+}
+
 static int write_svg(const struct ctx *c, const char *path)
 {
     const k23_fdt_memmap_t *m = &c->map;
     size_t ncuts = 0,
-           cap = 2 * (m->ram_count + m->taken_count + m->free_count) + 2;
+           cap = 2 * (m->ram_count + m->taken_count + m->free_count +
+                      2 * c->nplan) + 2;
     uint64_t *cut = calloc(cap, sizeof(*cut));
     bool *cut_top = calloc(cap, sizeof(*cut_top));
     struct band *band = calloc(cap, sizeof(*band));
@@ -453,6 +593,13 @@ static int write_svg(const struct ctx *c, const char *path)
         ADD_RANGE(m->taken[i].range);
     for (size_t i = 0; i < m->free_count; i++)
         ADD_RANGE(m->free[i]);
+    for (size_t i = 0; i < c->nplan; i++) {
+        const k23_frames_arena_plan_t *e = &c->plan[i];
+        if (e->frames != 0)
+            ADD_RANGE(e->range);
+        if (e->bookkeeping.size != 0)
+            ADD_RANGE(e->bookkeeping);
+    }
 #undef ADD_RANGE
     (void)cut_top;
     qsort(cut, ncuts, sizeof(*cut), cmp_u64);
@@ -520,7 +667,8 @@ static int write_svg(const struct ctx *c, const char *path)
     const double x_taken = x_ram + w_ram + 24, w_lane = 250;
     const double x_free = x_taken + (double)nlanes * (w_lane + 6) + 18;
     const double w_free = 250;
-    const double width = x_free + w_free + 16;
+    const double x_arena = x_free + w_free + 18, w_arena = 290;
+    const double width = x_arena + w_arena + 16;
     const double height = y + 64;
 
     FILE *f = fopen(path, "w");
@@ -558,8 +706,9 @@ static int write_svg(const struct ctx *c, const char *path)
         "<text x=\"%.1f\" y=\"80\" class=\"h\">address</text>\n"
         "<text x=\"%.1f\" y=\"80\" class=\"h\">RAM</text>\n"
         "<text x=\"%.1f\" y=\"80\" class=\"h\">taken out (reason)</text>\n"
-        "<text x=\"%.1f\" y=\"80\" class=\"h\">free (page-aligned)</text>\n",
-        x_addr, x_ram, x_taken, x_free);
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">free (page-aligned)</text>\n"
+        "<text x=\"%.1f\" y=\"80\" class=\"h\">arenas (frame allocator)</text>\n",
+        x_addr, x_ram, x_taken, x_free, x_arena);
 
     /* Bands: light stripes, gaps with a zigzag, boundary addresses. */
     for (size_t i = 0; i < nb; i++) {
@@ -619,6 +768,12 @@ static int write_svg(const struct ctx *c, const char *path)
         svg_box(f, band, nb, x_free, w_free, m->free[i], "#cdebc5", "#3f8a2f",
                 label);
     }
+    svg_arenas(f, c, band, nb, x_arena, w_arena);
+    if (!c->frames_ok)
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" class=\"g\">none: frame sizes "
+                "are 4 KiB..64 KiB</text>\n",
+                x_arena, top + 16);
     if (m->ram_count == 0)
         fprintf(f,
                 "<text x=\"%.1f\" y=\"%.1f\" class=\"g\">no RAM in this "
@@ -803,14 +958,37 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* The frame allocator's plan, with its defaults for this frame size. */
+    c.frames_ok = k23_frames_config_default(&c.fcfg, c.page) == K23_OK;
+    if (c.frames_ok) {
+        const k23_range_t *fr = c.map.free;
+        size_t nf = c.map.free_count;
+        err = k23_frames_plan(fr, nf, &c.fcfg, NULL, 0, &c.nplan);
+        if (err == K23_ERR_NOSPACE) {
+            c.plan = calloc(c.nplan, sizeof(*c.plan));
+            if (c.plan == NULL) {
+                fprintf(stderr, PROG ": out of memory\n");
+                return 1;
+            }
+            err = k23_frames_plan(fr, nf, &c.fcfg, c.plan, c.nplan, &c.nplan);
+        }
+        if (err != K23_OK) {
+            fprintf(stderr, PROG ": k23_frames_plan: %s (%s)\n",
+                    k23_strerror(err), k23_strerror_name(err));
+            return 1;
+        }
+    }
+
     if (kv)
         print_kv(&c);
-    else
+    else {
         print_text(&c);
+        print_arenas(&c);
+    }
     int rc = 0;
     if (svg != NULL)
         rc = write_svg(&c, svg);
     free(c.map.ram), free(c.map.taken), free(c.map.dynamic), free(c.map.free);
-    free(c.blob), free(c.excl), free(c.excl_text);
+    free(c.blob), free(c.excl), free(c.excl_text), free(c.plan);
     return rc;
 }

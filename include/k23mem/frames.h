@@ -159,6 +159,26 @@ typedef struct k23_frames_arena_info {
     uint64_t free_frames;      /**< frames currently in its free blocks */
 } k23_frames_arena_info_t;
 
+/** One entry of k23_frames_plan(): an arena k23_frames_init() would
+ *  build, or a region it would reject as too small for its bookkeeping. */
+typedef struct k23_frames_arena_plan {
+    k23_range_t range;         /**< arena: the frame-aligned physical range
+                                    covered, holes included; rejected: the
+                                    region's whole frames (size 0 when it
+                                    holds no whole frame) */
+    k23_range_t region;        /**< rejected entries: the region with its
+                                    original bounds; arenas: zero */
+    uint64_t frames;           /**< frames in @c range */
+    uint64_t usable_frames;    /**< frames the arena can hand out (0 when
+                                    rejected) */
+    uint64_t hole_frames;      /**< frames of holes between merged regions */
+    k23_range_t bookkeeping;   /**< frames carved for the bookkeeping (size 0
+                                    when rejected) */
+    uint64_t bookkeeping_bytes; /**< bookkeeping bytes used (rejected: bytes
+                                     that would have been needed) */
+    bool rejected;             /**< too small to hold its own bookkeeping */
+} k23_frames_arena_plan_t;
+
 /* ---- lifecycle ---- */
 
 /**
@@ -201,6 +221,41 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
                     size_t nregions, const k23_frames_config_t *cfg,
                     k23_range_t *rejected, size_t rejected_cap,
                     size_t *nrejected);
+
+/**
+ * Plan the arenas k23_frames_init() would build from a memory map, without
+ * touching any memory but @p out and @p out_n. k23_frames_init() uses the
+ * same selection, so for the same regions and configuration it builds
+ * exactly the accepted entries of the plan, in order, and rejects exactly
+ * the regions of the rejected entries.
+ *
+ * Entries are in address order, arenas and rejected regions interleaved.
+ * The plan is returned even when no arena results or when there are more
+ * than #K23_FRAMES_MAX_ARENAS arenas (k23_frames_init() then fails with
+ * #K23_ERR_TOO_SMALL or #K23_ERR_LIMIT).
+ *
+ * @param[in]  regions  free physical regions, any order, need not be
+ *                      frame aligned; empty ones are ignored
+ * @param[in]  n        number of regions
+ * @param[in]  cfg      configuration; NULL for the 4 KiB defaults
+ * @param[out] out      entries; may be NULL when @p cap is 0; untouched
+ *                      unless K23_OK is returned
+ * @param[in]  cap      capacity of @p out, in entries
+ * @param[out] out_n    number of entries written, or with
+ *                      #K23_ERR_NOSPACE the number needed
+ * @retval K23_OK           the plan is in @p out[0 .. *out_n)
+ * @retval K23_ERR_NOSPACE  more than @p cap entries; *out_n is the number
+ *                          needed, @p out is untouched
+ * @retval K23_ERR_INVAL    NULL pointer (@p out_n, @p regions with n > 0,
+ *                          @p out with cap > 0), a region that wraps past
+ *                          2^64, or an invalid configuration
+ * @retval K23_ERR_OVERLAP  two regions overlap
+ * @context Any. Pure: writes nothing but @p out and @p out_n, so it may
+ *          run on a host over another machine's memory map.
+ */
+int k23_frames_plan(const k23_range_t *regions, size_t n,
+                    const k23_frames_config_t *cfg,
+                    k23_frames_arena_plan_t *out, size_t cap, size_t *out_n);
 
 /* ---- operations ---- */
 
