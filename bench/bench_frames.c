@@ -6,6 +6,7 @@
  * Prints the median ns (thread CPU time) per operation of each case and
  * ends with:
  *   frames.cache_pair_vs_lifo=<ratio>
+ *   frames.lock2_vs_lifo=<ratio> (the per-CPU locks' share of the floor)
  *   frames.free_long_vs_short_list=<ratio>
  *   frames.metadata_bytes_per_frame=<bytes>
  */
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "k23mem/frames.h"
+#include "k23mem/port.h"
 
 #define F4K UINT64_C(4096)
 #define RAM_SIZE (UINT64_C(1) << 30)
@@ -119,20 +121,41 @@ static double time_lifo(int iters)
     return (double)(now_ns() - t0) / iters;
 }
 
-/* Cache-hit pairs and LIFO pairs measured in alternation, so that load
- * on the machine hits both alike. */
-static void bench_cache_vs_lifo(int iters, double *cache, double *floor)
+/* The lock part of the floor: a cache-hit pair takes the per-CPU lock
+ * twice (alloc, free), so time two uncontended acquire+release pairs of
+ * the port's lock. */
+static k23_port_lock_t bench_lock;
+
+static double time_locks(int iters)
 {
-    double a[REPS], b[REPS];
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < iters; i++) {
+        k23_port_lock_acquire(&bench_lock);
+        k23_port_lock_release(&bench_lock);
+        k23_port_lock_acquire(&bench_lock);
+        k23_port_lock_release(&bench_lock);
+    }
+    return (double)(now_ns() - t0) / iters;
+}
+
+/* Cache-hit pairs, LIFO pairs and lock pairs measured in alternation, so
+ * that load on the machine hits them alike. */
+static void bench_cache_vs_lifo(int iters, double *cache, double *floor,
+                                double *locks)
+{
+    double a[REPS], b[REPS], c[REPS];
+    k23_port_lock_init(&bench_lock);
     for (unsigned i = 0; i < 32; i++)
         lifo[lifo_n++] = i * F4K;
     time_pairs(&fa, iters); /* warm up */
     for (int r = 0; r < REPS; r++) {
         a[r] = time_pairs(&fa, iters);
         b[r] = time_lifo(iters);
+        c[r] = time_locks(iters);
     }
     *cache = median(a, REPS);
     *floor = median(b, REPS);
+    *locks = median(c, REPS);
 }
 
 /* Set up f (caches off) so that frames 2i are free order-0 blocks for
@@ -248,11 +271,13 @@ int k23_bench_frames(int argc, char **argv)
            (unsigned long long)s.total_frames);
 
     /* cache hit pair vs the LIFO floor, in the same run */
-    double cache_pair, lifo_pair;
-    bench_cache_vs_lifo(100000, &cache_pair, &lifo_pair);
+    double cache_pair, lifo_pair, lock_pairs;
+    bench_cache_vs_lifo(100000, &cache_pair, &lifo_pair, &lock_pairs);
     printf("  per-CPU cache hit alloc+free pair: %.1f ns\n", cache_pair);
     printf("  LIFO pop+push through non-inlined functions: %.1f ns\n",
            lifo_pair);
+    printf("  two uncontended port lock acquire+release pairs: %.1f ns\n",
+           lock_pairs);
 
     /* caches off */
     init_fa(0);
@@ -304,7 +329,9 @@ int k23_bench_frames(int argc, char **argv)
     printf("frames.run512_aligned_fragmented_pair_ns=%.1f\n", run512);
     printf("frames.free_short_list_ns=%.1f\n", short_free);
     printf("frames.free_long_list_ns=%.1f\n", long_free);
+    printf("frames.lock2_pair_ns=%.1f\n", lock_pairs);
     printf("frames.cache_pair_vs_lifo=%.2f\n", cache_pair / lifo_pair);
+    printf("frames.lock2_vs_lifo=%.2f\n", lock_pairs / lifo_pair);
     printf("frames.free_long_vs_short_list=%.2f\n", long_free / short_free);
     printf("frames.metadata_bytes_per_frame=%.2f\n", meta);
     munmap(p, map);

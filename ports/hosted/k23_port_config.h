@@ -15,14 +15,13 @@
 #define K23_PORT_CACHE_LINE 64
 
 /**
- * A spinlock that yields to the scheduler when contended and remembers its
- * owner so that k23_port_lock_held() can answer. Uncontended acquire and
- * release are one atomic exchange and one release store each: per-CPU
- * sections take one on every allocation.
+ * A spinlock that yields to the scheduler when contended. Its one word
+ * holds the owner's thread tag (0 when free), so k23_port_lock_held() can
+ * answer exactly. Uncontended acquire and release are one compare-and-swap
+ * and one release store: per-CPU sections take one on every allocation.
  */
 typedef struct k23_port_lock {
-    atomic_uint locked;     /**< 0 free, 1 held */
-    atomic_uintptr_t owner; /**< address of the owner's thread-local tag, 0 when free */
+    atomic_uintptr_t owner; /**< owner's thread tag, 0 when free */
 } k23_port_lock_t;
 
 #endif /* K23_PORT_CONFIG_H */

@@ -18,24 +18,43 @@
 
 /* ---- locking ---- */
 
-/* A distinct address per thread identifies the owner of a lock. */
-static _Thread_local char hosted_thread_tag;
+/*
+ * The lock word holds its owner's tag (0 when free), so that acquiring is
+ * one compare-and-swap, releasing one release store, and
+ * k23_port_lock_held() stays exact without a second field to keep up to
+ * date. The tag is the thread pointer where the compiler can read it (one
+ * register move, distinct for every live thread); elsewhere it is the
+ * address of an initial-exec thread-local byte.
+ */
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__riscv)
+#define HOSTED_HAVE_TP 1
+static inline uintptr_t hosted_thread_tag(void)
+{
+    return (uintptr_t)__builtin_thread_pointer();
+}
+#else
+#define HOSTED_HAVE_TP 0
+static _Thread_local char hosted_tag_byte
+    __attribute__((tls_model("initial-exec")));
+static inline uintptr_t hosted_thread_tag(void)
+{
+    return (uintptr_t)&hosted_tag_byte;
+}
+#endif
 
 void k23_port_lock_init(k23_port_lock_t *l)
 {
-    atomic_init(&l->locked, 0);
     atomic_init(&l->owner, 0);
 }
 
-void k23_port_lock_acquire(k23_port_lock_t *l)
+__attribute__((noinline)) static void hosted_lock_slow(k23_port_lock_t *l,
+                                                       uintptr_t me)
 {
     unsigned spins = 0;
     for (;;) {
-        if (atomic_exchange_explicit(&l->locked, 1, memory_order_acquire) == 0)
-            break;
-        /* Wait on a plain load, not the exchange, to keep the line shared;
+        /* Wait on a plain load, not the CAS, to keep the line shared;
          * yield after a while because the holder may be descheduled. */
-        while (atomic_load_explicit(&l->locked, memory_order_relaxed) != 0) {
+        while (atomic_load_explicit(&l->owner, memory_order_relaxed) != 0) {
             if (++spins > 64)
                 sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
@@ -43,46 +62,91 @@ void k23_port_lock_acquire(k23_port_lock_t *l)
                 __builtin_ia32_pause();
 #endif
         }
+        uintptr_t expected = 0;
+        if (atomic_compare_exchange_weak_explicit(&l->owner, &expected, me,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
     }
-    atomic_store_explicit(&l->owner, (uintptr_t)&hosted_thread_tag,
-                          memory_order_relaxed);
+}
+
+void k23_port_lock_acquire(k23_port_lock_t *l)
+{
+    uintptr_t me = hosted_thread_tag();
+    uintptr_t expected = 0;
+    if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+                             &l->owner, &expected, me, memory_order_acquire,
+                             memory_order_relaxed),
+                         1))
+        return;
+    hosted_lock_slow(l, me);
 }
 
 void k23_port_lock_release(k23_port_lock_t *l)
 {
-    atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
-    atomic_store_explicit(&l->locked, 0, memory_order_release);
+    atomic_store_explicit(&l->owner, 0, memory_order_release);
 }
 
 bool k23_port_lock_held(const k23_port_lock_t *l)
 {
     return atomic_load_explicit(&((k23_port_lock_t *)l)->owner,
-                                memory_order_relaxed) ==
-           (uintptr_t)&hosted_thread_tag;
+                                memory_order_relaxed) == hosted_thread_tag();
 }
 
 /* ---- CPUs ---- */
 
 static unsigned hosted_cpu_count_cached;
 
-unsigned k23_port_cpu_count(void)
+static __attribute__((noinline)) unsigned hosted_cpu_count_slow(void)
 {
-    unsigned n = __atomic_load_n(&hosted_cpu_count_cached, __ATOMIC_RELAXED);
-    if (n == 0) {
-        long c = sysconf(_SC_NPROCESSORS_CONF);
-        n = c > 0 ? (unsigned)c : 1;
-        __atomic_store_n(&hosted_cpu_count_cached, n, __ATOMIC_RELAXED);
-    }
+    long c = sysconf(_SC_NPROCESSORS_CONF);
+    unsigned n = c > 0 ? (unsigned)c : 1;
+    __atomic_store_n(&hosted_cpu_count_cached, n, __ATOMIC_RELAXED);
     return n;
 }
 
-unsigned k23_port_cpu_id(void)
+unsigned k23_port_cpu_count(void)
+{
+    unsigned n = __atomic_load_n(&hosted_cpu_count_cached, __ATOMIC_RELAXED);
+    return __builtin_expect(n != 0, 1) ? n : hosted_cpu_count_slow();
+}
+
+/* sched_getcpu can fail (ENOSYS) or, in odd containers, name a CPU at or
+ * above the configured count: fold it into range rather than fail. */
+static __attribute__((noinline)) unsigned hosted_cpu_id_slow(void)
 {
     int c = sched_getcpu();
     unsigned n = k23_port_cpu_count();
-    /* sched_getcpu can fail (ENOSYS) or, in odd containers, name a CPU at or
-     * above the configured count: fold it into range rather than fail. */
     return c < 0 ? 0 : (unsigned)c % n;
+}
+
+#if HOSTED_HAVE_TP && defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#define HOSTED_HAVE_RSEQ 1
+#endif
+#endif
+
+unsigned k23_port_cpu_id(void)
+{
+#ifdef HOSTED_HAVE_RSEQ
+    /* glibc (2.35+) registers an rseq area for every thread; the kernel
+     * keeps its cpu_id current, so reading it is one thread-local load
+     * instead of a vDSO call or syscall. __rseq_size is 0 when glibc could
+     * not register (old kernel, GLIBC_TUNABLES=glibc.pthread.rseq=0). */
+    if (__builtin_expect(__rseq_size != 0, 1)) {
+        const struct rseq *r =
+            (const struct rseq *)((char *)__builtin_thread_pointer() +
+                                  __rseq_offset);
+        unsigned c = __atomic_load_n(&r->cpu_id, __ATOMIC_RELAXED);
+        unsigned n = __atomic_load_n(&hosted_cpu_count_cached,
+                                     __ATOMIC_RELAXED);
+        /* cpu_id is (uint32_t)-1/-2 before registration or on failure. */
+        if (__builtin_expect(c < n, 1))
+            return c;
+    }
+#endif
+    return hosted_cpu_id_slow();
 }
 
 unsigned k23_port_cpu_local_enter(void)
