@@ -653,7 +653,7 @@ static void random_layouts(unsigned width, uint64_t seed)
             .page_size = page,
             .width = width,
         };
-        k23_slab_layout_t l, r;
+        k23_slab_layout_t l = {0}, r = {0};
         int err = k23_slab_calculate(&c, &l);
         int rerr = ref_calculate(&c, &r);
         cr_assert_eq(err, rerr, "case %u: %s vs reference %s", i,
