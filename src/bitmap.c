@@ -1,48 +1,278 @@
 /*
  * Contiguous-run search on libbsd bitstrings (see k23mem/bitmap.h).
  *
- * First version: a straightforward bit-by-bit search, correct but slow.
+ * Everything works on 64-bit "blocked" words: bit k of word w is 1 when
+ * bit 64w + k may NOT be part of the run (it is set while searching for
+ * clear bits, clear while searching for set bits, or it lies at or past
+ * nbits). A search for set bits is thus a search for clear bits with the
+ * words inverted, and the garbage past nbits in the last byte never shows.
+ *
+ * Byte order: libbsd keeps bit i in byte i >> 3 under mask 1 << (i & 7).
+ * Assembling bytes 8w..8w+7 least significant first therefore puts bit
+ * 64w + k at bit k of the word on every host; GCC and clang turn the
+ * assembly into one unaligned load (plus a byte swap on big-endian hosts),
+ * and it cannot turn into a memcpy call.
+ *
+ * Two strategies:
+ *
+ *  - Short runs (len <= 64) with alignment <= 64 use word-parallel
+ *    shifts: with f the free bits of words w and w + 1 seen as one 128-bit
+ *    value, m = f & f >> 1 & ... & f >> (len - 1) has bit k set exactly
+ *    when a run of len starts at 64w + k. The AND chain is built by
+ *    doubling (runs of 1, 2, 4, ... then the remainder), so len = 8 costs
+ *    three shift-and steps. Candidates that are misaligned or before start
+ *    are masked out and the lowest remaining bit is the answer.
+ *    Example, len 3: f = ...0111_0110 gives f & f>>1 = ...0011_0010,
+ *    & f>>2 (computed as (f & f>>1) & (f & f>>1)>>1) = ...0001_0000: a
+ *    run of 3 starts at bit 4.
+ *
+ *  - Everything else (long runs, wide alignment) follows Zircon's
+ *    FindFreeContiguous idea: check the candidate window [c, c + len)
+ *    from its END backwards; the last blocked bit b found means no run can
+ *    start at or before b, so the next candidate is the first free bit after
+ *    b, aligned up. A free window is scanned once; a window with a blocker
+ *    near its end costs one word and moves len bits on, so long runs are
+ *    found (or ruled out) by reading a fraction of the bitstring. Blocked
+ *    stretches are skipped four words at a time.
  */
 #include "k23mem/bitmap.h"
 
 #include "internal.h"
 
 #define BITMAP_SIZE_BITS (sizeof(size_t) * CHAR_BIT)
+#define BITMAP_ONES UINT64_MAX
+/* The search is instantiated once per polarity with flip a constant. */
+#define BITMAP_INLINE static inline __attribute__((always_inline))
 
-/* First index >= x with (index + offset) % 2^align_log2 == 0, i.e.
- * index == -offset (mod 2^align_log2). False when it does not fit size_t. */
-static bool bitmap_align_up(size_t x, size_t mask, size_t residue,
-                            size_t *out)
+/* Word-parallel strategy limit: runs up to one word, alignment up to one
+ * word (2^6 bits), so every candidate lies in word w and the run ends by
+ * word w + 1. */
+#define BITMAP_SHORT_MAX_LEN 64
+#define BITMAP_SHORT_MAX_ALIGN_LOG2 6
+
+/* Bits k of a word with k % 2^a == 0, for a = 0..6. */
+static const uint64_t bitmap_period[BITMAP_SHORT_MAX_ALIGN_LOG2 + 1] = {
+    UINT64_C(0xffffffffffffffff), UINT64_C(0x5555555555555555),
+    UINT64_C(0x1111111111111111), UINT64_C(0x0101010101010101),
+    UINT64_C(0x0001000100010001), UINT64_C(0x0000000100000001),
+    UINT64_C(0x0000000000000001),
+};
+
+/* ---- word access ---- */
+
+struct bitmap_scan {
+    const unsigned char *bs;
+    size_t nbits;  /* valid bits */
+    size_t nfull;  /* words entirely below nbits: 8 bytes each, loadable */
+    size_t nwords; /* words holding at least one valid bit */
+};
+
+BITMAP_INLINE uint64_t bitmap_load64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+           (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+/* The partial last word (and anything past it): only the bytes that exist
+ * are read, bits at or past nbits come out blocked. */
+static uint64_t bitmap_tail_word(const struct bitmap_scan *s, size_t w,
+                                 uint64_t flip)
+{
+    if (w >= s->nwords)
+        return BITMAP_ONES;
+    size_t first = w * 64;
+    size_t valid = s->nbits - first; /* 1..63 */
+    size_t nbytes = (valid + 7) / 8;
+    uint64_t v = 0;
+    for (size_t i = 0; i < nbytes; i++)
+        v |= (uint64_t)s->bs[first / 8 + i] << (8 * i);
+    return (v ^ flip) | (BITMAP_ONES << valid);
+}
+
+/* Blocked bits of word w. flip is 0 (search clear bits) or all-ones
+ * (search set bits), a constant in each inlined copy. */
+BITMAP_INLINE uint64_t bitmap_word(const struct bitmap_scan *s, size_t w,
+                                   uint64_t flip)
+{
+    if (K23_LIKELY(w < s->nfull))
+        return bitmap_load64(s->bs + w * 8) ^ flip;
+    return bitmap_tail_word(s, w, flip);
+}
+
+/* First word >= w that is not entirely blocked, or s->nwords. */
+BITMAP_INLINE size_t bitmap_skip_blocked(const struct bitmap_scan *s,
+                                         size_t w, uint64_t flip)
+{
+    const unsigned char *bs = s->bs;
+    /* Four words per test: for flip == 0 the AND of four all-ones words is
+     * all-ones; for flip == ~0 the OR of four zero words is zero. */
+    while (w + 4 <= s->nfull) {
+        const unsigned char *p = bs + w * 8;
+        uint64_t a = bitmap_load64(p), b = bitmap_load64(p + 8);
+        uint64_t c = bitmap_load64(p + 16), d = bitmap_load64(p + 24);
+        bool all_blocked = flip ? ((a | b | c | d) == 0)
+                                : ((a & b & c & d) == BITMAP_ONES);
+        if (!all_blocked)
+            break;
+        w += 4;
+    }
+    while (w < s->nwords && bitmap_word(s, w, flip) == BITMAP_ONES)
+        w++;
+    return w;
+}
+
+/* First free index >= p, or false when there is none below nbits. */
+BITMAP_INLINE bool bitmap_next_free(const struct bitmap_scan *s, size_t p,
+                                    uint64_t flip, size_t *out)
+{
+    size_t w = p / 64;
+    if (w >= s->nwords)
+        return false;
+    uint64_t x = ~bitmap_word(s, w, flip) & (BITMAP_ONES << (p % 64));
+    if (x == 0) {
+        w = bitmap_skip_blocked(s, w + 1, flip);
+        if (w >= s->nwords)
+            return false;
+        x = ~bitmap_word(s, w, flip);
+    }
+    *out = w * 64 + (size_t)__builtin_ctzll(x);
+    return true;
+}
+
+/* Last blocked index in [lo, hi), lo < hi <= nbits; false if none. */
+BITMAP_INLINE bool bitmap_last_blocked(const struct bitmap_scan *s,
+                                       size_t lo, size_t hi, uint64_t flip,
+                                       size_t *out)
+{
+    size_t w = (hi - 1) / 64;
+    size_t wlo = lo / 64;
+    uint64_t x = bitmap_word(s, w, flip) & (BITMAP_ONES >> (63 - (hi - 1) % 64));
+    for (;;) {
+        if (w == wlo)
+            x &= BITMAP_ONES << (lo % 64);
+        if (x != 0) {
+            *out = w * 64 + 63 - (size_t)__builtin_clzll(x);
+            return true;
+        }
+        if (w == wlo)
+            return false;
+        w--;
+        /* free stretches four words at a time (all inside [wlo, w]) */
+        while (w >= wlo + 4 && w < s->nfull) {
+            const unsigned char *p = s->bs + (w - 3) * 8;
+            uint64_t a = bitmap_load64(p), b = bitmap_load64(p + 8);
+            uint64_t c = bitmap_load64(p + 16), d = bitmap_load64(p + 24);
+            bool all_free = flip ? ((a & b & c & d) == BITMAP_ONES)
+                                 : ((a | b | c | d) == 0);
+            if (!all_free)
+                break;
+            w -= 4;
+        }
+        x = bitmap_word(s, w, flip);
+    }
+}
+
+/* ---- the two strategies ---- */
+
+/* First index >= x with index == residue (mod mask + 1); false on
+ * overflow of size_t. */
+BITMAP_INLINE bool bitmap_align_up(size_t x, size_t mask, size_t residue,
+                                   size_t *out)
 {
     return !k23_add_overflow_(x, (residue - x) & mask, out);
 }
 
-static int bitmap_find(const unsigned char *bs, size_t nbits, size_t start,
-                       size_t len, unsigned align_log2, size_t align_offset,
-                       size_t *out_idx, bool want_set)
+/* len <= 64, align_log2 <= 6: word-parallel search from word start / 64. */
+BITMAP_INLINE int bitmap_find_short(const struct bitmap_scan *s, size_t start,
+                                    size_t len, unsigned align_log2,
+                                    size_t residue, uint64_t flip,
+                                    size_t *out_idx)
+{
+    uint64_t cand = bitmap_period[align_log2] << residue;
+    size_t w = start / 64;
+    uint64_t m_start = BITMAP_ONES << (start % 64);
+    uint64_t f0 = ~bitmap_word(s, w, flip);
+    for (;;) {
+        uint64_t m = f0;
+        uint64_t f1 = 0;
+        if (len > 1 && (f0 & m_start) != 0) {
+            /* m, m1: runs of k free bits in words w, w + 1 */
+            f1 = w + 1 < s->nwords ? ~bitmap_word(s, w + 1, flip) : 0;
+            uint64_t m1 = f1;
+            size_t k = 1;
+            while (k < len) {
+                size_t sh = k < len - k ? k : len - k; /* 1..32 */
+                m &= (m >> sh) | (m1 << (64 - sh));
+                m1 &= m1 >> sh;
+                k += sh;
+            }
+        }
+        m &= cand & m_start;
+        if (m != 0) {
+            *out_idx = w * 64 + (size_t)__builtin_ctzll(m);
+            return K23_OK;
+        }
+        m_start = BITMAP_ONES;
+        w++;
+        if (w >= s->nwords)
+            return K23_ERR_NOT_FOUND;
+        if (len > 1 && f1 != 0) {
+            f0 = f1; /* loaded already */
+        } else {
+            w = bitmap_skip_blocked(s, w, flip);
+            if (w >= s->nwords)
+                return K23_ERR_NOT_FOUND;
+            f0 = ~bitmap_word(s, w, flip);
+        }
+    }
+}
+
+/* Any len and alignment: Zircon-style backwards window check. */
+BITMAP_INLINE int bitmap_find_long(const struct bitmap_scan *s, size_t start,
+                                   size_t len, size_t mask, size_t residue,
+                                   uint64_t flip, size_t *out_idx)
+{
+    size_t last = s->nbits - len; /* highest start that fits */
+    size_t pos = start;
+    for (;;) {
+        size_t c, b;
+        if (!bitmap_align_up(pos, mask, residue, &c) || c > last)
+            return K23_ERR_NOT_FOUND;
+        if (!bitmap_last_blocked(s, c, c + len, flip, &b)) {
+            *out_idx = c;
+            return K23_OK;
+        }
+        /* b < c + len <= nbits, so b + 1 cannot overflow */
+        if (!bitmap_next_free(s, b + 1, flip, &pos))
+            return K23_ERR_NOT_FOUND;
+    }
+}
+
+BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
+                              size_t start, size_t len, unsigned align_log2,
+                              size_t align_offset, size_t *out_idx,
+                              uint64_t flip)
 {
     if (bs == NULL || out_idx == NULL || len == 0 || len > nbits ||
         start >= nbits || align_log2 >= BITMAP_SIZE_BITS)
         return K23_ERR_INVAL;
 
+    struct bitmap_scan s = {
+        .bs = bs,
+        .nbits = nbits,
+        .nfull = nbits / 64,
+        .nwords = nbits / 64 + (nbits % 64 != 0),
+    };
     size_t mask = ((size_t)1 << align_log2) - 1;
+    /* index + offset == 0 (mod 2^a)  <=>  index == -offset (mod 2^a) */
     size_t residue = (0 - align_offset) & mask;
-    size_t last = nbits - len; /* last start index that fits */
-    size_t i;
-    if (!bitmap_align_up(start, mask, residue, &i))
-        return K23_ERR_NOT_FOUND;
-    while (i <= last) {
-        size_t j = 0;
-        while (j < len && k23_bitmap_test(bs, i + j) == want_set)
-            j++;
-        if (j == len) {
-            *out_idx = i;
-            return K23_OK;
-        }
-        if (!bitmap_align_up(i + j + 1, mask, residue, &i))
-            break;
-    }
-    return K23_ERR_NOT_FOUND;
+    if (len <= BITMAP_SHORT_MAX_LEN &&
+        align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2)
+        return bitmap_find_short(&s, start, len, align_log2, residue, flip,
+                                 out_idx);
+    return bitmap_find_long(&s, start, len, mask, residue, flip, out_idx);
 }
 
 int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
@@ -50,7 +280,7 @@ int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
                           size_t *out_idx)
 {
     return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       out_idx, false);
+                       out_idx, 0);
 }
 
 int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
@@ -58,7 +288,27 @@ int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
                         size_t *out_idx)
 {
     return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       out_idx, true);
+                       out_idx, BITMAP_ONES);
+}
+
+/* ---- set and clear ---- */
+
+/* Whole-byte fill. The volatile stores keep GCC from turning the loop into
+ * a memset call (the core names no libc function); 8 bytes per store
+ * still covers 64 frames per store. */
+typedef uint64_t __attribute__((may_alias)) bitmap_u64_alias;
+
+static void bitmap_fill_bytes(unsigned char *p, size_t n, unsigned char v)
+{
+    uint64_t v64 = UINT64_C(0x0101010101010101) * v;
+    while (n != 0 && ((uintptr_t)p & 7) != 0) {
+        *(volatile unsigned char *)p++ = v;
+        n--;
+    }
+    for (; n >= 8; n -= 8, p += 8)
+        *(volatile bitmap_u64_alias *)(void *)p = v64;
+    while (n-- != 0)
+        *(volatile unsigned char *)p++ = v;
 }
 
 static int bitmap_fill(unsigned char *bs, size_t nbits, size_t start,
@@ -67,13 +317,23 @@ static int bitmap_fill(unsigned char *bs, size_t nbits, size_t start,
     size_t end;
     if (bs == NULL || k23_add_overflow_(start, len, &end) || end > nbits)
         return K23_ERR_INVAL;
-    for (size_t i = start; i < end; i++) {
-        unsigned char m = (unsigned char)(1u << (i & 7));
-        if (set)
-            bs[i >> 3] |= m;
-        else
-            bs[i >> 3] &= (unsigned char)~m;
+    if (len == 0)
+        return K23_OK;
+    size_t first = start / 8, last = (end - 1) / 8;
+    /* head and tail masks inside their bytes: bits start%8.. and ..(end-1)%8 */
+    unsigned char head = (unsigned char)(0xffu << (start % 8));
+    unsigned char tail = (unsigned char)(0xffu >> (7 - (end - 1) % 8));
+    if (first == last) {
+        unsigned char m = head & tail;
+        bs[first] = set ? (unsigned char)(bs[first] | m)
+                        : (unsigned char)(bs[first] & ~m);
+        return K23_OK;
     }
+    bs[first] = set ? (unsigned char)(bs[first] | head)
+                    : (unsigned char)(bs[first] & ~head);
+    bitmap_fill_bytes(bs + first + 1, last - first - 1, set ? 0xff : 0);
+    bs[last] = set ? (unsigned char)(bs[last] | tail)
+                   : (unsigned char)(bs[last] & ~tail);
     return K23_OK;
 }
 
