@@ -49,6 +49,9 @@
  * word w + 1. */
 #define BITMAP_SHORT_MAX_LEN 64
 #define BITMAP_SHORT_MAX_ALIGN_LOG2 6
+/* A first candidate is checked with one 8-byte load from its byte: up to
+ * 64 - 7 bits are visible past its bit offset in that byte. */
+#define BITMAP_QUICK_MAX_LEN 56
 
 /* Bits k of a word with k % 2^a == 0, for a = 0..6. */
 static const uint64_t bitmap_period[BITMAP_SHORT_MAX_ALIGN_LOG2 + 1] = {
@@ -60,13 +63,6 @@ static const uint64_t bitmap_period[BITMAP_SHORT_MAX_ALIGN_LOG2 + 1] = {
 
 /* ---- word access ---- */
 
-struct bitmap_scan {
-    const unsigned char *bs;
-    size_t nbits;  /* valid bits */
-    size_t nfull;  /* words entirely below nbits: 8 bytes each, loadable */
-    size_t nwords; /* words holding at least one valid bit */
-};
-
 BITMAP_INLINE uint64_t bitmap_load64(const unsigned char *p)
 {
     return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
@@ -75,40 +71,44 @@ BITMAP_INLINE uint64_t bitmap_load64(const unsigned char *p)
            (uint64_t)p[7] << 56;
 }
 
-/* The partial last word (and anything past it): only the bytes that exist
- * are read, bits at or past nbits come out blocked. */
-static uint64_t bitmap_tail_word(const struct bitmap_scan *s, size_t w,
-                                 uint64_t flip)
+/* Blocked bits of the partial last word w (and all-ones past it): only the
+ * bytes that exist are read, bits at or past nbits come out blocked. */
+__attribute__((noinline)) static uint64_t
+bitmap_tail_word(const unsigned char *bs, size_t nbits, size_t w,
+                 uint64_t flip)
 {
-    if (w >= s->nwords)
-        return BITMAP_ONES;
     size_t first = w * 64;
-    size_t valid = s->nbits - first; /* 1..63 */
+    if (w >= nbits / 64 + (nbits % 64 != 0))
+        return BITMAP_ONES;
+    size_t valid = nbits - first; /* 1..63 */
     size_t nbytes = (valid + 7) / 8;
     uint64_t v = 0;
     for (size_t i = 0; i < nbytes; i++)
-        v |= (uint64_t)s->bs[first / 8 + i] << (8 * i);
+        v |= (uint64_t)bs[first / 8 + i] << (8 * i);
     return (v ^ flip) | (BITMAP_ONES << valid);
 }
 
 /* Blocked bits of word w. flip is 0 (search clear bits) or all-ones
- * (search set bits), a constant in each inlined copy. */
-BITMAP_INLINE uint64_t bitmap_word(const struct bitmap_scan *s, size_t w,
-                                   uint64_t flip)
+ * (search set bits), a constant in each inlined copy; nfull = nbits / 64
+ * words are entirely valid and loadable as 8 bytes. */
+BITMAP_INLINE uint64_t bitmap_word(const unsigned char *bs, size_t nbits,
+                                   size_t nfull, size_t w, uint64_t flip)
 {
-    if (K23_LIKELY(w < s->nfull))
-        return bitmap_load64(s->bs + w * 8) ^ flip;
-    return bitmap_tail_word(s, w, flip);
+    if (K23_LIKELY(w < nfull))
+        return bitmap_load64(bs + w * 8) ^ flip;
+    return bitmap_tail_word(bs, nbits, w, flip);
 }
 
-/* First word >= w that is not entirely blocked, or s->nwords. */
-BITMAP_INLINE size_t bitmap_skip_blocked(const struct bitmap_scan *s,
-                                         size_t w, uint64_t flip)
+/* First word >= w that is not entirely blocked (w <= nfull on return
+ * unless it was greater already); may return nfull for the caller to
+ * load the partial word or stop. */
+BITMAP_INLINE size_t bitmap_skip_blocked(const unsigned char *bs,
+                                         size_t nfull, size_t w,
+                                         uint64_t flip)
 {
-    const unsigned char *bs = s->bs;
     /* Four words per test: for flip == 0 the AND of four all-ones words is
      * all-ones; for flip == ~0 the OR of four zero words is zero. */
-    while (w + 4 <= s->nfull) {
+    while (w + 4 <= nfull) {
         const unsigned char *p = bs + w * 8;
         uint64_t a = bitmap_load64(p), b = bitmap_load64(p + 8);
         uint64_t c = bitmap_load64(p + 16), d = bitmap_load64(p + 24);
@@ -118,37 +118,115 @@ BITMAP_INLINE size_t bitmap_skip_blocked(const struct bitmap_scan *s,
             break;
         w += 4;
     }
-    while (w < s->nwords && bitmap_word(s, w, flip) == BITMAP_ONES)
+    while (w < nfull && (bitmap_load64(bs + w * 8) ^ flip) == BITMAP_ONES)
         w++;
     return w;
 }
 
-/* First free index >= p, or false when there is none below nbits. */
-BITMAP_INLINE bool bitmap_next_free(const struct bitmap_scan *s, size_t p,
-                                    uint64_t flip, size_t *out)
+/* ---- the strategies ---- */
+
+/* First index >= x with index == residue (mod mask + 1); false on
+ * overflow of size_t. */
+BITMAP_INLINE bool bitmap_align_up(size_t x, size_t mask, size_t residue,
+                                   size_t *out)
 {
-    size_t w = p / 64;
-    if (w >= s->nwords)
-        return false;
-    uint64_t x = ~bitmap_word(s, w, flip) & (BITMAP_ONES << (p % 64));
-    if (x == 0) {
-        w = bitmap_skip_blocked(s, w + 1, flip);
-        if (w >= s->nwords)
-            return false;
-        x = ~bitmap_word(s, w, flip);
+    return !k23_add_overflow_(x, (residue - x) & mask, out);
+}
+
+/* Runs of len free bits: bit k of the result is set when bits k..k+len-1
+ * of the 128-bit value f1:f0 are all set (1 <= len <= 64). Doubling with
+ * constant shifts: after the step with shift k, m holds runs of 2k; a last
+ * step with shift r = len - 2^floor(log2 len) makes runs of len. The high
+ * word m1 undercounts near its top, but only its bits below the shift
+ * reach m, and those stay exact because every run counted ends by bit
+ * len - 1 of m1, inside the 128 bits. len is the same for every word, so
+ * the step tests are perfectly predicted. */
+#define BITMAP_RUN_STEP(sh)                                                 \
+    do {                                                                    \
+        m &= (m >> (sh)) | (m1 << (64 - (sh)));                             \
+        m1 &= m1 >> (sh);                                                   \
+    } while (0)
+
+BITMAP_INLINE uint64_t bitmap_runs(uint64_t f0, uint64_t f1, size_t len)
+{
+    uint64_t m = f0, m1 = f1;
+    size_t k = 1;
+    if (len >= 2) {
+        BITMAP_RUN_STEP(1);
+        k = 2;
+        if (len >= 4) {
+            BITMAP_RUN_STEP(2);
+            k = 4;
+            if (len >= 8) {
+                BITMAP_RUN_STEP(4);
+                k = 8;
+                if (len >= 16) {
+                    BITMAP_RUN_STEP(8);
+                    k = 16;
+                    if (len >= 32) {
+                        BITMAP_RUN_STEP(16);
+                        k = 32;
+                        if (len >= 64) {
+                            BITMAP_RUN_STEP(32);
+                            k = 64;
+                        }
+                    }
+                }
+            }
+        }
     }
-    *out = w * 64 + (size_t)__builtin_ctzll(x);
-    return true;
+    size_t r = len - k; /* 0 <= r < k <= 32 */
+    if (r != 0)
+        m &= (m >> r) | (m1 << (64 - r));
+    return m;
+}
+
+/* len <= 64, align_log2 <= 6, word w has free bits f0 (bits before the
+ * start already masked off) and nothing was found before it. Candidates
+ * in every word sit at the bits of cand. */
+BITMAP_INLINE int bitmap_find_short(const unsigned char *bs, size_t nbits,
+                                    size_t w, uint64_t f0, size_t len,
+                                    uint64_t cand, uint64_t flip,
+                                    size_t *out_idx)
+{
+    size_t nfull = nbits / 64;
+    size_t nwords = nfull + (nbits % 64 != 0);
+    for (;;) {
+        uint64_t f1 = 0;
+        if ((f0 & cand) != 0) {
+            uint64_t m = f0;
+            if (len > 1) {
+                if (w + 1 < nwords)
+                    f1 = ~bitmap_word(bs, nbits, nfull, w + 1, flip);
+                m = bitmap_runs(f0, f1, len);
+            }
+            m &= cand;
+            if (m != 0) {
+                *out_idx = w * 64 + (size_t)__builtin_ctzll(m);
+                return K23_OK;
+            }
+        }
+        w++;
+        if (f1 == 0) {
+            /* word w not loaded yet: skip blocked words on the way */
+            w = bitmap_skip_blocked(bs, nfull, w, flip);
+            if (w >= nwords)
+                return K23_ERR_NOT_FOUND;
+            f1 = ~bitmap_word(bs, nbits, nfull, w, flip);
+        }
+        f0 = f1;
+    }
 }
 
 /* Last blocked index in [lo, hi), lo < hi <= nbits; false if none. */
-BITMAP_INLINE bool bitmap_last_blocked(const struct bitmap_scan *s,
-                                       size_t lo, size_t hi, uint64_t flip,
-                                       size_t *out)
+BITMAP_INLINE bool bitmap_last_blocked(const unsigned char *bs, size_t nbits,
+                                       size_t nfull, size_t lo, size_t hi,
+                                       uint64_t flip, size_t *out)
 {
     size_t w = (hi - 1) / 64;
     size_t wlo = lo / 64;
-    uint64_t x = bitmap_word(s, w, flip) & (BITMAP_ONES >> (63 - (hi - 1) % 64));
+    uint64_t x = bitmap_word(bs, nbits, nfull, w, flip) &
+                 (BITMAP_ONES >> (63 - (hi - 1) % 64));
     for (;;) {
         if (w == wlo)
             x &= BITMAP_ONES << (lo % 64);
@@ -159,9 +237,9 @@ BITMAP_INLINE bool bitmap_last_blocked(const struct bitmap_scan *s,
         if (w == wlo)
             return false;
         w--;
-        /* free stretches four words at a time (all inside [wlo, w]) */
-        while (w >= wlo + 4 && w < s->nfull) {
-            const unsigned char *p = s->bs + (w - 3) * 8;
+        /* free stretches four words at a time (words w-3..w, all > wlo) */
+        while (w >= wlo + 4 && w < nfull) {
+            const unsigned char *p = bs + (w - 3) * 8;
             uint64_t a = bitmap_load64(p), b = bitmap_load64(p + 8);
             uint64_t c = bitmap_load64(p + 16), d = bitmap_load64(p + 24);
             bool all_free = flip ? ((a & b & c & d) == BITMAP_ONES)
@@ -170,109 +248,99 @@ BITMAP_INLINE bool bitmap_last_blocked(const struct bitmap_scan *s,
                 break;
             w -= 4;
         }
-        x = bitmap_word(s, w, flip);
+        x = bitmap_word(bs, nbits, nfull, w, flip);
     }
 }
 
-/* ---- the two strategies ---- */
-
-/* First index >= x with index == residue (mod mask + 1); false on
- * overflow of size_t. */
-BITMAP_INLINE bool bitmap_align_up(size_t x, size_t mask, size_t residue,
-                                   size_t *out)
+/* Any len and alignment, Zircon-style: check the window [c, c + len) from
+ * its end; with b its last blocked bit, no run starts in [c, b], so the
+ * next candidate is b + 1 aligned up. The bits between b and the old
+ * window end are known free, so the next backward check stops in the part
+ * of the new window not read yet: every word is read at most once, and a
+ * window that ends on a blocked bit costs one word and moves len bits. */
+BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
+                                   size_t start, size_t len, size_t mask,
+                                   size_t residue, uint64_t flip,
+                                   size_t *out_idx)
 {
-    return !k23_add_overflow_(x, (residue - x) & mask, out);
-}
-
-/* len <= 64, align_log2 <= 6: word-parallel search from word start / 64. */
-BITMAP_INLINE int bitmap_find_short(const struct bitmap_scan *s, size_t start,
-                                    size_t len, unsigned align_log2,
-                                    size_t residue, uint64_t flip,
-                                    size_t *out_idx)
-{
-    uint64_t cand = bitmap_period[align_log2] << residue;
-    size_t w = start / 64;
-    uint64_t m_start = BITMAP_ONES << (start % 64);
-    uint64_t f0 = ~bitmap_word(s, w, flip);
-    for (;;) {
-        uint64_t m = f0;
-        uint64_t f1 = 0;
-        if (len > 1 && (f0 & m_start) != 0) {
-            /* m, m1: runs of k free bits in words w, w + 1 */
-            f1 = w + 1 < s->nwords ? ~bitmap_word(s, w + 1, flip) : 0;
-            uint64_t m1 = f1;
-            size_t k = 1;
-            while (k < len) {
-                size_t sh = k < len - k ? k : len - k; /* 1..32 */
-                m &= (m >> sh) | (m1 << (64 - sh));
-                m1 &= m1 >> sh;
-                k += sh;
-            }
-        }
-        m &= cand & m_start;
-        if (m != 0) {
-            *out_idx = w * 64 + (size_t)__builtin_ctzll(m);
-            return K23_OK;
-        }
-        m_start = BITMAP_ONES;
-        w++;
-        if (w >= s->nwords)
-            return K23_ERR_NOT_FOUND;
-        if (len > 1 && f1 != 0) {
-            f0 = f1; /* loaded already */
-        } else {
-            w = bitmap_skip_blocked(s, w, flip);
-            if (w >= s->nwords)
-                return K23_ERR_NOT_FOUND;
-            f0 = ~bitmap_word(s, w, flip);
-        }
-    }
-}
-
-/* Any len and alignment: Zircon-style backwards window check. */
-BITMAP_INLINE int bitmap_find_long(const struct bitmap_scan *s, size_t start,
-                                   size_t len, size_t mask, size_t residue,
-                                   uint64_t flip, size_t *out_idx)
-{
-    size_t last = s->nbits - len; /* highest start that fits */
+    size_t nfull = nbits / 64;
+    size_t last = nbits - len; /* highest start that fits */
     size_t pos = start;
     for (;;) {
         size_t c, b;
         if (!bitmap_align_up(pos, mask, residue, &c) || c > last)
             return K23_ERR_NOT_FOUND;
-        if (!bitmap_last_blocked(s, c, c + len, flip, &b)) {
+        if (!bitmap_last_blocked(bs, nbits, nfull, c, c + len, flip, &b)) {
             *out_idx = c;
             return K23_OK;
         }
-        /* b < c + len <= nbits, so b + 1 cannot overflow */
-        if (!bitmap_next_free(s, b + 1, flip, &pos))
-            return K23_ERR_NOT_FOUND;
+        pos = b + 1; /* b < c + len <= nbits: no overflow */
     }
 }
 
+/* Out-of-line bodies, one per polarity, so that the entry points stay
+ * small leaf functions that end in a tail call. */
+#define BITMAP_SLOW_PATHS(name, flip)                                        \
+    __attribute__((noinline)) static int bitmap_short_##name(               \
+        const unsigned char *bs, size_t nbits, size_t start, size_t len,    \
+        unsigned align_log2, size_t residue, size_t *out_idx)               \
+    {                                                                       \
+        size_t w = start / 64;                                              \
+        uint64_t f0 = ~bitmap_word(bs, nbits, nbits / 64, w, (flip)) &      \
+                      (BITMAP_ONES << (start % 64));                        \
+        uint64_t cand = bitmap_period[align_log2] << residue;               \
+        return bitmap_find_short(bs, nbits, w, f0, len, cand, (flip),       \
+                                 out_idx);                                  \
+    }                                                                       \
+    __attribute__((noinline)) static int bitmap_long_##name(                \
+        const unsigned char *bs, size_t nbits, size_t start, size_t len,    \
+        size_t mask, size_t residue, size_t *out_idx)                       \
+    {                                                                       \
+        return bitmap_find_long(bs, nbits, start, len, mask, residue,       \
+                                (flip), out_idx);                           \
+    }
+BITMAP_SLOW_PATHS(clear, 0)
+BITMAP_SLOW_PATHS(set, BITMAP_ONES)
+
+/* The common entry: argument checks, then a quick look at the first
+ * candidate c (when len <= 56 and c + 64 <= nbits, one unaligned 8-byte
+ * load from byte c / 8 shows bits c .. c + 56 at least), then the
+ * word-parallel loop for short runs or the window jumps for long ones. */
 BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
                               size_t start, size_t len, unsigned align_log2,
                               size_t align_offset, size_t *out_idx,
                               uint64_t flip)
 {
-    if (bs == NULL || out_idx == NULL || len == 0 || len > nbits ||
+    if (bs == NULL || out_idx == NULL || len - 1 >= nbits ||
         start >= nbits || align_log2 >= BITMAP_SIZE_BITS)
-        return K23_ERR_INVAL;
+        return K23_ERR_INVAL; /* len - 1 wraps for len == 0 */
 
-    struct bitmap_scan s = {
-        .bs = bs,
-        .nbits = nbits,
-        .nfull = nbits / 64,
-        .nwords = nbits / 64 + (nbits % 64 != 0),
-    };
     size_t mask = ((size_t)1 << align_log2) - 1;
     /* index + offset == 0 (mod 2^a)  <=>  index == -offset (mod 2^a) */
     size_t residue = (0 - align_offset) & mask;
+    if (len <= BITMAP_QUICK_MAX_LEN && nbits >= 64) {
+        size_t c = start;
+        if (align_log2 == 0 ||
+            !k23_add_overflow_(start, (residue - start) & mask, &c)) {
+            if (c <= nbits - 64) {
+                uint64_t v = (bitmap_load64(bs + c / 8) ^ flip) >> (c % 8);
+                if ((v << (64 - len)) == 0) {
+                    *out_idx = c;
+                    return K23_OK;
+                }
+            }
+        }
+    }
     if (len <= BITMAP_SHORT_MAX_LEN &&
         align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2)
-        return bitmap_find_short(&s, start, len, align_log2, residue, flip,
-                                 out_idx);
-    return bitmap_find_long(&s, start, len, mask, residue, flip, out_idx);
+        return flip ? bitmap_short_set(bs, nbits, start, len, align_log2,
+                                       residue, out_idx)
+                    : bitmap_short_clear(bs, nbits, start, len, align_log2,
+                                         residue, out_idx);
+    return flip ? bitmap_long_set(bs, nbits, start, len, mask, residue,
+                                  out_idx)
+                : bitmap_long_clear(bs, nbits, start, len, mask, residue,
+                                    out_idx);
 }
 
 int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
