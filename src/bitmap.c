@@ -302,10 +302,11 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
 BITMAP_SLOW_PATHS(clear, 0)
 BITMAP_SLOW_PATHS(set, BITMAP_ONES)
 
-/* The common entry: argument checks, then a quick look at the first
- * candidate c (when len <= 56 and c + 64 <= nbits, one unaligned 8-byte
- * load from byte c / 8 shows bits c .. c + 56 at least), then the
- * word-parallel loop for short runs or the window jumps for long ones. */
+/* Everything but the quickest case: argument checks, then a quick look
+ * at the first candidate c (when len <= 56 and c + 64 <= nbits, one
+ * unaligned 8-byte load from byte c / 8 shows bits c .. c + 56 at least),
+ * then the word-parallel loop for short runs or the window jumps for long
+ * ones. */
 BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
                               size_t start, size_t len, unsigned align_log2,
                               size_t align_offset, size_t *out_idx,
@@ -318,17 +319,14 @@ BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
     size_t mask = ((size_t)1 << align_log2) - 1;
     /* index + offset == 0 (mod 2^a)  <=>  index == -offset (mod 2^a) */
     size_t residue = (0 - align_offset) & mask;
-    if (len <= BITMAP_QUICK_MAX_LEN && nbits >= 64) {
-        size_t c = start;
-        if (align_log2 == 0 ||
-            !k23_add_overflow_(start, (residue - start) & mask, &c)) {
-            if (c <= nbits - 64) {
-                uint64_t v = (bitmap_load64(bs + c / 8) ^ flip) >> (c % 8);
-                if ((v << (64 - len)) == 0) {
-                    *out_idx = c;
-                    return K23_OK;
-                }
-            }
+    size_t c;
+    if (len <= BITMAP_QUICK_MAX_LEN && nbits >= 64 && align_log2 != 0 &&
+        !k23_add_overflow_(start, (residue - start) & mask, &c) &&
+        c <= nbits - 64) {
+        uint64_t v = (bitmap_load64(bs + c / 8) ^ flip) >> (c % 8);
+        if ((v << (64 - len)) == 0) {
+            *out_idx = c;
+            return K23_OK;
         }
     }
     if (len <= BITMAP_SHORT_MAX_LEN &&
@@ -343,20 +341,76 @@ BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
                                     out_idx);
 }
 
+__attribute__((noinline)) static int
+bitmap_find_clear_(const unsigned char *bs, size_t nbits, size_t start,
+                   size_t len, unsigned align_log2, size_t align_offset,
+                   size_t *out_idx)
+{
+    return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
+                       out_idx, 0);
+}
+
+__attribute__((noinline)) static int
+bitmap_find_set_(const unsigned char *bs, size_t nbits, size_t start,
+                 size_t len, unsigned align_log2, size_t align_offset,
+                 size_t *out_idx)
+{
+    return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
+                       out_idx, BITMAP_ONES);
+}
+
+/* The quickest case, kept to a few instructions because most searches in
+ * a sparse or short-run bitmap end here: no alignment, len <= 56, and a
+ * run within the 57..64 bits seen through one 8-byte load at byte
+ * start / 8 (start + 64 <= nbits keeps the load inside the bitstring and
+ * implies start < nbits and len <= nbits). The shift brings in zeros from
+ * the top, which count as not free, so a run found here lies entirely
+ * inside the loaded bits, and the lowest one is the first at or after
+ * start. Anything else goes to bitmap_find(), which checks the arguments
+ * in full. */
+BITMAP_INLINE bool bitmap_quick(const unsigned char *bs, size_t nbits,
+                                size_t start, size_t len, unsigned align_log2,
+                                size_t *out_idx, uint64_t flip)
+{
+    if (bs != NULL && out_idx != NULL && align_log2 == 0 &&
+        len - 1 < BITMAP_QUICK_MAX_LEN && nbits >= 64 &&
+        start <= nbits - 64) {
+        uint64_t f = ~(bitmap_load64(bs + start / 8) ^ flip) >> (start % 8);
+        uint64_t m = bitmap_runs(f, 0, len);
+        /* A run right at start is the usual answer in a sparse bitmap;
+         * storing start itself (not start + ctz) keeps a caller's scan
+         * loop from waiting on the load. */
+        if (m & 1) {
+            *out_idx = start;
+            return true;
+        }
+        if (m != 0) {
+            *out_idx = start + (size_t)__builtin_ctzll(m);
+            return true;
+        }
+    }
+    return false;
+}
+
 int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
                           size_t len, unsigned align_log2, size_t align_offset,
                           size_t *out_idx)
 {
-    return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       out_idx, 0);
+    if (bitmap_quick(bs, nbits, start, len, align_log2, out_idx, 0))
+        return K23_OK;
+    return bitmap_find_clear_(bs, nbits, start, len, align_log2,
+                              align_offset, out_idx);
 }
 
 int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
                         size_t len, unsigned align_log2, size_t align_offset,
                         size_t *out_idx)
 {
-    return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       out_idx, BITMAP_ONES);
+    if (bitmap_quick(bs, nbits, start, len, align_log2, out_idx,
+                     BITMAP_ONES))
+        return K23_OK;
+    return bitmap_find_set_(bs, nbits, start, len, align_log2, align_offset,
+                            out_idx);
 }
 
 /* ---- set and clear ---- */
