@@ -24,6 +24,8 @@ install(FILES "${PROJECT_BINARY_DIR}/k23memConfig.cmake"
 
 # pkg-config: prefix-relative paths so a relocated prefix still works.
 set(K23_PC_LIBS_PRIVATE "${K23_PORT_PC_LIBS}")
+file(RELATIVE_PATH K23_PC_PREFIX_FROM_PCDIR
+     "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file("${PROJECT_SOURCE_DIR}/pkgconfig/k23mem.pc.in"
                "${PROJECT_BINARY_DIR}/k23mem.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/k23mem.pc"

@@ -2,13 +2,14 @@
  * Internal helpers shared by the portable core. Not installed.
  *
  * The core includes only the compiler's own headers (stddef, stdint,
- * stdbool, limits, stdalign, stdatomic); everything else comes through
- * the port (k23mem/port.h).
+ * stdbool, stdalign, stdatomic); everything else comes through the port
+ * (k23mem/port.h). Not limits.h: GCC's copy include_next's the C
+ * library's, so it is not freestanding in practice (use stdint.h's
+ * SIZE_MAX and friends).
  */
 #ifndef K23MEM_INTERNAL_H
 #define K23MEM_INTERNAL_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,24 @@
 #include "k23mem/error.h"
 #include "k23mem/port.h"
 #include "k23mem/types.h"
+
+/* The limits.h constants the core uses, from the compiler's predefined
+ * macros (see above for why not limits.h itself). */
+#ifndef CHAR_BIT
+#define CHAR_BIT __CHAR_BIT__
+#endif
+#ifndef INT_MAX
+#define INT_MAX __INT_MAX__
+#endif
+#ifndef UINT_MAX
+#define UINT_MAX (__INT_MAX__ * 2U + 1U)
+#endif
+#ifndef LONG_MAX
+#define LONG_MAX __LONG_MAX__
+#endif
+#ifndef ULONG_MAX
+#define ULONG_MAX (__LONG_MAX__ * 2UL + 1UL)
+#endif
 
 /* K23_DEBUG: 0 none, 1 argument checks, 2 internal state, 3 whole-structure
  * walks. Misuse checks that protect the caller's data (double free) do not

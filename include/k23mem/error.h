@@ -41,8 +41,26 @@ enum k23_error {
     K23_ERR_TOO_SMALL = -15,   /**< region too small to hold its own bookkeeping */
     K23_ERR_OS = -16,          /**< the host operating system refused the request */
     /* ---- slab layout and memory pool (-20..-29) ---- */
+    K23_ERR_SLAB_MAX_OVER_RESERVATION = -20, /**< maximum memory size exceeds the memory reservation */
+    K23_ERR_SLAB_LIMIT_RANGE = -21,    /**< a configured size or count does not fit the target's size_t */
+    K23_ERR_SLAB_FAULTING_REGION = -22, /**< memory plus guard (faulting region) is too large */
+    K23_ERR_SLAB_SLOT_SIZE = -23,      /**< slot size is too large */
+    K23_ERR_SLAB_TOTAL_SIZE = -24,     /**< total slab size exceeds addressable memory */
+    K23_ERR_POOL_TOO_MANY_MEMORIES = -25, /**< more defined memories than the per-instance limit */
+    K23_ERR_POOL_MIN_SIZE = -26,       /**< memory minimum size exceeds the pool's slot limit */
+    K23_ERR_POOL_SHARED = -27,         /**< shared memories are not supported by the pool */
+    K23_ERR_POOL_NO_MPK = -28,         /**< protection keys required but unsupported by the host */
     /* ---- instance allocator (-30..-39) ---- */
+    K23_ERR_INJECTED = -30,    /**< failure injected by a test wrapper */
+    K23_ERR_GROW = -31,        /**< grow past a memory's or table's maximum or reservation */
     /* ---- device tree (-40..-49) ---- */
+    K23_ERR_FDT_MAGIC = -40,     /**< not a device tree blob: wrong magic */
+    K23_ERR_FDT_VERSION = -41,   /**< device tree blob version not supported */
+    K23_ERR_FDT_TRUNCATED = -42, /**< device tree blob shorter than its header says */
+    K23_ERR_FDT_CORRUPT = -43,   /**< device tree blob layout or structure is broken */
+    K23_ERR_FDT_CELLS = -44,     /**< `#address-cells` or `#size-cells` out of range */
+    K23_ERR_FDT_REG = -45,       /**< property length is not a whole number of entries */
+    K23_ERR_FDT_RANGE = -46,     /**< device tree range overflows 64 bits, is reversed or half given */
     /* ---- frame allocator (-50..-59) ---- */
     /* ---- wasm32 port (-60..-69) ---- */
     K23_ERR_MIN_ = -127        /**< lowest value reserved for libk23mem codes */

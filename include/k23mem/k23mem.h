@@ -17,5 +17,12 @@
 #include "k23mem/perm.h"
 #include "k23mem/bitmap.h"
 /* ---- modules added by later work: keep one include per line ---- */
+#include "k23mem/frames.h"
+#include "k23mem/slab_layout.h"
+#include "k23mem/mempool.h"
+#include "k23mem/megablock.h"
+#include "k23mem/fdt_memmap.h"
+#include "k23mem/instance.h"
+#include "k23mem/instance_pool.h"
 
 #endif /* K23MEM_K23MEM_H */

@@ -5,7 +5,7 @@
  * Exactly one port is linked with the portable core (`src/`). The library
  * calls these hooks and nothing else of its host. Each port lives in
  * `ports/<name>/` with a `k23_port_config.h`, which defines
- * #k23_port_lock_t and #K23_PORT_CACHE_LINE, and the C file(s)
+ * the lock type `k23_port_lock_t` and `K23_PORT_CACHE_LINE`, and the C file(s)
  * implementing the functions below.
  *
  * Rules for every hook, unless the hook says otherwise:

@@ -42,9 +42,10 @@ typedef struct k23_range {
     uint64_t size; /**< length in bytes; 0 is an empty range */
 } k23_range_t;
 
-/** Compiler attribute for functions that do not return. */
 #if defined(__GNUC__) || defined(__clang__)
+/** Marks functions that do not return. */
 #define K23_NORETURN __attribute__((noreturn))
+/** Marks functions whose result must not be ignored. */
 #define K23_NODISCARD __attribute__((warn_unused_result))
 #else
 #define K23_NORETURN _Noreturn

@@ -1,0 +1,3 @@
+# The main demo program (first step of scripts/demo).
+add_executable(k23mem-demo "${CMAKE_CURRENT_LIST_DIR}/k23mem-demo.c")
+target_link_libraries(k23mem-demo PRIVATE k23mem_static)

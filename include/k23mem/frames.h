@@ -1,0 +1,390 @@
+/**
+ * @file frames.h
+ * The physical frame allocator: a memory map turned into arenas, an O(1)
+ * buddy allocator per arena, exact-size contiguous runs, an optional
+ * physical upper bound per request, and bounded per-CPU caches of single
+ * frames.
+ *
+ * A kernel hands k23_frames_init() its free physical regions. They are
+ * aligned inward to the frame size and merged into arenas while the
+ * bookkeeping spent on the holes between them stays within a budget. Each
+ * arena keeps 12 bytes per frame plus one bit (a free bitmap) in a
+ * bookkeeping area carved from the arena's own largest free piece and
+ * reached through k23_port_phys_to_virt(); free frames themselves are never
+ * read or written, so they need not even be mapped.
+ *
+ * Locking: one lock guards every arena; each per-CPU cache has its own lock
+ * (uncontended when the port pins the caller in a CPU-local section). Lock
+ * order is cache locks in ascending CPU order, then the arena lock.
+ *
+ * Misuse (double free, freeing frames the allocator does not own, freeing
+ * a range that is only partly allocated) panics through k23_port_panic()
+ * naming the address, in every build. Invalid arguments return
+ * #K23_ERR_INVAL.
+ */
+#ifndef K23MEM_FRAMES_H
+#define K23MEM_FRAMES_H
+
+#include "k23mem/error.h"
+#include "k23mem/port.h"
+#include "k23mem/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- types ---- */
+
+/** Most arenas one allocator manages. */
+#define K23_FRAMES_MAX_ARENAS 32
+/** Most per-CPU caches; CPU ids are folded onto them (id % count). */
+#define K23_FRAMES_MAX_CPUS 64
+/** Most frames one per-CPU cache holds. */
+#define K23_FRAMES_CACHE_MAX 64
+/** Number of buddy orders supported: max_order < this. */
+#define K23_FRAMES_ORDER_LIMIT 24
+/** Default largest buddy block, bytes (4 MiB). */
+#define K23_FRAMES_DEFAULT_BLOCK (UINT64_C(4) << 20)
+/** Default bookkeeping budget for holes inside one arena, bytes. */
+#define K23_FRAMES_DEFAULT_HOLE_BUDGET (528u * 1024u)
+/** Default per-CPU cache capacity, frames. */
+#define K23_FRAMES_DEFAULT_CACHE 64
+/** Default per-CPU refill and drain batch, frames. */
+#define K23_FRAMES_DEFAULT_BATCH 16
+/** Default and largest number of frames in one arena. */
+#define K23_FRAMES_MAX_ARENA_FRAMES (UINT64_C(1) << 31)
+/** Bytes of per-frame bookkeeping (the metadata entry; the free bitmap adds
+ *  one bit more per frame). */
+#define K23_FRAMES_META_BYTES 12
+
+/** Request flag: zero every byte of the frames before returning them. */
+#define K23_FRAMES_ZERO (UINT32_C(1) << 0)
+/** "No physical upper bound" for a request's @c limit. */
+#define K23_FRAMES_NO_LIMIT UINT64_MAX
+
+/** Keeps each per-CPU cache on its own cache lines (internal). */
+#if defined(__GNUC__) || defined(__clang__)
+#define K23_FRAMES_CACHE_ALIGNED_ __attribute__((aligned(K23_PORT_CACHE_LINE)))
+#else
+#define K23_FRAMES_CACHE_ALIGNED_
+#endif
+
+/** Configuration for k23_frames_init(); fill with
+ *  k23_frames_config_default() and change what you need. */
+typedef struct k23_frames_config {
+    uint64_t frame_size;       /**< bytes; a power of two, 4 KiB..64 KiB */
+    unsigned max_order;        /**< largest buddy block is frame_size << max_order;
+                                    < #K23_FRAMES_ORDER_LIMIT */
+    uint64_t hole_budget;      /**< bookkeeping bytes one arena may spend on holes */
+    unsigned cache_frames;     /**< per-CPU cache capacity, 0 turns caches off;
+                                    <= #K23_FRAMES_CACHE_MAX */
+    unsigned cache_batch;      /**< frames moved per refill or drain, 1..cache_frames */
+    uint64_t max_arena_frames; /**< split arenas larger than this many frames;
+                                    <= #K23_FRAMES_MAX_ARENA_FRAMES */
+    /** Optional translation of physical addresses for the allocator's own
+     *  accesses (bookkeeping, zeroing); NULL uses k23_port_phys_to_virt().
+     *  Lets tests place "physical" memory at address 0 or the top of the
+     *  address space. */
+    void *(*phys_to_virt)(void *ctx, k23_paddr_t pa);
+    void *phys_to_virt_ctx;    /**< passed to @c phys_to_virt */
+} k23_frames_config_t;
+
+/** One arena: a frame-aligned physical range with its buddy free lists.
+ *  Fields are private to the allocator; read them through
+ *  k23_frames_arena_info(). */
+typedef struct k23_frames_arena {
+    uint64_t base_pfn;         /**< first frame number (address / frame size) */
+    uint64_t nframes;          /**< frames covered, holes and bookkeeping included */
+    uint64_t usable_frames;    /**< frames that can be handed out */
+    uint64_t hole_frames;      /**< frames in holes between merged regions */
+    uint64_t free_frames;      /**< frames in free buddy blocks */
+    uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
+    uint64_t meta_frames;      /**< frames of the bookkeeping area */
+    uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
+    struct k23_frame_meta *meta;  /**< per-frame entries, nframes of them */
+    unsigned char *bitmap;     /**< bit i clear: frame i is free */
+    uint32_t nonempty;         /**< bit o set: free list o is not empty */
+    uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
+    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< blocks on each list */
+} k23_frames_arena_t;
+
+/** A per-CPU cache of single frames (LIFO). Private. */
+typedef struct k23_frames_pcpu {
+    k23_port_lock_t lock;      /**< guards this cache */
+    unsigned count;            /**< frames held, <= cache_frames */
+    k23_paddr_t frames[K23_FRAMES_CACHE_MAX]; /**< their addresses */
+} K23_FRAMES_CACHE_ALIGNED_ k23_frames_pcpu_t;
+
+/** The frame allocator. The caller provides the storage (static or
+ *  otherwise) and calls k23_frames_init(). Fields are private. */
+typedef struct k23_frames {
+    k23_port_lock_t lock;      /**< guards every arena */
+    k23_frames_config_t cfg;   /**< configuration in use */
+    unsigned frame_shift;      /**< log2(frame_size) */
+    unsigned narenas;          /**< arenas in use, sorted by address */
+    unsigned ncaches;          /**< per-CPU caches in use */
+    uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
+    k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS]; /**< the arenas */
+    k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */
+} k23_frames_t;
+
+/** A request for k23_frames_alloc(). */
+typedef struct k23_frames_req {
+    uint64_t size;             /**< bytes, > 0; rounded up to whole frames */
+    unsigned align_log2;       /**< start is a multiple of 1 << align_log2 bytes */
+    uint32_t flags;            /**< #K23_FRAMES_ZERO or 0 */
+    k23_paddr_t limit;         /**< last byte the run may use; #K23_FRAMES_NO_LIMIT */
+} k23_frames_req_t;
+
+/** Statistics, an exact snapshot taken under every lock. */
+typedef struct k23_frames_stats {
+    uint64_t frame_size;       /**< bytes */
+    unsigned narenas;          /**< arenas */
+    unsigned max_order;        /**< largest buddy order */
+    uint64_t total_frames;     /**< frames that can be handed out */
+    uint64_t free_frames;      /**< frames in free buddy blocks */
+    uint64_t cached_frames;    /**< frames sitting in per-CPU caches */
+    uint64_t allocated_frames; /**< frames handed out: total - free - cached */
+    uint64_t hole_frames;      /**< frames of holes covered by bookkeeping */
+    uint64_t metadata_bytes;   /**< bookkeeping bytes in use over all arenas */
+    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< free blocks per order */
+} k23_frames_stats_t;
+
+/** What k23_frames_arena_info() reports about one arena. */
+typedef struct k23_frames_arena_info {
+    k23_range_t range;         /**< physical range covered, holes included */
+    k23_range_t bookkeeping;   /**< physical range of its bookkeeping area */
+    uint64_t usable_frames;    /**< frames it can hand out */
+    uint64_t hole_frames;      /**< frames of holes inside @c range */
+    uint64_t free_frames;      /**< frames currently in its free blocks */
+} k23_frames_arena_info_t;
+
+/* ---- lifecycle ---- */
+
+/**
+ * Fill @p cfg with the defaults for @p frame_size: 4 MiB largest blocks,
+ * 528 KiB hole budget, 64-frame caches refilled 16 at a time.
+ * @param[out] cfg         configuration to fill
+ * @param[in]  frame_size  frame size in bytes (a power of two, 4..64 KiB)
+ * @retval K23_OK         filled
+ * @retval K23_ERR_INVAL  @p cfg NULL or @p frame_size unsupported
+ * @context Any.
+ */
+int k23_frames_config_default(k23_frames_config_t *cfg, uint64_t frame_size);
+
+/**
+ * Build the allocator from a memory map.
+ *
+ * Regions may come in any order and need not be frame aligned; they are
+ * aligned inward. Empty regions are ignored; overlapping ones are an error.
+ * A region that cannot hold its own bookkeeping (and could not be merged
+ * with a neighbour) is written to @p rejected and skipped.
+ *
+ * @param[out] fa            allocator storage, overwritten
+ * @param[in]  regions       free physical regions
+ * @param[in]  nregions      number of regions
+ * @param[in]  cfg           configuration; NULL for the 4 KiB defaults
+ * @param[out] rejected      regions not used (original bounds); may be NULL
+ *                           when @p rejected_cap is 0
+ * @param[in]  rejected_cap  capacity of @p rejected
+ * @param[out] nrejected     number of rejected regions (all of them, even
+ *                           past @p rejected_cap); may be NULL
+ * @retval K23_OK            at least one arena was built
+ * @retval K23_ERR_INVAL     NULL pointer, invalid range or configuration
+ * @retval K23_ERR_OVERLAP   two regions overlap
+ * @retval K23_ERR_LIMIT     more than #K23_FRAMES_MAX_ARENAS arenas needed
+ * @retval K23_ERR_TOO_SMALL no region could hold its bookkeeping
+ * @context Thread context, before any other use of @p fa. Writes only the
+ *          bookkeeping areas it carves.
+ */
+int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
+                    size_t nregions, const k23_frames_config_t *cfg,
+                    k23_range_t *rejected, size_t rejected_cap,
+                    size_t *nrejected);
+
+/* ---- operations ---- */
+
+/**
+ * Allocate an exact run of frames: `ceil(size / frame_size)` frames, no
+ * rounding to a power of two (the remainder stays free), starting at a
+ * multiple of `1 << align_log2`, optionally zeroed and below a limit.
+ * @param[in,out] fa   allocator
+ * @param[in]     req  the request
+ * @param[out]    out  physical address of the first frame; untouched on error
+ * @retval K23_OK         allocated
+ * @retval K23_ERR_INVAL  NULL, size 0, unknown flags, alignment above
+ *                        k23_frames_max_alignment()
+ * @retval K23_ERR_NOMEM  no such run is free
+ * @context Any context that may take the allocator's locks.
+ */
+int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
+                     k23_paddr_t *out);
+
+/**
+ * Allocate one frame, from the calling CPU's cache when it has one.
+ * @param[in,out] fa   allocator
+ * @param[out]    out  its physical address; untouched on error
+ * @retval K23_OK         allocated
+ * @retval K23_ERR_INVAL  NULL pointer
+ * @retval K23_ERR_NOMEM  no frame left anywhere (caches included)
+ * @context Any context that may take the allocator's locks.
+ */
+int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out);
+
+/**
+ * As k23_frames_alloc_one(), and the frame is zeroed.
+ * @param[in,out] fa   allocator
+ * @param[out]    out  its physical address; untouched on error
+ * @retval K23_OK         allocated
+ * @retval K23_ERR_INVAL  NULL pointer
+ * @retval K23_ERR_NOMEM  no frame left
+ * @context As k23_frames_alloc_one().
+ */
+int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out);
+
+/**
+ * Free one frame. Goes to the calling CPU's cache when caches are on.
+ * @param[in,out] fa  allocator
+ * @param[in]     pa  a frame allocated from @p fa and not yet freed
+ * @context As k23_frames_alloc_one(). Panics on double free, on a frame
+ *          the allocator does not own, or on an unaligned address.
+ */
+void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa);
+
+/**
+ * Allocate `ceil(size / frame_size)` contiguous frames aligned to
+ * `1 << align_log2` bytes (alignments below the frame size mean frame
+ * alignment).
+ * @param[in,out] fa          allocator
+ * @param[in]     size        bytes, > 0
+ * @param[in]     align_log2  log2 of the alignment in bytes
+ * @param[out]    out         first frame; untouched on error
+ * @retval K23_OK         allocated
+ * @retval K23_ERR_INVAL  bad argument or alignment too large
+ * @retval K23_ERR_NOMEM  no such run free
+ * @context As k23_frames_alloc().
+ */
+int k23_frames_alloc_contiguous(k23_frames_t *fa, uint64_t size,
+                                unsigned align_log2, k23_paddr_t *out);
+
+/**
+ * As k23_frames_alloc_contiguous(), and every byte of the run is zeroed.
+ * @param[in,out] fa          allocator
+ * @param[in]     size        bytes, > 0
+ * @param[in]     align_log2  log2 of the alignment in bytes
+ * @param[out]    out         first frame; untouched on error
+ * @retval K23_OK         allocated
+ * @retval K23_ERR_INVAL  bad argument or alignment too large
+ * @retval K23_ERR_NOMEM  no such run free
+ * @context As k23_frames_alloc().
+ */
+int k23_frames_alloc_contiguous_zeroed(k23_frames_t *fa, uint64_t size,
+                                       unsigned align_log2, k23_paddr_t *out);
+
+/**
+ * Free `ceil(size / frame_size)` frames starting at @p pa. Any allocated
+ * frames may be freed together, whichever calls allocated them.
+ * @param[in,out] fa    allocator
+ * @param[in]     pa    first frame, frame aligned
+ * @param[in]     size  bytes, > 0
+ * @retval K23_OK         freed
+ * @retval K23_ERR_INVAL  NULL, size 0, unaligned @p pa, or the range wraps
+ * @context As k23_frames_alloc(). Panics when any frame of the range is
+ *          not allocated (double free, partly allocated range) or not owned.
+ */
+int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
+                               uint64_t size);
+
+/**
+ * All-or-nothing allocation of @p n single frames (not necessarily
+ * contiguous) into @p out.
+ * @param[in,out] fa     allocator
+ * @param[in]     n      number of frames, > 0
+ * @param[in]     flags  #K23_FRAMES_ZERO or 0
+ * @param[in]     limit  last byte any frame may use, or #K23_FRAMES_NO_LIMIT
+ * @param[out]    out    array of @p n addresses; untouched on error
+ * @retval K23_OK         all @p n allocated
+ * @retval K23_ERR_INVAL  NULL, n == 0, unknown flags
+ * @retval K23_ERR_NOMEM  fewer than @p n frames available: none taken
+ * @context As k23_frames_alloc().
+ */
+int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
+                          k23_paddr_t limit, k23_paddr_t *out);
+
+/**
+ * Free @p n single frames, such as those of k23_frames_alloc_bulk().
+ * @param[in,out] fa  allocator
+ * @param[in]     n   number of frames
+ * @param[in]     pa  their addresses
+ * @retval K23_OK         freed
+ * @retval K23_ERR_INVAL  NULL pointer with n > 0
+ * @context As k23_frames_free_one(), which it calls for each frame.
+ */
+int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa);
+
+/**
+ * Give every frame in @p cpu's cache back to the arenas, for a CPU going
+ * offline (or to make stats show no cached frames).
+ * @param[in,out] fa   allocator
+ * @param[in]     cpu  CPU id as from k23_port_cpu_id()
+ * @context Any context that may take the allocator's locks.
+ */
+void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu);
+
+/**
+ * Drain every per-CPU cache.
+ * @param[in,out] fa  allocator
+ * @context As k23_frames_drain_cpu().
+ */
+void k23_frames_drain_all(k23_frames_t *fa);
+
+/* ---- introspection ---- */
+
+/**
+ * Largest alignment any request can ask for: the largest buddy block size
+ * of the largest arena (never below the frame size).
+ * @param[in] fa  an initialized allocator
+ * @return bytes, a power of two
+ * @context Any.
+ */
+uint64_t k23_frames_max_alignment(const k23_frames_t *fa);
+
+/**
+ * Exact statistics, taken under every lock.
+ * @param[in,out] fa   allocator (locks are taken)
+ * @param[out]     out the snapshot
+ * @retval K23_OK         filled
+ * @retval K23_ERR_INVAL  NULL pointer
+ * @context Any context that may take the allocator's locks.
+ */
+int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out);
+
+/**
+ * Describe arena @p i (arenas are sorted by address).
+ * @param[in]  fa   allocator
+ * @param[in]  i    index < number of arenas
+ * @param[out] out  filled; untouched on error
+ * @retval K23_OK         filled
+ * @retval K23_ERR_INVAL  NULL or @p i out of range
+ * @context Any; free_frames is a racy hint unless the caller serialises.
+ */
+int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
+                          k23_frames_arena_info_t *out);
+
+/**
+ * Walk every arena, free list and cache and check every invariant: block
+ * alignment and bounds, full coalescing, list links, bitmap agreement,
+ * counters, cache contents. Logs the first inconsistency.
+ * @param[in,out] fa  allocator (locks are taken)
+ * @retval K23_OK           consistent
+ * @retval K23_ERR_CORRUPT  an invariant is broken (logged)
+ * @retval K23_ERR_INVAL    NULL pointer
+ * @context Any context that may take the allocator's locks. O(frames).
+ */
+int k23_frames_check(k23_frames_t *fa);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* K23MEM_FRAMES_H */

@@ -1,0 +1,38 @@
+/*
+ * Pieces of the example kernels' self-test and the frame-backed instance
+ * allocator (k23k_instance.c).
+ */
+#ifndef K23K_SELFTEST_H
+#define K23K_SELFTEST_H
+
+#include <stdint.h>
+
+#include "k23mem/frames.h"
+#include "k23mem/instance.h"
+
+/**
+ * An on-demand instance allocator for a kernel without virtual memory, as
+ * the seed's placeholder: every instance block, memory and table is its own
+ * zeroed physically contiguous run from the frame allocator, aligned to
+ * 2 MiB (capped by k23_frames_max_alignment()) when it is at least 2 MiB.
+ * Without an MMU nothing can be reserved and committed later, so a memory
+ * gets its whole capacity (its maximum, capped by memory_bound) up front,
+ * and there are no guard regions (guard_bytes = 0).
+ */
+typedef struct k23k_frames_instance {
+    k23_frames_t *fa;       /* the frame allocator */
+    uint64_t memory_bound;  /* bytes backing a memory without a smaller max */
+    uint64_t table_bound;   /* elements backing a table without a smaller max */
+    uint64_t live_runs;     /* runs handed out and not yet freed */
+    uint64_t live_bytes;    /* their bytes */
+} k23k_frames_instance_t;
+
+/* Set up the allocator; returns K23_OK or K23_ERR_INVAL. */
+int k23k_frames_instance_init(k23k_frames_instance_t *fi, k23_frames_t *fa,
+                              uint64_t memory_bound, uint64_t table_bound,
+                              k23_instance_allocator_t *out);
+
+/* Step 8 of the self-test (fails the run on any error). */
+void k23k_selftest_instance(k23_frames_t *fa);
+
+#endif /* K23K_SELFTEST_H */

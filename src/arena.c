@@ -1,0 +1,478 @@
+/*
+ * One arena: a binary buddy allocator indexed by absolute frame number,
+ * exact-size runs carved out of buddy blocks, and the invariant checker.
+ *
+ * Why absolute frame numbers: a block of order o starts at a frame number
+ * that is a multiple of 2^o, so it is physically aligned to
+ * frame_size << o whatever the arena's base. The buddy of the block at
+ * frame p is p ^ (1 << o): the order-1 buddy of pfn 8 is
+ * 8 ^ (1 << 1) = 10, and that of pfn 10 is 8. An arena starting at an odd
+ * frame simply begins with smaller blocks.
+ *
+ * Why per-frame state instead of walking lists: freeing a block looks at
+ * its buddy's entry: "is it the head of a free block of the same order?"
+ * is one load. The free lists are doubly linked through the metadata
+ * array, so unlinking that buddy is O(1) too. A free of order o therefore
+ * costs O(max_order - o) whatever the lists hold. Free frames are never
+ * touched: the links live in the metadata, not in the frames.
+ *
+ * Exact runs: a run of n frames is taken from a block of order
+ * max(ceil_log2(n), align) when one is free (O(max_order)), and the
+ * 2^k - n frames after it go straight back as smaller blocks. When no such
+ * block exists (fragmentation, n not a power of two, a physical limit, or
+ * n above the largest block), the free bitmap is searched for n clear bits
+ * at the alignment, and the run is carved out of the free blocks covering
+ * it, their leftovers going back to the lists.
+ */
+#include "arena.h"
+#include "k23mem/bitmap.h"
+
+/* ---- small helpers ---- */
+
+static inline unsigned arena_ctz64(uint64_t x)
+{
+    return (unsigned)__builtin_ctzll(x);
+}
+
+/* Smallest k with 2^k >= n, for n >= 1. */
+static inline unsigned arena_ceil_log2(uint64_t n)
+{
+    return n <= 1 ? 0u : 64u - (unsigned)__builtin_clzll(n - 1);
+}
+
+/* Largest order of an aligned block starting at frame q that fits in
+ * [q, end), capped at max_order. */
+static inline unsigned arena_fit_order(uint64_t q, uint64_t end,
+                                       unsigned max_order)
+{
+    unsigned o = max_order;
+    if (q != 0 && arena_ctz64(q) < o)
+        o = arena_ctz64(q);
+    while ((UINT64_C(1) << o) > end - q)
+        o--;
+    return o;
+}
+
+static inline uint64_t arena_end(const k23_frames_arena_t *a)
+{
+    return a->base_pfn + a->nframes;
+}
+
+uint64_t k23_arena_meta_bytes_(uint64_t nframes)
+{
+    uint64_t entries = nframes * sizeof(struct k23_frame_meta);
+    uint64_t bits = (nframes + 7) / 8;
+    entries = (entries + 7) & ~UINT64_C(7);
+    bits = (bits + 7) & ~UINT64_C(7);
+    return entries + bits;
+}
+
+/* ---- free lists ---- */
+
+static void arena_push(k23_frames_arena_t *a, uint64_t pfn, unsigned o)
+{
+    uint32_t idx = (uint32_t)(pfn - a->base_pfn);
+    struct k23_frame_meta *m = &a->meta[idx];
+    uint32_t head = a->free_head[o];
+    m->prev = K23_ARENA_NIL;
+    m->next = head;
+    m->order = (uint8_t)o;
+    if (head != K23_ARENA_NIL)
+        a->meta[head].prev = idx;
+    a->free_head[o] = idx;
+    a->free_blocks[o]++;
+    a->nonempty |= UINT32_C(1) << o;
+    k23_arena_set_state_(a, idx, FRAME_FREE_HEAD);
+}
+
+static void arena_unlink(k23_frames_arena_t *a, uint32_t idx, unsigned o)
+{
+    struct k23_frame_meta *m = &a->meta[idx];
+    K23_ASSERT_INTERNAL(k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
+                        m->order == o);
+    if (m->prev != K23_ARENA_NIL)
+        a->meta[m->prev].next = m->next;
+    else
+        a->free_head[o] = m->next;
+    if (m->next != K23_ARENA_NIL)
+        a->meta[m->next].prev = m->prev;
+    m->next = m->prev = K23_ARENA_NIL;
+    if (--a->free_blocks[o] == 0)
+        a->nonempty &= ~(UINT32_C(1) << o);
+}
+
+/* Put [pfn, pfn + n), whose frames are FREE (or a stale FREE_HEAD), on
+ * the lists as maximal aligned blocks without trying to merge. Only valid
+ * when none of those blocks can have a free buddy: the pieces of a split
+ * block and the initial free ranges (separated by non-free frames). */
+static void arena_put_range(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                            unsigned max_order)
+{
+    uint64_t end = pfn + n;
+    while (pfn < end) {
+        unsigned o = arena_fit_order(pfn, end, max_order);
+        arena_push(a, pfn, o);
+        pfn += UINT64_C(1) << o;
+    }
+}
+
+/* Insert the free block (pfn, o), merging with free buddies. */
+static void arena_free_block(k23_frames_arena_t *a, uint64_t pfn, unsigned o,
+                             unsigned max_order)
+{
+    uint64_t end = arena_end(a);
+    while (o < max_order) {
+        uint64_t b = pfn ^ (UINT64_C(1) << o);
+        if (b < a->base_pfn || b >= end)
+            break;
+        uint32_t bidx = (uint32_t)(b - a->base_pfn);
+        if (k23_arena_state_(a, bidx) != FRAME_FREE_HEAD ||
+            a->meta[bidx].order != o)
+            break;
+        arena_unlink(a, bidx, o);
+        k23_arena_set_state_(a, bidx, FRAME_FREE);
+        if (b < pfn)
+            pfn = b;
+        o++;
+    }
+    arena_push(a, pfn, o);
+}
+
+/* ---- lifecycle ---- */
+
+void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
+                     uint64_t nframes, void *meta)
+{
+    uint64_t bytes = k23_arena_meta_bytes_(nframes);
+    uint64_t entries = (nframes * sizeof(struct k23_frame_meta) + 7) &
+                       ~UINT64_C(7);
+    k23_memzero_(a, sizeof(*a));
+    a->base_pfn = base_pfn;
+    a->nframes = nframes;
+    a->hole_frames = nframes;
+    a->meta = meta;
+    a->meta_bytes = bytes;
+    a->bitmap = (unsigned char *)meta + entries;
+    for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++)
+        a->free_head[o] = K23_ARENA_NIL;
+    /* Everything starts as a hole (state 0) and not free (bit set). */
+    k23_memzero_(meta, (size_t)bytes);
+    k23_bitmap_set_range(a->bitmap, (size_t)nframes, 0, (size_t)nframes);
+}
+
+void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
+{
+    uint64_t idx = pfn - a->base_pfn;
+    for (uint64_t i = 0; i < n; i++) {
+        K23_ASSERT_INTERNAL(k23_arena_state_(a, idx + i) == FRAME_HOLE);
+        k23_arena_set_state_(a, idx + i, FRAME_RESERVED);
+    }
+    a->hole_frames -= n;
+    a->meta_pfn = pfn;
+    a->meta_frames = n;
+}
+
+void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                         unsigned max_order)
+{
+    uint64_t idx = pfn - a->base_pfn;
+    if (n == 0)
+        return;
+    for (uint64_t i = 0; i < n; i++) {
+        K23_ASSERT_INTERNAL(k23_arena_state_(a, idx + i) == FRAME_HOLE);
+        k23_arena_set_state_(a, idx + i, FRAME_FREE);
+    }
+    k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx,
+                           (size_t)n);
+    a->hole_frames -= n;
+    a->usable_frames += n;
+    a->free_frames += n;
+    arena_put_range(a, pfn, n, max_order);
+}
+
+/* ---- allocation ---- */
+
+/* Mark [pfn, pfn + n), already off the lists, as handed out. */
+static void arena_take(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                       uint8_t st)
+{
+    uint64_t idx = pfn - a->base_pfn;
+    for (uint64_t i = 0; i < n; i++)
+        k23_arena_set_state_(a, idx + i, st);
+    if (n == 1)
+        a->bitmap[idx >> 3] |= (unsigned char)(1u << (idx & 7));
+    else
+        k23_bitmap_set_range(a->bitmap, (size_t)a->nframes, (size_t)idx,
+                             (size_t)n);
+    a->free_frames -= n;
+}
+
+/* Find the free block containing frame p: its head is p rounded down to
+ * 2^o for exactly one o. Returns false if p is not free (corruption). */
+static bool arena_find_block(const k23_frames_arena_t *a, uint64_t p,
+                             unsigned max_order, uint64_t *head,
+                             unsigned *order)
+{
+    for (unsigned o = 0; o <= max_order; o++) {
+        uint64_t h = p & ~((UINT64_C(1) << o) - 1);
+        if (h < a->base_pfn)
+            break;
+        uint32_t idx = (uint32_t)(h - a->base_pfn);
+        if (k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
+            a->meta[idx].order == o) {
+            *head = h;
+            *order = o;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Take [s, s + n), all free, off the lists: unlink each block covering
+ * part of it and put that block's parts outside the run back. */
+static void arena_carve(k23_frames_arena_t *a, uint64_t s, uint64_t n,
+                        unsigned max_order)
+{
+    uint64_t e = s + n;
+    uint64_t p = s;
+    while (p < e) {
+        uint64_t h;
+        unsigned o;
+        if (!arena_find_block(a, p, max_order, &h, &o))
+            K23_PANIC_ADDR("k23_frames: free bitmap and buddy lists disagree "
+                           "at frame number", p);
+        uint64_t be = h + (UINT64_C(1) << o);
+        arena_unlink(a, (uint32_t)(h - a->base_pfn), o);
+        if (h < s)
+            arena_put_range(a, h, s - h, max_order);
+        if (be > e)
+            arena_put_range(a, e, be - e, max_order);
+        p = be;
+    }
+}
+
+bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
+                      uint64_t limit_pfn, unsigned max_order, uint8_t st,
+                      uint64_t *out_pfn)
+{
+    uint64_t end = arena_end(a);
+    if (n > a->free_frames || limit_pfn <= a->base_pfn)
+        return false;
+    unsigned k = arena_ceil_log2(n);
+    if (align > k)
+        k = align;
+
+    /* Fast path: a whole block of order >= k, when the arena lies entirely
+     * under the limit. Blocks of order k are aligned to 2^k >= 2^align. */
+    if (k <= max_order && limit_pfn >= end) {
+        uint32_t mask = a->nonempty & ~((UINT32_C(1) << k) - 1);
+        if (mask != 0) {
+            unsigned j = (unsigned)__builtin_ctz(mask);
+            uint32_t idx = a->free_head[j];
+            uint64_t pfn = a->base_pfn + idx;
+            arena_unlink(a, idx, j);
+            while (j > k) {
+                j--;
+                arena_push(a, pfn + (UINT64_C(1) << j), j);
+            }
+            uint64_t bsize = UINT64_C(1) << k;
+            if (n < bsize)
+                arena_put_range(a, pfn + n, bsize - n, max_order);
+            arena_take(a, pfn, n, st);
+            *out_pfn = pfn;
+            return true;
+        }
+    }
+
+    /* Search the free bitmap: exact n, aligned on absolute frame numbers,
+     * below the limit. */
+    uint64_t nbits = a->nframes;
+    if (limit_pfn < end)
+        nbits = limit_pfn - a->base_pfn;
+    if (n > nbits)
+        return false;
+    size_t off = (size_t)(a->base_pfn & ((UINT64_C(1) << align) - 1));
+    size_t idx;
+    if (k23_bitmap_find_clear(a->bitmap, (size_t)nbits, 0, (size_t)n, align,
+                              off, &idx) != K23_OK)
+        return false;
+    uint64_t pfn = a->base_pfn + idx;
+    arena_carve(a, pfn, n, max_order);
+    arena_take(a, pfn, n, st);
+    *out_pfn = pfn;
+    return true;
+}
+
+/* ---- free ---- */
+
+void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
+{
+    if (st == FRAME_HOLE || st == FRAME_RESERVED)
+        K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
+                       "own at", addr);
+    if (partly)
+        K23_PANIC_ADDR("k23_frames: free of a partly allocated range; "
+                       "frame not allocated at", addr);
+    if (st == FRAME_CACHED)
+        K23_PANIC_ADDR("k23_frames: double free (frame already in a per-CPU "
+                       "cache) at", addr);
+    K23_PANIC_ADDR("k23_frames: double free of frame at", addr);
+}
+
+void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                     uint8_t expect, unsigned max_order,
+                     unsigned frame_shift)
+{
+    uint64_t idx0 = pfn - a->base_pfn;
+    uint64_t good = 0, bad = UINT64_MAX;
+
+    /* Check the whole range before changing anything. */
+    for (uint64_t i = 0; i < n; i++) {
+        if (k23_arena_state_(a, idx0 + i) == expect)
+            good++;
+        else if (bad == UINT64_MAX)
+            bad = i;
+    }
+    if (bad != UINT64_MAX)
+        k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), good != 0,
+                          (pfn + bad) << frame_shift);
+
+    uint64_t end = pfn + n;
+    for (uint64_t q = pfn; q < end;) {
+        unsigned o = arena_fit_order(q, end, max_order);
+        uint64_t bs = UINT64_C(1) << o;
+        uint64_t qi = q - a->base_pfn;
+        for (uint64_t i = 0; i < bs; i++)
+            k23_arena_set_state_(a, qi + i, FRAME_FREE);
+        arena_free_block(a, q, o, max_order);
+        q += bs;
+    }
+    if (n == 1)
+        a->bitmap[idx0 >> 3] &= (unsigned char)~(1u << (idx0 & 7));
+    else
+        k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx0,
+                               (size_t)n);
+    a->free_frames += n;
+}
+
+/* ---- checker ---- */
+
+static int arena_bad(const char *what, uint64_t pfn, unsigned frame_shift)
+{
+    char buf[160];
+    size_t pos = 0;
+    buf[0] = '\0';
+    k23_str_append_(buf, sizeof(buf), &pos, "k23_frames check: ");
+    k23_str_append_(buf, sizeof(buf), &pos, what);
+    k23_str_append_(buf, sizeof(buf), &pos, " at ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, pfn << frame_shift, 16);
+    k23_port_log(K23_LOG_ERROR, buf);
+    return K23_ERR_CORRUPT;
+}
+
+int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
+                     unsigned frame_shift, uint64_t *cached)
+{
+    uint64_t heads[K23_FRAMES_ORDER_LIMIT] = {0};
+    uint64_t nfree = 0, nholes = 0, nres = 0, ncached = 0;
+    uint64_t base = a->base_pfn, end = arena_end(a);
+
+    for (uint64_t i = 0; i < a->nframes;) {
+        uint8_t st = k23_arena_state_(a, i);
+        bool bit = k23_bitmap_test(a->bitmap, (size_t)i);
+        uint64_t pfn = base + i;
+        if (st == FRAME_FREE_HEAD) {
+            unsigned o = a->meta[i].order;
+            if (o > max_order)
+                return arena_bad("free block order too large", pfn,
+                                 frame_shift);
+            uint64_t bs = UINT64_C(1) << o;
+            if ((pfn & (bs - 1)) != 0)
+                return arena_bad("free block misaligned", pfn, frame_shift);
+            if (bs > a->nframes - i)
+                return arena_bad("free block past arena end", pfn,
+                                 frame_shift);
+            if (bit)
+                return arena_bad("free frame marked busy in bitmap", pfn,
+                                 frame_shift);
+            for (uint64_t j = 1; j < bs; j++) {
+                if (k23_arena_state_(a, i + j) != FRAME_FREE)
+                    return arena_bad("frame inside free block not free",
+                                     pfn + j, frame_shift);
+                if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
+                    return arena_bad("free frame marked busy in bitmap",
+                                     pfn + j, frame_shift);
+            }
+            if (o < max_order) {
+                uint64_t b = pfn ^ bs;
+                if (b >= base && b < end &&
+                    k23_arena_state_(a, b - base) == FRAME_FREE_HEAD &&
+                    a->meta[b - base].order == o)
+                    return arena_bad("free buddies not coalesced", pfn,
+                                     frame_shift);
+            }
+            heads[o]++;
+            nfree += bs;
+            i += bs;
+            continue;
+        }
+        switch (st) {
+        case FRAME_HOLE:
+            nholes++;
+            break;
+        case FRAME_RESERVED:
+            nres++;
+            break;
+        case FRAME_ALLOCATED:
+            break;
+        case FRAME_CACHED:
+            ncached++;
+            break;
+        case FRAME_FREE:
+            return arena_bad("free frame outside any free block", pfn,
+                             frame_shift);
+        default:
+            return arena_bad("frame in unknown state", pfn, frame_shift);
+        }
+        if (!bit)
+            return arena_bad("busy frame marked free in bitmap", pfn,
+                             frame_shift);
+        i++;
+    }
+
+    for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++) {
+        uint64_t count = 0;
+        uint32_t prev = K23_ARENA_NIL;
+        for (uint32_t idx = a->free_head[o]; idx != K23_ARENA_NIL;
+             idx = a->meta[idx].next) {
+            if (idx >= a->nframes)
+                return arena_bad("free list link out of range", base,
+                                 frame_shift);
+            if (k23_arena_state_(a, idx) != FRAME_FREE_HEAD ||
+                a->meta[idx].order != o)
+                return arena_bad("free list entry is not a free head of "
+                                 "its order", base + idx, frame_shift);
+            if (a->meta[idx].prev != prev)
+                return arena_bad("free list back link broken", base + idx,
+                                 frame_shift);
+            prev = idx;
+            if (++count > heads[o])
+                return arena_bad("free list longer than its free blocks",
+                                 base + idx, frame_shift);
+        }
+        if (count != heads[o] || count != a->free_blocks[o])
+            return arena_bad("free block count disagrees with list", base,
+                             frame_shift);
+        if (((a->nonempty >> o) & 1u) != (count != 0))
+            return arena_bad("non-empty list mask wrong", base, frame_shift);
+    }
+    if (nfree != a->free_frames)
+        return arena_bad("free frame counter wrong", base, frame_shift);
+    if (nholes != a->hole_frames)
+        return arena_bad("hole counter wrong", base, frame_shift);
+    if (nres != a->meta_frames ||
+        a->usable_frames != a->nframes - nholes - nres)
+        return arena_bad("usable frame counter wrong", base, frame_shift);
+    *cached += ncached;
+    return K23_OK;
+}

@@ -1,0 +1,23 @@
+/*
+ * Helpers shared by src/instance.c and src/instance_pool.c. Not installed.
+ */
+#ifndef K23MEM_INSTANCE_INTERNAL_H
+#define K23MEM_INSTANCE_INTERNAL_H
+
+#include "internal.h"
+#include "k23mem/instance.h"
+
+/* The host page size (cached k23_port_caps().page_size). */
+size_t k23_instance_host_page_(void);
+
+/* Shape of the instance block for a context of @p ctx_size bytes aligned
+ * to 1 << ctx_align_log2 followed by nmem memories and ntab tables. */
+int k23_instance_block_size_(size_t ctx_size, uint8_t ctx_align_log2,
+                             uint32_t nmem, uint32_t ntab,
+                             k23_instance_shape_t *out);
+
+/* Make [base + from, base + to) of a reservation READ|WRITE (no-op when
+ * to <= from). New pages read as zero (port contract). */
+int k23_instance_commit_(uint8_t *base, size_t from, size_t to);
+
+#endif /* K23MEM_INSTANCE_INTERNAL_H */

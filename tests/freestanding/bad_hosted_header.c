@@ -1,0 +1,3 @@
+/* Must be rejected by the freestanding check: a hosted header in core code. */
+#include <stdio.h>
+int k23_bad_(void) { return 0; }

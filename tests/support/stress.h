@@ -1,0 +1,34 @@
+/*
+ * A tiny harness for the threaded stress programs (tests/stress_*.c), which
+ * cannot use Criterion under ThreadSanitizer. STRESS_CHECK records a
+ * failure and goes on; stress_finish prints "N passed, M failed".
+ */
+#ifndef K23_TEST_STRESS_H
+#define K23_TEST_STRESS_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+
+static atomic_long stress_passed, stress_failed;
+
+#define STRESS_CHECK(cond, ...)                                          \
+    do {                                                                 \
+        if (cond) {                                                      \
+            atomic_fetch_add(&stress_passed, 1);                         \
+        } else {                                                         \
+            atomic_fetch_add(&stress_failed, 1);                         \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,       \
+                    __LINE__, #cond);                                    \
+            fprintf(stderr, __VA_ARGS__);                                \
+            fputc('\n', stderr);                                         \
+        }                                                                \
+    } while (0)
+
+static inline int stress_finish(const char *name)
+{
+    long p = atomic_load(&stress_passed), f = atomic_load(&stress_failed);
+    printf("%s: %ld passed, %ld failed\n", name, p, f);
+    return f == 0 && p > 0 ? 0 : 1;
+}
+
+#endif

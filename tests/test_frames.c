@@ -1,0 +1,1148 @@
+/*
+ * Tests of the frame allocator (k23mem/frames.h) on the hosted port:
+ * "physical memory" is an mmap'd buffer (phys == virt), or, for the tests at
+ * address 0 and at the top of the 64-bit space, a buffer reached through
+ * the config's phys_to_virt hook.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "k23mem/frames.h"
+
+TestSuite(frames);
+
+#define KiB (UINT64_C(1) << 10)
+#define MiB (UINT64_C(1) << 20)
+#define F4K (UINT64_C(4096))
+
+/* ---- fixtures ---- */
+
+/* An mmap'd buffer aligned to `align`, never touched here. */
+static unsigned char *ram_map(uint64_t size, uint64_t align)
+{
+    size_t total = (size_t)(size + align);
+    void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    cr_assert(p != MAP_FAILED);
+    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    return (unsigned char *)a;
+}
+
+/* Each Criterion test runs in its own process and needs one allocator:
+ * static storage, as a kernel would use (and nothing for LeakSanitizer). */
+static k23_frames_t fa_storage;
+
+static k23_frames_t *fa_new(void)
+{
+    return &fa_storage;
+}
+
+static k23_frames_config_t cfg_4k(unsigned cache)
+{
+    k23_frames_config_t c;
+    cr_assert_eq(k23_frames_config_default(&c, F4K), K23_OK);
+    c.cache_frames = cache;
+    if (cache != 0 && c.cache_batch > cache)
+        c.cache_batch = cache;
+    return c;
+}
+
+static k23_range_t rg(const void *p, uint64_t off, uint64_t size)
+{
+    k23_range_t r = {(uint64_t)(uintptr_t)p + off, size};
+    return r;
+}
+
+static k23_frames_stats_t stats(k23_frames_t *fa)
+{
+    k23_frames_stats_t s;
+    cr_assert_eq(k23_frames_stats(fa, &s), K23_OK);
+    return s;
+}
+
+static void assert_consistent(k23_frames_t *fa)
+{
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.free_frames + s.cached_frames + s.allocated_frames,
+                 s.total_frames);
+}
+
+/* One 16 MiB region in a 4 MiB-aligned buffer. */
+static k23_frames_t *fa_simple(unsigned cache, unsigned char **ram_out)
+{
+    unsigned char *ram = ram_map(16 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(cache);
+    k23_range_t r = rg(ram, 0, 16 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    if (ram_out != NULL)
+        *ram_out = ram;
+    return fa;
+}
+
+/* ---- configuration and building ---- */
+
+Test(frames, config_default_accepts_4k_to_64k_frames_only)
+{
+    k23_frames_config_t c;
+    cr_assert_eq(k23_frames_config_default(&c, 4096), K23_OK);
+    cr_assert_eq(c.max_order, 10); /* 4 MiB blocks */
+    cr_assert_eq(c.hole_budget, 528 * KiB);
+    cr_assert_eq(k23_frames_config_default(&c, 65536), K23_OK);
+    cr_assert_eq(c.max_order, 6);
+    cr_assert_eq(k23_frames_config_default(&c, 2048), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_config_default(&c, 128 * KiB), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_config_default(&c, 12288), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_config_default(NULL, 4096), K23_ERR_INVAL);
+}
+
+Test(frames, init_rejects_invalid_arguments_and_overlaps)
+{
+    unsigned char *ram = ram_map(4 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    k23_range_t r[2] = {rg(ram, 0, 2 * MiB), rg(ram, 1 * MiB, 2 * MiB)};
+    cr_assert_eq(k23_frames_init(fa, r, 2, &c, NULL, 0, NULL),
+                 K23_ERR_OVERLAP);
+    cr_assert_eq(k23_frames_init(NULL, r, 1, &c, NULL, 0, NULL),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_init(fa, NULL, 1, &c, NULL, 0, NULL),
+                 K23_ERR_INVAL);
+    k23_range_t wrap = {UINT64_MAX - 10, 100};
+    cr_assert_eq(k23_frames_init(fa, &wrap, 1, &c, NULL, 0, NULL),
+                 K23_ERR_INVAL);
+    k23_frames_config_t bad = c;
+    bad.max_order = K23_FRAMES_ORDER_LIMIT;
+    cr_assert_eq(k23_frames_init(fa, r, 1, &bad, NULL, 0, NULL),
+                 K23_ERR_INVAL);
+    bad = c;
+    bad.cache_frames = 8;
+    bad.cache_batch = 9;
+    cr_assert_eq(k23_frames_init(fa, r, 1, &bad, NULL, 0, NULL),
+                 K23_ERR_INVAL);
+    bad = c;
+    bad.frame_size = 3000;
+    cr_assert_eq(k23_frames_init(fa, r, 1, &bad, NULL, 0, NULL),
+                 K23_ERR_INVAL);
+    /* nothing usable at all */
+    k23_range_t tiny = rg(ram, 100, 4000);
+    size_t nrej = 0;
+    k23_range_t rej[1];
+    cr_assert_eq(k23_frames_init(fa, &tiny, 1, &c, rej, 1, &nrej),
+                 K23_ERR_TOO_SMALL);
+    cr_assert_eq(nrej, 1);
+    cr_assert_eq(rej[0].base, tiny.base);
+}
+
+Test(frames, single_region_is_one_arena_with_bookkeeping_inside)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(0, &ram);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.narenas, 1);
+    uint64_t frames = 16 * MiB / F4K;
+    uint64_t bk = (k23_arena_meta_bytes_(frames) + F4K - 1) / F4K;
+    cr_assert_eq(s.total_frames, frames - bk);
+    cr_assert_eq(s.free_frames, s.total_frames);
+    cr_assert_eq(s.allocated_frames, 0);
+    cr_assert(s.metadata_bytes <= 16 * frames);
+    k23_frames_arena_info_t ai;
+    cr_assert_eq(k23_frames_arena_info(fa, 0, &ai), K23_OK);
+    cr_assert_eq(ai.range.base, (uint64_t)(uintptr_t)ram);
+    cr_assert_eq(ai.range.size, 16 * MiB);
+    /* bookkeeping carved from the top of the region */
+    cr_assert_eq(ai.bookkeeping.base + ai.bookkeeping.size,
+                 (uint64_t)(uintptr_t)ram + 16 * MiB);
+    cr_assert_eq(k23_frames_max_alignment(fa), 4 * MiB);
+    cr_assert_eq(k23_frames_arena_info(fa, 1, &ai), K23_ERR_INVAL);
+    assert_consistent(fa);
+}
+
+Test(frames, unaligned_regions_are_aligned_inward)
+{
+    unsigned char *ram = ram_map(8 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    k23_range_t r = rg(ram, 100, 4 * MiB - 200);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_arena_info_t ai;
+    cr_assert_eq(k23_frames_arena_info(fa, 0, &ai), K23_OK);
+    cr_assert_eq(ai.range.base, (uint64_t)(uintptr_t)ram + F4K);
+    cr_assert_eq(ai.range.size, 4 * MiB - 2 * F4K);
+    assert_consistent(fa);
+}
+
+Test(frames, regions_with_holes_merge_and_holes_are_never_handed_out)
+{
+    unsigned char *ram = ram_map(32 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(8);
+    /* given out of order, with a 1 MiB hole and a 3-frame hole */
+    k23_range_t r[3] = {rg(ram, 9 * MiB + 3 * F4K, 7 * MiB - 3 * F4K),
+                        rg(ram, 0, 8 * MiB), rg(ram, 8 * MiB + 1 * MiB, 0)};
+    r[2] = rg(ram, 16 * MiB, 0); /* empty: ignored */
+    k23_range_t rr[3] = {r[0], r[1], rg(ram, 8 * MiB + 512 * KiB, 256 * KiB)};
+    cr_assert_eq(k23_frames_init(fa, rr, 3, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.narenas, 1);
+    cr_assert_eq(s.hole_frames, (512 * KiB + 256 * KiB + 3 * F4K) / F4K);
+    /* allocate everything: no frame may be in a hole */
+    uint64_t n = 0;
+    k23_paddr_t pa;
+    uint64_t base = (uint64_t)(uintptr_t)ram;
+    while (k23_frames_alloc_one(fa, &pa) == K23_OK) {
+        uint64_t off = pa - base;
+        bool in_region = off < 8 * MiB ||
+                         (off >= 8 * MiB + 512 * KiB &&
+                          off < 8 * MiB + 768 * KiB) ||
+                         (off >= 9 * MiB + 3 * F4K && off < 16 * MiB);
+        cr_assert(in_region, "frame at offset %#llx is in a hole",
+                  (unsigned long long)off);
+        n++;
+    }
+    cr_assert_eq(n, s.total_frames);
+    assert_consistent(fa);
+}
+
+Test(frames, zero_hole_budget_keeps_regions_in_separate_arenas)
+{
+    unsigned char *ram = ram_map(16 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    c.hole_budget = 0;
+    k23_range_t r[2] = {rg(ram, 0, 4 * MiB), rg(ram, 4 * MiB + F4K, 4 * MiB)};
+    cr_assert_eq(k23_frames_init(fa, r, 2, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_eq(stats(fa).narenas, 2);
+    cr_assert_eq(stats(fa).hole_frames, 0);
+    /* touching regions merge without any hole */
+    k23_range_t t[2] = {rg(ram, 0, 4 * MiB), rg(ram, 4 * MiB, 4 * MiB)};
+    cr_assert_eq(k23_frames_init(fa, t, 2, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_eq(stats(fa).narenas, 1);
+    assert_consistent(fa);
+}
+
+Test(frames, region_too_small_for_bookkeeping_is_reported_not_fatal)
+{
+    unsigned char *ram = ram_map(64 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    c.hole_budget = 0;
+    /* one frame: its bookkeeping would take the frame itself */
+    k23_range_t r[3] = {rg(ram, 32 * MiB, F4K), rg(ram, 0, 4 * MiB),
+                        rg(ram, 40 * MiB, 100)};
+    k23_range_t rej[4];
+    size_t nrej = 99;
+    cr_assert_eq(k23_frames_init(fa, r, 3, &c, rej, 4, &nrej), K23_OK);
+    cr_assert_eq(nrej, 2);
+    /* both reported, in any order */
+    cr_assert(rej[0].base != rej[1].base);
+    for (int i = 0; i < 2; i++)
+        cr_assert(rej[i].base == r[0].base || rej[i].base == r[2].base);
+    cr_assert_eq(stats(fa).narenas, 1);
+    /* a capacity too small still counts them all */
+    cr_assert_eq(k23_frames_init(fa, r, 3, &c, rej, 1, &nrej), K23_OK);
+    cr_assert_eq(nrej, 2);
+}
+
+Test(frames, one_usable_frame_arena_works)
+{
+    unsigned char *ram = ram_map(4 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(4);
+    k23_range_t r = rg(ram, 3 * F4K, 2 * F4K);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.total_frames, 1);
+    k23_paddr_t pa, pb;
+    cr_assert_eq(k23_frames_alloc_one_zeroed(fa, &pa), K23_OK);
+    cr_assert_eq(pa, r.base);
+    cr_assert_eq(k23_frames_alloc_one(fa, &pb), K23_ERR_NOMEM);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 1, 0, &pb), K23_ERR_NOMEM);
+    k23_frames_free_one(fa, pa);
+    assert_consistent(fa);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, F4K, 12, &pb), K23_OK);
+    cr_assert_eq(pb, pa);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pb, F4K), K23_OK);
+    k23_frames_drain_all(fa);
+    cr_assert_eq(stats(fa).free_frames, 1);
+    assert_consistent(fa);
+}
+
+Test(frames, huge_region_is_split_at_max_arena_frames)
+{
+    unsigned char *ram = ram_map(64 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    c.max_arena_frames = 16 * MiB / F4K;
+    k23_range_t r = rg(ram, 0, 40 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_eq(stats(fa).narenas, 3);
+    k23_frames_arena_info_t a0, a1;
+    k23_frames_arena_info(fa, 0, &a0);
+    k23_frames_arena_info(fa, 1, &a1);
+    cr_assert_eq(a0.range.size, 16 * MiB);
+    cr_assert_eq(a1.range.base, a0.range.base + 16 * MiB);
+    assert_consistent(fa);
+}
+
+/* ---- address 0 and the top of the 64-bit space ---- */
+
+struct xlate {
+    uint64_t phys_base;
+    unsigned char *buf;
+};
+
+static void *xlate_fn(void *ctx, k23_paddr_t pa)
+{
+    struct xlate *x = ctx;
+    return x->buf + (pa - x->phys_base);
+}
+
+static void exercise(k23_frames_t *fa, uint64_t lo, uint64_t last)
+{
+    k23_frames_stats_t s0 = stats(fa);
+    k23_paddr_t *v = calloc(s0.total_frames, sizeof(*v));
+    uint64_t n = 0;
+    while (k23_frames_alloc_one_zeroed(fa, &v[n]) == K23_OK) {
+        cr_assert(v[n] >= lo && v[n] + (F4K - 1) <= last);
+        n++;
+    }
+    cr_assert_eq(n, s0.total_frames);
+    for (uint64_t i = 0; i < n; i++)
+        k23_frames_free_one(fa, v[i]);
+    k23_frames_drain_all(fa);
+    k23_frames_stats_t s1 = stats(fa);
+    cr_assert_arr_eq(s0.free_blocks, s1.free_blocks, sizeof(s0.free_blocks));
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_contiguous_zeroed(fa, 3 * F4K + 1, 14, &pa),
+                 K23_OK);
+    cr_assert_eq(pa & (16 * KiB - 1), 0);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa, 3 * F4K + 1), K23_OK);
+    assert_consistent(fa);
+    free(v);
+}
+
+Test(frames, region_at_physical_address_zero)
+{
+    struct xlate x = {0, ram_map(8 * MiB, 4 * MiB)};
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(4);
+    c.phys_to_virt = xlate_fn;
+    c.phys_to_virt_ctx = &x;
+    k23_range_t r = {0, 8 * MiB};
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_arena_info_t ai;
+    k23_frames_arena_info(fa, 0, &ai);
+    cr_assert_eq(ai.range.base, 0);
+    cr_assert_eq(k23_frames_max_alignment(fa), 4 * MiB);
+    /* frame 0 is a valid frame: it must be handed out at some point */
+    exercise(fa, 0, 8 * MiB - 1);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 4 * MiB, 22, &pa), K23_OK);
+    cr_assert_eq(pa, 0);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa, 4 * MiB), K23_OK);
+}
+
+Test(frames, region_ending_at_the_top_of_the_address_space)
+{
+    uint64_t size = 8 * MiB;
+    struct xlate x = {UINT64_MAX - size + 1, ram_map(size, 4 * MiB)};
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(4);
+    c.phys_to_virt = xlate_fn;
+    c.phys_to_virt_ctx = &x;
+    /* unaligned start: aligned inward; ends exactly at 2^64 */
+    k23_range_t r = {x.phys_base - 100, size + 100};
+    x.phys_base -= 0; /* buffer maps [phys_base, 2^64) */
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_arena_info_t ai;
+    k23_frames_arena_info(fa, 0, &ai);
+    cr_assert_eq(ai.range.base, x.phys_base);
+    cr_assert_eq(ai.range.size, size);
+    exercise(fa, x.phys_base, UINT64_MAX);
+    /* the very last frame can be allocated with a limit at the top */
+    k23_frames_req_t req = {F4K, 12, 0, UINT64_MAX};
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc(fa, &req, &pa), K23_OK);
+    k23_frames_free_one(fa, pa);
+}
+
+/* ---- allocation ---- */
+
+Test(frames, allocating_everything_then_freeing_restores_initial_state)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(16, &ram);
+    k23_frames_stats_t s0 = stats(fa);
+    k23_paddr_t *v = calloc(s0.total_frames, sizeof(*v));
+    uint64_t *sz = calloc(s0.total_frames, sizeof(*sz));
+    uint64_t n = 0, frames = 0;
+    /* mixed sizes first, then single frames until exhaustion */
+    static const uint64_t sizes[] = {3 * F4K, 257 * F4K, 5000, 2 * MiB, 1};
+    for (unsigned i = 0; i < 20; i++) {
+        uint64_t s = sizes[i % 5];
+        if (k23_frames_alloc_contiguous(fa, s, 0, &v[n]) == K23_OK) {
+            sz[n++] = s;
+            frames += (s + F4K - 1) / F4K;
+        }
+    }
+    while (k23_frames_alloc_one(fa, &v[n]) == K23_OK) {
+        sz[n++] = F4K;
+        frames++;
+    }
+    cr_assert_eq(frames, s0.total_frames);
+    k23_frames_stats_t s1 = stats(fa);
+    cr_assert_eq(s1.allocated_frames, s0.total_frames);
+    cr_assert_eq(s1.free_frames + s1.cached_frames, 0);
+    assert_consistent(fa);
+    for (uint64_t i = n; i-- > 0;) {
+        if (sz[i] == F4K && (i & 1))
+            k23_frames_free_one(fa, v[i]);
+        else
+            cr_assert_eq(k23_frames_free_contiguous(fa, v[i], sz[i]), K23_OK);
+    }
+    k23_frames_drain_all(fa);
+    k23_frames_stats_t s2 = stats(fa);
+    cr_assert_eq(s2.free_frames, s0.free_frames);
+    cr_assert_arr_eq(s2.free_blocks, s0.free_blocks, sizeof(s0.free_blocks));
+    assert_consistent(fa);
+    free(v);
+    free(sz);
+}
+
+Test(frames, runs_take_exactly_ceil_size_over_frame_frames)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    uint64_t free0 = stats(fa).free_frames;
+    k23_paddr_t a, b, c, d;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 3 * F4K, 0, &a), K23_OK);
+    cr_assert_eq(stats(fa).free_frames, free0 - 3);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 257 * F4K, 0, &b), K23_OK);
+    cr_assert_eq(stats(fa).free_frames, free0 - 260);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 5000, 0, &c), K23_OK);
+    cr_assert_eq(stats(fa).free_frames, free0 - 262);
+    /* alignment far larger than the size */
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 1, 22, &d), K23_OK);
+    cr_assert_eq(d & (4 * MiB - 1), 0);
+    cr_assert_eq(stats(fa).free_frames, free0 - 263);
+    assert_consistent(fa);
+    /* the frames right after a 3-frame run are free for others */
+    cr_assert_eq(k23_frames_free_contiguous(fa, a, 3 * F4K), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, b, 257 * F4K), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, c, 5000), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, d, 1), K23_OK);
+    cr_assert_eq(stats(fa).free_frames, free0);
+    assert_consistent(fa);
+}
+
+Test(frames, runs_larger_than_the_largest_block_and_bad_alignment)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa;
+    /* 9 MiB spans three 4 MiB blocks; found through the bitmap */
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 9 * MiB, 21, &pa), K23_OK);
+    cr_assert_eq(pa & (2 * MiB - 1), 0);
+    assert_consistent(fa);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa, 9 * MiB), K23_OK);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, F4K, 23, &pa),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 0, 0, &pa), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 17 * MiB, 0, &pa),
+                 K23_ERR_NOMEM);
+    k23_frames_req_t req = {F4K, 0, 0x80, K23_FRAMES_NO_LIMIT};
+    cr_assert_eq(k23_frames_alloc(fa, &req, &pa), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_free_contiguous(fa, 0, 0), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_free_contiguous(fa, 12, F4K), K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_alloc_one(fa, NULL), K23_ERR_INVAL);
+    assert_consistent(fa);
+}
+
+Test(frames, runs_are_found_across_buddy_blocks_when_fragmented)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_frames_stats_t s0 = stats(fa);
+    k23_paddr_t *v = calloc(s0.total_frames, sizeof(*v));
+    uint64_t n = 0;
+    while (k23_frames_alloc_one(fa, &v[n]) == K23_OK)
+        n++;
+    /* free frames 4k+1, 4k+2, 4k+3: no free order-2 block anywhere, but
+     * 3-frame runs exist straddling order-0 and order-1 blocks */
+    for (uint64_t i = 0; i < n; i++)
+        if (((v[i] / F4K) & 3) != 0)
+            k23_frames_free_one(fa, v[i]);
+    cr_assert_eq(stats(fa).free_blocks[2], 0);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 3 * F4K, 0, &pa), K23_OK);
+    cr_assert_eq((pa / F4K) & 3, 1);
+    assert_consistent(fa);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 4 * F4K, 0, &pa),
+                 K23_ERR_NOMEM);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 2 * F4K, 13, &pa), K23_OK);
+    cr_assert_eq((pa / F4K) & 3, 2);
+    assert_consistent(fa);
+    free(v);
+}
+
+static void dirty_all(k23_frames_t *fa)
+{
+    k23_frames_stats_t s = stats(fa);
+    k23_paddr_t *v = calloc(s.total_frames, sizeof(*v));
+    uint64_t n = 0;
+    while (k23_frames_alloc_one(fa, &v[n]) == K23_OK) {
+        memset((void *)(uintptr_t)v[n], 0xa5, F4K);
+        n++;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        k23_frames_free_one(fa, v[i]);
+    k23_frames_drain_all(fa);
+    free(v);
+}
+
+Test(frames, zeroed_variants_zero_every_byte)
+{
+    unsigned char *ram = ram_map(4 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(8);
+    k23_range_t r = rg(ram, 0, 4 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    dirty_all(fa);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_contiguous_zeroed(fa, 37 * F4K - 5, 0, &pa),
+                 K23_OK);
+    const unsigned char *p = (const unsigned char *)(uintptr_t)pa;
+    for (uint64_t i = 0; i < 37 * F4K; i++)
+        cr_assert_eq(p[i], 0, "byte %llu not zero", (unsigned long long)i);
+    cr_assert_eq(k23_frames_alloc_one_zeroed(fa, &pa), K23_OK);
+    p = (const unsigned char *)(uintptr_t)pa;
+    for (uint64_t i = 0; i < F4K; i++)
+        cr_assert_eq(p[i], 0);
+    k23_paddr_t v[5];
+    cr_assert_eq(k23_frames_alloc_bulk(fa, 5, K23_FRAMES_ZERO,
+                                       K23_FRAMES_NO_LIMIT, v),
+                 K23_OK);
+    for (int j = 0; j < 5; j++)
+        for (uint64_t i = 0; i < F4K; i += 8)
+            cr_assert_eq(*(const uint64_t *)(uintptr_t)(v[j] + i), 0);
+}
+
+Test(frames, physical_limit_is_respected)
+{
+    unsigned char *ram = ram_map(32 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(8);
+    c.hole_budget = 0;
+    k23_range_t r[2] = {rg(ram, 0, 8 * MiB), rg(ram, 16 * MiB, 16 * MiB)};
+    cr_assert_eq(k23_frames_init(fa, r, 2, &c, NULL, 0, NULL), K23_OK);
+    uint64_t base = (uint64_t)(uintptr_t)ram;
+    /* limit in the middle of the low arena */
+    k23_paddr_t limit = base + 5 * MiB - 1;
+    k23_frames_req_t one = {F4K, 0, 0, limit};
+    k23_paddr_t pa;
+    uint64_t n = 0;
+    while (k23_frames_alloc(fa, &one, &pa) == K23_OK) {
+        cr_assert(pa + F4K - 1 <= limit);
+        n++;
+    }
+    cr_assert_eq(n, 5 * MiB / F4K);
+    assert_consistent(fa);
+    /* limit below all memory */
+    k23_frames_req_t none = {F4K, 0, 0, base - 1};
+    cr_assert_eq(k23_frames_alloc(fa, &none, &pa), K23_ERR_NOMEM);
+    /* bulk with a limit: all-or-nothing */
+    k23_paddr_t v[8];
+    cr_assert_eq(k23_frames_alloc_bulk(fa, 1, 0, limit, v), K23_ERR_NOMEM);
+    k23_paddr_t lim2 = base + 5 * MiB + 8 * F4K - 1;
+    uint64_t before = stats(fa).free_frames;
+    cr_assert_eq(k23_frames_alloc_bulk(fa, 9, 0, lim2, v), K23_ERR_NOMEM);
+    cr_assert_eq(stats(fa).free_frames, before);
+    cr_assert_eq(k23_frames_alloc_bulk(fa, 8, 0, lim2, v), K23_OK);
+    for (int i = 0; i < 8; i++)
+        cr_assert(v[i] + F4K - 1 <= lim2);
+    /* an aligned run under a limit */
+    k23_frames_req_t run = {64 * KiB, 16, 0, base + 8 * MiB - 1};
+    cr_assert_eq(k23_frames_alloc(fa, &run, &pa), K23_OK);
+    cr_assert(pa + 64 * KiB - 1 <= run.limit && (pa & 0xffff) == 0);
+    assert_consistent(fa);
+}
+
+Test(frames, bulk_is_all_or_nothing)
+{
+    unsigned char *ram = ram_map(4 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(8);
+    k23_range_t r = rg(ram, 0, 1 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    uint64_t total = stats(fa).total_frames;
+    k23_paddr_t *v = calloc(total + 1, sizeof(*v));
+    /* some frames sit in a cache: bulk must still see them */
+    k23_paddr_t one;
+    cr_assert_eq(k23_frames_alloc_one(fa, &one), K23_OK);
+    k23_frames_free_one(fa, one);
+    cr_assert(stats(fa).cached_frames > 0);
+    v[0] = 0x1234;
+    cr_assert_eq(k23_frames_alloc_bulk(fa, total + 1, 0, K23_FRAMES_NO_LIMIT,
+                                       v),
+                 K23_ERR_NOMEM);
+    cr_assert_eq(v[0], 0x1234);
+    cr_assert_eq(stats(fa).allocated_frames, 0);
+    cr_assert_eq(k23_frames_alloc_bulk(fa, total, 0, K23_FRAMES_NO_LIMIT, v),
+                 K23_OK);
+    cr_assert_eq(stats(fa).allocated_frames, total);
+    for (uint64_t i = 1; i < total; i++)
+        cr_assert_neq(v[i], v[i - 1]);
+    cr_assert_eq(k23_frames_alloc_bulk(fa, 0, 0, K23_FRAMES_NO_LIMIT, v),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_frames_free_bulk(fa, total, v), K23_OK);
+    k23_frames_drain_all(fa);
+    cr_assert_eq(stats(fa).free_frames, total);
+    assert_consistent(fa);
+    free(v);
+}
+
+Test(frames, exhaustion_and_recovery_through_caches)
+{
+    k23_frames_t *fa = fa_simple(64, NULL);
+    uint64_t total = stats(fa).total_frames;
+    k23_paddr_t *v = calloc(total, sizeof(*v));
+    for (int round = 0; round < 3; round++) {
+        uint64_t n = 0;
+        while (k23_frames_alloc_one(fa, &v[n]) == K23_OK)
+            n++;
+        cr_assert_eq(n, total, "round %d: %llu of %llu", round,
+                     (unsigned long long)n, (unsigned long long)total);
+        k23_paddr_t x;
+        cr_assert_eq(k23_frames_alloc_contiguous(fa, 1, 0, &x),
+                     K23_ERR_NOMEM);
+        for (uint64_t i = 0; i < n; i++)
+            k23_frames_free_one(fa, v[i]);
+        k23_frames_stats_t s = stats(fa);
+        cr_assert(s.cached_frames <= 64 * K23_FRAMES_MAX_CPUS);
+        cr_assert_eq(s.free_frames + s.cached_frames, total);
+        /* a run of all but one frame needs the cached frames back: the
+         * allocator drains every cache and retries */
+        cr_assert_eq(k23_frames_alloc_contiguous(fa, (total - 1) * F4K, 0,
+                                                 &x),
+                     K23_OK);
+        cr_assert_eq(stats(fa).cached_frames, 0);
+        cr_assert_eq(k23_frames_free_contiguous(fa, x, (total - 1) * F4K),
+                     K23_OK);
+        assert_consistent(fa);
+    }
+    free(v);
+}
+
+Test(frames, drain_cpu_returns_cached_frames)
+{
+    k23_frames_t *fa = fa_simple(32, NULL);
+    k23_paddr_t v[20];
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    for (int i = 0; i < 20; i++)
+        k23_frames_free_one(fa, v[i]);
+    cr_assert(stats(fa).cached_frames >= 20);
+    for (unsigned cpu = 0; cpu < k23_port_cpu_count(); cpu++)
+        k23_frames_drain_cpu(fa, cpu);
+    cr_assert_eq(stats(fa).cached_frames, 0);
+    cr_assert_eq(stats(fa).free_frames, stats(fa).total_frames);
+    assert_consistent(fa);
+}
+
+Test(frames, cache_is_bounded)
+{
+    k23_frames_t *fa = fa_simple(8, NULL);
+    k23_paddr_t v[200];
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    for (int i = 0; i < 200; i++) {
+        k23_frames_free_one(fa, v[i]);
+        cr_assert(stats(fa).cached_frames <= 8 * k23_port_cpu_count());
+    }
+    assert_consistent(fa);
+}
+
+/* ---- bookkeeping never touches free frames ---- */
+
+Test(frames, init_and_allocation_touch_only_bookkeeping)
+{
+    uint64_t size = 64 * MiB;
+    unsigned char *ram = ram_map(size, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(16);
+    k23_range_t r[2] = {rg(ram, 0, 30 * MiB), rg(ram, 31 * MiB, 33 * MiB)};
+    cr_assert_eq(k23_frames_init(fa, r, 2, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_arena_info_t ai;
+    cr_assert_eq(k23_frames_arena_info(fa, 0, &ai), K23_OK);
+    /* only bookkeeping pages are resident */
+    size_t pages = size / F4K;
+    unsigned char *vec = malloc(pages);
+    cr_assert_eq(mincore(ram, size, vec), 0);
+    uint64_t bk0 = (ai.bookkeeping.base - (uint64_t)(uintptr_t)ram) / F4K;
+    uint64_t bkn = ai.bookkeeping.size / F4K;
+    for (size_t i = 0; i < pages; i++)
+        if (i < bk0 || i >= bk0 + bkn)
+            cr_assert_eq(vec[i] & 1, 0, "page %zu touched", i);
+    /* and with all other memory inaccessible, the allocator still works
+     * (nothing is zeroed here) */
+    cr_assert_eq(mprotect(ram, bk0 * F4K, PROT_NONE), 0);
+    cr_assert_eq(mprotect(ram + (bk0 + bkn) * F4K,
+                          size - (bk0 + bkn) * F4K, PROT_NONE),
+                 0);
+    k23_paddr_t v[300];
+    for (int i = 0; i < 300; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    k23_paddr_t run;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 257 * F4K, 0, &run), K23_OK);
+    for (int i = 0; i < 300; i++)
+        k23_frames_free_one(fa, v[i]);
+    cr_assert_eq(k23_frames_free_contiguous(fa, run, 257 * F4K), K23_OK);
+    k23_frames_drain_all(fa);
+    assert_consistent(fa);
+    free(vec);
+}
+
+/* ---- misuse ---- */
+
+Test(frames, double_free_panics, .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    k23_frames_free_one(fa, pa);
+    k23_frames_free_one(fa, pa);
+}
+
+Test(frames, double_free_into_a_cache_panics, .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(16, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    k23_frames_free_one(fa, pa);
+    k23_frames_free_one(fa, pa);
+}
+
+Test(frames, free_of_never_allocated_frame_panics, .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(16, &ram);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 5 * F4K);
+}
+
+Test(frames, free_of_unowned_memory_panics, .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(16, &ram);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 64 * MiB);
+}
+
+Test(frames, free_of_bookkeeping_panics, .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_frames_arena_info_t ai;
+    k23_frames_arena_info(fa, 0, &ai);
+    k23_frames_free_contiguous(fa, ai.bookkeeping.base, F4K);
+}
+
+Test(frames, free_of_partly_allocated_range_panics, .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 3 * F4K, 0, &pa), K23_OK);
+    k23_frames_free_contiguous(fa, pa, 4 * F4K);
+}
+
+Test(frames, free_of_unaligned_address_panics, .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    k23_frames_free_one(fa, pa + 8);
+}
+
+Test(frames, checker_reports_corruption)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    k23_frames_arena_t *a = &fa->arenas[0];
+    uint64_t idx = pa / F4K - a->base_pfn;
+    /* an allocated frame claimed free in the bitmap */
+    a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a counter off by one */
+    a->free_frames++;
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->free_frames--;
+    /* a broken list link */
+    unsigned o = 0;
+    while (a->free_head[o] == K23_ARENA_NIL)
+        o++;
+    uint32_t h = a->free_head[o];
+    a->meta[h].prev = 7;
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+}
+
+/* ---- model-based randomized test ---- */
+
+/* The shadow model: for every frame of the buffer, whether the allocator
+ * manages it and which live allocation (if any) holds it. Every operation
+ * of the API is mixed in; results are checked against the model, failures
+ * (NOMEM) are checked to be justified, and the invariant checker runs after
+ * every batch. */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MODEL_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MODEL_SANITIZED 1
+#endif
+#endif
+#ifndef MODEL_SANITIZED
+#define MODEL_SANITIZED 0
+#endif
+
+/* Plain builds run a million operations; sanitizer builds and
+ * K23_DEBUG >= 3 (a whole-arena walk after every operation) run fewer.
+ * K23_FRAMES_MODEL_OPS overrides either. */
+static uint64_t model_ops(void)
+{
+    const char *env = getenv("K23_FRAMES_MODEL_OPS");
+    if (env != NULL && *env != '\0')
+        return strtoull(env, NULL, 0);
+    if (MODEL_SANITIZED || K23_DEBUG >= 3)
+        return 30000;
+    return 1000000;
+}
+
+struct live {
+    k23_paddr_t pa;
+    uint64_t n;    /* frames */
+    uint64_t size; /* bytes as requested */
+    uint32_t tag;
+};
+
+struct model {
+    k23_frames_t *fa;
+    unsigned char *ram;
+    uint64_t base_pfn, nframes;
+    unsigned char *managed; /* per frame of the buffer */
+    uint32_t *owner;        /* 0 free, else tag */
+    struct live *lv;
+    size_t nlive, cap;
+    uint64_t allocated;
+    uint64_t total;
+    uint64_t rng;
+    uint32_t next_tag;
+};
+
+static uint64_t rnd(struct model *m)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return m->rng;
+}
+
+static uint64_t rnd_below(struct model *m, uint64_t n)
+{
+    return rnd(m) % n;
+}
+
+/* Frames [i, i + n) of the buffer: managed and free in the model. */
+static bool model_run_free(const struct model *m, uint64_t i, uint64_t n)
+{
+    for (uint64_t j = i; j < i + n; j++)
+        if (!m->managed[j] || m->owner[j] != 0)
+            return false;
+    return true;
+}
+
+static bool model_has_run(const struct model *m, uint64_t n, unsigned align,
+                          uint64_t limit_pfn)
+{
+    uint64_t a = UINT64_C(1) << align;
+    uint64_t run = 0;
+    for (uint64_t i = 0; i < m->nframes; i++) {
+        uint64_t pfn = m->base_pfn + i;
+        if (pfn >= limit_pfn)
+            break;
+        if (!m->managed[i] || m->owner[i] != 0) {
+            run = 0;
+            continue;
+        }
+        run++;
+        if (run >= n && ((pfn + 1 - n) & (a - 1)) == 0)
+            return true;
+    }
+    /* an aligned start with n frames after it: checked precisely */
+    for (uint64_t i = 0; i + n <= m->nframes; i++) {
+        uint64_t pfn = m->base_pfn + i;
+        if ((pfn & (a - 1)) != 0 || pfn + n > limit_pfn)
+            continue;
+        if (model_run_free(m, i, n))
+            return true;
+    }
+    return false;
+}
+
+static uint64_t model_free_below(const struct model *m, uint64_t limit_pfn)
+{
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < m->nframes && m->base_pfn + i < limit_pfn; i++)
+        c += m->managed[i] && m->owner[i] == 0;
+    return c;
+}
+
+static void model_take(struct model *m, k23_paddr_t pa, uint64_t n,
+                       uint64_t size, bool zeroed)
+{
+    uint64_t i0 = pa / F4K - m->base_pfn;
+    cr_assert(pa % F4K == 0 && pa / F4K >= m->base_pfn &&
+              i0 + n <= m->nframes, "allocation outside memory");
+    uint32_t tag = ++m->next_tag;
+    for (uint64_t j = i0; j < i0 + n; j++) {
+        cr_assert(m->managed[j], "frame %#llx not managed",
+                  (unsigned long long)((m->base_pfn + j) * F4K));
+        cr_assert(m->owner[j] == 0, "frame %#llx handed out twice",
+                  (unsigned long long)((m->base_pfn + j) * F4K));
+        m->owner[j] = tag;
+        uint64_t *w = (uint64_t *)(uintptr_t)((m->base_pfn + j) * F4K);
+        if (zeroed) {
+            cr_assert(w[0] == 0 && w[F4K / 8 - 1] == 0 && w[17] == 0,
+                      "zeroed frame not zero");
+        }
+        w[0] = tag;
+        w[F4K / 8 - 1] = ~(uint64_t)tag;
+    }
+    if (m->nlive == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 1024;
+        m->lv = realloc(m->lv, m->cap * sizeof(*m->lv));
+    }
+    m->lv[m->nlive++] = (struct live){pa, n, size, tag};
+    m->allocated += n;
+}
+
+static void model_release(struct model *m, k23_paddr_t pa, uint64_t n,
+                          uint32_t tag)
+{
+    uint64_t i0 = pa / F4K - m->base_pfn;
+    for (uint64_t j = i0; j < i0 + n; j++) {
+        cr_assert_eq(m->owner[j], tag);
+        const uint64_t *w = (const uint64_t *)(uintptr_t)((m->base_pfn + j) *
+                                                          F4K);
+        cr_assert(w[0] == tag && w[F4K / 8 - 1] == ~(uint64_t)tag,
+                  "frame %#llx was overwritten while allocated",
+                  (unsigned long long)((m->base_pfn + j) * F4K));
+        m->owner[j] = 0;
+    }
+    m->allocated -= n;
+}
+
+static uint64_t model_limit_pfn(k23_paddr_t limit)
+{
+    return limit / F4K + ((limit % F4K) == F4K - 1);
+}
+
+static void model_op(struct model *m)
+{
+    k23_frames_t *fa = m->fa;
+    uint64_t r = rnd_below(m, 100);
+    bool want_free = m->allocated * 10 > m->total * 8 ||
+                     (m->nlive > 0 && r < 45);
+    k23_paddr_t pa;
+
+    if (want_free && m->nlive > 0) {
+        size_t k = (size_t)rnd_below(m, m->nlive);
+        struct live l = m->lv[k];
+        m->lv[k] = m->lv[--m->nlive];
+        model_release(m, l.pa, l.n, l.tag);
+        uint64_t how = rnd_below(m, 4);
+        if (l.n == 1 && how < 2) {
+            k23_frames_free_one(fa, l.pa);
+        } else if (l.n > 1 && how == 0) {
+            /* free a run in two pieces */
+            uint64_t cut = 1 + rnd_below(m, l.n - 1);
+            cr_assert_eq(k23_frames_free_contiguous(fa, l.pa + cut * F4K,
+                                                    (l.n - cut) * F4K),
+                         K23_OK);
+            cr_assert_eq(k23_frames_free_contiguous(fa, l.pa, cut * F4K - 7),
+                         K23_OK);
+        } else {
+            cr_assert_eq(k23_frames_free_contiguous(fa, l.pa, l.size),
+                         K23_OK);
+        }
+        return;
+    }
+
+    r = rnd_below(m, 100);
+    if (r < 40) {
+        bool zero = rnd_below(m, 4) == 0;
+        int rc = zero ? k23_frames_alloc_one_zeroed(fa, &pa)
+                      : k23_frames_alloc_one(fa, &pa);
+        if (rc == K23_OK)
+            model_take(m, pa, 1, F4K, zero);
+        else
+            cr_assert(rc == K23_ERR_NOMEM &&
+                      model_free_below(m, UINT64_MAX) == 0);
+    } else if (r < 80) {
+        /* sizes: mostly small, sometimes hundreds of frames; not
+         * multiples of the frame size */
+        uint64_t nf = rnd_below(m, 8) == 0 ? 1 + rnd_below(m, 600)
+                                           : 1 + rnd_below(m, 12);
+        uint64_t size = nf * F4K - rnd_below(m, F4K);
+        unsigned align = (unsigned)rnd_below(m, 23);
+        uint32_t flags = rnd_below(m, 8) == 0 ? K23_FRAMES_ZERO : 0;
+        k23_paddr_t limit = K23_FRAMES_NO_LIMIT;
+        if (rnd_below(m, 4) == 0)
+            limit = (m->base_pfn + rnd_below(m, m->nframes + 1)) * F4K +
+                    rnd_below(m, F4K) - 1;
+        k23_frames_req_t req = {size, align, flags, limit};
+        int rc = k23_frames_alloc(fa, &req, &pa);
+        unsigned fal = align > 12 ? align - 12 : 0;
+        if (rc == K23_OK) {
+            cr_assert_eq(pa & ((UINT64_C(1) << align) - 1), 0);
+            cr_assert(pa + nf * F4K - 1 <= limit);
+            model_take(m, pa, nf, size, flags != 0);
+        } else {
+            cr_assert_eq(rc, K23_ERR_NOMEM);
+            cr_assert(!model_has_run(m, nf, fal, model_limit_pfn(limit)),
+                      "NOMEM although a run of %llu frames aligned 2^%u "
+                      "exists", (unsigned long long)nf, fal);
+        }
+    } else if (r < 90) {
+        size_t n = 1 + (size_t)rnd_below(m, 64);
+        k23_paddr_t v[64];
+        k23_paddr_t limit = K23_FRAMES_NO_LIMIT;
+        if (rnd_below(m, 3) == 0)
+            limit = (m->base_pfn + rnd_below(m, m->nframes + 1)) * F4K - 1;
+        int rc = k23_frames_alloc_bulk(fa, n, 0, limit, v);
+        if (rc == K23_OK) {
+            for (size_t i = 0; i < n; i++) {
+                cr_assert(v[i] + F4K - 1 <= limit);
+                model_take(m, v[i], 1, F4K, false);
+            }
+        } else {
+            cr_assert_eq(rc, K23_ERR_NOMEM);
+            cr_assert(model_free_below(m, model_limit_pfn(limit)) < n);
+        }
+    } else if (r < 93) {
+        k23_frames_drain_cpu(fa, (unsigned)rnd_below(m, 8));
+    } else {
+        k23_frames_stats_t s = stats(fa);
+        cr_assert_eq(s.allocated_frames, m->allocated);
+        cr_assert_eq(s.free_frames + s.cached_frames,
+                     m->total - m->allocated);
+    }
+}
+
+Test(frames, model_based_random_operations, .timeout = 600)
+{
+    struct model m;
+    memset(&m, 0, sizeof(m));
+    uint64_t size = 64 * MiB;
+    m.ram = ram_map(size, 4 * MiB);
+    m.base_pfn = (uint64_t)(uintptr_t)m.ram / F4K;
+    m.nframes = size / F4K;
+    m.managed = calloc(m.nframes, 1);
+    m.owner = calloc(m.nframes, sizeof(*m.owner));
+    m.rng = 0x9e3779b97f4a7c15ull;
+    m.fa = fa_new();
+    k23_frames_config_t c = cfg_4k(16);
+    c.cache_batch = 4;
+    c.hole_budget = 16 * KiB; /* the 3-frame hole merges, 8 MiB does not */
+    k23_range_t r[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
+                        rg(m.ram, 0, 20 * MiB),
+                        rg(m.ram, 20 * MiB + 3 * F4K, 20 * MiB - 3 * F4K)};
+    cr_assert_eq(k23_frames_init(m.fa, r, 3, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_eq(stats(m.fa).narenas, 2);
+    for (int i = 0; i < 3; i++) {
+        uint64_t s = (r[i].base + F4K - 1) / F4K - m.base_pfn;
+        uint64_t e = (r[i].base + r[i].size) / F4K - m.base_pfn;
+        memset(m.managed + s, 1, e - s);
+    }
+    for (unsigned i = 0; i < stats(m.fa).narenas; i++) {
+        k23_frames_arena_info_t ai;
+        k23_frames_arena_info(m.fa, i, &ai);
+        uint64_t s = ai.bookkeeping.base / F4K - m.base_pfn;
+        memset(m.managed + s, 0, ai.bookkeeping.size / F4K);
+    }
+    for (uint64_t i = 0; i < m.nframes; i++)
+        m.total += m.managed[i];
+    k23_frames_stats_t s0 = stats(m.fa);
+    cr_assert_eq(s0.total_frames, m.total);
+
+    uint64_t ops = model_ops();
+    for (uint64_t i = 1; i <= ops; i++) {
+        model_op(&m);
+        if (i % 1000 == 0)
+            cr_assert_eq(k23_frames_check(m.fa), K23_OK, "after op %llu",
+                         (unsigned long long)i);
+    }
+    /* free everything: back to exactly the initial free blocks */
+    while (m.nlive > 0) {
+        struct live l = m.lv[--m.nlive];
+        model_release(&m, l.pa, l.n, l.tag);
+        cr_assert_eq(k23_frames_free_contiguous(m.fa, l.pa, l.size), K23_OK);
+    }
+    k23_frames_drain_all(m.fa);
+    k23_frames_stats_t s1 = stats(m.fa);
+    cr_assert_eq(s1.free_frames, s0.free_frames);
+    cr_assert_arr_eq(s1.free_blocks, s0.free_blocks, sizeof(s0.free_blocks));
+    cr_assert_eq(k23_frames_check(m.fa), K23_OK);
+    cr_log_info("model: %llu operations", (unsigned long long)ops);
+    free(m.managed);
+    free(m.owner);
+    free(m.lv);
+}
+
+/* Frames freed on one CPU are not stranded in its cache: move the thread
+ * between CPUs (where the machine has two) and allocate everything. */
+Test(frames, frames_freed_on_one_cpu_are_not_stranded)
+{
+    if (k23_port_cpu_count() < 2)
+        cr_skip_test("needs two CPUs");
+    cpu_set_t set0, set1, old;
+    CPU_ZERO(&set0);
+    CPU_SET(0, &set0);
+    CPU_ZERO(&set1);
+    CPU_SET(1, &set1);
+    cr_assert_eq(sched_getaffinity(0, sizeof(old), &old), 0);
+    if (!CPU_ISSET(0, &old) || !CPU_ISSET(1, &old))
+        cr_skip_test("CPUs 0 and 1 not both available");
+    k23_frames_t *fa = fa_simple(64, NULL);
+    uint64_t total = stats(fa).total_frames;
+    k23_paddr_t *v = calloc(total, sizeof(*v));
+
+    cr_assert_eq(sched_setaffinity(0, sizeof(set0), &set0), 0);
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    for (int i = 0; i < 40; i++)
+        k23_frames_free_one(fa, v[i]);
+    cr_assert_eq(k23_port_cpu_id(), 0);
+    uint64_t cached0 = fa->caches[0].count;
+    cr_assert(cached0 >= 40, "cpu 0 caches %llu", (unsigned long long)cached0);
+
+    cr_assert_eq(sched_setaffinity(0, sizeof(set1), &set1), 0);
+    cr_assert_eq(k23_port_cpu_id(), 1);
+    uint64_t n = 0;
+    while (k23_frames_alloc_one(fa, &v[n]) == K23_OK)
+        n++;
+    cr_assert_eq(n, total, "%llu of %llu frames", (unsigned long long)n,
+                 (unsigned long long)total);
+    cr_assert_eq(fa->caches[0].count, 0);
+    for (uint64_t i = 0; i < n; i++)
+        k23_frames_free_one(fa, v[i]);
+    sched_setaffinity(0, sizeof(old), &old);
+    assert_consistent(fa);
+    free(v);
+}

@@ -1,0 +1,6 @@
+# k23mem-slab: prints the slab layout of a memory-pool configuration.
+if(K23_PORT_HOSTED)
+  add_executable(k23mem-slab "${CMAKE_CURRENT_LIST_DIR}/k23mem-slab.c")
+  target_link_libraries(k23mem-slab PRIVATE k23mem_static)
+  install(TARGETS k23mem-slab RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+endif()
