@@ -276,6 +276,18 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
         size_t c, b;
         if (!bitmap_align_up(pos, mask, residue, &c) || c > last)
             return K23_ERR_NOT_FOUND;
+        /* When the window ends on a blocked bit the next one ends len bits
+         * further: start fetching its last word now, so a chain of such
+         * jumps is not one cache miss after another. */
+        if (len <= last - c)
+            __builtin_prefetch(bs + (c + 2 * len - 1) / 64 * 8);
+        /* The common case in a full region, tested on its own: the last
+         * bit of the window is blocked, so jump past it at once. */
+        size_t e = c + len - 1;
+        if ((bitmap_word(bs, nbits, nfull, e / 64, flip) >> (e % 64)) & 1) {
+            pos = e + 1;
+            continue;
+        }
         if (!bitmap_last_blocked(bs, nbits, nfull, c, c + len, flip, &b)) {
             *out_idx = c;
             return K23_OK;
