@@ -461,3 +461,18 @@ Test(bitmap, bit_counts_beyond_2_pow_40)
     cr_assert_eq(k23_bitmap_test(bs, nbits - 700), false);
     munmap(bs, nbytes);
 }
+
+/* The example of docs/bitmap.md. */
+Test(bitmap, documented_example_finds_aligned_frames)
+{
+    bitstr_t bit_decl(frames, 4096);
+    memset(frames, 0, sizeof(frames));
+    bit_nset(frames, 0, 99);
+    size_t first = 0;
+    cr_assert_eq(k23_bitmap_find_clear(frames, 4096, 0, 16, 4, 0, &first),
+                 K23_OK);
+    cr_assert_eq(first, 112);
+    cr_assert_eq(k23_bitmap_set_range(frames, 4096, first, 16), K23_OK);
+    cr_assert(bit_test(frames, 112) && bit_test(frames, 127));
+    cr_assert(!bit_test(frames, 111) && !bit_test(frames, 128));
+}
