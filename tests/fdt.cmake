@@ -59,37 +59,13 @@ if(TARGET k23mem-memmap)
 endif()
 
 # ---- libFuzzer over the parser (plain build, clang with libFuzzer only) ----
-# Built with clang straight from the sources whatever CMAKE_C_COMPILER is;
-# the seeds are the DTBs compiled above plus tests/fuzz/corpus.
-find_program(K23_FUZZ_CLANG clang)
-if(K23_FUZZ_CLANG AND NOT K23_SANITIZE AND K23_PORT_HOSTED)
-  set(_probe "${CMAKE_CURRENT_BINARY_DIR}/fuzz-probe")
-  file(WRITE "${_probe}.c"
-    "#include <stdint.h>\n#include <stddef.h>\n"
-    "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)"
-    "{ (void)d; (void)n; return 0; }\n")
-  execute_process(COMMAND "${K23_FUZZ_CLANG}" -fsanitize=fuzzer,address
-                          "${_probe}.c" -o "${_probe}"
-                  RESULT_VARIABLE _fuzz_rc OUTPUT_QUIET ERROR_QUIET)
-  if(_fuzz_rc EQUAL 0)
-    set(_fuzz "${CMAKE_CURRENT_BINARY_DIR}/fuzz_fdt_memmap")
-    set(_fuzz_src "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_fdt_memmap.c"
-                  "${PROJECT_SOURCE_DIR}/src/fdt_memmap.c"
-                  "${PROJECT_SOURCE_DIR}/src/error.c")
-    add_custom_command(OUTPUT "${_fuzz}"
-      COMMAND "${K23_FUZZ_CLANG}" -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined
-              -fno-sanitize-recover=all -DK23_DEBUG=3
-              -I "${PROJECT_SOURCE_DIR}/include" -I "${K23_PORT_DIR}"
-              -I "${PROJECT_SOURCE_DIR}/src" ${_fuzz_src} -lfdt -o "${_fuzz}"
-      DEPENDS ${_fuzz_src} COMMENT "libFuzzer target fuzz_fdt_memmap" VERBATIM)
-    add_custom_target(fuzz_fdt_memmap_build ALL DEPENDS "${_fuzz}" k23_fdt_dtbs)
-    # 30 s of fuzzing from a fresh working corpus each run.
-    add_test(NAME fdt_memmap_fuzz
-      COMMAND bash -c "rm -rf \"$1\" && mkdir -p \"$1\" && cd \"$1\" && \"$0\" -max_total_time=30 -max_len=4096 -timeout=10 -print_final_stats=1 \"$1\" \"$2\" \"$3\""
-              "${_fuzz}" "${CMAKE_CURRENT_BINARY_DIR}/fuzz-work"
-              "${K23_FDT_DTB_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus")
-    set_tests_properties(fdt_memmap_fuzz PROPERTIES LABELS "fuzz" TIMEOUT 120)
-  else()
-    message(STATUS "fdt: clang cannot link -fsanitize=fuzzer (libclang-rt-14-dev?), fuzz test skipped")
-  endif()
-endif()
+# cmake/k23-fuzz.cmake holds the probe and the rule; the seeds are the DTBs
+# compiled above plus tests/fuzz/corpus. 30 s from a fresh working corpus.
+include("${PROJECT_SOURCE_DIR}/cmake/k23-fuzz.cmake")
+k23_add_fuzz(NAME fdt_memmap_fuzz TARGET fuzz_fdt_memmap TIME 30 MAX_LEN 4096
+  SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_fdt_memmap.c"
+          "${PROJECT_SOURCE_DIR}/src/fdt_memmap.c"
+          "${PROJECT_SOURCE_DIR}/src/error.c"
+  LIBS -lfdt
+  DEPENDS k23_fdt_dtbs
+  SEEDS "${K23_FDT_DTB_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus")

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "k23mem/slab_layout.h"
+#include "slab_size.h"
 
 static const char *slab_prog = "k23mem-slab";
 
@@ -40,41 +41,6 @@ static void slab_usage(FILE *f)
             "SIZE is a byte count with an optional suffix K, M, G, T or\n"
             "KiB, MiB, GiB, TiB (powers of 1024).\n",
             slab_prog);
-}
-
-/* Parse a decimal count with an optional binary suffix; false on anything
- * else, including overflow of 64 bits. */
-static bool slab_parse_size(const char *s, bool allow_suffix, uint64_t *out)
-{
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    uint64_t v = 0;
-    while (*s >= '0' && *s <= '9') {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-        s++;
-    }
-    unsigned shift = 0;
-    if (*s != '\0') {
-        if (!allow_suffix)
-            return false;
-        switch (*s) {
-        case 'K': case 'k': shift = 10; break;
-        case 'M': case 'm': shift = 20; break;
-        case 'G': case 'g': shift = 30; break;
-        case 'T': case 't': shift = 40; break;
-        default: return false;
-        }
-        s++;
-        if (strcmp(s, "iB") != 0 && *s != '\0')
-            return false;
-    }
-    if (shift != 0 && v > (UINT64_MAX >> shift))
-        return false;
-    *out = v << shift;
-    return true;
 }
 
 /* "4 GiB", "1.5 TiB", "12 KiB", "123 bytes": a short human size. */
