@@ -21,3 +21,11 @@ k23_add_fuzz(NAME slab_size_fuzz TARGET fuzz_slab_size TIME 15 MAX_LEN 64
           "${PROJECT_SOURCE_DIR}/tools/slab_size.c"
   INCLUDES "${PROJECT_SOURCE_DIR}/tools"
   SEEDS "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/slab_size")
+
+# k23mem-memmap's --page-size and --exclude (tools/memmap_args.c, shared
+# with the tool).
+k23_add_fuzz(NAME memmap_args_fuzz TARGET fuzz_memmap_args TIME 15 MAX_LEN 96
+  SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_memmap_args.c"
+          "${PROJECT_SOURCE_DIR}/tools/memmap_args.c"
+  INCLUDES "${PROJECT_SOURCE_DIR}/tools"
+  SEEDS "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/memmap_args")

@@ -20,6 +20,7 @@
 #include "k23mem/error.h"
 #include "k23mem/fdt_memmap.h"
 #include "k23mem/frames.h"
+#include "memmap_args.h"
 
 #define PROG "k23mem-memmap"
 #define MAX_BLOB (64u << 20)
@@ -50,51 +51,6 @@ static void usage(FILE *f)
 }
 
 /* ---- numbers ---- */
-
-/* Decimal or 0x-hex, with an optional K/M/G/T suffix (binary, "KiB" too). */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    if (*s == '\0' || *s == '-' || *s == '+')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno != 0 || end == s)
-        return -1;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    case 't':
-    case 'T':
-        shift = 40;
-        end++;
-        break;
-    default:
-        break;
-    }
-    if (shift != 0 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
-        end += strlen(end);
-    if (*end != '\0')
-        return -1;
-    if (shift != 0 && v > (UINT64_MAX >> shift))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
 
 /* "128 MiB", "2 KiB", "95.99 MiB", "100 bytes"... for people: the largest
  * unit not above the value, exact when it divides. */
@@ -852,8 +808,8 @@ int main(int argc, char **argv)
             kv = true;
         } else if (strcmp(a, "--page-size") == 0 && i + 1 < argc) {
             uint64_t p;
-            if (parse_u64(argv[++i], &p) != 0 || p == 0 || (p & (p - 1)) ||
-                p > (UINT64_C(1) << K23_FDT_PAGE_LOG2_MAX)) {
+            if (memmap_parse_page_size(argv[++i], K23_FDT_PAGE_LOG2_MAX,
+                                       &p) != 0) {
                 fprintf(stderr,
                         PROG ": --page-size %s: want a power of two "
                              "from 1 to 1G\n",
@@ -863,17 +819,8 @@ int main(int argc, char **argv)
             c.page = p;
         } else if (strcmp(a, "--exclude") == 0 && i + 1 < argc) {
             const char *arg = argv[++i];
-            char *dash = strchr(arg, '-');
-            char start[64];
             uint64_t s, e;
-            if (dash == NULL || (size_t)(dash - arg) >= sizeof(start)) {
-                fprintf(stderr, PROG ": --exclude %s: want START-END\n", arg);
-                return 1;
-            }
-            memcpy(start, arg, (size_t)(dash - arg));
-            start[dash - arg] = '\0';
-            if (parse_u64(start, &s) != 0 || parse_u64(dash + 1, &e) != 0 ||
-                e < s) {
+            if (memmap_parse_exclude(arg, &s, &e) != 0) {
                 fprintf(stderr,
                         PROG ": --exclude %s: want START-END with "
                              "START <= END\n",
