@@ -556,6 +556,73 @@ static void fdtmm_sweep(const k23_fdt_region_t *ram, size_t nram,
 
 /* ---- the entry point ---- */
 
+static uint32_t fdtmm_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
+}
+
+/*
+ * Walk the structure block's tokens before libfdt does. libfdt 1.6.1 keeps
+ * offsets in int and adds a property's length unchecked, so a length such
+ * as 0xfffffff4 moves fdt_next_tag() back onto the same token and
+ * fdt_check_full() never returns (found by tests/fuzz). This walk uses
+ * unsigned arithmetic bounded by the block, and every step moves forward
+ * by at least one 4-byte token, so it ends on any input. It checks only
+ * what keeps libfdt's own walk finite and in bounds; fdt_check_full()
+ * then checks the rest (nesting, names, string offsets).
+ */
+static int fdtmm_check_tokens(const unsigned char *blob, size_t size)
+{
+    uint32_t start = fdtmm_be32(blob + 8); /* off_dt_struct */
+    if (start > size || (start & 3) != 0)
+        return -FDT_ERR_TRUNCATED;
+    /* size_dt_struct exists from version 17 on; a version 16 block runs
+     * to its FDT_END, so bound it by the blob. */
+    size_t len = size - start;
+    if (fdtmm_be32(blob + 20) >= 17) {
+        uint32_t declared = fdtmm_be32(blob + 36);
+        if (declared > len)
+            return -FDT_ERR_TRUNCATED;
+        len = declared;
+    }
+    const unsigned char *p = blob + start;
+    size_t off = 0;
+    while (off + 4 <= len) {
+        uint32_t tag = fdtmm_be32(p + off);
+        off += 4;
+        switch (tag) {
+        case FDT_BEGIN_NODE: {
+            size_t name = off;
+            while (name < len && p[name] != '\0')
+                name++;
+            if (name >= len)
+                return -FDT_ERR_TRUNCATED;
+            off = (name + 1 + 3) & ~(size_t)3;
+            break;
+        }
+        case FDT_PROP: {
+            if (len - off < 8)
+                return -FDT_ERR_TRUNCATED;
+            uint32_t plen = fdtmm_be32(p + off);
+            off += 8;
+            if (plen > len - off)
+                return -FDT_ERR_BADSTRUCTURE;
+            off = (off + plen + 3) & ~(size_t)3;
+            break;
+        }
+        case FDT_END_NODE:
+        case FDT_NOP:
+            break;
+        case FDT_END:
+            return 0;
+        default:
+            return -FDT_ERR_BADSTRUCTURE;
+        }
+    }
+    return -FDT_ERR_TRUNCATED; /* no FDT_END inside the block */
+}
+
 static int fdtmm_check_blob(struct fdtmm_ctx *c, size_t fdt_size)
 {
     const void *fdt = c->fdt;
@@ -580,7 +647,9 @@ static int fdtmm_check_blob(struct fdtmm_ctx *c, size_t fdt_size)
     if (fdt_totalsize(fdt) > fdt_size)
         return fdtmm_fail(c, K23_ERR_FDT_TRUNCATED, -FDT_ERR_TRUNCATED, -1,
                           "totalsize");
-    err = fdt_check_full(fdt, fdt_size);
+    err = fdtmm_check_tokens(fdt, fdt_totalsize(fdt));
+    if (err == 0)
+        err = fdt_check_full(fdt, fdt_size);
     if (err != 0)
         return fdtmm_fail_libfdt(c, err, -1, "structure");
     return K23_OK;

@@ -489,6 +489,26 @@ Test(fdt_memmap, corrupt_structure_block_is_refused)
     free(b.data);
 }
 
+/* A property length of 0xfffffff4 (-12 as libfdt's int offsets see it)
+ * sends libfdt 1.6.1's fdt_check_full() round the same token forever
+ * (found by tests/fuzz, kept in tests/fuzz/corpus). Our own token walk
+ * must refuse it first: the timeout turns a hang into a failure. */
+Test(fdt_memmap, property_length_running_backwards_is_refused_quickly,
+     .timeout = 20)
+{
+    struct blob b = load("basic");
+    struct result r;
+    uint32_t off = fdt_off_dt_struct(b.data);
+    unsigned char *p = b.data;
+    /* find the first FDT_PROP token: after the root's BEGIN_NODE "" */
+    uint32_t tok = off + 8;
+    cr_assert_eq(fdt32_ld((const fdt32_t *)(p + tok)), FDT_PROP);
+    put_be32(b.data, tok + 4, 0xfffffff4u);
+    int err = run(&b, 12, NULL, 0, &r);
+    cr_assert_eq(err, K23_ERR_FDT_CORRUPT, "%s", k23_strerror_name(err));
+    free(b.data);
+}
+
 Test(fdt_memmap, misaligned_blob_is_refused)
 {
     struct blob b = load("basic");
