@@ -124,7 +124,9 @@ int k23_perm_format(k23_perm_t p, char *buf, size_t len);
 /**
  * Parse the spelling k23_perm_format() writes. Names are upper-case,
  * separated by '|' with optional spaces; each may appear once; "NONE"
- * stands alone. Anything else is an error, never a guess.
+ * stands alone. Anything else is an error, never a guess. Parsing does
+ * not judge the set: "WRITE | EXECUTE" parses (it is a set that can be
+ * written down); call k23_perm_check() before using it as permissions.
  *
  * @param[in]  s    NUL-terminated text
  * @param[out] out  permissions; untouched on error
