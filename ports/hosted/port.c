@@ -161,6 +161,215 @@ void k23_port_cpu_local_exit(unsigned cpu)
     (void)cpu;
 }
 
+/* ---- CPU-local stacks: rseq restartable sequences ---- */
+
+/*
+ * On x86_64 Linux the pop and push hooks are rseq critical sections: the
+ * thread stores the address of a `struct rseq_cs` descriptor into its
+ * rseq area, then reads its CPU id, finds that CPU's stack, checks the
+ * fence flag and the count, and ends with one store of the new count (the
+ * commit). If the kernel preempts, migrates or signals the thread before
+ * the commit, it resumes it at the abort handler instead, which starts
+ * over; so a step either commits on the CPU whose id it read, with no
+ * other step on that CPU in between, or has no visible effect (a push
+ * may have written the slot above `count`, which nobody reads).
+ *
+ * A fence sets the flag, then membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_
+ * RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu) interrupts that CPU if it runs one of
+ * our threads, which aborts any sequence in progress there; a sequence
+ * that starts after sees the flag (the syscall orders memory on both
+ * sides), and one preempted before is aborted when it runs again. So when
+ * the fence returns no step can still commit on that stack.
+ *
+ * ThreadSanitizer cannot see the assembly's accesses nor the ordering
+ * membarrier provides, so TSan builds use the locked path.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define HOSTED_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HOSTED_TSAN 1
+#endif
+#endif
+
+#if defined(HOSTED_HAVE_RSEQ) && defined(__x86_64__) && !defined(HOSTED_TSAN)
+#define HOSTED_RSEQ_STACKS 1
+#include <linux/membarrier.h>
+
+/* glibc's signature for x86: the 4 bytes before every abort handler. It is
+ * emitted as the operand of a `ud1` so that the bytes decode as one
+ * instruction. */
+#define HOSTED_RSEQ_SIG_BYTES ".byte 0x0f, 0xb9, 0x3d\n\t.long 0x53053053\n\t"
+
+static int hosted_pcpu_state; /* 0 unknown, 1 available, 2 not */
+
+static __attribute__((noinline)) bool hosted_pcpu_probe(void)
+{
+    bool ok = __rseq_size != 0 && getenv("K23MEM_NO_RSEQ") == NULL &&
+              syscall(SYS_membarrier,
+                      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
+                      0) == 0;
+    __atomic_store_n(&hosted_pcpu_state, ok ? 1 : 2, __ATOMIC_RELAXED);
+    return ok;
+}
+
+bool k23_port_pcpu_fast(void)
+{
+    int st = __atomic_load_n(&hosted_pcpu_state, __ATOMIC_RELAXED);
+    return st != 0 ? st == 1 : hosted_pcpu_probe();
+}
+
+static inline struct rseq *hosted_rseq_area(void)
+{
+    return (struct rseq *)((char *)__builtin_thread_pointer() +
+                           __rseq_offset);
+}
+
+bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                       size_t slots_off, uint64_t *value)
+{
+    struct rseq *rs = hosted_rseq_area();
+    uint64_t v, t0, t1, t2;
+    uint32_t ok;
+    __asm__ __volatile__(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n"
+        "3:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 1f, 2f - 1f, 4f\n\t"
+        ".popsection\n"
+        "9:\n\t"
+        "leaq 3b(%%rip), %[t0]\n\t"
+        "movq %[t0], 8(%[rs])\n"          /* rs->rseq_cs = &descriptor */
+        "1:\n\t"
+        "movl 4(%[rs]), %k[t0]\n\t"       /* cpu_id */
+        "cmpl %[ncpus], %k[t0]\n\t"
+        "jae 5f\n\t"
+        "imulq %[stride], %[t0]\n\t"
+        "addq %[base], %[t0]\n\t"         /* t0 = this CPU's header */
+        "cmpl $0, 4(%[t0])\n\t"           /* fenced? */
+        "jne 5f\n\t"
+        "movl (%[t0]), %k[t1]\n\t"        /* count */
+        "testl %k[t1], %k[t1]\n\t"
+        "jz 5f\n\t"
+        "subl $1, %k[t1]\n\t"
+        "leaq (%[t0], %[soff]), %[t2]\n\t"
+        "movq (%[t2], %[t1], 8), %[v]\n\t"
+        "movl %k[t1], (%[t0])\n"          /* commit: count - 1 */
+        "2:\n\t"
+        "movl $1, %[ok]\n\t"
+        "jmp 6f\n"
+        "5:\n\t"
+        "xorl %[ok], %[ok]\n\t"
+        "jmp 6f\n\t"
+        HOSTED_RSEQ_SIG_BYTES
+        "4:\n\t"
+        "jmp 9b\n"                        /* aborted: start over */
+        "6:\n"
+        : [v] "=&r"(v), [ok] "=&r"(ok), [t0] "=&r"(t0), [t1] "=&r"(t1),
+          [t2] "=&r"(t2)
+        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
+          [ncpus] "r"(ncpus), [soff] "r"(slots_off)
+        : "memory", "cc");
+    if (ok)
+        *value = v;
+    return ok != 0;
+}
+
+bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+                        size_t slots_off, uint32_t cap, uint64_t value)
+{
+    struct rseq *rs = hosted_rseq_area();
+    uint64_t t0, t1, t2;
+    uint32_t ok;
+    __asm__ __volatile__(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n"
+        "3:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 1f, 2f - 1f, 4f\n\t"
+        ".popsection\n"
+        "9:\n\t"
+        "leaq 3b(%%rip), %[t0]\n\t"
+        "movq %[t0], 8(%[rs])\n"
+        "1:\n\t"
+        "movl 4(%[rs]), %k[t0]\n\t"
+        "cmpl %[ncpus], %k[t0]\n\t"
+        "jae 5f\n\t"
+        "imulq %[stride], %[t0]\n\t"
+        "addq %[base], %[t0]\n\t"
+        "cmpl $0, 4(%[t0])\n\t"
+        "jne 5f\n\t"
+        "movl (%[t0]), %k[t1]\n\t"
+        "cmpl %[cap], %k[t1]\n\t"
+        "jae 5f\n\t"
+        "leaq (%[t0], %[soff]), %[t2]\n\t"
+        "movq %[val], (%[t2], %[t1], 8)\n\t"
+        "addl $1, %k[t1]\n\t"
+        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 */
+        "2:\n\t"
+        "movl $1, %[ok]\n\t"
+        "jmp 6f\n"
+        "5:\n\t"
+        "xorl %[ok], %[ok]\n\t"
+        "jmp 6f\n\t"
+        HOSTED_RSEQ_SIG_BYTES
+        "4:\n\t"
+        "jmp 9b\n"
+        "6:\n"
+        : [ok] "=&r"(ok), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
+          [ncpus] "r"(ncpus), [soff] "r"(slots_off), [cap] "r"(cap),
+          [val] "r"(value)
+        : "memory", "cc");
+    return ok != 0;
+}
+
+void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
+{
+    __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
+    long rc = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+                      MEMBARRIER_CMD_FLAG_CPU, (int)cpu);
+    if (rc != 0)
+        k23_port_panic(__FILE__, __LINE__,
+                       "membarrier(PRIVATE_EXPEDITED_RSEQ) failed");
+}
+
+#else /* no rseq stacks: the library uses its locks */
+
+bool k23_port_pcpu_fast(void)
+{
+    return false;
+}
+
+bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                       size_t slots_off, uint64_t *value)
+{
+    (void)base; (void)stride; (void)ncpus; (void)slots_off; (void)value;
+    return false;
+}
+
+bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+                        size_t slots_off, uint32_t cap, uint64_t value)
+{
+    (void)base; (void)stride; (void)ncpus; (void)slots_off; (void)cap;
+    (void)value;
+    return false;
+}
+
+void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
+{
+    (void)cpu;
+    __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
+}
+
+#endif
+
+void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr)
+{
+    __atomic_store_n(&hdr->fenced, 0, __ATOMIC_RELEASE);
+}
+
 /* ---- physical memory ---- */
 
 void *k23_port_phys_to_virt(k23_paddr_t pa)
