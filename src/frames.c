@@ -682,10 +682,12 @@ static void frames_zero(k23_frames_t *fa, k23_paddr_t pa, uint64_t n)
 
 /* ---- single frames ---- */
 
-static inline bool frames_fast_pop(k23_frames_t *fa, uint64_t *e)
+/* Pop an entry from the calling CPU's cache (K23_PORT_PCPU_NONE: none;
+ * entries never equal it, their arena index being < 2^32 - 1). */
+static inline uint64_t frames_fast_pop(k23_frames_t *fa)
 {
     return k23_port_pcpu_pop(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
-                             FRAMES_SLOTS_OFF, e);
+                             FRAMES_SLOTS_OFF);
 }
 
 static inline bool frames_fast_push(k23_frames_t *fa, uint64_t e)
@@ -753,25 +755,37 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
 {
     uint64_t out[K23_FRAMES_CACHE_MAX + 1];
     unsigned n = 0;
-    while (n < fa->cfg.cache_batch && frames_fast_pop(fa, &out[n]))
+    while (n < fa->cfg.cache_batch &&
+           (out[n] = frames_fast_pop(fa)) != K23_PORT_PCPU_NONE)
         n++;
     if (!frames_fast_push(fa, e))
         out[n++] = e;
     frames_free_entries(fa, out, n);
 }
 
-static int frames_alloc_one(k23_frames_t *fa, bool zero, k23_paddr_t *out)
+/* A frame just popped from a cache: mark it allocated, return its
+ * address. */
+static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
+{
+    k23_frames_arena_t *a = &fa->arenas[FRAMES_ENTRY_ARENA(e)];
+    uint32_t idx = FRAMES_ENTRY_INDEX(e);
+    k23_arena_set_state_(a, idx, FRAME_ALLOCATED);
+    return (a->base_pfn + idx) << fa->frame_shift;
+}
+
+/* Every case of a single-frame allocation; the public functions try a
+ * fast-path cache hit inline first. */
+static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
+                                                      bool zero,
+                                                      k23_paddr_t *out)
 {
     k23_paddr_t pa;
     if (fa == NULL || out == NULL)
         return K23_ERR_INVAL;
     if (K23_LIKELY(fa->pcpu_fast)) {
-        uint64_t e;
-        if (K23_LIKELY(frames_fast_pop(fa, &e))) {
-            k23_frames_arena_t *a = &fa->arenas[FRAMES_ENTRY_ARENA(e)];
-            uint32_t idx = FRAMES_ENTRY_INDEX(e);
-            k23_arena_set_state_(a, idx, FRAME_ALLOCATED);
-            pa = (a->base_pfn + idx) << fa->frame_shift;
+        uint64_t e = frames_fast_pop(fa);
+        if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
+            pa = frames_take_popped(fa, e);
             goto done;
         }
         if (!frames_alloc_one_refill(fa, &pa))
@@ -808,6 +822,13 @@ done:
 
 int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
 {
+    if (K23_LIKELY(fa != NULL && out != NULL && fa->pcpu_fast)) {
+        uint64_t e = frames_fast_pop(fa);
+        if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
+            *out = frames_take_popped(fa, e);
+            return K23_OK;
+        }
+    }
     return frames_alloc_one(fa, false, out);
 }
 
@@ -839,12 +860,11 @@ static inline k23_frames_arena_t *frames_owner(k23_frames_t *fa,
     return &fa->arenas[ai];
 }
 
-void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
+/* The rest of k23_frames_free_one(): everything but a fast-path hit. */
+static __attribute__((noinline)) void
+frames_free_one_slow(k23_frames_t *fa, k23_frames_arena_t *a, unsigned ai,
+                     k23_paddr_t pa)
 {
-    unsigned ai;
-    if (fa == NULL)
-        K23_PANIC("k23_frames_free_one: NULL allocator");
-    k23_frames_arena_t *a = frames_owner(fa, pa, &ai);
     uint64_t pfn = pa >> fa->frame_shift;
     uint32_t idx = (uint32_t)(pfn - a->base_pfn);
 
@@ -856,14 +876,8 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
         k23_port_lock_release(&fa->lock);
         return;
     }
-    if (K23_LIKELY(fa->pcpu_fast)) {
-        uint8_t st = k23_arena_state_(a, idx);
-        if (K23_UNLIKELY(st != FRAME_ALLOCATED))
-            k23_arena_misuse_(st, false, pa);
-        /* CACHED before the push: once pushed, another thread may pop it */
-        k23_arena_set_state_(a, idx, FRAME_CACHED);
-        if (K23_LIKELY(frames_fast_push(fa, FRAMES_ENTRY(ai, idx))))
-            return;
+    if (fa->pcpu_fast) {
+        /* the push in k23_frames_free_one() failed; the frame is CACHED */
         frames_free_one_spill(fa, FRAMES_ENTRY(ai, idx));
         return;
     }
@@ -879,6 +893,25 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
     c->frames[c->hdr.count++] = FRAMES_ENTRY(ai, idx);
     k23_port_lock_release(&c->lock);
     k23_port_cpu_local_exit(cpu);
+}
+
+void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
+{
+    unsigned ai;
+    if (fa == NULL)
+        K23_PANIC("k23_frames_free_one: NULL allocator");
+    k23_frames_arena_t *a = frames_owner(fa, pa, &ai);
+    if (K23_LIKELY(fa->pcpu_fast)) {
+        uint32_t idx = (uint32_t)((pa >> fa->frame_shift) - a->base_pfn);
+        uint8_t st = k23_arena_state_(a, idx);
+        if (K23_UNLIKELY(st != FRAME_ALLOCATED))
+            k23_arena_misuse_(st, false, pa);
+        /* CACHED before the push: once pushed, another thread may pop it */
+        k23_arena_set_state_(a, idx, FRAME_CACHED);
+        if (K23_LIKELY(frames_fast_push(fa, FRAMES_ENTRY(ai, idx))))
+            return;
+    }
+    frames_free_one_slow(fa, a, ai, pa);
 }
 
 /* ---- runs ---- */

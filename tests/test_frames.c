@@ -1512,9 +1512,8 @@ Test(frames, port_pcpu_hooks_are_a_bounded_lifo_per_cpu)
     struct test_stack *st = calloc(n, sizeof(*st));
     size_t off = offsetof(struct test_stack, slot);
     unsigned me = k23_port_cpu_id();
-    uint64_t v = 0;
-
-    cr_assert_not(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
+                 K23_PORT_PCPU_NONE);
     for (uint64_t i = 1; i <= 3; i++)
         cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 3, i * 11));
     cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), n, off, 3, 99));
@@ -1525,26 +1524,24 @@ Test(frames, port_pcpu_hooks_are_a_bounded_lifo_per_cpu)
             cr_assert_eq(st[i].hdr.count, 0);
 
     k23_port_pcpu_fence(&st[me].hdr, me);
-    cr_assert_not(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
+                 K23_PORT_PCPU_NONE);
     cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 5));
     k23_port_pcpu_unfence(&st[me].hdr);
     cr_assert_eq(st[me].hdr.count, 3);
 
-    cr_assert(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
-    cr_assert_eq(v, 33);
-    cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 44));
-    cr_assert(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
-    cr_assert_eq(v, 44);
-    cr_assert(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
-    cr_assert_eq(v, 22);
-    cr_assert(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
-    cr_assert_eq(v, 11);
-    cr_assert_not(k23_port_pcpu_pop(st, sizeof(*st), n, off, &v));
-    cr_assert_eq(v, 11);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 33);
+    cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 0));
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 0);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 22);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 11);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
+                 K23_PORT_PCPU_NONE);
 
     /* an array too short for this CPU: always refused */
     cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), me, off, 4, 1));
-    cr_assert_not(k23_port_pcpu_pop(st, sizeof(*st), me, off, &v));
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), me, off),
+                 K23_PORT_PCPU_NONE);
     sched_setaffinity(0, sizeof(old), &old);
     free(st);
 }

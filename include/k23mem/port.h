@@ -160,6 +160,9 @@ typedef struct k23_port_pcpu_hdr {
  */
 bool k23_port_pcpu_fast(void);
 
+/** What k23_port_pcpu_pop() returns when it pops nothing; never pushed. */
+#define K23_PORT_PCPU_NONE UINT64_MAX
+
 /**
  * Pop the top slot of the calling CPU's stack, as one step that cannot be
  * torn by preemption, migration or signals, without a locked instruction.
@@ -172,14 +175,13 @@ bool k23_port_pcpu_fast(void);
  * @param[in]     ncpus      elements in the array
  * @param[in]     slots_off  offset of the 64-bit slots from an element's
  *                           header
- * @param[out]    value      the popped value; untouched when false
- * @retval true   popped
- * @retval false  nothing done: the stack is empty or fenced, the CPU id is
- *                >= @p ncpus, or the port has no fast path
+ * @return the popped value, or #K23_PORT_PCPU_NONE when nothing was done:
+ *         the stack is empty or fenced, the CPU id is >= @p ncpus, or the
+ *         port has no fast path
  * @context Any thread; never called when k23_port_pcpu_fast() is false.
  */
-bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
-                       size_t slots_off, uint64_t *value);
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off);
 
 /**
  * Push @p value onto the calling CPU's stack, the counterpart of
@@ -190,7 +192,7 @@ bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
  * @param[in]     slots_off  offset of the 64-bit slots from an element's
  *                           header
  * @param[in]     cap        capacity of each stack, slots
- * @param[in]     value      the value to push
+ * @param[in]     value      the value to push, not #K23_PORT_PCPU_NONE
  * @retval true   pushed
  * @retval false  nothing done (a slot above `count` may have been
  *                written): the stack holds @p cap values or is fenced,

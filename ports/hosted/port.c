@@ -202,9 +202,12 @@ void k23_port_cpu_local_exit(unsigned cpu)
 #define HOSTED_RSEQ_SIG_BYTES ".byte 0x0f, 0xb9, 0x3d\n\t.long 0x53053053\n\t"
 
 static int hosted_pcpu_state; /* 0 unknown, 1 available, 2 not */
+/* __rseq_offset copied by the probe: one load instead of two (GOT). */
+static ptrdiff_t hosted_rseq_off;
 
 static __attribute__((noinline)) bool hosted_pcpu_probe(void)
 {
+    __atomic_store_n(&hosted_rseq_off, __rseq_offset, __ATOMIC_RELAXED);
     bool ok = __rseq_size != 0 && getenv("K23MEM_NO_RSEQ") == NULL &&
               syscall(SYS_membarrier,
                       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
@@ -222,15 +225,18 @@ bool k23_port_pcpu_fast(void)
 static inline struct rseq *hosted_rseq_area(void)
 {
     return (struct rseq *)((char *)__builtin_thread_pointer() +
-                           __rseq_offset);
+                           __atomic_load_n(&hosted_rseq_off,
+                                           __ATOMIC_RELAXED));
 }
 
-bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
-                       size_t slots_off, uint64_t *value)
+/* Both sequences: t0 = this CPU's header, t1 = its count; push's result
+ * is ZF (set: failed). Few registers, so that no callee-saved one is
+ * spilled. */
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off)
 {
     struct rseq *rs = hosted_rseq_area();
-    uint64_t v, t0, t1, t2;
-    uint32_t ok;
+    uint64_t v, t0, t1;
     __asm__ __volatile__(
         ".pushsection __rseq_cs, \"aw\"\n\t"
         ".balign 32\n"
@@ -253,35 +259,32 @@ bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
         "testl %k[t1], %k[t1]\n\t"
         "jz 5f\n\t"
         "subl $1, %k[t1]\n\t"
-        "leaq (%[t0], %[soff]), %[t2]\n\t"
-        "movq (%[t2], %[t1], 8), %[v]\n\t"
+        "addq %[soff], %[t0]\n\t"         /* t0 = &slot[0] */
+        "movq (%[t0], %[t1], 8), %[v]\n\t"
+        "subq %[soff], %[t0]\n\t"
         "movl %k[t1], (%[t0])\n"          /* commit: count - 1 */
         "2:\n\t"
-        "movl $1, %[ok]\n\t"
         "jmp 6f\n"
         "5:\n\t"
-        "xorl %[ok], %[ok]\n\t"
+        "movq $-1, %[v]\n\t"              /* K23_PORT_PCPU_NONE */
         "jmp 6f\n\t"
         HOSTED_RSEQ_SIG_BYTES
         "4:\n\t"
         "jmp 9b\n"                        /* aborted: start over */
         "6:\n"
-        : [v] "=&r"(v), [ok] "=&r"(ok), [t0] "=&r"(t0), [t1] "=&r"(t1),
-          [t2] "=&r"(t2)
+        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
         : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
           [ncpus] "r"(ncpus), [soff] "r"(slots_off)
         : "memory", "cc");
-    if (ok)
-        *value = v;
-    return ok != 0;
+    return v;
 }
 
 bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
                         size_t slots_off, uint32_t cap, uint64_t value)
 {
     struct rseq *rs = hosted_rseq_area();
-    uint64_t t0, t1, t2;
-    uint32_t ok;
+    uint64_t t0, t1;
+    bool failed;
     __asm__ __volatile__(
         ".pushsection __rseq_cs, \"aw\"\n\t"
         ".balign 32\n"
@@ -303,26 +306,26 @@ bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
         "movl (%[t0]), %k[t1]\n\t"
         "cmpl %[cap], %k[t1]\n\t"
         "jae 5f\n\t"
-        "leaq (%[t0], %[soff]), %[t2]\n\t"
-        "movq %[val], (%[t2], %[t1], 8)\n\t"
+        "addq %[soff], %[t0]\n\t"
+        "movq %[val], (%[t0], %[t1], 8)\n\t" /* slot[count] = value */
+        "subq %[soff], %[t0]\n\t"
         "addl $1, %k[t1]\n\t"
-        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 */
+        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 (nonzero) */
         "2:\n\t"
-        "movl $1, %[ok]\n\t"
         "jmp 6f\n"
         "5:\n\t"
-        "xorl %[ok], %[ok]\n\t"
+        "xorl %k[t1], %k[t1]\n\t"
         "jmp 6f\n\t"
         HOSTED_RSEQ_SIG_BYTES
         "4:\n\t"
         "jmp 9b\n"
         "6:\n"
-        : [ok] "=&r"(ok), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)
         : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
           [ncpus] "r"(ncpus), [soff] "r"(slots_off), [cap] "r"(cap),
           [val] "r"(value)
-        : "memory", "cc");
-    return ok != 0;
+        : "memory");
+    return !failed;
 }
 
 void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
@@ -342,11 +345,11 @@ bool k23_port_pcpu_fast(void)
     return false;
 }
 
-bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
-                       size_t slots_off, uint64_t *value)
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off)
 {
-    (void)base; (void)stride; (void)ncpus; (void)slots_off; (void)value;
-    return false;
+    (void)base; (void)stride; (void)ncpus; (void)slots_off;
+    return K23_PORT_PCPU_NONE;
 }
 
 bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,

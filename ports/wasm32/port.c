@@ -82,11 +82,11 @@ bool k23_port_pcpu_fast(void)
     return false;
 }
 
-bool k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
-                       size_t slots_off, uint64_t *value)
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off)
 {
-    (void)base; (void)stride; (void)ncpus; (void)slots_off; (void)value;
-    return false;
+    (void)base; (void)stride; (void)ncpus; (void)slots_off;
+    return K23_PORT_PCPU_NONE;
 }
 
 bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
