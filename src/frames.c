@@ -682,18 +682,27 @@ static void frames_zero(k23_frames_t *fa, k23_paddr_t pa, uint64_t n)
 
 /* ---- single frames ---- */
 
+/* The port's CPU-local stack steps, inline where the port has them. */
+#ifdef K23_PORT_PCPU_INLINE
+#define FRAMES_PCPU_POP k23_port_pcpu_pop_inline
+#define FRAMES_PCPU_PUSH k23_port_pcpu_push_inline
+#else
+#define FRAMES_PCPU_POP k23_port_pcpu_pop
+#define FRAMES_PCPU_PUSH k23_port_pcpu_push
+#endif
+
 /* Pop an entry from the calling CPU's cache (K23_PORT_PCPU_NONE: none;
  * entries never equal it, their arena index being < 2^32 - 1). */
 static inline uint64_t frames_fast_pop(k23_frames_t *fa)
 {
-    return k23_port_pcpu_pop(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
-                             FRAMES_SLOTS_OFF);
+    return FRAMES_PCPU_POP(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
+                           FRAMES_SLOTS_OFF);
 }
 
 static inline bool frames_fast_push(k23_frames_t *fa, uint64_t e)
 {
-    return k23_port_pcpu_push(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
-                              FRAMES_SLOTS_OFF, fa->cfg.cache_frames, e);
+    return FRAMES_PCPU_PUSH(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
+                            FRAMES_SLOTS_OFF, fa->cfg.cache_frames, e);
 }
 
 /* Give n cache entries (frames in state CACHED held by no cache) back to

@@ -160,6 +160,15 @@ typedef struct k23_port_pcpu_hdr {
  */
 bool k23_port_pcpu_fast(void);
 
+/*
+ * A port may also define K23_PORT_PCPU_INLINE in its k23_port_config.h,
+ * together with `static inline` functions k23_port_pcpu_pop_inline() and
+ * k23_port_pcpu_push_inline() taking the same parameters and meaning
+ * exactly what the two hooks below mean; the library then calls those on
+ * its hot paths (no call into the port per cache hit). The out-of-line
+ * hooks must exist in any case.
+ */
+
 /** What k23_port_pcpu_pop() returns when it pops nothing; never pushed. */
 #define K23_PORT_PCPU_NONE UINT64_MAX
 

@@ -192,22 +192,26 @@ void k23_port_cpu_local_exit(unsigned cpu)
 #endif
 #endif
 
-#if defined(HOSTED_HAVE_RSEQ) && defined(__x86_64__) && !defined(HOSTED_TSAN)
+#if defined(K23_PORT_PCPU_INLINE) && defined(HOSTED_TSAN)
+#error "k23_port_config.h and port.c disagree about ThreadSanitizer"
+#endif
+
+#if defined(K23_PORT_PCPU_INLINE)
+/* __rseq_offset, copied by the probe (one load instead of two through the
+ * GOT in the sequences). */
+ptrdiff_t k23_port_hosted_rseq_offset;
+#endif
+
+#if defined(HOSTED_HAVE_RSEQ) && defined(K23_PORT_PCPU_INLINE)
 #define HOSTED_RSEQ_STACKS 1
 #include <linux/membarrier.h>
 
-/* glibc's signature for x86: the 4 bytes before every abort handler. It is
- * emitted as the operand of a `ud1` so that the bytes decode as one
- * instruction. */
-#define HOSTED_RSEQ_SIG_BYTES ".byte 0x0f, 0xb9, 0x3d\n\t.long 0x53053053\n\t"
-
 static int hosted_pcpu_state; /* 0 unknown, 1 available, 2 not */
-/* __rseq_offset copied by the probe: one load instead of two (GOT). */
-static ptrdiff_t hosted_rseq_off;
 
 static __attribute__((noinline)) bool hosted_pcpu_probe(void)
 {
-    __atomic_store_n(&hosted_rseq_off, __rseq_offset, __ATOMIC_RELAXED);
+    __atomic_store_n(&k23_port_hosted_rseq_offset, __rseq_offset,
+                     __ATOMIC_RELAXED);
     bool ok = __rseq_size != 0 && getenv("K23MEM_NO_RSEQ") == NULL &&
               syscall(SYS_membarrier,
                       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
@@ -222,110 +226,20 @@ bool k23_port_pcpu_fast(void)
     return st != 0 ? st == 1 : hosted_pcpu_probe();
 }
 
-static inline struct rseq *hosted_rseq_area(void)
-{
-    return (struct rseq *)((char *)__builtin_thread_pointer() +
-                           __atomic_load_n(&hosted_rseq_off,
-                                           __ATOMIC_RELAXED));
-}
-
-/* Both sequences: t0 = this CPU's header, t1 = its count; push's result
- * is ZF (set: failed). Few registers, so that no callee-saved one is
- * spilled. */
+/* The sequences themselves are inline functions in k23_port_config.h, so
+ * that the library's hot paths need no call; these are the out-of-line
+ * hooks of the port contract. */
 uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
                            size_t slots_off)
 {
-    struct rseq *rs = hosted_rseq_area();
-    uint64_t v, t0, t1;
-    __asm__ __volatile__(
-        ".pushsection __rseq_cs, \"aw\"\n\t"
-        ".balign 32\n"
-        "3:\n\t"
-        ".long 0, 0\n\t"
-        ".quad 1f, 2f - 1f, 4f\n\t"
-        ".popsection\n"
-        "9:\n\t"
-        "leaq 3b(%%rip), %[t0]\n\t"
-        "movq %[t0], 8(%[rs])\n"          /* rs->rseq_cs = &descriptor */
-        "1:\n\t"
-        "movl 4(%[rs]), %k[t0]\n\t"       /* cpu_id */
-        "cmpl %[ncpus], %k[t0]\n\t"
-        "jae 5f\n\t"
-        "imulq %[stride], %[t0]\n\t"
-        "addq %[base], %[t0]\n\t"         /* t0 = this CPU's header */
-        "cmpl $0, 4(%[t0])\n\t"           /* fenced? */
-        "jne 5f\n\t"
-        "movl (%[t0]), %k[t1]\n\t"        /* count */
-        "testl %k[t1], %k[t1]\n\t"
-        "jz 5f\n\t"
-        "subl $1, %k[t1]\n\t"
-        "addq %[soff], %[t0]\n\t"         /* t0 = &slot[0] */
-        "movq (%[t0], %[t1], 8), %[v]\n\t"
-        "subq %[soff], %[t0]\n\t"
-        "movl %k[t1], (%[t0])\n"          /* commit: count - 1 */
-        "2:\n\t"
-        "jmp 6f\n"
-        "5:\n\t"
-        "movq $-1, %[v]\n\t"              /* K23_PORT_PCPU_NONE */
-        "jmp 6f\n\t"
-        HOSTED_RSEQ_SIG_BYTES
-        "4:\n\t"
-        "jmp 9b\n"                        /* aborted: start over */
-        "6:\n"
-        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
-        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
-          [ncpus] "r"(ncpus), [soff] "r"(slots_off)
-        : "memory", "cc");
-    return v;
+    return k23_port_pcpu_pop_inline(base, stride, ncpus, slots_off);
 }
 
 bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
                         size_t slots_off, uint32_t cap, uint64_t value)
 {
-    struct rseq *rs = hosted_rseq_area();
-    uint64_t t0, t1;
-    bool failed;
-    __asm__ __volatile__(
-        ".pushsection __rseq_cs, \"aw\"\n\t"
-        ".balign 32\n"
-        "3:\n\t"
-        ".long 0, 0\n\t"
-        ".quad 1f, 2f - 1f, 4f\n\t"
-        ".popsection\n"
-        "9:\n\t"
-        "leaq 3b(%%rip), %[t0]\n\t"
-        "movq %[t0], 8(%[rs])\n"
-        "1:\n\t"
-        "movl 4(%[rs]), %k[t0]\n\t"
-        "cmpl %[ncpus], %k[t0]\n\t"
-        "jae 5f\n\t"
-        "imulq %[stride], %[t0]\n\t"
-        "addq %[base], %[t0]\n\t"
-        "cmpl $0, 4(%[t0])\n\t"
-        "jne 5f\n\t"
-        "movl (%[t0]), %k[t1]\n\t"
-        "cmpl %[cap], %k[t1]\n\t"
-        "jae 5f\n\t"
-        "addq %[soff], %[t0]\n\t"
-        "movq %[val], (%[t0], %[t1], 8)\n\t" /* slot[count] = value */
-        "subq %[soff], %[t0]\n\t"
-        "addl $1, %k[t1]\n\t"
-        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 (nonzero) */
-        "2:\n\t"
-        "jmp 6f\n"
-        "5:\n\t"
-        "xorl %k[t1], %k[t1]\n\t"
-        "jmp 6f\n\t"
-        HOSTED_RSEQ_SIG_BYTES
-        "4:\n\t"
-        "jmp 9b\n"
-        "6:\n"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)
-        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
-          [ncpus] "r"(ncpus), [soff] "r"(slots_off), [cap] "r"(cap),
-          [val] "r"(value)
-        : "memory");
-    return !failed;
+    return k23_port_pcpu_push_inline(base, stride, ncpus, slots_off, cap,
+                                     value);
 }
 
 void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
