@@ -1129,7 +1129,7 @@ Test(frames, frames_freed_on_one_cpu_are_not_stranded)
     for (int i = 0; i < 40; i++)
         k23_frames_free_one(fa, v[i]);
     cr_assert_eq(k23_port_cpu_id(), 0);
-    uint64_t cached0 = fa->caches[0].count;
+    uint64_t cached0 = fa->caches[0].hdr.count;
     cr_assert(cached0 >= 40, "cpu 0 caches %llu", (unsigned long long)cached0);
 
     cr_assert_eq(sched_setaffinity(0, sizeof(set1), &set1), 0);
@@ -1139,7 +1139,7 @@ Test(frames, frames_freed_on_one_cpu_are_not_stranded)
         n++;
     cr_assert_eq(n, total, "%llu of %llu frames", (unsigned long long)n,
                  (unsigned long long)total);
-    cr_assert_eq(fa->caches[0].count, 0);
+    cr_assert_eq(fa->caches[0].hdr.count, 0);
     for (uint64_t i = 0; i < n; i++)
         k23_frames_free_one(fa, v[i]);
     sched_setaffinity(0, sizeof(old), &old);
@@ -1479,4 +1479,138 @@ Test(frames, plan_rejects_invalid_arguments)
     bad.max_order = K23_FRAMES_ORDER_LIMIT;
     cr_assert_eq(k23_frames_plan(r, 1, &bad, p, 4, &np), K23_ERR_INVAL);
     cr_assert_eq(np, 42); /* untouched on every error */
+}
+
+/* ---- the port's CPU-local fast path (rseq on x86_64 Linux) ---- */
+
+/* Pin the calling thread to the CPU it runs on; false if it cannot. */
+static bool pin_here(cpu_set_t *old)
+{
+    cpu_set_t one;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old) != 0)
+        return false;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof(one), &one) == 0;
+}
+
+struct test_stack {
+    k23_port_pcpu_hdr_t hdr;
+    uint64_t slot[4];
+};
+
+/* The hooks themselves on a small per-CPU array: LIFO order, the capacity
+ * bound, empty, the fence, and CPUs beyond the array. */
+Test(frames, port_pcpu_hooks_are_a_bounded_lifo_per_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    unsigned n = k23_port_cpu_count();
+    struct test_stack *st = calloc(n, sizeof(*st));
+    size_t off = offsetof(struct test_stack, slot);
+    unsigned me = k23_port_cpu_id();
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
+                 K23_PORT_PCPU_NONE);
+    for (uint64_t i = 1; i <= 3; i++)
+        cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 3, i * 11));
+    cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), n, off, 3, 99));
+    cr_assert_eq(st[me].hdr.count, 3);
+    cr_assert_eq(st[me].slot[2], 33);
+    for (unsigned i = 0; i < n; i++)
+        if (i != me)
+            cr_assert_eq(st[i].hdr.count, 0);
+
+    k23_port_pcpu_fence(&st[me].hdr, me);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
+                 K23_PORT_PCPU_NONE);
+    cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 5));
+    k23_port_pcpu_unfence(&st[me].hdr);
+    cr_assert_eq(st[me].hdr.count, 3);
+
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 33);
+    cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 0));
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 0);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 22);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 11);
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
+                 K23_PORT_PCPU_NONE);
+
+    /* an array too short for this CPU: always refused */
+    cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), me, off, 4, 1));
+    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), me, off),
+                 K23_PORT_PCPU_NONE);
+    sched_setaffinity(0, sizeof(old), &old);
+    free(st);
+}
+
+/* With the fast path, a cache hit takes no lock: hold the arena lock and
+ * every cache lock (a locked or refilling path would deadlock, and the
+ * timeout fail the test) and allocate and free from a warm cache. */
+Test(frames, cache_hits_take_no_lock_with_the_fast_path, .timeout = 20)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    k23_frames_t *fa = fa_simple(16, NULL);
+    cr_assert(fa->pcpu_fast);
+    unsigned me = k23_port_cpu_id();
+    k23_paddr_t v[8];
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    for (int i = 0; i < 8; i++)
+        k23_frames_free_one(fa, v[i]);
+    cr_assert_geq(fa->caches[me].hdr.count, 8);
+    k23_frames_stats_t s0 = stats(fa);
+
+    for (unsigned i = 0; i < fa->ncaches; i++)
+        k23_port_lock_acquire(&fa->caches[i].lock);
+    k23_port_lock_acquire(&fa->lock);
+    for (int round = 0; round < 1000; round++) {
+        for (int i = 0; i < 8; i++)
+            cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+        for (int i = 8; i-- > 0;)
+            k23_frames_free_one(fa, v[i]);
+    }
+    k23_port_lock_release(&fa->lock);
+    for (unsigned i = fa->ncaches; i-- > 0;)
+        k23_port_lock_release(&fa->caches[i].lock);
+
+    k23_frames_stats_t s1 = stats(fa);
+    cr_assert_eq(s1.cached_frames, s0.cached_frames);
+    cr_assert_eq(s1.free_frames, s0.free_frames);
+    assert_consistent(fa);
+    sched_setaffinity(0, sizeof(old), &old);
+}
+
+/* Misses through the fast path: a full cache spills to the arenas, an
+ * empty one refills, a double free of a cached frame is still caught. */
+Test(frames, fast_path_spills_refills_and_keeps_counts_exact)
+{
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    k23_frames_t *fa = fa_simple(8, NULL);
+    unsigned me = k23_port_cpu_id() % fa->ncaches;
+    uint64_t total = stats(fa).total_frames;
+    k23_paddr_t v[40];
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.allocated_frames, 40);
+    cr_assert_leq(s.cached_frames, 8);
+    for (int i = 0; i < 40; i++)
+        k23_frames_free_one(fa, v[i]);
+    s = stats(fa);
+    cr_assert_eq(s.allocated_frames, 0);
+    cr_assert_leq(fa->caches[me].hdr.count, 8);
+    cr_assert_eq(s.free_frames + s.cached_frames, total);
+    assert_consistent(fa);
+    k23_frames_drain_all(fa);
+    cr_assert_eq(stats(fa).cached_frames, 0);
+    cr_assert_eq(fa->caches[me].hdr.fenced, 0);
+    assert_consistent(fa);
+    sched_setaffinity(0, sizeof(old), &old);
 }

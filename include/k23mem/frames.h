@@ -15,7 +15,10 @@
  *
  * Locking: one lock guards every arena; each per-CPU cache has its own lock
  * (uncontended when the port pins the caller in a CPU-local section). Lock
- * order is cache locks in ascending CPU order, then the arena lock.
+ * order is cache locks in ascending CPU order, then the arena lock. When
+ * the port has a CPU-local fast path (k23_port_pcpu_fast(), rseq on x86_64
+ * Linux), a cache hit takes no lock at all and a cache lock only
+ * serialises the fences taken to drain or inspect that cache.
  *
  * Misuse (double free, freeing frames the allocator does not own, freeing
  * a range that is only partly allocated) panics through k23_port_panic()
@@ -108,11 +111,14 @@ typedef struct k23_frames_arena {
     uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< blocks on each list */
 } k23_frames_arena_t;
 
-/** A per-CPU cache of single frames (LIFO). Private. */
+/** A per-CPU cache of single frames (LIFO). Private. The header comes
+ *  first: the port's CPU-local stack hooks rely on it. */
 typedef struct k23_frames_pcpu {
-    k23_port_lock_t lock;      /**< guards this cache */
-    unsigned count;            /**< frames held, <= cache_frames */
-    k23_paddr_t frames[K23_FRAMES_CACHE_MAX]; /**< their addresses */
+    k23_port_pcpu_hdr_t hdr;   /**< count (frames held, <= cache_frames)
+                                *   and the fence flag */
+    uint64_t frames[K23_FRAMES_CACHE_MAX]; /**< entries (arena, index) */
+    k23_port_lock_t lock;      /**< guards this cache, or with the port's
+                                *   fast path, serialises its fences */
 } K23_FRAMES_CACHE_ALIGNED_ k23_frames_pcpu_t;
 
 /** The frame allocator. The caller provides the storage (static or
@@ -123,6 +129,7 @@ typedef struct k23_frames {
     unsigned frame_shift;      /**< log2(frame_size) */
     unsigned narenas;          /**< arenas in use, sorted by address */
     unsigned ncaches;          /**< per-CPU caches in use */
+    bool pcpu_fast;            /**< caches use the port's lock-free hooks */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS]; /**< the arenas */
     k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */

@@ -124,6 +124,113 @@ unsigned k23_port_cpu_local_enter(void);
  */
 void k23_port_cpu_local_exit(unsigned cpu);
 
+/* ---- CPU-local stacks (optional fast path) ---- */
+
+/**
+ * Header of one CPU's stack in a per-CPU array used by
+ * k23_port_pcpu_pop() and k23_port_pcpu_push(). Element i of the array
+ * starts with this header at `base + i * stride`; its 64-bit slots start
+ * `slots_off` bytes after the header.
+ */
+typedef struct k23_port_pcpu_hdr {
+    uint32_t count;  /**< slots in use; changed only by the hooks, or by
+                      *   the library while the stack is fenced */
+    uint32_t fenced; /**< nonzero: the hooks must fail on this stack; set
+                      *   and cleared only by k23_port_pcpu_fence() and
+                      *   k23_port_pcpu_unfence() */
+} k23_port_pcpu_hdr_t;
+
+/**
+ * Whether k23_port_pcpu_pop() and k23_port_pcpu_push() can ever succeed in
+ * this program. The answer is fixed on the first call and never changes.
+ *
+ * When true, the library does not take a lock to use the calling CPU's
+ * stack: it calls the pop and push hooks, and before it reads or changes
+ * another CPU's stack (or its own, outside the hooks) it fences that stack
+ * with k23_port_pcpu_fence() while holding the stack's lock. When false,
+ * the hooks are never called and every stack is guarded by its lock alone.
+ *
+ * The hosted port answers true on x86_64 Linux when glibc registered an
+ * rseq area (`__rseq_size != 0`) and membarrier's expedited rseq command
+ * could be registered, outside ThreadSanitizer builds and unless the
+ * environment variable `K23MEM_NO_RSEQ` is set; kernel and wasm32 ports
+ * answer false.
+ * @return true when the fast path is available
+ * @context Any.
+ */
+bool k23_port_pcpu_fast(void);
+
+/*
+ * A port may also define K23_PORT_PCPU_INLINE in its k23_port_config.h,
+ * together with `static inline` functions k23_port_pcpu_pop_inline() and
+ * k23_port_pcpu_push_inline() taking the same parameters and meaning
+ * exactly what the two hooks below mean; the library then calls those on
+ * its hot paths (no call into the port per cache hit). The out-of-line
+ * hooks must exist in any case.
+ */
+
+/** What k23_port_pcpu_pop() returns when it pops nothing; never pushed. */
+#define K23_PORT_PCPU_NONE UINT64_MAX
+
+/**
+ * Pop the top slot of the calling CPU's stack, as one step that cannot be
+ * torn by preemption, migration or signals, without a locked instruction.
+ *
+ * The stack used is element k23_port_cpu_id() of the array; it must be
+ * < @p ncpus. On success the slot's value is read and `count` decreased
+ * by one, both on the CPU the caller was running on during the step.
+ * @param[in,out] base       first element of the per-CPU array
+ * @param[in]     stride     bytes between elements
+ * @param[in]     ncpus      elements in the array
+ * @param[in]     slots_off  offset of the 64-bit slots from an element's
+ *                           header
+ * @return the popped value, or #K23_PORT_PCPU_NONE when nothing was done:
+ *         the stack is empty or fenced, the CPU id is >= @p ncpus, or the
+ *         port has no fast path
+ * @context Any thread; never called when k23_port_pcpu_fast() is false.
+ */
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off);
+
+/**
+ * Push @p value onto the calling CPU's stack, the counterpart of
+ * k23_port_pcpu_pop(): `slot[count] = value`, then `count + 1`.
+ * @param[in,out] base       first element of the per-CPU array
+ * @param[in]     stride     bytes between elements
+ * @param[in]     ncpus      elements in the array
+ * @param[in]     slots_off  offset of the 64-bit slots from an element's
+ *                           header
+ * @param[in]     cap        capacity of each stack, slots
+ * @param[in]     value      the value to push, not #K23_PORT_PCPU_NONE
+ * @retval true   pushed
+ * @retval false  nothing done (a slot above `count` may have been
+ *                written): the stack holds @p cap values or is fenced,
+ *                the CPU id is >= @p ncpus, or the port has no fast path
+ * @context As k23_port_pcpu_pop().
+ */
+bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+                        size_t slots_off, uint32_t cap, uint64_t value);
+
+/**
+ * Fence the stack of CPU @p cpu: set its `fenced` flag and wait until no
+ * pop or push that started before can still complete on it. After this
+ * returns, the caller may read and change the stack with ordinary loads
+ * and stores until k23_port_pcpu_unfence(); every pop and push on it fails
+ * meanwhile. The caller serialises fences of one stack (it holds a lock).
+ * @param[in,out] hdr  header of CPU @p cpu's stack
+ * @param[in]     cpu  the CPU whose stack it is (its index in the array)
+ * @context Thread context; only called when k23_port_pcpu_fast() is true.
+ */
+void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu);
+
+/**
+ * Clear the fence set by k23_port_pcpu_fence(), publishing (release) the
+ * changes made while fenced.
+ * @param[in,out] hdr  the fenced header
+ * @context As k23_port_pcpu_fence().
+ */
+void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr);
+
 /* ---- physical memory ---- */
 
 /**

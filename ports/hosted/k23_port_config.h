@@ -24,4 +24,154 @@ typedef struct k23_port_lock {
     atomic_uintptr_t owner; /**< owner's thread tag, 0 when free */
 } k23_port_lock_t;
 
+
+/*
+ * The CPU-local stack steps of port.h as inline rseq critical sections
+ * (x86_64 Linux, glibc 2.35+; not under ThreadSanitizer, which cannot see
+ * them). The library calls these on its hot paths instead of
+ * k23_port_pcpu_pop()/k23_port_pcpu_push(), only when
+ * k23_port_pcpu_fast() said yes. See ports/hosted/port.c for the protocol.
+ *
+ * The thread's `struct rseq` (fixed kernel ABI: cpu_id at byte 4,
+ * rseq_cs at byte 8) is at the thread pointer plus glibc's __rseq_offset,
+ * which the port copies to k23_port_hosted_rseq_offset.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define K23_PORT_HOSTED_TSAN_ 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define K23_PORT_HOSTED_TSAN_ 1
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__linux__) && !defined(K23_PORT_HOSTED_TSAN_)
+#include <stdbool.h>
+#include <stddef.h>
+
+/** The port has inline versions of the CPU-local stack steps. */
+#define K23_PORT_PCPU_INLINE 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/** glibc's __rseq_offset, copied by k23_port_pcpu_fast(); private. */
+extern ptrdiff_t k23_port_hosted_rseq_offset;
+#ifdef __cplusplus
+}
+#endif
+
+/* glibc's rseq signature for x86, the 4 bytes before every abort handler,
+ * emitted as the operand of a `ud1` so that the bytes decode as one
+ * instruction. */
+#define K23_PORT_RSEQ_SIG_BYTES_ \
+    ".byte 0x0f, 0xb9, 0x3d\n\t.long 0x53053053\n\t"
+
+static inline char *k23_port_hosted_rseq_area_(void)
+{
+    return (char *)__builtin_thread_pointer() +
+           __atomic_load_n(&k23_port_hosted_rseq_offset, __ATOMIC_RELAXED);
+}
+
+/* Both sequences: t0 = this CPU's header, t1 = its count; push's result
+ * is ZF (set: failed). Few registers, so that no callee-saved one is
+ * spilled. */
+static inline uint64_t k23_port_pcpu_pop_inline(void *base, size_t stride,
+                                                unsigned ncpus,
+                                                size_t slots_off)
+{
+    char *rs = k23_port_hosted_rseq_area_();
+    uint64_t v, t0, t1;
+    __asm__ __volatile__(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n"
+        "3:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 1f, 2f - 1f, 4f\n\t"
+        ".popsection\n"
+        "9:\n\t"
+        "leaq 3b(%%rip), %[t0]\n\t"
+        "movq %[t0], 8(%[rs])\n"          /* rs->rseq_cs = &descriptor */
+        "1:\n\t"
+        "movl 4(%[rs]), %k[t0]\n\t"       /* cpu_id */
+        "cmpl %[ncpus], %k[t0]\n\t"
+        "jae 5f\n\t"
+        "imulq %[stride], %[t0]\n\t"
+        "addq %[base], %[t0]\n\t"         /* t0 = this CPU's header */
+        "cmpl $0, 4(%[t0])\n\t"           /* fenced? */
+        "jne 5f\n\t"
+        "movl (%[t0]), %k[t1]\n\t"        /* count */
+        "testl %k[t1], %k[t1]\n\t"
+        "jz 5f\n\t"
+        "subl $1, %k[t1]\n\t"
+        "addq %[soff], %[t0]\n\t"         /* t0 = &slot[0] */
+        "movq (%[t0], %[t1], 8), %[v]\n\t"
+        "subq %[soff], %[t0]\n\t"
+        "movl %k[t1], (%[t0])\n"          /* commit: count - 1 */
+        "2:\n\t"
+        "jmp 6f\n"
+        "5:\n\t"
+        "movq $-1, %[v]\n\t"              /* K23_PORT_PCPU_NONE */
+        "jmp 6f\n\t"
+        K23_PORT_RSEQ_SIG_BYTES_
+        "4:\n\t"
+        "jmp 9b\n"                        /* aborted: start over */
+        "6:\n"
+        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
+        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
+          [ncpus] "r"(ncpus), [soff] "r"(slots_off)
+        : "memory", "cc");
+    return v;
+}
+
+static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
+                                             unsigned ncpus, size_t slots_off,
+                                             uint32_t cap, uint64_t value)
+{
+    char *rs = k23_port_hosted_rseq_area_();
+    uint64_t t0, t1;
+    bool failed;
+    __asm__ __volatile__(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n"
+        "3:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 1f, 2f - 1f, 4f\n\t"
+        ".popsection\n"
+        "9:\n\t"
+        "leaq 3b(%%rip), %[t0]\n\t"
+        "movq %[t0], 8(%[rs])\n"
+        "1:\n\t"
+        "movl 4(%[rs]), %k[t0]\n\t"
+        "cmpl %[ncpus], %k[t0]\n\t"
+        "jae 5f\n\t"
+        "imulq %[stride], %[t0]\n\t"
+        "addq %[base], %[t0]\n\t"
+        "cmpl $0, 4(%[t0])\n\t"
+        "jne 5f\n\t"
+        "movl (%[t0]), %k[t1]\n\t"
+        "cmpl %[cap], %k[t1]\n\t"
+        "jae 5f\n\t"
+        "addq %[soff], %[t0]\n\t"
+        "movq %[val], (%[t0], %[t1], 8)\n\t" /* slot[count] = value */
+        "subq %[soff], %[t0]\n\t"
+        "addl $1, %k[t1]\n\t"
+        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 (nonzero) */
+        "2:\n\t"
+        "jmp 6f\n"
+        "5:\n\t"
+        "xorl %k[t1], %k[t1]\n\t"
+        "jmp 6f\n\t"
+        K23_PORT_RSEQ_SIG_BYTES_
+        "4:\n\t"
+        "jmp 9b\n"
+        "6:\n"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)
+        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
+          [ncpus] "r"(ncpus), [soff] "r"(slots_off), [cap] "r"(cap),
+          [val] "r"(value)
+        : "memory");
+    return !failed;
+}
+#endif
+
 #endif /* K23_PORT_CONFIG_H */

@@ -161,6 +161,132 @@ void k23_port_cpu_local_exit(unsigned cpu)
     (void)cpu;
 }
 
+/* ---- CPU-local stacks: rseq restartable sequences ---- */
+
+/*
+ * On x86_64 Linux the pop and push hooks are rseq critical sections: the
+ * thread stores the address of a `struct rseq_cs` descriptor into its
+ * rseq area, then reads its CPU id, finds that CPU's stack, checks the
+ * fence flag and the count, and ends with one store of the new count (the
+ * commit). If the kernel preempts, migrates or signals the thread before
+ * the commit, it resumes it at the abort handler instead, which starts
+ * over; so a step either commits on the CPU whose id it read, with no
+ * other step on that CPU in between, or has no visible effect (a push
+ * may have written the slot above `count`, which nobody reads).
+ *
+ * A fence sets the flag, then membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_
+ * RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu) interrupts that CPU if it runs one of
+ * our threads, which aborts any sequence in progress there; a sequence
+ * that starts after sees the flag (the syscall orders memory on both
+ * sides), and one preempted before is aborted when it runs again. So when
+ * the fence returns no step can still commit on that stack.
+ *
+ * ThreadSanitizer cannot see the assembly's accesses nor the ordering
+ * membarrier provides, so TSan builds use the locked path.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define HOSTED_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HOSTED_TSAN 1
+#endif
+#endif
+
+#if defined(K23_PORT_PCPU_INLINE) && defined(HOSTED_TSAN)
+#error "k23_port_config.h and port.c disagree about ThreadSanitizer"
+#endif
+
+#if defined(K23_PORT_PCPU_INLINE)
+/* __rseq_offset, copied by the probe (one load instead of two through the
+ * GOT in the sequences). */
+ptrdiff_t k23_port_hosted_rseq_offset;
+#endif
+
+#if defined(HOSTED_HAVE_RSEQ) && defined(K23_PORT_PCPU_INLINE)
+#define HOSTED_RSEQ_STACKS 1
+#include <linux/membarrier.h>
+
+static int hosted_pcpu_state; /* 0 unknown, 1 available, 2 not */
+
+static __attribute__((noinline)) bool hosted_pcpu_probe(void)
+{
+    __atomic_store_n(&k23_port_hosted_rseq_offset, __rseq_offset,
+                     __ATOMIC_RELAXED);
+    bool ok = __rseq_size != 0 && getenv("K23MEM_NO_RSEQ") == NULL &&
+              syscall(SYS_membarrier,
+                      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
+                      0) == 0;
+    __atomic_store_n(&hosted_pcpu_state, ok ? 1 : 2, __ATOMIC_RELAXED);
+    return ok;
+}
+
+bool k23_port_pcpu_fast(void)
+{
+    int st = __atomic_load_n(&hosted_pcpu_state, __ATOMIC_RELAXED);
+    return st != 0 ? st == 1 : hosted_pcpu_probe();
+}
+
+/* The sequences themselves are inline functions in k23_port_config.h, so
+ * that the library's hot paths need no call; these are the out-of-line
+ * hooks of the port contract. */
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off)
+{
+    return k23_port_pcpu_pop_inline(base, stride, ncpus, slots_off);
+}
+
+bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+                        size_t slots_off, uint32_t cap, uint64_t value)
+{
+    return k23_port_pcpu_push_inline(base, stride, ncpus, slots_off, cap,
+                                     value);
+}
+
+void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
+{
+    __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
+    long rc = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+                      MEMBARRIER_CMD_FLAG_CPU, (int)cpu);
+    if (rc != 0)
+        k23_port_panic(__FILE__, __LINE__,
+                       "membarrier(PRIVATE_EXPEDITED_RSEQ) failed");
+}
+
+#else /* no rseq stacks: the library uses its locks */
+
+bool k23_port_pcpu_fast(void)
+{
+    return false;
+}
+
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off)
+{
+    (void)base; (void)stride; (void)ncpus; (void)slots_off;
+    return K23_PORT_PCPU_NONE;
+}
+
+bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+                        size_t slots_off, uint32_t cap, uint64_t value)
+{
+    (void)base; (void)stride; (void)ncpus; (void)slots_off; (void)cap;
+    (void)value;
+    return false;
+}
+
+void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
+{
+    (void)cpu;
+    __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
+}
+
+#endif
+
+void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr)
+{
+    __atomic_store_n(&hdr->fenced, 0, __ATOMIC_RELEASE);
+}
+
 /* ---- physical memory ---- */
 
 void *k23_port_phys_to_virt(k23_paddr_t pa)

@@ -1,0 +1,14 @@
+# The frame allocator's per-CPU caches once more without the port's rseq
+# fast path (K23MEM_NO_RSEQ makes k23_port_pcpu_fast() false), so that the
+# locked caches stay tested in the builds where the fast path is on.
+if(K23_PORT_HOSTED AND TARGET test_frames)
+  add_test(NAME test_frames_no_rseq
+    COMMAND test_frames --jobs 2 --short-filename)
+  set_tests_properties(test_frames_no_rseq PROPERTIES LABELS "unit"
+    TIMEOUT 600 ENVIRONMENT "K23MEM_NO_RSEQ=1;ASAN_OPTIONS=handle_segv=0")
+endif()
+if(K23_PORT_HOSTED AND TARGET stress_frames)
+  add_test(NAME stress_frames_no_rseq COMMAND stress_frames)
+  set_tests_properties(stress_frames_no_rseq PROPERTIES LABELS "unit"
+    TIMEOUT 600 ENVIRONMENT "K23MEM_NO_RSEQ=1")
+endif()
