@@ -70,38 +70,7 @@ void k23_port_cpu_local_exit(unsigned cpu)
     kport_local_depth = 0;
 }
 
-/* ---- CPU-local stacks: no fast path, the library uses its locks ---- */
-
-bool k23_port_pcpu_fast(void)
-{
-    return false;
-}
-
-uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
-                           size_t slots_off)
-{
-    (void)base; (void)stride; (void)ncpus; (void)slots_off;
-    return K23_PORT_PCPU_NONE;
-}
-
-bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
-                        size_t slots_off, uint32_t cap, uint64_t value)
-{
-    (void)base; (void)stride; (void)ncpus; (void)slots_off; (void)cap;
-    (void)value;
-    return false;
-}
-
-void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
-{
-    (void)cpu;
-    __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
-}
-
-void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr)
-{
-    __atomic_store_n(&hdr->fenced, 0, __ATOMIC_RELEASE);
-}
+/* CPU-local stacks: no fast path; ports/common/pcpu_locked.c. */
 
 /* ---- physical memory: identity, the MMU is off ---- */
 

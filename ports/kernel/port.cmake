@@ -8,7 +8,8 @@ if(NOT K23_KERNEL_ARCH)
     "-DCMAKE_TOOLCHAIN_FILE=ports/kernel/toolchain-aarch64.cmake (or -riscv64)")
 endif()
 set(K23_PORT_SOURCES "${CMAKE_CURRENT_LIST_DIR}/port.c"
-                     "${CMAKE_CURRENT_LIST_DIR}/klibc.c")
+                     "${CMAKE_CURRENT_LIST_DIR}/klibc.c"
+                     "${CMAKE_CURRENT_LIST_DIR}/../common/pcpu_locked.c")
 # klibc.c implements memset & co.: the compiler must not turn its loops
 # back into calls to them.
 set_source_files_properties("${CMAKE_CURRENT_LIST_DIR}/klibc.c" PROPERTIES

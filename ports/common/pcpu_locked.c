@@ -1,0 +1,51 @@
+/*
+ * The CPU-local stack hooks of port.h for a port without a lock-free fast
+ * path (the kernel and wasm32 ports, and the hosted port where rseq is not
+ * available): k23_port_pcpu_fast() says no, so the library guards every
+ * per-CPU cache with its lock, and pop/push are never called in earnest.
+ * The fence flag is still kept, because the library sets and clears it
+ * around remote access whatever the port.
+ *
+ * Freestanding: only port.h and compiler builtins. A port adds this file to
+ * K23_PORT_SOURCES (or includes it, as the hosted port does in its
+ * no-rseq build).
+ */
+#include "k23mem/port.h"
+
+bool k23_port_pcpu_fast(void)
+{
+    return false;
+}
+
+uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+                           size_t slots_off)
+{
+    (void)base;
+    (void)stride;
+    (void)ncpus;
+    (void)slots_off;
+    return K23_PORT_PCPU_NONE;
+}
+
+bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+                        size_t slots_off, uint32_t cap, uint64_t value)
+{
+    (void)base;
+    (void)stride;
+    (void)ncpus;
+    (void)slots_off;
+    (void)cap;
+    (void)value;
+    return false;
+}
+
+void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
+{
+    (void)cpu;
+    __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
+}
+
+void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr)
+{
+    __atomic_store_n(&hdr->fenced, 0, __ATOMIC_RELEASE);
+}
