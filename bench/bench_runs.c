@@ -1,5 +1,7 @@
 /*
- * k23mem-bench runs: contiguous-run search (k23_bitmap_find_clear) against
+ * k23mem-bench runs: contiguous-run search (k23_bitmap_next_clear, the
+ * form that returns its result; k23_bitmap_find_clear is the same search
+ * behind an out-parameter) against
  * a baseline built only from libbsd's byte-wise <bsd/sys/bitstring.h>
  * macros (bit_test, bit_ffc), on a 4,194,304-bit bitstring (16 GiB of
  * 4 KiB frames).
@@ -79,8 +81,9 @@ libbsd_find_clear(bitstr_t *bs, int nbits, int start, int len,
     return -1;
 }
 
-/* ours, in the same shape: index or -1 (for the checks; the timing loop
- * calls k23_bitmap_find_clear directly) */
+/* ours, in the same shape: index or -1 (for the checks, through the
+ * out-parameter form; the timing loop calls k23_bitmap_next_clear
+ * directly, so both forms are checked against the baseline) */
 RUNS_OPAQUE static long
 ours_find_clear(const unsigned char *bs, size_t nbits, size_t start,
                 size_t len, unsigned align_log2)
@@ -202,13 +205,10 @@ static long job_run(const struct job *j)
                 r = libbsd_find_clear(j->bs, j->nbits, j->starts[k],
                                       j->q->len, j->q->align_log2);
             } else {
-                size_t idx;
-                r = k23_bitmap_find_clear(j->bs, (size_t)j->nbits,
-                                          (size_t)j->starts[k],
-                                          (size_t)j->q->len,
-                                          j->q->align_log2, 0, &idx) == K23_OK
-                        ? (long)idx
-                        : -1;
+                struct k23_bitmap_hit h = k23_bitmap_next_clear(
+                    j->bs, (size_t)j->nbits, (size_t)j->starts[k],
+                    (size_t)j->q->len, j->q->align_log2, 0);
+                r = h.rc == K23_OK ? (long)h.index : -1;
             }
             acc += r;
             searches++;
@@ -221,12 +221,10 @@ static long job_run(const struct job *j)
                 r = libbsd_find_clear(j->bs, j->nbits, (int)pos, j->q->len,
                                       j->q->align_log2);
             } else {
-                size_t idx;
-                r = k23_bitmap_find_clear(j->bs, (size_t)j->nbits,
-                                          (size_t)pos, (size_t)j->q->len,
-                                          j->q->align_log2, 0, &idx) == K23_OK
-                        ? (long)idx
-                        : -1;
+                struct k23_bitmap_hit h = k23_bitmap_next_clear(
+                    j->bs, (size_t)j->nbits, (size_t)pos, (size_t)j->q->len,
+                    j->q->align_log2, 0);
+                r = h.rc == K23_OK ? (long)h.index : -1;
             }
             searches++;
             if (r < 0)

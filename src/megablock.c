@@ -97,11 +97,15 @@ static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
     size_t best = 0, best_len = SIZE_MAX;
     size_t pos = m->lo;
     while (pos < m->hi) {
-        size_t h, e;
-        if (k23_bitmap_find_clear(m->busy, m->hi, pos, 1, 0, 0, &h) != K23_OK)
+        /* a scan: the returned-hit form keeps pos in registers */
+        struct k23_bitmap_hit hole = k23_bitmap_next_clear(m->busy, m->hi,
+                                                           pos, 1, 0, 0);
+        if (hole.rc != K23_OK)
             break;
-        if (k23_bitmap_find_set(m->busy, m->hi, h, 1, 0, 0, &e) != K23_OK)
-            e = m->hi;
+        size_t h = hole.index;
+        struct k23_bitmap_hit used = k23_bitmap_next_set(m->busy, m->hi, h,
+                                                         1, 0, 0);
+        size_t e = used.rc == K23_OK ? used.index : m->hi;
         size_t a;
         if (!k23_add_overflow_(h, amask, &a)) {
             a &= ~amask;

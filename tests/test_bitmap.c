@@ -69,13 +69,27 @@ static void ref_runlen(const unsigned char *bs, size_t nbits, bool want_set,
 
 typedef int (*find_fn)(const unsigned char *, size_t, size_t, size_t,
                        unsigned, size_t, size_t *);
+typedef struct k23_bitmap_hit (*next_fn)(const unsigned char *, size_t,
+                                         size_t, size_t, unsigned, size_t);
 
+/* Disagreement between the two forms of the API (see call_find). */
+#define FORMS_DISAGREE (-1000)
+
+/* Searches through both forms (out-parameter and returned hit) and
+ * returns the out-parameter form's result, or FORMS_DISAGREE when the
+ * returned hit differs from it, so that every reference comparison
+ * checks both. */
 static int call_find(bool want_set, const unsigned char *bs, size_t nbits,
                      size_t start, size_t len, unsigned a, size_t off,
                      size_t *out)
 {
     find_fn f = want_set ? k23_bitmap_find_set : k23_bitmap_find_clear;
-    return f(bs, nbits, start, len, a, off, out);
+    next_fn n = want_set ? k23_bitmap_next_set : k23_bitmap_next_clear;
+    int rc = f(bs, nbits, start, len, a, off, out);
+    struct k23_bitmap_hit h = n(bs, nbits, start, len, a, off);
+    if (h.rc != rc || (rc == K23_OK && h.index != *out))
+        return FORMS_DISAGREE;
+    return rc;
 }
 
 /* Set the bits past nbits in the last byte to all-ones or all-zeros. */
@@ -173,6 +187,42 @@ Test(bitmap, invalid_requests_are_distinct_from_not_found)
                                        off, &idx), K23_OK);
     cr_assert_eq(idx, 5);
     cr_assert_neq(K23_ERR_INVAL, K23_ERR_NOT_FOUND);
+}
+
+Test(bitmap, returned_hit_form_reports_the_same_errors)
+{
+    unsigned char bs[16] = {0};
+    const size_t wide = sizeof(size_t) * 8;
+    struct {
+        const unsigned char *bs;
+        size_t nbits, start, len;
+        unsigned a;
+        const char *why;
+    } bad[] = {
+        {NULL, 128, 0, 1, 0, "NULL bitstring (quick-path shape)"},
+        {NULL, 8, 0, 1, 3, "NULL bitstring (aligned)"},
+        {bs, 128, 0, 0, 0, "len == 0"},
+        {bs, 128, 0, 129, 0, "len > nbits"},
+        {bs, 128, 128, 1, 0, "start >= nbits"},
+        {bs, 0, 0, 1, 0, "empty bitstring"},
+        {bs, 128, 0, 1, (unsigned)wide, "alignment as wide as size_t"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct k23_bitmap_hit c = k23_bitmap_next_clear(
+            bad[i].bs, bad[i].nbits, bad[i].start, bad[i].len, bad[i].a, 0);
+        struct k23_bitmap_hit s = k23_bitmap_next_set(
+            bad[i].bs, bad[i].nbits, bad[i].start, bad[i].len, bad[i].a, 0);
+        cr_assert_eq(c.rc, K23_ERR_INVAL, "next_clear: %s", bad[i].why);
+        cr_assert_eq(s.rc, K23_ERR_INVAL, "next_set: %s", bad[i].why);
+    }
+    /* found in the quick path, found past it, and not found */
+    bit_nset(bs, 0, 69);
+    struct k23_bitmap_hit h = k23_bitmap_next_set(bs, 128, 3, 5, 0, 0);
+    cr_assert(h.rc == K23_OK && h.index == 3);
+    h = k23_bitmap_next_clear(bs, 128, 0, 1, 0, 0);
+    cr_assert(h.rc == K23_OK && h.index == 70, "got %d/%zu", h.rc, h.index);
+    h = k23_bitmap_next_clear(bs, 128, 0, 59, 0, 0);
+    cr_assert_eq(h.rc, K23_ERR_NOT_FOUND);
 }
 
 Test(bitmap, set_and_clear_range_match_libbsd_and_reject_bad_ranges)
