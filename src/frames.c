@@ -33,10 +33,37 @@
 #define FRAMES_MIN_SHIFT 12
 #define FRAMES_MAX_SHIFT 16
 
-/* Cache entries pack the arena index and the frame index in the arena. */
-#define FRAMES_ENTRY(ai, idx) (((uint64_t)(ai) << 32) | (uint64_t)(idx))
-#define FRAMES_ENTRY_ARENA(e) ((unsigned)((e) >> 32))
-#define FRAMES_ENTRY_INDEX(e) ((uint32_t)(e))
+/* A cache entry is the frame's physical address with its arena's index
+ * in the low bits, which frame alignment (at least 4 KiB) leaves zero. A
+ * cache hit then hands out the address with one AND and a free pushes its
+ * argument with one OR: on the dependency chain that runs through the
+ * cache from one free to the next allocation, nothing waits for arena
+ * arithmetic (the state update runs beside it). Never equal to
+ * K23_PORT_PCPU_NONE (all-ones), as the index is < 32. */
+#define FRAMES_ENTRY_ARENA_MASK ((UINT64_C(1) << FRAMES_MIN_SHIFT) - 1)
+_Static_assert(K23_FRAMES_MAX_ARENAS <= FRAMES_ENTRY_ARENA_MASK,
+               "arena indices must fit below the smallest frame alignment");
+
+static inline uint64_t frames_entry(const k23_frames_t *fa, unsigned ai,
+                                    uint64_t pfn)
+{
+    return (pfn << fa->frame_shift) | ai;
+}
+
+static inline unsigned frames_entry_arena(uint64_t e)
+{
+    return (unsigned)(e & FRAMES_ENTRY_ARENA_MASK);
+}
+
+static inline k23_paddr_t frames_entry_pa(uint64_t e)
+{
+    return e & ~FRAMES_ENTRY_ARENA_MASK;
+}
+
+static inline uint64_t frames_entry_pfn(const k23_frames_t *fa, uint64_t e)
+{
+    return e >> fa->frame_shift;
+}
 
 /* ---- helpers ---- */
 
@@ -581,9 +608,9 @@ static void frames_cache_drain_n(k23_frames_t *fa, k23_frames_pcpu_t *c,
     k23_port_lock_acquire(&fa->lock);
     for (unsigned i = 0; i < k; i++) {
         uint64_t e = c->frames[i];
-        k23_frames_arena_t *a = &fa->arenas[FRAMES_ENTRY_ARENA(e)];
-        k23_arena_free_(a, a->base_pfn + FRAMES_ENTRY_INDEX(e), 1,
-                        FRAME_CACHED, fa->cfg.max_order, fa->frame_shift);
+        k23_arena_free_(&fa->arenas[frames_entry_arena(e)],
+                        frames_entry_pfn(fa, e), 1, FRAME_CACHED,
+                        fa->cfg.max_order, fa->frame_shift);
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
@@ -602,8 +629,7 @@ static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
         if (!frames_alloc_locked(fa, 1, 0, UINT64_MAX, FRAME_CACHED, &ai,
                                  &pfn))
             break;
-        c->frames[c->hdr.count++] =
-            FRAMES_ENTRY(ai, pfn - fa->arenas[ai].base_pfn);
+        c->frames[c->hdr.count++] = frames_entry(fa, ai, pfn);
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
@@ -714,9 +740,9 @@ static void frames_free_entries(k23_frames_t *fa, const uint64_t *e,
         return;
     k23_port_lock_acquire(&fa->lock);
     for (unsigned i = 0; i < n; i++) {
-        k23_frames_arena_t *a = &fa->arenas[FRAMES_ENTRY_ARENA(e[i])];
-        k23_arena_free_(a, a->base_pfn + FRAMES_ENTRY_INDEX(e[i]), 1,
-                        FRAME_CACHED, fa->cfg.max_order, fa->frame_shift);
+        k23_arena_free_(&fa->arenas[frames_entry_arena(e[i])],
+                        frames_entry_pfn(fa, e[i]), 1, FRAME_CACHED,
+                        fa->cfg.max_order, fa->frame_shift);
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
@@ -741,7 +767,7 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
         if (!frames_alloc_locked(fa, 1, 0, UINT64_MAX, FRAME_CACHED, &bi,
                                  &bp))
             break;
-        got[n++] = FRAMES_ENTRY(bi, bp - fa->arenas[bi].base_pfn);
+        got[n++] = frames_entry(fa, bi, bp);
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
@@ -776,10 +802,10 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
  * address. */
 static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
 {
-    k23_frames_arena_t *a = &fa->arenas[FRAMES_ENTRY_ARENA(e)];
-    uint32_t idx = FRAMES_ENTRY_INDEX(e);
+    k23_frames_arena_t *a = &fa->arenas[frames_entry_arena(e)];
+    uint32_t idx = (uint32_t)(frames_entry_pfn(fa, e) - a->base_pfn);
     k23_arena_set_state_(a, idx, FRAME_ALLOCATED);
-    return (a->base_pfn + idx) << fa->frame_shift;
+    return frames_entry_pa(e);
 }
 
 /* Every case of a single-frame allocation; the public functions try a
@@ -809,12 +835,12 @@ static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
             frames_cache_refill(fa, c);
         if (K23_LIKELY(c->hdr.count != 0)) {
             uint64_t e = c->frames[--c->hdr.count];
-            k23_frames_arena_t *a = &fa->arenas[FRAMES_ENTRY_ARENA(e)];
-            uint32_t idx = FRAMES_ENTRY_INDEX(e);
+            k23_frames_arena_t *a = &fa->arenas[frames_entry_arena(e)];
+            uint32_t idx = (uint32_t)(frames_entry_pfn(fa, e) - a->base_pfn);
             k23_arena_set_state_(a, idx, FRAME_ALLOCATED);
             k23_port_lock_release(&c->lock);
             k23_port_cpu_local_exit(cpu);
-            pa = (a->base_pfn + idx) << fa->frame_shift;
+            pa = frames_entry_pa(e);
             goto done;
         }
         k23_port_lock_release(&c->lock);
@@ -887,7 +913,7 @@ frames_free_one_slow(k23_frames_t *fa, k23_frames_arena_t *a, unsigned ai,
     }
     if (fa->pcpu_fast) {
         /* the push in k23_frames_free_one() failed; the frame is CACHED */
-        frames_free_one_spill(fa, FRAMES_ENTRY(ai, idx));
+        frames_free_one_spill(fa, pa | ai);
         return;
     }
     unsigned cpu = k23_port_cpu_local_enter();
@@ -899,7 +925,7 @@ frames_free_one_slow(k23_frames_t *fa, k23_frames_arena_t *a, unsigned ai,
     if (K23_UNLIKELY(c->hdr.count == fa->cfg.cache_frames))
         frames_cache_drain_n(fa, c, fa->cfg.cache_batch);
     k23_arena_set_state_(a, idx, FRAME_CACHED);
-    c->frames[c->hdr.count++] = FRAMES_ENTRY(ai, idx);
+    c->frames[c->hdr.count++] = pa | ai;
     k23_port_lock_release(&c->lock);
     k23_port_cpu_local_exit(cpu);
 }
@@ -917,7 +943,9 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
             k23_arena_misuse_(st, false, pa);
         /* CACHED before the push: once pushed, another thread may pop it */
         k23_arena_set_state_(a, idx, FRAME_CACHED);
-        if (K23_LIKELY(frames_fast_push(fa, FRAMES_ENTRY(ai, idx))))
+        /* pa is frame aligned (frames_owner checked): pa | ai is the
+         * entry, ready as soon as pa is */
+        if (K23_LIKELY(frames_fast_push(fa, pa | ai)))
             return;
     }
     frames_free_one_slow(fa, a, ai, pa);
@@ -1129,6 +1157,25 @@ int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
     return K23_OK;
 }
 
+/* Arena and frame index of a cache entry, for the checker: false when
+ * the entry names no frame of the allocator (bits set below the frame
+ * size other than an existing arena's index, or an address outside that
+ * arena). */
+static bool frames_entry_decode(const k23_frames_t *fa, uint64_t e,
+                                unsigned *ai_out, uint32_t *idx_out)
+{
+    uint64_t low = e & (fa->cfg.frame_size - 1);
+    if (low >= fa->narenas)
+        return false;
+    const k23_frames_arena_t *a = &fa->arenas[low];
+    uint64_t pfn = frames_entry_pfn(fa, e);
+    if (pfn < a->base_pfn || pfn - a->base_pfn >= a->nframes)
+        return false;
+    *ai_out = (unsigned)low;
+    *idx_out = (uint32_t)(pfn - a->base_pfn);
+    return true;
+}
+
 /* Check under every lock (and fence). CACHED frames in no cache are not
  * an error here: their number goes to *transit for the caller to judge. */
 static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
@@ -1161,9 +1208,9 @@ static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
         }
         for (unsigned j = 0; j < c->hdr.count; j++) {
             uint64_t e = c->frames[j];
-            unsigned ai = FRAMES_ENTRY_ARENA(e);
-            uint32_t idx = FRAMES_ENTRY_INDEX(e);
-            if (ai >= fa->narenas || idx >= fa->arenas[ai].nframes) {
+            unsigned ai;
+            uint32_t idx;
+            if (!frames_entry_decode(fa, e, &ai, &idx)) {
                 k23_log_u64_(K23_LOG_ERROR, "k23_frames check: cache entry "
                              "out of range on cpu ", i, "");
                 rc = K23_ERR_CORRUPT;
@@ -1185,9 +1232,9 @@ static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
         k23_frames_pcpu_t *c = &fa->caches[i];
         for (unsigned j = 0; j < c->hdr.count && j < K23_FRAMES_CACHE_MAX; j++) {
             uint64_t e = c->frames[j];
-            unsigned ai = FRAMES_ENTRY_ARENA(e);
-            uint32_t idx = FRAMES_ENTRY_INDEX(e);
-            if (ai < fa->narenas && idx < fa->arenas[ai].nframes &&
+            unsigned ai;
+            uint32_t idx;
+            if (frames_entry_decode(fa, e, &ai, &idx) &&
                 k23_arena_state_(&fa->arenas[ai], idx) == FRAME_CHECK_MARK)
                 k23_arena_set_state_(&fa->arenas[ai], idx, FRAME_CACHED);
         }

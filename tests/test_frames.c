@@ -792,6 +792,39 @@ Test(frames, checker_reports_corruption)
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
 }
 
+Test(frames, checker_reports_corrupt_cache_entries)
+{
+    /* one frame in a cache, then its entry (physical address, arena index
+     * in the low bits) damaged in each way the checker must notice */
+    k23_frames_t *fa = fa_simple(8, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    k23_frames_free_one(fa, pa);
+    k23_frames_pcpu_t *c = NULL;
+    for (unsigned i = 0; i < fa->ncaches; i++)
+        if (fa->caches[i].hdr.count != 0)
+            c = &fa->caches[i];
+    cr_assert_not_null(c);
+    cr_assert_geq(c->hdr.count, 2, "the refill cached a batch");
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    uint32_t top = c->hdr.count - 1;
+    uint64_t good = c->frames[top];
+    const k23_frames_arena_t *a = &fa->arenas[0];
+    uint64_t bad[] = {
+        good | 1,                          /* arena 1 does not exist */
+        good | 0x800,                      /* bits below the frame size */
+        (a->base_pfn + a->nframes) * F4K,  /* just past the arena */
+        (a->base_pfn - 1) * F4K,           /* just before it */
+        c->frames[0],                      /* a frame cached twice */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        c->frames[top] = bad[i];
+        cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT, "case %zu", i);
+    }
+    c->frames[top] = good;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+}
+
 /* ---- model-based randomized test ---- */
 
 /* The shadow model: for every frame of the buffer, whether the allocator

@@ -73,8 +73,12 @@ static inline char *k23_port_hosted_rseq_area_(void)
 }
 
 /* Both sequences: t0 = this CPU's header, t1 = its count; push's result
- * is ZF (set: failed). Few registers, so that no callee-saved one is
- * spilled. */
+ * is ZF (set: failed). The commit path runs straight through to the end
+ * of the sequence with no taken jump; the failure exits and the abort
+ * handler live in .text.unlikely. stride and slots_off are immediates when
+ * the caller's are constants, and ncpus and cap may stay in memory, so the
+ * sequences need three registers of their own and the library's hot paths
+ * spill no callee-saved ones. */
 static inline uint64_t k23_port_pcpu_pop_inline(void *base, size_t stride,
                                                 unsigned ncpus,
                                                 size_t slots_off)
@@ -92,33 +96,30 @@ static inline uint64_t k23_port_pcpu_pop_inline(void *base, size_t stride,
         "leaq 3b(%%rip), %[t0]\n\t"
         "movq %[t0], 8(%[rs])\n"          /* rs->rseq_cs = &descriptor */
         "1:\n\t"
+        "movq $-1, %[v]\n\t"             /* K23_PORT_PCPU_NONE unless popped */
         "movl 4(%[rs]), %k[t0]\n\t"       /* cpu_id */
         "cmpl %[ncpus], %k[t0]\n\t"
-        "jae 5f\n\t"
+        "jae 2f\n\t"
         "imulq %[stride], %[t0]\n\t"
         "addq %[base], %[t0]\n\t"         /* t0 = this CPU's header */
         "cmpl $0, 4(%[t0])\n\t"           /* fenced? */
-        "jne 5f\n\t"
+        "jne 2f\n\t"
         "movl (%[t0]), %k[t1]\n\t"        /* count */
-        "testl %k[t1], %k[t1]\n\t"
-        "jz 5f\n\t"
         "subl $1, %k[t1]\n\t"
+        "jb 2f\n\t"                       /* count was 0 */
         "addq %[soff], %[t0]\n\t"         /* t0 = &slot[0] */
         "movq (%[t0], %[t1], 8), %[v]\n\t"
         "subq %[soff], %[t0]\n\t"
         "movl %k[t1], (%[t0])\n"          /* commit: count - 1 */
         "2:\n\t"
-        "jmp 6f\n"
-        "5:\n\t"
-        "movq $-1, %[v]\n\t"              /* K23_PORT_PCPU_NONE */
-        "jmp 6f\n\t"
+        ".pushsection .text.unlikely, \"ax\"\n\t"
         K23_PORT_RSEQ_SIG_BYTES_
         "4:\n\t"
-        "jmp 9b\n"                        /* aborted: start over */
-        "6:\n"
+        "jmp 9b\n\t"                      /* aborted: start over */
+        ".popsection\n"
         : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
-        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
-          [ncpus] "r"(ncpus), [soff] "r"(slots_off)
+        : [rs] "r"(rs), [base] "r"(base), [stride] "ri"(stride),
+          [ncpus] "rm"(ncpus), [soff] "ri"(slots_off)
         : "memory", "cc");
     return v;
 }
@@ -154,20 +155,20 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
         "addq %[soff], %[t0]\n\t"
         "movq %[val], (%[t0], %[t1], 8)\n\t" /* slot[count] = value */
         "subq %[soff], %[t0]\n\t"
-        "addl $1, %k[t1]\n\t"
-        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 (nonzero) */
+        "addl $1, %k[t1]\n\t"             /* ZF clear: count + 1 > 0 */
+        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 */
         "2:\n\t"
-        "jmp 6f\n"
+        ".pushsection .text.unlikely, \"ax\"\n"
         "5:\n\t"
-        "xorl %k[t1], %k[t1]\n\t"
-        "jmp 6f\n\t"
+        "xorl %k[t1], %k[t1]\n\t"         /* ZF set: failed */
+        "jmp 2b\n\t"
         K23_PORT_RSEQ_SIG_BYTES_
         "4:\n\t"
-        "jmp 9b\n"
-        "6:\n"
+        "jmp 9b\n\t"
+        ".popsection\n"
         : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)
-        : [rs] "r"(rs), [base] "r"(base), [stride] "r"(stride),
-          [ncpus] "r"(ncpus), [soff] "r"(slots_off), [cap] "r"(cap),
+        : [rs] "r"(rs), [base] "r"(base), [stride] "ri"(stride),
+          [ncpus] "rm"(ncpus), [soff] "ri"(slots_off), [cap] "rm"(cap),
           [val] "r"(value)
         : "memory");
     return !failed;
