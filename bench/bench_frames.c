@@ -7,6 +7,8 @@
  * ends with:
  *   frames.cache_pair_vs_lifo=<ratio>
  *   frames.lock2_vs_lifo=<ratio> (the per-CPU locks' share of the floor)
+ * and, where the port has a CPU-local fast path, frames.pcpu_steps_pair_ns
+ * (its pop+push alone, without the allocator's bookkeeping).
  *   frames.free_long_vs_short_list=<ratio>
  *   frames.metadata_bytes_per_frame=<bytes>
  */
@@ -24,6 +26,9 @@
 #define F4K UINT64_C(4096)
 #define RAM_SIZE (UINT64_C(1) << 30)
 #define REPS 15
+/* CPUs of the bare stack array (beyond it the steps fail and the figure
+ * is left out) */
+#define K23_FRAMES_MAX_CPUS_BENCH 256
 
 /* Thread CPU time, not wall time: the machines running this are shared
  * and heavily loaded, and time spent descheduled says nothing about the
@@ -138,24 +143,76 @@ static double time_locks(int iters)
     return (double)(now_ns() - t0) / iters;
 }
 
-/* Cache-hit pairs, LIFO pairs and lock pairs measured in alternation, so
- * that load on the machine hits them alike. */
-static void bench_cache_vs_lifo(int iters, double *cache, double *floor,
-                                double *locks)
+/* The port's CPU-local stack steps alone, on a bare two-CPU stack array:
+ * the part of a cache hit that is not the allocator's bookkeeping. */
+struct bench_stack {
+    k23_port_pcpu_hdr_t hdr;
+    uint64_t slots[64];
+};
+static struct bench_stack bench_stacks[K23_FRAMES_MAX_CPUS_BENCH];
+
+#ifdef K23_PORT_PCPU_INLINE
+#define BENCH_POP k23_port_pcpu_pop_inline
+#define BENCH_PUSH k23_port_pcpu_push_inline
+#else
+#define BENCH_POP k23_port_pcpu_pop
+#define BENCH_PUSH k23_port_pcpu_push
+#endif
+
+__attribute__((noinline)) static uint64_t hooks_pop(void)
 {
-    double a[REPS], b[REPS], c[REPS];
+    return BENCH_POP(bench_stacks, sizeof(bench_stacks[0]),
+                     K23_FRAMES_MAX_CPUS_BENCH,
+                     offsetof(struct bench_stack, slots));
+}
+
+__attribute__((noinline)) static bool hooks_push(uint64_t v)
+{
+    return BENCH_PUSH(bench_stacks, sizeof(bench_stacks[0]),
+                      K23_FRAMES_MAX_CPUS_BENCH,
+                      offsetof(struct bench_stack, slots), 64, v);
+}
+
+/* ns per pop+push pair; 0 when the port has no fast path (or a step
+ * failed: the figure is then left out). */
+static double time_hooks(int iters)
+{
+    if (!k23_port_pcpu_fast())
+        return 0;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < iters; i++) {
+        uint64_t v = hooks_pop();
+        if (v == K23_PORT_PCPU_NONE || !hooks_push(v))
+            return 0; /* CPU id past the array, or migrated mid-pair */
+    }
+    return (double)(now_ns() - t0) / iters;
+}
+
+/* Cache-hit pairs, LIFO pairs, lock pairs and bare stack-step pairs
+ * measured in alternation, so that load on the machine hits them alike. */
+static void bench_cache_vs_lifo(int iters, double *cache, double *floor,
+                                double *locks, double *hooks)
+{
+    double a[REPS], b[REPS], c[REPS], d[REPS];
     k23_port_lock_init(&bench_lock);
     for (unsigned i = 0; i < 32; i++)
         lifo[lifo_n++] = i * F4K;
+    for (unsigned c = 0; c < K23_FRAMES_MAX_CPUS_BENCH; c++) {
+        for (unsigned i = 0; i < 32; i++)
+            bench_stacks[c].slots[i] = i * F4K;
+        bench_stacks[c].hdr.count = 32;
+    }
     time_pairs(&fa, iters); /* warm up */
     for (int r = 0; r < REPS; r++) {
         a[r] = time_pairs(&fa, iters);
         b[r] = time_lifo(iters);
         c[r] = time_locks(iters);
+        d[r] = time_hooks(iters);
     }
     *cache = median(a, REPS);
     *floor = median(b, REPS);
     *locks = median(c, REPS);
+    *hooks = median(d, REPS);
 }
 
 /* Set up f (caches off) so that frames 2i are free order-0 blocks for
@@ -271,13 +328,17 @@ int k23_bench_frames(int argc, char **argv)
            (unsigned long long)s.total_frames);
 
     /* cache hit pair vs the LIFO floor, in the same run */
-    double cache_pair, lifo_pair, lock_pairs;
-    bench_cache_vs_lifo(100000, &cache_pair, &lifo_pair, &lock_pairs);
+    double cache_pair, lifo_pair, lock_pairs, hooks_pair;
+    bench_cache_vs_lifo(100000, &cache_pair, &lifo_pair, &lock_pairs,
+                        &hooks_pair);
     printf("  per-CPU cache hit alloc+free pair: %.1f ns\n", cache_pair);
     printf("  LIFO pop+push through non-inlined functions: %.1f ns\n",
            lifo_pair);
     printf("  two uncontended port lock acquire+release pairs: %.1f ns\n",
            lock_pairs);
+    if (hooks_pair > 0)
+        printf("  the port's CPU-local pop+push alone (bare stack): %.1f ns\n",
+               hooks_pair);
 
     /* caches off */
     init_fa(0);
@@ -330,6 +391,8 @@ int k23_bench_frames(int argc, char **argv)
     printf("frames.free_short_list_ns=%.1f\n", short_free);
     printf("frames.free_long_list_ns=%.1f\n", long_free);
     printf("frames.lock2_pair_ns=%.1f\n", lock_pairs);
+    if (hooks_pair > 0)
+        printf("frames.pcpu_steps_pair_ns=%.1f\n", hooks_pair);
     printf("frames.cache_pair_vs_lifo=%.2f\n", cache_pair / lifo_pair);
     printf("frames.lock2_vs_lifo=%.2f\n", lock_pairs / lifo_pair);
     printf("frames.free_long_vs_short_list=%.2f\n", long_free / short_free);
