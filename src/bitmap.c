@@ -392,6 +392,13 @@ BITMAP_INLINE bool bitmap_quick(const unsigned char *bs, size_t nbits,
                                 size_t start, size_t len, unsigned align_log2,
                                 size_t *out_idx, uint64_t flip)
 {
+    /* len 1 at start: one byte test, the whole search in a sparse
+     * bitmap scanned bit by bit */
+    if (len == 1 && align_log2 == 0 && bs != NULL && start < nbits &&
+        (((bs[start / 8] ^ (unsigned char)flip) >> (start % 8)) & 1) == 0) {
+        *out_idx = start;
+        return true;
+    }
     if (bs != NULL && align_log2 == 0 &&
         len - 1 < BITMAP_QUICK_MAX_LEN && nbits >= 64 &&
         start <= nbits - 64) {
