@@ -576,6 +576,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         *nrejected = b.nrejected;
     if (fa->narenas == 0)
         return K23_ERR_TOO_SMALL;
+    fa->fast_one_arena = fa->pcpu_fast && fa->narenas == 1;
     K23_ASSERT_EXPENSIVE(k23_frames_check(fa) == K23_OK);
     return K23_OK;
 }
@@ -798,6 +799,13 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
     frames_free_entries(fa, out, n);
 }
 
+/* pa rotated right by s (0 < s < 64): its frame number when pa is frame
+ * aligned, and at least 2^(64 - s), above every frame number, when not. */
+static inline uint64_t frames_rotr(k23_paddr_t pa, unsigned s)
+{
+    return (pa >> s) | (pa << ((64u - s) & 63u));
+}
+
 /* A frame just popped from a cache: mark it allocated, return its
  * address. */
 static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
@@ -857,10 +865,15 @@ done:
 
 int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
 {
-    if (K23_LIKELY(fa != NULL && out != NULL && fa->pcpu_fast)) {
+    if (K23_LIKELY(fa != NULL && out != NULL && fa->fast_one_arena)) {
         uint64_t e = frames_fast_pop(fa);
         if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
-            *out = frames_take_popped(fa, e);
+            /* one arena: the entry is the frame's address (index 0) */
+            k23_frames_arena_t *a = &fa->arenas[0];
+            k23_arena_set_state_(a, frames_rotr(e, fa->frame_shift) -
+                                        a->base_pfn,
+                                 FRAME_ALLOCATED);
+            *out = e;
             return K23_OK;
         }
     }
@@ -930,25 +943,54 @@ frames_free_one_slow(k23_frames_t *fa, k23_frames_arena_t *a, unsigned ai,
     k23_port_cpu_local_exit(cpu);
 }
 
-void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
+/* A cache-hit free of frame idx of arena a (number ai) at pa: check and
+ * flip its state, push it. False when the push failed (the frame is then
+ * CACHED and must go to frames_free_one_slow()). */
+static inline bool frames_fast_free(k23_frames_t *fa, k23_frames_arena_t *a,
+                                    unsigned ai, uint64_t idx, k23_paddr_t pa)
+{
+    uint8_t st = k23_arena_state_(a, idx);
+    if (K23_UNLIKELY(st != FRAME_ALLOCATED))
+        k23_arena_misuse_(st, false, pa);
+    /* CACHED before the push: once pushed, another thread may pop it */
+    k23_arena_set_state_(a, idx, FRAME_CACHED);
+    /* pa is frame aligned (the caller checked): pa | ai is the entry,
+     * ready as soon as pa is */
+    return frames_fast_push(fa, pa | ai);
+}
+
+/* Every case of k23_frames_free_one() but a single-arena cache hit. */
+static __attribute__((noinline)) void
+frames_free_one_general(k23_frames_t *fa, k23_paddr_t pa)
 {
     unsigned ai;
     if (fa == NULL)
         K23_PANIC("k23_frames_free_one: NULL allocator");
     k23_frames_arena_t *a = frames_owner(fa, pa, &ai);
     if (K23_LIKELY(fa->pcpu_fast)) {
-        uint32_t idx = (uint32_t)((pa >> fa->frame_shift) - a->base_pfn);
-        uint8_t st = k23_arena_state_(a, idx);
-        if (K23_UNLIKELY(st != FRAME_ALLOCATED))
-            k23_arena_misuse_(st, false, pa);
-        /* CACHED before the push: once pushed, another thread may pop it */
-        k23_arena_set_state_(a, idx, FRAME_CACHED);
-        /* pa is frame aligned (frames_owner checked): pa | ai is the
-         * entry, ready as soon as pa is */
-        if (K23_LIKELY(frames_fast_push(fa, pa | ai)))
+        uint64_t idx = (pa >> fa->frame_shift) - a->base_pfn;
+        if (K23_LIKELY(frames_fast_free(fa, a, ai, idx, pa)))
             return;
     }
     frames_free_one_slow(fa, a, ai, pa);
+}
+
+void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
+{
+    if (K23_LIKELY(fa != NULL && fa->fast_one_arena)) {
+        k23_frames_arena_t *a = &fa->arenas[0];
+        /* one compare rejects frames below the arena, past it and
+         * misaligned addresses (rotated far past it) alike; the arena
+         * ends at or below 2^64, so base_pfn + nframes <= 2^(64 - s) */
+        uint64_t idx = frames_rotr(pa, fa->frame_shift) - a->base_pfn;
+        if (K23_LIKELY(idx < a->nframes)) {
+            if (K23_LIKELY(frames_fast_free(fa, a, 0, idx, pa)))
+                return;
+            frames_free_one_slow(fa, a, 0, pa);
+            return;
+        }
+    }
+    frames_free_one_general(fa, pa);
 }
 
 /* ---- runs ---- */

@@ -766,6 +766,49 @@ Test(frames, free_of_unaligned_address_panics, .signal = SIGABRT)
     k23_frames_free_one(fa, pa + 8);
 }
 
+/* The cache-hit free checks ownership and alignment with one compare of
+ * the address rotated by the frame shift: every kind of bad address must
+ * still be caught on that path (caches on, one arena). */
+Test(frames, free_of_unaligned_address_into_a_cache_panics,
+     .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(16, NULL);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    k23_frames_free_one(fa, pa + 8);
+}
+
+Test(frames, free_of_the_frame_below_the_arena_with_caches_panics,
+     .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(16, &ram);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram - F4K);
+}
+
+Test(frames, free_of_the_frame_past_the_arena_with_caches_panics,
+     .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(16, &ram);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 16 * MiB);
+}
+
+Test(frames, free_inside_a_64k_frame_with_caches_panics, .signal = SIGABRT)
+{
+    unsigned char *ram = ram_map(16 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c;
+    cr_assert_eq(k23_frames_config_default(&c, 64 * KiB), K23_OK);
+    c.cache_frames = 16;
+    c.cache_batch = 8;
+    k23_range_t r = rg(ram, 0, 16 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    k23_frames_free_one(fa, pa + F4K); /* 4 KiB aligned, not 64 KiB */
+}
+
 Test(frames, checker_reports_corruption)
 {
     k23_frames_t *fa = fa_simple(0, NULL);
@@ -1533,51 +1576,89 @@ struct test_stack {
     uint64_t slot[4];
 };
 
-/* The hooks themselves on a small per-CPU array: LIFO order, the capacity
- * bound, empty, the fence, and CPUs beyond the array. */
-Test(frames, port_pcpu_hooks_are_a_bounded_lifo_per_cpu)
+typedef uint64_t (*pop_fn)(void *, size_t, unsigned, size_t);
+typedef bool (*push_fn)(void *, size_t, unsigned, size_t, uint32_t,
+                        uint64_t);
+
+#ifdef K23_PORT_PCPU_INLINE
+/* The inline steps with the slot offset as a compile-time constant (as
+ * the library calls them), which addresses slots differently from the
+ * out-of-line hooks; off must be that constant. */
+static uint64_t inline_pop(void *base, size_t stride, unsigned n, size_t off)
 {
-    if (!k23_port_pcpu_fast())
-        cr_skip_test("the port has no CPU-local fast path here");
+    cr_assert_eq(off, offsetof(struct test_stack, slot));
+    return k23_port_pcpu_pop_inline(base, stride, n,
+                                    offsetof(struct test_stack, slot));
+}
+
+static bool inline_push(void *base, size_t stride, unsigned n, size_t off,
+                        uint32_t cap, uint64_t v)
+{
+    cr_assert_eq(off, offsetof(struct test_stack, slot));
+    return k23_port_pcpu_push_inline(base, stride, n,
+                                     offsetof(struct test_stack, slot), cap,
+                                     v);
+}
+#endif
+
+/* LIFO order, the capacity bound, empty, the fence, and CPUs beyond the
+ * array, through one pair of hooks. */
+static void check_hooks(pop_fn pop, push_fn push)
+{
     cpu_set_t old;
     cr_assert(pin_here(&old));
     unsigned n = k23_port_cpu_count();
     struct test_stack *st = calloc(n, sizeof(*st));
     size_t off = offsetof(struct test_stack, slot);
     unsigned me = k23_port_cpu_id();
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
-                 K23_PORT_PCPU_NONE);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
     for (uint64_t i = 1; i <= 3; i++)
-        cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 3, i * 11));
-    cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), n, off, 3, 99));
+        cr_assert(push(st, sizeof(*st), n, off, 3, i * 11));
+    cr_assert_not(push(st, sizeof(*st), n, off, 3, 99));
     cr_assert_eq(st[me].hdr.count, 3);
+    cr_assert_eq(st[me].slot[0], 11);
     cr_assert_eq(st[me].slot[2], 33);
     for (unsigned i = 0; i < n; i++)
         if (i != me)
             cr_assert_eq(st[i].hdr.count, 0);
 
     k23_port_pcpu_fence(&st[me].hdr, me);
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
-                 K23_PORT_PCPU_NONE);
-    cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 5));
+    cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
+    cr_assert_not(push(st, sizeof(*st), n, off, 4, 5));
     k23_port_pcpu_unfence(&st[me].hdr);
     cr_assert_eq(st[me].hdr.count, 3);
 
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 33);
-    cr_assert(k23_port_pcpu_push(st, sizeof(*st), n, off, 4, 0));
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 0);
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 22);
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off), 11);
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), n, off),
-                 K23_PORT_PCPU_NONE);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 33);
+    cr_assert(push(st, sizeof(*st), n, off, 4, 0));
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 0);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 22);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 11);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
 
     /* an array too short for this CPU: always refused */
-    cr_assert_not(k23_port_pcpu_push(st, sizeof(*st), me, off, 4, 1));
-    cr_assert_eq(k23_port_pcpu_pop(st, sizeof(*st), me, off),
-                 K23_PORT_PCPU_NONE);
+    cr_assert_not(push(st, sizeof(*st), me, off, 4, 1));
+    cr_assert_eq(pop(st, sizeof(*st), me, off), K23_PORT_PCPU_NONE);
     sched_setaffinity(0, sizeof(old), &old);
     free(st);
 }
+
+/* The hooks themselves on a small per-CPU array. */
+Test(frames, port_pcpu_hooks_are_a_bounded_lifo_per_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_hooks(k23_port_pcpu_pop, k23_port_pcpu_push);
+}
+
+#ifdef K23_PORT_PCPU_INLINE
+/* The port's inline steps, with a constant slot offset. */
+Test(frames, port_inline_pcpu_steps_are_a_bounded_lifo_per_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_hooks(inline_pop, inline_push);
+}
+#endif
 
 /* With the fast path, a cache hit takes no lock: hold the arena lock and
  * every cache lock (a locked or refilling path would deadlock, and the

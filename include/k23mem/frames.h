@@ -130,6 +130,8 @@ typedef struct k23_frames {
     unsigned narenas;          /**< arenas in use, sorted by address */
     unsigned ncaches;          /**< per-CPU caches in use */
     bool pcpu_fast;            /**< caches use the port's lock-free hooks */
+    bool fast_one_arena;       /**< pcpu_fast and exactly one arena: the
+                                *   shortest cache-hit paths apply */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS]; /**< the arenas */
     k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */

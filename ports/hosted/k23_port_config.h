@@ -54,8 +54,11 @@ typedef struct k23_port_lock {
 #ifdef __cplusplus
 extern "C" {
 #endif
-/** glibc's __rseq_offset, copied by k23_port_pcpu_fast(); private. */
-extern ptrdiff_t k23_port_hosted_rseq_offset;
+/** glibc's __rseq_offset, copied by k23_port_pcpu_fast(); private.
+ *  Hidden: the library and programs linked with it statically read it
+ *  with one PC-relative load. */
+extern __attribute__((visibility("hidden"))) ptrdiff_t
+    k23_port_hosted_rseq_offset;
 #ifdef __cplusplus
 }
 #endif
@@ -66,61 +69,97 @@ extern ptrdiff_t k23_port_hosted_rseq_offset;
 #define K23_PORT_RSEQ_SIG_BYTES_ \
     ".byte 0x0f, 0xb9, 0x3d\n\t.long 0x53053053\n\t"
 
-static inline char *k23_port_hosted_rseq_area_(void)
+/* Both sequences address the thread's struct rseq as %fs:off (x86_64's
+ * thread pointer is the %fs base): t0 = this CPU's header, t1 = its
+ * count; push's result is ZF (set: failed). The commit path runs straight
+ * through to the end of the sequence with no taken jump; the failure exits
+ * and the abort handler live in .text.unlikely. When slots_off is a
+ * compile-time constant (every call in the library) the slot is addressed
+ * with it as a displacement; otherwise it is added and taken back around
+ * the slot access. stride is an immediate when constant, and ncpus and
+ * cap may stay in memory, so the sequences need three registers of their
+ * own and the library's hot paths spill no callee-saved ones. */
+#define K23_PORT_RSEQ_HEAD_                                                   \
+    ".pushsection __rseq_cs, \"aw\"\n\t"                                      \
+    ".balign 32\n"                                                            \
+    "3:\n\t"                                                                  \
+    ".long 0, 0\n\t"                                                          \
+    ".quad 1f, 2f - 1f, 4f\n\t"                                               \
+    ".popsection\n"                                                           \
+    "9:\n\t"                                                                  \
+    "leaq 3b(%%rip), %[t0]\n\t"                                               \
+    "movq %[t0], %%fs:8(%[ro])\n" /* rseq_cs = &descriptor */                 \
+    "1:\n\t"                                                                  \
+    "movl %%fs:4(%[ro]), %k[t0]\n\t" /* cpu_id */                             \
+    "cmpl %[ncpus], %k[t0]\n\t"                                               \
+    "jae 5f\n\t"                                                              \
+    "imulq %[stride], %[t0]\n\t"                                              \
+    "addq %[base], %[t0]\n\t" /* t0 = this CPU's header */                    \
+    "cmpl $0, 4(%[t0])\n\t"   /* fenced? */                                   \
+    "jne 5f\n\t"                                                              \
+    "movl (%[t0]), %k[t1]\n\t" /* count */
+
+/* glibc's rseq signature, then the abort handler: start over. */
+#define K23_PORT_RSEQ_ABORT_ K23_PORT_RSEQ_SIG_BYTES_ "4:\n\t" "jmp 9b\n\t"
+
+#define K23_PORT_RSEQ_POP_(SLOT_LOAD, SOFF_CONSTRAINT)                       \
+    __asm__ __volatile__(                                                     \
+        K23_PORT_RSEQ_HEAD_                                                   \
+        "subl $1, %k[t1]\n\t"                                                 \
+        "jb 5f\n\t" /* count was 0 */                                         \
+        SLOT_LOAD                                                             \
+        "movl %k[t1], (%[t0])\n" /* commit: count - 1 */                      \
+        "2:\n\t"                                                              \
+        ".pushsection .text.unlikely, \"ax\"\n"                               \
+        "5:\n\t"                                                              \
+        "movq $-1, %[v]\n\t" /* K23_PORT_PCPU_NONE */                         \
+        "jmp 2b\n\t"                                                          \
+        K23_PORT_RSEQ_ABORT_                                                  \
+        ".popsection\n"                                                       \
+        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)                        \
+        : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),             \
+          [ncpus] "rm"(ncpus), [soff] SOFF_CONSTRAINT(slots_off)              \
+        : "memory", "cc")
+
+#define K23_PORT_RSEQ_PUSH_(SLOT_STORE, SOFF_CONSTRAINT)                     \
+    __asm__ __volatile__(                                                     \
+        K23_PORT_RSEQ_HEAD_                                                   \
+        "cmpl %[cap], %k[t1]\n\t"                                             \
+        "jae 5f\n\t"                                                          \
+        SLOT_STORE                                                            \
+        "addl $1, %k[t1]\n\t" /* ZF clear: count + 1 > 0 */                   \
+        "movl %k[t1], (%[t0])\n" /* commit: count + 1 */                      \
+        "2:\n\t"                                                              \
+        ".pushsection .text.unlikely, \"ax\"\n"                               \
+        "5:\n\t"                                                              \
+        "xorl %k[t1], %k[t1]\n\t" /* ZF set: failed */                        \
+        "jmp 2b\n\t"                                                          \
+        K23_PORT_RSEQ_ABORT_                                                  \
+        ".popsection\n"                                                       \
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)                     \
+        : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),             \
+          [ncpus] "rm"(ncpus), [soff] SOFF_CONSTRAINT(slots_off),             \
+          [cap] "rm"(cap), [val] "r"(value)                                   \
+        : "memory")
+
+static inline ptrdiff_t k23_port_hosted_rseq_off_(void)
 {
-    return (char *)__builtin_thread_pointer() +
-           __atomic_load_n(&k23_port_hosted_rseq_offset, __ATOMIC_RELAXED);
+    return __atomic_load_n(&k23_port_hosted_rseq_offset, __ATOMIC_RELAXED);
 }
 
-/* Both sequences: t0 = this CPU's header, t1 = its count; push's result
- * is ZF (set: failed). The commit path runs straight through to the end
- * of the sequence with no taken jump; the failure exits and the abort
- * handler live in .text.unlikely. stride and slots_off are immediates when
- * the caller's are constants, and ncpus and cap may stay in memory, so the
- * sequences need three registers of their own and the library's hot paths
- * spill no callee-saved ones. */
 static inline uint64_t k23_port_pcpu_pop_inline(void *base, size_t stride,
                                                 unsigned ncpus,
                                                 size_t slots_off)
 {
-    char *rs = k23_port_hosted_rseq_area_();
+    ptrdiff_t ro = k23_port_hosted_rseq_off_();
     uint64_t v, t0, t1;
-    __asm__ __volatile__(
-        ".pushsection __rseq_cs, \"aw\"\n\t"
-        ".balign 32\n"
-        "3:\n\t"
-        ".long 0, 0\n\t"
-        ".quad 1f, 2f - 1f, 4f\n\t"
-        ".popsection\n"
-        "9:\n\t"
-        "leaq 3b(%%rip), %[t0]\n\t"
-        "movq %[t0], 8(%[rs])\n"          /* rs->rseq_cs = &descriptor */
-        "1:\n\t"
-        "movq $-1, %[v]\n\t"             /* K23_PORT_PCPU_NONE unless popped */
-        "movl 4(%[rs]), %k[t0]\n\t"       /* cpu_id */
-        "cmpl %[ncpus], %k[t0]\n\t"
-        "jae 2f\n\t"
-        "imulq %[stride], %[t0]\n\t"
-        "addq %[base], %[t0]\n\t"         /* t0 = this CPU's header */
-        "cmpl $0, 4(%[t0])\n\t"           /* fenced? */
-        "jne 2f\n\t"
-        "movl (%[t0]), %k[t1]\n\t"        /* count */
-        "subl $1, %k[t1]\n\t"
-        "jb 2f\n\t"                       /* count was 0 */
-        "addq %[soff], %[t0]\n\t"         /* t0 = &slot[0] */
-        "movq (%[t0], %[t1], 8), %[v]\n\t"
-        "subq %[soff], %[t0]\n\t"
-        "movl %k[t1], (%[t0])\n"          /* commit: count - 1 */
-        "2:\n\t"
-        ".pushsection .text.unlikely, \"ax\"\n\t"
-        K23_PORT_RSEQ_SIG_BYTES_
-        "4:\n\t"
-        "jmp 9b\n\t"                      /* aborted: start over */
-        ".popsection\n"
-        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)
-        : [rs] "r"(rs), [base] "r"(base), [stride] "ri"(stride),
-          [ncpus] "rm"(ncpus), [soff] "ri"(slots_off)
-        : "memory", "cc");
+    if (__builtin_constant_p(slots_off))
+        K23_PORT_RSEQ_POP_("movq %c[soff](%[t0], %q[t1], 8), %[v]\n\t", "i");
+    else
+        K23_PORT_RSEQ_POP_("addq %[soff], %[t0]\n\t"
+                           "movq (%[t0], %q[t1], 8), %[v]\n\t"
+                           "subq %[soff], %[t0]\n\t",
+                           "r");
     return v;
 }
 
@@ -128,49 +167,17 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
                                              unsigned ncpus, size_t slots_off,
                                              uint32_t cap, uint64_t value)
 {
-    char *rs = k23_port_hosted_rseq_area_();
+    ptrdiff_t ro = k23_port_hosted_rseq_off_();
     uint64_t t0, t1;
     bool failed;
-    __asm__ __volatile__(
-        ".pushsection __rseq_cs, \"aw\"\n\t"
-        ".balign 32\n"
-        "3:\n\t"
-        ".long 0, 0\n\t"
-        ".quad 1f, 2f - 1f, 4f\n\t"
-        ".popsection\n"
-        "9:\n\t"
-        "leaq 3b(%%rip), %[t0]\n\t"
-        "movq %[t0], 8(%[rs])\n"
-        "1:\n\t"
-        "movl 4(%[rs]), %k[t0]\n\t"
-        "cmpl %[ncpus], %k[t0]\n\t"
-        "jae 5f\n\t"
-        "imulq %[stride], %[t0]\n\t"
-        "addq %[base], %[t0]\n\t"
-        "cmpl $0, 4(%[t0])\n\t"
-        "jne 5f\n\t"
-        "movl (%[t0]), %k[t1]\n\t"
-        "cmpl %[cap], %k[t1]\n\t"
-        "jae 5f\n\t"
-        "addq %[soff], %[t0]\n\t"
-        "movq %[val], (%[t0], %[t1], 8)\n\t" /* slot[count] = value */
-        "subq %[soff], %[t0]\n\t"
-        "addl $1, %k[t1]\n\t"             /* ZF clear: count + 1 > 0 */
-        "movl %k[t1], (%[t0])\n"          /* commit: count + 1 */
-        "2:\n\t"
-        ".pushsection .text.unlikely, \"ax\"\n"
-        "5:\n\t"
-        "xorl %k[t1], %k[t1]\n\t"         /* ZF set: failed */
-        "jmp 2b\n\t"
-        K23_PORT_RSEQ_SIG_BYTES_
-        "4:\n\t"
-        "jmp 9b\n\t"
-        ".popsection\n"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)
-        : [rs] "r"(rs), [base] "r"(base), [stride] "ri"(stride),
-          [ncpus] "rm"(ncpus), [soff] "ri"(slots_off), [cap] "rm"(cap),
-          [val] "r"(value)
-        : "memory");
+    if (__builtin_constant_p(slots_off))
+        K23_PORT_RSEQ_PUSH_("movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t",
+                            "i");
+    else
+        K23_PORT_RSEQ_PUSH_("addq %[soff], %[t0]\n\t"
+                            "movq %[val], (%[t0], %q[t1], 8)\n\t"
+                            "subq %[soff], %[t0]\n\t",
+                            "r");
     return !failed;
 }
 #endif
