@@ -576,7 +576,13 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         *nrejected = b.nrejected;
     if (fa->narenas == 0)
         return K23_ERR_TOO_SMALL;
-    fa->fast_one_arena = fa->pcpu_fast && fa->narenas == 1;
+    if (fa->pcpu_fast && fa->narenas == 1) {
+        const k23_frames_arena_t *a = &fa->arenas[0];
+        fa->fast_one_arena = true;
+        fa->fast_nframes = a->nframes;
+        fa->fast_state = (uintptr_t)&a->meta[0].state -
+                         (uintptr_t)a->base_pfn * sizeof(a->meta[0]);
+    }
     K23_ASSERT_EXPENSIVE(k23_frames_check(fa) == K23_OK);
     return K23_OK;
 }
@@ -806,6 +812,14 @@ static inline uint64_t frames_rotr(k23_paddr_t pa, unsigned s)
     return (pa >> s) | (pa << ((64u - s) & 63u));
 }
 
+/* The state byte of frame number pfn when fast_one_arena: one multiply
+ * and add, with no arena lookup and no subtraction of its base. */
+static inline uint8_t *frames_fast_state(const k23_frames_t *fa, uint64_t pfn)
+{
+    return (uint8_t *)(fa->fast_state +
+                       (uintptr_t)pfn * sizeof(struct k23_frame_meta));
+}
+
 /* A frame just popped from a cache: mark it allocated, return its
  * address. */
 static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
@@ -869,10 +883,9 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
         uint64_t e = frames_fast_pop(fa);
         if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
             /* one arena: the entry is the frame's address (index 0) */
-            k23_frames_arena_t *a = &fa->arenas[0];
-            k23_arena_set_state_(a, frames_rotr(e, fa->frame_shift) -
-                                        a->base_pfn,
-                                 FRAME_ALLOCATED);
+            __atomic_store_n(frames_fast_state(fa, frames_rotr(
+                                                   e, fa->frame_shift)),
+                             FRAME_ALLOCATED, __ATOMIC_RELAXED);
             *out = e;
             return K23_OK;
         }
@@ -977,16 +990,23 @@ frames_free_one_general(k23_frames_t *fa, k23_paddr_t pa)
 
 void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
 {
-    if (K23_LIKELY(fa != NULL && fa->fast_one_arena)) {
-        k23_frames_arena_t *a = &fa->arenas[0];
-        /* one compare rejects frames below the arena, past it and
-         * misaligned addresses (rotated far past it) alike; the arena
-         * ends at or below 2^64, so base_pfn + nframes <= 2^(64 - s) */
-        uint64_t idx = frames_rotr(pa, fa->frame_shift) - a->base_pfn;
-        if (K23_LIKELY(idx < a->nframes)) {
-            if (K23_LIKELY(frames_fast_free(fa, a, 0, idx, pa)))
+    if (K23_LIKELY(fa != NULL)) {
+        uint64_t pfn = frames_rotr(pa, fa->frame_shift);
+        /* One compare rejects frames below the arena, past it, misaligned
+         * addresses (rotated far past it, as the arena ends at or below
+         * 2^64) and allocators without the one-arena path (fast_nframes
+         * 0) alike. */
+        if (K23_LIKELY(pfn - fa->arenas[0].base_pfn < fa->fast_nframes)) {
+            uint8_t *state = frames_fast_state(fa, pfn);
+            uint8_t st = __atomic_load_n(state, __ATOMIC_RELAXED);
+            if (K23_UNLIKELY(st != FRAME_ALLOCATED))
+                k23_arena_misuse_(st, false, pa);
+            /* CACHED before the push: once pushed, another thread may
+             * pop it */
+            __atomic_store_n(state, FRAME_CACHED, __ATOMIC_RELAXED);
+            if (K23_LIKELY(frames_fast_push(fa, pa)))
                 return;
-            frames_free_one_slow(fa, a, 0, pa);
+            frames_free_one_slow(fa, &fa->arenas[0], 0, pa);
             return;
         }
     }

@@ -132,6 +132,14 @@ typedef struct k23_frames {
     bool pcpu_fast;            /**< caches use the port's lock-free hooks */
     bool fast_one_arena;       /**< pcpu_fast and exactly one arena: the
                                 *   shortest cache-hit paths apply */
+    uint64_t fast_nframes;     /**< arenas[0].nframes if fast_one_arena,
+                                *   else 0 (the free hit path's bound check
+                                *   is then also its flag test) */
+    uintptr_t fast_state;      /**< if fast_one_arena: where the state
+                                *   byte of frame number 0 would be in
+                                *   arenas[0]'s entries (modulo the address
+                                *   width), so frame number n's is at
+                                *   fast_state + n * entry size */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS]; /**< the arenas */
     k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */
