@@ -1,6 +1,9 @@
+#define _GNU_SOURCE /* sched_getcpu, CPU_SET */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "k23mem/perm.h"
@@ -91,3 +94,107 @@ Test(port_hosted, panic_aborts_with_the_message, .signal = SIGABRT)
 {
     k23_port_panic(__FILE__, __LINE__, "double free of frame 0x1000");
 }
+
+/* ---- CPU-local stack steps ---- */
+
+/* Pin the calling thread to the CPU it runs on; *old gets its affinity. */
+static bool pin_here(cpu_set_t *old)
+{
+    cpu_set_t one;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old) != 0)
+        return false;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof(one), &one) == 0;
+}
+
+struct test_stack {
+    k23_port_pcpu_hdr_t hdr;
+    uint64_t slot[4];
+};
+
+typedef uint64_t (*pop_fn)(void *, size_t, unsigned, size_t);
+typedef bool (*push_fn)(void *, size_t, unsigned, size_t, uint32_t,
+                        uint64_t);
+
+#ifdef K23_PORT_PCPU_INLINE
+/* The inline steps with the slot offset as a compile-time constant (as
+ * the library calls them), which addresses slots differently from the
+ * out-of-line hooks; off must be that constant. */
+static uint64_t inline_pop(void *base, size_t stride, unsigned n, size_t off)
+{
+    cr_assert_eq(off, offsetof(struct test_stack, slot));
+    return k23_port_pcpu_pop_inline(base, stride, n,
+                                    offsetof(struct test_stack, slot));
+}
+
+static bool inline_push(void *base, size_t stride, unsigned n, size_t off,
+                        uint32_t cap, uint64_t v)
+{
+    cr_assert_eq(off, offsetof(struct test_stack, slot));
+    return k23_port_pcpu_push_inline(base, stride, n,
+                                     offsetof(struct test_stack, slot), cap,
+                                     v);
+}
+#endif
+
+/* LIFO order, the capacity bound, empty, the fence, and CPUs beyond the
+ * array, through one pair of hooks. */
+static void check_hooks(pop_fn pop, push_fn push)
+{
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    unsigned n = k23_port_cpu_count();
+    struct test_stack *st = calloc(n, sizeof(*st));
+    size_t off = offsetof(struct test_stack, slot);
+    unsigned me = k23_port_cpu_id();
+    cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
+    for (uint64_t i = 1; i <= 3; i++)
+        cr_assert(push(st, sizeof(*st), n, off, 3, i * 11));
+    cr_assert_not(push(st, sizeof(*st), n, off, 3, 99));
+    cr_assert_eq(st[me].hdr.count, 3);
+    cr_assert_eq(st[me].slot[0], 11);
+    cr_assert_eq(st[me].slot[2], 33);
+    for (unsigned i = 0; i < n; i++)
+        if (i != me)
+            cr_assert_eq(st[i].hdr.count, 0);
+
+    k23_port_pcpu_fence(&st[me].hdr, me);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
+    cr_assert_not(push(st, sizeof(*st), n, off, 4, 5));
+    k23_port_pcpu_unfence(&st[me].hdr);
+    cr_assert_eq(st[me].hdr.count, 3);
+
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 33);
+    cr_assert(push(st, sizeof(*st), n, off, 4, 0));
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 0);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 22);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), 11);
+    cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
+
+    /* an array too short for this CPU: always refused */
+    cr_assert_not(push(st, sizeof(*st), me, off, 4, 1));
+    cr_assert_eq(pop(st, sizeof(*st), me, off), K23_PORT_PCPU_NONE);
+    sched_setaffinity(0, sizeof(old), &old);
+    free(st);
+}
+
+/* The hooks themselves on a small per-CPU array. */
+Test(port_hosted, pcpu_hooks_are_a_bounded_lifo_per_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_hooks(k23_port_pcpu_pop, k23_port_pcpu_push);
+}
+
+#ifdef K23_PORT_PCPU_INLINE
+/* The port's inline steps, with a constant slot offset. */
+Test(port_hosted, inline_pcpu_steps_are_a_bounded_lifo_per_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_hooks(inline_pop, inline_push);
+}
+#endif
+

@@ -79,7 +79,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
  * the slot access. stride is an immediate when constant, and ncpus and
  * cap may stay in memory, so the sequences need three registers of their
  * own and the library's hot paths spill no callee-saved ones. */
-#define K23_PORT_RSEQ_HEAD_                                                   \
+#define K23_PORT_RSEQ_HEAD_(EXIT)                                             \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                      \
     ".balign 32\n"                                                            \
     "3:\n\t"                                                                  \
@@ -92,19 +92,32 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
     "1:\n\t"                                                                  \
     "movl %%fs:4(%[ro]), %k[t0]\n\t" /* cpu_id */                             \
     "cmpl %[ncpus], %k[t0]\n\t"                                               \
-    "jae 5f\n\t"                                                              \
+    "jae " EXIT "\n\t"                                                        \
     "imulq %[stride], %[t0]\n\t"                                              \
     "addq %[base], %[t0]\n\t" /* t0 = this CPU's header */                    \
     "cmpl $0, 4(%[t0])\n\t"   /* fenced? */                                   \
-    "jne 5f\n\t"                                                              \
+    "jne " EXIT "\n\t"                                                        \
     "movl (%[t0]), %k[t1]\n\t" /* count */
+
+/* With asm goto and outputs (GCC 11+, clang 11+; opt out with
+ * K23_PORT_HOSTED_NO_ASM_GOTO) a constant-offset push jumps straight to
+ * the caller's failure path: no flag to test after it, no stub to bounce
+ * through. Only the push: its outputs are scratch registers. GCC 12.2
+ * (Debian 12's) miscompiles an asm goto whose failure path returns a
+ * constant where the other returns an output (it returned the output on
+ * both), which is exactly the shape of a pop. */
+#if !defined(K23_PORT_HOSTED_NO_ASM_GOTO) &&                                  \
+    ((defined(__clang__) && __clang_major__ >= 11) ||                         \
+     (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+#define K23_PORT_RSEQ_GOTO_ 1
+#endif
 
 /* glibc's rseq signature, then the abort handler: start over. */
 #define K23_PORT_RSEQ_ABORT_ K23_PORT_RSEQ_SIG_BYTES_ "4:\n\t" "jmp 9b\n\t"
 
 #define K23_PORT_RSEQ_POP_(SLOT_LOAD, SOFF_CONSTRAINT)                       \
     __asm__ __volatile__(                                                     \
-        K23_PORT_RSEQ_HEAD_                                                   \
+        K23_PORT_RSEQ_HEAD_("5f")                                             \
         "subl $1, %k[t1]\n\t"                                                 \
         "jb 5f\n\t" /* count was 0 */                                         \
         SLOT_LOAD                                                             \
@@ -123,7 +136,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 
 #define K23_PORT_RSEQ_PUSH_(SLOT_STORE, SOFF_CONSTRAINT)                     \
     __asm__ __volatile__(                                                     \
-        K23_PORT_RSEQ_HEAD_                                                   \
+        K23_PORT_RSEQ_HEAD_("5f")                                             \
         "cmpl %[cap], %k[t1]\n\t"                                             \
         "jae 5f\n\t"                                                          \
         SLOT_STORE                                                            \
@@ -153,13 +166,14 @@ static inline uint64_t k23_port_pcpu_pop_inline(void *base, size_t stride,
 {
     ptrdiff_t ro = k23_port_hosted_rseq_off_();
     uint64_t v, t0, t1;
-    if (__builtin_constant_p(slots_off))
-        K23_PORT_RSEQ_POP_("movq %c[soff](%[t0], %q[t1], 8), %[v]\n\t", "i");
-    else
+    if (!__builtin_constant_p(slots_off)) {
         K23_PORT_RSEQ_POP_("addq %[soff], %[t0]\n\t"
                            "movq (%[t0], %q[t1], 8), %[v]\n\t"
                            "subq %[soff], %[t0]\n\t",
                            "r");
+        return v;
+    }
+    K23_PORT_RSEQ_POP_("movq %c[soff](%[t0], %q[t1], 8), %[v]\n\t", "i");
     return v;
 }
 
@@ -170,15 +184,41 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
     ptrdiff_t ro = k23_port_hosted_rseq_off_();
     uint64_t t0, t1;
     bool failed;
-    if (__builtin_constant_p(slots_off))
-        K23_PORT_RSEQ_PUSH_("movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t",
-                            "i");
-    else
+    if (!__builtin_constant_p(slots_off)) {
         K23_PORT_RSEQ_PUSH_("addq %[soff], %[t0]\n\t"
                             "movq %[val], (%[t0], %q[t1], 8)\n\t"
                             "subq %[soff], %[t0]\n\t",
                             "r");
+        return !failed;
+    }
+#ifdef K23_PORT_RSEQ_GOTO_
+    (void)failed;
+    /* volatile although asm goto is meant to be: GCC 12 deleted it when
+     * the caller used no output */
+    __asm__ __volatile__ goto(
+        K23_PORT_RSEQ_HEAD_("%l[fail]")
+        "cmpl %[cap], %k[t1]\n\t"
+        "jae %l[fail]\n\t" /* full */
+        "movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t"
+        "addl $1, %k[t1]\n\t"
+        "movl %k[t1], (%[t0])\n" /* commit: count + 1 */
+        "2:\n\t"
+        ".pushsection .text.unlikely, \"ax\"\n\t"
+        K23_PORT_RSEQ_ABORT_
+        ".popsection\n"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1)
+        : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),
+          [ncpus] "rm"(ncpus), [soff] "i"(slots_off), [cap] "rm"(cap),
+          [val] "r"(value)
+        : "memory", "cc"
+        : fail);
+    return true;
+fail:
+    return false;
+#else
+    K23_PORT_RSEQ_PUSH_("movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t", "i");
     return !failed;
+#endif
 }
 #endif
 
