@@ -578,7 +578,6 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         return K23_ERR_TOO_SMALL;
     if (fa->pcpu_fast && fa->narenas == 1) {
         const k23_frames_arena_t *a = &fa->arenas[0];
-        fa->fast_one_arena = true;
         fa->fast_nframes = a->nframes;
         fa->fast_state = (uintptr_t)&a->meta[0].state -
                          (uintptr_t)a->base_pfn * sizeof(a->meta[0]);
@@ -812,7 +811,7 @@ static inline uint64_t frames_rotr(k23_paddr_t pa, unsigned s)
     return (pa >> s) | (pa << ((64u - s) & 63u));
 }
 
-/* The state byte of frame number pfn when fast_one_arena: one multiply
+/* The state byte of frame number pfn when fast_nframes != 0: one multiply
  * and add, with no arena lookup and no subtraction of its base. */
 static inline uint8_t *frames_fast_state(const k23_frames_t *fa, uint64_t pfn)
 {
@@ -879,7 +878,7 @@ done:
 
 int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
 {
-    if (K23_LIKELY(fa != NULL && out != NULL && fa->fast_one_arena)) {
+    if (K23_LIKELY(fa != NULL && out != NULL && fa->fast_nframes != 0)) {
         uint64_t e = frames_fast_pop(fa);
         if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
             /* one arena: the entry is the frame's address (index 0) */

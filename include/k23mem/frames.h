@@ -130,12 +130,12 @@ typedef struct k23_frames {
     unsigned narenas;          /**< arenas in use, sorted by address */
     unsigned ncaches;          /**< per-CPU caches in use */
     bool pcpu_fast;            /**< caches use the port's lock-free hooks */
-    bool fast_one_arena;       /**< pcpu_fast and exactly one arena: the
-                                *   shortest cache-hit paths apply */
-    uint64_t fast_nframes;     /**< arenas[0].nframes if fast_one_arena,
-                                *   else 0 (the free hit path's bound check
-                                *   is then also its flag test) */
-    uintptr_t fast_state;      /**< if fast_one_arena: where the state
+    uint64_t fast_nframes;     /**< arenas[0].nframes when pcpu_fast and
+                                *   there is exactly one arena (the
+                                *   shortest cache-hit paths apply), else
+                                *   0; the free hit path's bound check is
+                                *   also its flag test */
+    uintptr_t fast_state;      /**< if fast_nframes != 0: where the state
                                 *   byte of frame number 0 would be in
                                 *   arenas[0]'s entries (modulo the address
                                 *   width), so frame number n's is at
