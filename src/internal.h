@@ -36,8 +36,8 @@
 #define ULONG_MAX (__LONG_MAX__ * 2UL + 1UL)
 #endif
 
-/* K23_DEBUG: 0 none, 1 argument checks, 2 internal state, 3 whole-structure
- * walks. Misuse checks that protect the caller's data (double free) do not
+/* K23_DEBUG: 0 and 1 the same (argument checks are always on), 2 internal
+ * state, 3 whole-structure walks. Misuse checks that protect the caller's data (double free) do not
  * use these levels: they are always on. */
 #ifndef K23_DEBUG
 #define K23_DEBUG 1
@@ -51,11 +51,15 @@
 #define K23_CHECK_(e) \
     ((e) ? (void)0 : K23_PANIC("assertion failed: " #e))
 
-#if K23_DEBUG >= 1
+/* Argument checks of the public API. They are part of the contract (see
+ * the README's "Invalid arguments" policy), so no K23_DEBUG level removes
+ * them: a function that returns k23_err_t reports a bad argument as
+ * K23_ERR_INVAL; one that cannot report (void, a count, a bool) panics
+ * through K23_REQUIRE, whose message names the function and the check. */
+#define K23_REQUIRE(e, fn) \
+    ((e) ? (void)0 : K23_PANIC(fn ": invalid argument: " #e))
+/* Kept for older call sites: an argument check, always on like K23_REQUIRE. */
 #define K23_ASSERT(e) K23_CHECK_(e)
-#else
-#define K23_ASSERT(e) ((void)0)
-#endif
 #if K23_DEBUG >= 2
 #define K23_ASSERT_INTERNAL(e) K23_CHECK_(e)
 #else
