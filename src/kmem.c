@@ -1,0 +1,1195 @@
+/*
+ * Object caches (include/k23mem/kmem.h): Bonwick's slabs behind per-CPU
+ * magazines, and k23_kmalloc() over a set of size-class caches.
+ *
+ * Layers, each calling only the ones below it:
+ *   kmalloc / kfree      size classes, large frame runs, address lookup
+ *   cache API            alloc/free hits on the calling CPU's magazine
+ *   magazines            batches between a magazine and the slabs
+ *   slabs                free lists, state bytes, slab lists (cache lock)
+ *   frames               k23_frames_alloc_contiguous / free_contiguous
+ *
+ * A slab is slab_bytes aligned to its size. Objects start at its base; its
+ * end holds one state byte per object and the slab header, so the header
+ * of any object is found by rounding the address up. Each object is in
+ * one of three states, kept in its state byte: FREE (on its slab's free
+ * list), CACHED (in a magazine, or moving between one and the slabs) or
+ * ALLOCATED (the caller's). Every transition checks the state it leaves,
+ * which is how double frees are caught on every path.
+ *
+ * Locking: a magazine is used lock-free through the port's CPU-local stack
+ * hooks when k23_port_pcpu_fast(), else under its own lock; whoever reads
+ * or changes another magazine (drain, stats, check) holds its lock and,
+ * with the fast path, fences it. Order: magazine locks, then the cache
+ * lock, then the frame allocator's locks. The layer's lock (cache list and
+ * large-allocation table) is never held with a cache lock.
+ */
+#include "k23mem/kmem.h"
+
+#include "internal.h"
+
+#define KMEM_MAGIC UINT64_C(0x6b6d656d5f6b3233)       /* "k23_mem k" */
+#define KMEM_CACHE_MAGIC UINT64_C(0x63616368655f6b32) /* "2k_ehcac" */
+#define KMEM_SLAB_MAGIC UINT64_C(0x9e3779b97f4a7c15)
+#define KMEM_CACHE_DEAD UINT64_C(0xdeadcace)
+
+#define KMEM_SLAB_MIN_BYTES (UINT64_C(32) << 10)
+#define KMEM_POISON_BYTE 0x6b
+#define KMEM_REDZONE_WORD UINT64_C(0xbbbbbbbbbbbbbbbb)
+
+enum kmem_state { OBJ_FREE = 0, OBJ_CACHED = 1, OBJ_ALLOCATED = 2 };
+enum kmem_list { LIST_EMPTY = 0, LIST_PARTIAL = 1, LIST_FULL = 2 };
+
+/* Slab header, the last bytes of a slab; its state bytes come just
+ * before it. */
+struct kmem_slab {
+    uint64_t magic;              /* KMEM_SLAB_MAGIC ^ base address */
+    struct k23_kmem_cache *cache;
+    struct kmem_slab *prev, *next;
+    void *free;                  /* free list of FREE objects */
+    uint32_t nfree;              /* its length */
+    uint32_t list;               /* enum kmem_list */
+    k23_paddr_t pa;              /* the slab's first frame */
+    uint64_t pad_;
+};
+_Static_assert(sizeof(struct kmem_slab) == 64, "slab header is 64 bytes");
+
+/* One CPU's magazine; the header comes first (port.h). */
+struct kmem_mag {
+    k23_port_pcpu_hdr_t hdr;
+    k23_port_lock_t lock;
+    uint64_t slots[K23_KMEM_MAGAZINE];
+} __attribute__((aligned(K23_PORT_CACHE_LINE)));
+
+#define KMEM_SLOTS_OFF offsetof(struct kmem_mag, slots)
+
+struct k23_kmem_cache {
+    uint64_t magic;
+    k23_kmem_t *km;
+    struct k23_kmem_cache *next_cache;
+    char name[K23_KMEM_NAME_MAX];
+    uint64_t size;          /* bytes asked for */
+    uint64_t stride;        /* bytes between objects */
+    uint32_t nobj;          /* objects per slab */
+    uint32_t recip;         /* ceil(2^32 / stride): offset -> index */
+    uint32_t link_off;      /* where a FREE object keeps its list link */
+    uint32_t flags;         /* K23_KMEM_DEBUG_* */
+    uint32_t state_off;     /* state bytes, from the slab base */
+    bool fast;              /* magazines through the port's fast hooks */
+    bool is_class;          /* a kmalloc class: not destroyable alone */
+    k23_kmem_ctor_t ctor;
+    void *ctx;
+    k23_paddr_t self_pa;    /* frames of this record and its magazines */
+    uint64_t self_bytes;
+    unsigned ncpus;
+    struct kmem_mag *mags;
+    k23_port_lock_t lock;   /* guards the slab lists below */
+    struct kmem_slab *lists[3];
+    uint64_t nslabs[3];
+};
+
+/* ---- small helpers ---- */
+
+static inline uint64_t kmem_slab_bytes(const k23_kmem_t *km)
+{
+    return UINT64_C(1) << km->slab_shift;
+}
+
+static void *kmem_p2v(const k23_kmem_t *km, k23_paddr_t pa)
+{
+    if (km->cfg.phys_to_virt != NULL)
+        return km->cfg.phys_to_virt(km->cfg.xlate_ctx, pa);
+    return k23_port_phys_to_virt(pa);
+}
+
+static k23_paddr_t kmem_v2p(const k23_kmem_t *km, const void *va)
+{
+    if (km->cfg.virt_to_phys != NULL)
+        return km->cfg.virt_to_phys(km->cfg.xlate_ctx, va);
+    return k23_port_virt_to_phys(va);
+}
+
+static inline struct kmem_slab *kmem_slab_of(const k23_kmem_t *km,
+                                             const void *obj)
+{
+    uintptr_t end = ((uintptr_t)obj | ((uintptr_t)kmem_slab_bytes(km) - 1)) + 1;
+    return (struct kmem_slab *)(end - sizeof(struct kmem_slab));
+}
+
+static inline uintptr_t kmem_slab_base(const k23_kmem_t *km,
+                                       const struct kmem_slab *s)
+{
+    return (uintptr_t)s + sizeof(*s) - (uintptr_t)kmem_slab_bytes(km);
+}
+
+static inline uint8_t *kmem_states(const k23_kmem_cache_t *c,
+                                   const struct kmem_slab *s)
+{
+    return (uint8_t *)(kmem_slab_base(c->km, s) + c->state_off);
+}
+
+static inline uint32_t kmem_index(const k23_kmem_cache_t *c, uintptr_t off)
+{
+    return (uint32_t)(((uint64_t)off * c->recip) >> 32);
+}
+
+static inline void **kmem_link(const k23_kmem_cache_t *c, void *obj)
+{
+    return (void **)((char *)obj + c->link_off);
+}
+
+/* Panic with "<what> <addr> (cache <name>)". */
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_panic_obj(const char *what, const void *obj, const k23_kmem_cache_t *c)
+{
+    char msg[160];
+    size_t pos = 0;
+    k23_str_append_(msg, sizeof(msg), &pos, what);
+    k23_str_append_(msg, sizeof(msg), &pos, " ");
+    k23_str_append_u64_(msg, sizeof(msg), &pos, (uint64_t)(uintptr_t)obj, 16);
+    if (c != NULL) {
+        k23_str_append_(msg, sizeof(msg), &pos, " (cache ");
+        k23_str_append_(msg, sizeof(msg), &pos, c->name);
+        k23_str_append_(msg, sizeof(msg), &pos, ")");
+    }
+    k23_port_panic(__FILE__, __LINE__, msg);
+}
+
+static inline uint8_t kmem_state_load(const uint8_t *st)
+{
+    return __atomic_load_n(st, __ATOMIC_RELAXED);
+}
+
+static inline void kmem_state_store(uint8_t *st, uint8_t v)
+{
+    __atomic_store_n(st, v, __ATOMIC_RELAXED);
+}
+
+/* ---- the slab map: which slab-sized blocks of memory are slabs ---- */
+
+static bool kmem_in_memory(const k23_kmem_t *km, k23_paddr_t pa)
+{
+    return pa >= km->lo && pa < km->hi;
+}
+
+static uint64_t kmem_map_index(const k23_kmem_t *km, k23_paddr_t pa)
+{
+    return (pa - km->lo) >> km->slab_shift;
+}
+
+static bool kmem_map_test(const k23_kmem_t *km, k23_paddr_t pa)
+{
+    uint64_t i = kmem_map_index(km, pa);
+    uint64_t w = __atomic_load_n(&km->slab_map[i / 64], __ATOMIC_ACQUIRE);
+    return (w >> (i % 64)) & 1;
+}
+
+static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, bool on)
+{
+    uint64_t i = kmem_map_index(km, pa);
+    uint64_t bit = UINT64_C(1) << (i % 64);
+    if (on)
+        __atomic_fetch_or(&km->slab_map[i / 64], bit, __ATOMIC_RELEASE);
+    else
+        __atomic_fetch_and(&km->slab_map[i / 64], ~bit, __ATOMIC_RELEASE);
+}
+
+/* The slab holding obj, after checking that obj is the start of an
+ * object in a live slab; NULL when the address is in no slab at all. */
+static struct kmem_slab *kmem_find_slab(const k23_kmem_t *km, const void *obj,
+                                        uint32_t *idx_out)
+{
+    k23_paddr_t pa = kmem_v2p(km, obj);
+    if (!kmem_in_memory(km, pa) || !kmem_map_test(km, pa))
+        return NULL;
+    struct kmem_slab *s = kmem_slab_of(km, obj);
+    uintptr_t base = kmem_slab_base(km, s);
+    if (s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) || s->cache == NULL)
+        kmem_panic_obj("k23_kmem: corrupt slab header for", obj, NULL);
+    const k23_kmem_cache_t *c = s->cache;
+    uintptr_t off = (uintptr_t)obj - base;
+    uint32_t idx = kmem_index(c, off);
+    if (idx >= c->nobj || (uint64_t)idx * c->stride != off)
+        kmem_panic_obj("k23_kmem: free of an address that is not the start "
+                       "of an object:", obj, c);
+    *idx_out = idx;
+    return s;
+}
+
+/* ---- slabs (cache lock held) ---- */
+
+static void kmem_list_remove(k23_kmem_cache_t *c, struct kmem_slab *s)
+{
+    if (s->prev != NULL)
+        s->prev->next = s->next;
+    else
+        c->lists[s->list] = s->next;
+    if (s->next != NULL)
+        s->next->prev = s->prev;
+    c->nslabs[s->list]--;
+}
+
+static void kmem_list_add(k23_kmem_cache_t *c, struct kmem_slab *s,
+                          uint32_t list)
+{
+    s->list = list;
+    s->prev = NULL;
+    s->next = c->lists[list];
+    if (s->next != NULL)
+        s->next->prev = s;
+    c->lists[list] = s;
+    c->nslabs[list]++;
+}
+
+static uint32_t kmem_list_for(const k23_kmem_cache_t *c,
+                              const struct kmem_slab *s)
+{
+    if (s->nfree == c->nobj)
+        return LIST_EMPTY;
+    return s->nfree == 0 ? LIST_FULL : LIST_PARTIAL;
+}
+
+static void kmem_list_update(k23_kmem_cache_t *c, struct kmem_slab *s)
+{
+    uint32_t want = kmem_list_for(c, s);
+    if (want != s->list) {
+        kmem_list_remove(c, s);
+        kmem_list_add(c, s, want);
+    }
+}
+
+static void kmem_poison(const k23_kmem_cache_t *c, void *obj)
+{
+    unsigned char *p = obj;
+    for (uint64_t i = 0; i < c->size; i++)
+        p[i] = KMEM_POISON_BYTE;
+}
+
+static void kmem_poison_check(const k23_kmem_cache_t *c, void *obj)
+{
+    const unsigned char *p = obj;
+    for (uint64_t i = 0; i < c->size; i++)
+        if (p[i] != KMEM_POISON_BYTE)
+            kmem_panic_obj("k23_kmem: use after free: freed object written:",
+                           obj, c);
+}
+
+static uint64_t *kmem_redzone(const k23_kmem_cache_t *c, void *obj)
+{
+    return (uint64_t *)((char *)obj + ((c->size + 7) & ~(uint64_t)7));
+}
+
+/* A new slab from the frame allocator, on the empty list; false when no
+ * frames are left. */
+static bool kmem_slab_new(k23_kmem_cache_t *c)
+{
+    k23_kmem_t *km = c->km;
+    k23_paddr_t pa;
+    if (k23_frames_alloc_contiguous(km->fa, kmem_slab_bytes(km),
+                                    km->slab_shift, &pa) != K23_OK)
+        return false;
+    uintptr_t base = (uintptr_t)kmem_p2v(km, pa);
+    if ((base & (kmem_slab_bytes(km) - 1)) != 0)
+        K23_PANIC_ADDR("k23_kmem: the direct map does not keep slab "
+                       "alignment at", pa);
+    struct kmem_slab *s = kmem_slab_of(km, (void *)base);
+    s->magic = KMEM_SLAB_MAGIC ^ (uint64_t)base;
+    s->cache = c;
+    s->pa = pa;
+    s->free = NULL;
+    s->nfree = c->nobj;
+    uint8_t *st = kmem_states(c, s);
+    for (uint32_t i = c->nobj; i-- > 0;) {
+        void *obj = (void *)(base + (uintptr_t)i * c->stride);
+        if (c->ctor != NULL)
+            c->ctor(obj, c->ctx);
+        if (c->flags & K23_KMEM_DEBUG_POISON)
+            kmem_poison(c, obj);
+        if (c->flags & K23_KMEM_DEBUG_REDZONE)
+            *kmem_redzone(c, obj) = KMEM_REDZONE_WORD;
+        *kmem_link(c, obj) = s->free;
+        s->free = obj;
+        st[i] = OBJ_FREE;
+    }
+    kmem_list_add(c, s, LIST_EMPTY);
+    kmem_map_set(km, pa, true);
+    return true;
+}
+
+static void kmem_slab_release(k23_kmem_cache_t *c, struct kmem_slab *s)
+{
+    k23_kmem_t *km = c->km;
+    k23_paddr_t pa = s->pa;
+    kmem_list_remove(c, s);
+    kmem_map_set(km, pa, false);
+    s->magic = 0;
+    s->cache = NULL;
+    int rc = k23_frames_free_contiguous(km->fa, pa, kmem_slab_bytes(km));
+    K23_ASSERT_INTERNAL(rc == K23_OK);
+    K23_UNUSED(rc);
+}
+
+/* Take one FREE object off the slabs; it becomes CACHED. NULL when no
+ * frames are left for a new slab. */
+static void *kmem_slab_take(k23_kmem_cache_t *c)
+{
+    struct kmem_slab *s = c->lists[LIST_PARTIAL];
+    if (s == NULL)
+        s = c->lists[LIST_EMPTY];
+    if (s == NULL) {
+        if (!kmem_slab_new(c))
+            return NULL;
+        s = c->lists[LIST_EMPTY];
+    }
+    void *obj = s->free;
+    uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
+                                                       kmem_slab_base(c->km, s))];
+    if (K23_UNLIKELY(kmem_state_load(st) != OBJ_FREE))
+        kmem_panic_obj("k23_kmem: corrupt free list at", obj, c);
+    s->free = *kmem_link(c, obj);
+    s->nfree--;
+    kmem_state_store(st, OBJ_CACHED);
+    kmem_list_update(c, s);
+    return obj;
+}
+
+/* Put a CACHED object back on its slab's free list. Keeps one empty slab
+ * per cache; further empty slabs go back to the frame allocator. */
+static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
+{
+    struct kmem_slab *s = kmem_slab_of(c->km, obj);
+    uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
+                                                       kmem_slab_base(c->km, s))];
+    if (K23_UNLIKELY(kmem_state_load(st) != OBJ_CACHED))
+        kmem_panic_obj("k23_kmem: object returned to its slab twice:", obj, c);
+    kmem_state_store(st, OBJ_FREE);
+    *kmem_link(c, obj) = s->free;
+    s->free = obj;
+    s->nfree++;
+    kmem_list_update(c, s);
+    if (s->list == LIST_EMPTY && c->nslabs[LIST_EMPTY] > 1)
+        kmem_slab_release(c, s);
+}
+
+static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
+                            unsigned n)
+{
+    if (n == 0)
+        return;
+    k23_port_lock_acquire(&c->lock);
+    for (unsigned i = 0; i < n; i++)
+        kmem_slab_put(c, (void *)(uintptr_t)objs[i]);
+    k23_port_lock_release(&c->lock);
+}
+
+/* ---- magazines ---- */
+
+#ifdef K23_PORT_PCPU_INLINE
+#define KMEM_PCPU_POP k23_port_pcpu_pop_inline
+#define KMEM_PCPU_PUSH k23_port_pcpu_push_inline
+#else
+#define KMEM_PCPU_POP k23_port_pcpu_pop
+#define KMEM_PCPU_PUSH k23_port_pcpu_push
+#endif
+
+static inline uint64_t kmem_fast_pop(k23_kmem_cache_t *c)
+{
+    return KMEM_PCPU_POP(c->mags, sizeof(struct kmem_mag), c->ncpus,
+                         KMEM_SLOTS_OFF);
+}
+
+static inline bool kmem_fast_push(k23_kmem_cache_t *c, uint64_t v)
+{
+    return KMEM_PCPU_PUSH(c->mags, sizeof(struct kmem_mag), c->ncpus,
+                          KMEM_SLOTS_OFF, K23_KMEM_MAGAZINE, v);
+}
+
+/* Take magazine i for plain loads and stores. */
+static void kmem_mag_lock(k23_kmem_cache_t *c, unsigned i)
+{
+    k23_port_lock_acquire(&c->mags[i].lock);
+    if (c->fast)
+        k23_port_pcpu_fence(&c->mags[i].hdr, i);
+}
+
+static void kmem_mag_unlock(k23_kmem_cache_t *c, unsigned i)
+{
+    if (c->fast)
+        k23_port_pcpu_unfence(&c->mags[i].hdr);
+    k23_port_lock_release(&c->mags[i].lock);
+}
+
+static void kmem_mags_lock_all(k23_kmem_cache_t *c)
+{
+    for (unsigned i = 0; i < c->ncpus; i++)
+        kmem_mag_lock(c, i);
+    k23_port_lock_acquire(&c->lock);
+}
+
+static void kmem_mags_unlock_all(k23_kmem_cache_t *c)
+{
+    k23_port_lock_release(&c->lock);
+    for (unsigned i = c->ncpus; i-- > 0;)
+        kmem_mag_unlock(c, i);
+}
+
+/* Move every magazine's objects back to the slabs (all locked). */
+static void kmem_mags_drain_locked(k23_kmem_cache_t *c)
+{
+    for (unsigned i = 0; i < c->ncpus; i++) {
+        struct kmem_mag *m = &c->mags[i];
+        while (m->hdr.count > 0)
+            kmem_slab_put(c, (void *)(uintptr_t)m->slots[--m->hdr.count]);
+    }
+}
+
+/* Fill out[] with up to n objects from the slabs (CACHED); returns how
+ * many (0: no frames left). */
+static unsigned kmem_take_batch(k23_kmem_cache_t *c, uint64_t *out,
+                                unsigned n)
+{
+    unsigned got = 0;
+    k23_port_lock_acquire(&c->lock);
+    while (got < n) {
+        void *obj = kmem_slab_take(c);
+        if (obj == NULL)
+            break;
+        out[got++] = (uint64_t)(uintptr_t)obj;
+    }
+    k23_port_lock_release(&c->lock);
+    return got;
+}
+
+/* Allocation miss on the fast path: a batch from the slabs, one for the
+ * caller, the rest onto the calling CPU's magazine (what does not fit
+ * goes back). Returns a CACHED object or NULL. */
+static __attribute__((noinline)) void *kmem_alloc_refill_fast(k23_kmem_cache_t *c)
+{
+    uint64_t batch[K23_KMEM_BATCH];
+    unsigned n = kmem_take_batch(c, batch, K23_KMEM_BATCH);
+    if (n == 0)
+        return NULL;
+    unsigned keep = 1;
+    while (keep < n && kmem_fast_push(c, batch[keep]))
+        keep++;
+    kmem_slab_put_n(c, batch + keep, n - keep);
+    return (void *)(uintptr_t)batch[0];
+}
+
+/* Allocation without the fast path: the calling CPU's magazine under its
+ * lock, refilled from the slabs when empty. */
+static __attribute__((noinline)) void *kmem_alloc_locked(k23_kmem_cache_t *c)
+{
+    unsigned cpu = k23_port_cpu_local_enter();
+    struct kmem_mag *m = &c->mags[cpu % c->ncpus];
+    void *obj = NULL;
+    k23_port_lock_acquire(&m->lock);
+    if (m->hdr.count == 0)
+        m->hdr.count = kmem_take_batch(c, m->slots, K23_KMEM_BATCH);
+    if (m->hdr.count > 0)
+        obj = (void *)(uintptr_t)m->slots[--m->hdr.count];
+    k23_port_lock_release(&m->lock);
+    k23_port_cpu_local_exit(cpu);
+    return obj;
+}
+
+/* Free miss on the fast path (the magazine is full or fenced): obj and up
+ * to a batch more from the magazine go back to the slabs. */
+static __attribute__((noinline)) void kmem_free_spill_fast(k23_kmem_cache_t *c,
+                                                           void *obj)
+{
+    uint64_t batch[K23_KMEM_BATCH];
+    unsigned n = 0;
+    batch[n++] = (uint64_t)(uintptr_t)obj;
+    while (n < K23_KMEM_BATCH) {
+        uint64_t v = kmem_fast_pop(c);
+        if (v == K23_PORT_PCPU_NONE)
+            break;
+        batch[n++] = v;
+    }
+    kmem_slab_put_n(c, batch, n);
+}
+
+static __attribute__((noinline)) void kmem_free_locked(k23_kmem_cache_t *c,
+                                                       void *obj)
+{
+    unsigned cpu = k23_port_cpu_local_enter();
+    struct kmem_mag *m = &c->mags[cpu % c->ncpus];
+    k23_port_lock_acquire(&m->lock);
+    if (m->hdr.count == K23_KMEM_MAGAZINE) {
+        m->hdr.count -= K23_KMEM_BATCH;
+        kmem_slab_put_n(c, m->slots + m->hdr.count, K23_KMEM_BATCH);
+    }
+    m->slots[m->hdr.count++] = (uint64_t)(uintptr_t)obj;
+    k23_port_lock_release(&m->lock);
+    k23_port_cpu_local_exit(cpu);
+}
+
+/* ---- the cache API ---- */
+
+static void kmem_require_cache(const k23_kmem_cache_t *c, const char *fn)
+{
+    if (c == NULL)
+        k23_port_panic(__FILE__, __LINE__, fn);
+    if (c->magic != KMEM_CACHE_MAGIC)
+        kmem_panic_obj("k23_kmem: not a live cache:", c, NULL);
+}
+
+/* CACHED -> ALLOCATED, with the debug checks; returns obj. */
+static inline void *kmem_hand_out(k23_kmem_cache_t *c, void *obj,
+                                  uint32_t flags)
+{
+    struct kmem_slab *s = kmem_slab_of(c->km, obj);
+    uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
+                                                       kmem_slab_base(c->km, s))];
+    if (K23_UNLIKELY(kmem_state_load(st) != OBJ_CACHED))
+        kmem_panic_obj("k23_kmem: corrupt magazine entry", obj, c);
+    kmem_state_store(st, OBJ_ALLOCATED);
+    if (K23_UNLIKELY(c->flags & K23_KMEM_DEBUG_POISON))
+        kmem_poison_check(c, obj);
+    if (flags & K23_KMEM_ZERO)
+        k23_memzero_(obj, c->size);
+    return obj;
+}
+
+static void *kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
+{
+    void *obj;
+    if (K23_LIKELY(c->fast)) {
+        uint64_t v = kmem_fast_pop(c);
+        obj = v != K23_PORT_PCPU_NONE ? (void *)(uintptr_t)v
+                                      : kmem_alloc_refill_fast(c);
+    } else {
+        obj = kmem_alloc_locked(c);
+    }
+    if (K23_UNLIKELY(obj == NULL))
+        return NULL;
+    return kmem_hand_out(c, obj, flags);
+}
+
+void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
+{
+    kmem_require_cache(c, "k23_kmem_cache_alloc: NULL cache");
+    K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0 &&
+                    !((flags & K23_KMEM_ZERO) && c->ctor != NULL),
+                "k23_kmem_cache_alloc");
+    return kmem_cache_alloc(c, flags);
+}
+
+/* Free obj, the start of object idx of slab s of cache c. */
+static inline void kmem_cache_free_at(k23_kmem_cache_t *c,
+                                      struct kmem_slab *s, uint32_t idx,
+                                      void *obj)
+{
+    uint8_t *st = &kmem_states(c, s)[idx];
+    uint8_t state = kmem_state_load(st);
+    if (K23_UNLIKELY(state != OBJ_ALLOCATED))
+        kmem_panic_obj(state == OBJ_CACHED || state == OBJ_FREE
+                           ? "k23_kmem: double free of"
+                           : "k23_kmem: corrupt state byte of",
+                       obj, c);
+    if (K23_UNLIKELY(c->flags & K23_KMEM_DEBUG_REDZONE) &&
+        *kmem_redzone(c, obj) != KMEM_REDZONE_WORD)
+        kmem_panic_obj("k23_kmem: write past the end of", obj, c);
+    if (K23_UNLIKELY(c->flags & K23_KMEM_DEBUG_POISON))
+        kmem_poison(c, obj);
+    kmem_state_store(st, OBJ_CACHED);
+    if (K23_LIKELY(c->fast)) {
+        if (K23_UNLIKELY(!kmem_fast_push(c, (uint64_t)(uintptr_t)obj)))
+            kmem_free_spill_fast(c, obj);
+    } else {
+        kmem_free_locked(c, obj);
+    }
+}
+
+void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
+{
+    kmem_require_cache(c, "k23_kmem_cache_free: NULL cache");
+    if (obj == NULL)
+        return;
+    uint32_t idx;
+    struct kmem_slab *s = kmem_find_slab(c->km, obj, &idx);
+    if (K23_UNLIKELY(s == NULL))
+        kmem_panic_obj("k23_kmem: free of memory no cache handed out:", obj, c);
+    if (K23_UNLIKELY(s->cache != c))
+        kmem_panic_obj("k23_kmem: object freed to the wrong cache:", obj,
+                       s->cache);
+    kmem_cache_free_at(c, s, idx, obj);
+}
+
+/* Object layout of a new cache: stride, link offset, objects per slab. */
+static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
+                              uint64_t align)
+{
+    uint64_t bytes = (c->size + 7) & ~(uint64_t)7;
+    if (c->flags & K23_KMEM_DEBUG_REDZONE)
+        bytes += 8;
+    /* A FREE object keeps its link in its first word unless that word
+     * must survive (constructed state, poison): then after the object. */
+    bool trailing = c->ctor != NULL || (c->flags & K23_KMEM_DEBUG_POISON);
+    c->link_off = trailing ? (uint32_t)bytes : 0;
+    if (trailing)
+        bytes += 8;
+    if (align < 8)
+        align = 8;
+    c->stride = (bytes + align - 1) & ~(align - 1);
+    uint64_t room = slab_bytes - sizeof(struct kmem_slab);
+    uint64_t n = room / (c->stride + 1);
+    while (n > 0 && n * c->stride + ((n + 7) & ~(uint64_t)7) > room)
+        n--;
+    if (n == 0)
+        return false;
+    c->nobj = (uint32_t)n;
+    c->state_off = (uint32_t)(room - ((n + 7) & ~(uint64_t)7));
+    c->recip = (uint32_t)(((UINT64_C(1) << 32) + c->stride - 1) / c->stride);
+    return true;
+}
+
+static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
+                           size_t align, k23_kmem_ctor_t ctor, void *ctx,
+                           uint32_t flags, bool is_class,
+                           k23_kmem_cache_t **out)
+{
+    uint64_t slab_bytes = kmem_slab_bytes(km);
+    if (name == NULL || size == 0 || size > slab_bytes / 4 ||
+        (align != 0 && (!k23_is_pow2_(align) ||
+                        align > k23_frames_max_alignment(km->fa) ||
+                        align > km->fa->cfg.frame_size)) ||
+        (flags & ~(uint32_t)(K23_KMEM_DEBUG_POISON | K23_KMEM_DEBUG_REDZONE)) ||
+        (ctor != NULL && (flags & K23_KMEM_DEBUG_POISON)))
+        return K23_ERR_INVAL;
+    unsigned ncpus = k23_port_cpu_count();
+    uint64_t head = (sizeof(k23_kmem_cache_t) + K23_PORT_CACHE_LINE - 1) &
+                    ~(uint64_t)(K23_PORT_CACHE_LINE - 1);
+    uint64_t bytes = head + (uint64_t)ncpus * sizeof(struct kmem_mag);
+    k23_paddr_t pa;
+    if (k23_frames_alloc_contiguous_zeroed(km->fa, bytes, 0, &pa) != K23_OK)
+        return K23_ERR_NOMEM;
+    k23_kmem_cache_t *c = kmem_p2v(km, pa);
+    c->km = km;
+    c->size = size;
+    c->flags = flags;
+    c->ctor = ctor;
+    c->ctx = ctx;
+    if (!kmem_cache_layout(c, slab_bytes, align)) {
+        k23_frames_free_contiguous(km->fa, pa, bytes);
+        return K23_ERR_INVAL;
+    }
+    size_t pos = 0;
+    k23_str_append_(c->name, sizeof(c->name), &pos, name);
+    c->is_class = is_class;
+    c->fast = k23_port_pcpu_fast();
+    c->self_pa = pa;
+    c->self_bytes = bytes;
+    c->ncpus = ncpus;
+    c->mags = (struct kmem_mag *)((char *)c + head);
+    for (unsigned i = 0; i < ncpus; i++)
+        k23_port_lock_init(&c->mags[i].lock);
+    k23_port_lock_init(&c->lock);
+    c->magic = KMEM_CACHE_MAGIC;
+    k23_port_lock_acquire(&km->lock);
+    c->next_cache = km->caches;
+    km->caches = c;
+    k23_port_lock_release(&km->lock);
+    *out = c;
+    return K23_OK;
+}
+
+static bool kmem_live(const k23_kmem_t *km)
+{
+    return km != NULL && km->magic == KMEM_MAGIC;
+}
+
+int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
+                          size_t align, k23_kmem_ctor_t ctor, void *ctx,
+                          uint32_t flags, k23_kmem_cache_t **out)
+{
+    if (!kmem_live(km) || out == NULL)
+        return K23_ERR_INVAL;
+    return kmem_cache_make(km, name, size, align, ctor, ctx, flags, false,
+                           out);
+}
+
+/* Objects handed out and not freed (everything locked). */
+static uint64_t kmem_in_use_locked(const k23_kmem_cache_t *c)
+{
+    uint64_t slots = 0, free = 0, cached = 0;
+    for (unsigned l = 0; l < 3; l++)
+        for (const struct kmem_slab *s = c->lists[l]; s != NULL; s = s->next) {
+            slots += c->nobj;
+            free += s->nfree;
+        }
+    for (unsigned i = 0; i < c->ncpus; i++)
+        cached += c->mags[i].hdr.count;
+    return slots - free - cached;
+}
+
+static void kmem_unlink_cache(k23_kmem_cache_t *c)
+{
+    k23_kmem_t *km = c->km;
+    k23_port_lock_acquire(&km->lock);
+    for (k23_kmem_cache_t **p = &km->caches; *p != NULL; p = &(*p)->next_cache)
+        if (*p == c) {
+            *p = c->next_cache;
+            break;
+        }
+    k23_port_lock_release(&km->lock);
+}
+
+/* Destroy c whatever it is; K23_ERR_BUSY while objects are in use. */
+static int kmem_cache_teardown(k23_kmem_cache_t *c)
+{
+    kmem_mags_lock_all(c);
+    if (kmem_in_use_locked(c) != 0) {
+        kmem_mags_unlock_all(c);
+        return K23_ERR_BUSY;
+    }
+    kmem_mags_drain_locked(c);
+    for (unsigned l = 0; l < 3; l++)
+        while (c->lists[l] != NULL)
+            kmem_slab_release(c, c->lists[l]);
+    c->magic = KMEM_CACHE_DEAD;
+    kmem_mags_unlock_all(c);
+    kmem_unlink_cache(c);
+    k23_frames_free_contiguous(c->km->fa, c->self_pa, c->self_bytes);
+    return K23_OK;
+}
+
+int k23_kmem_cache_destroy(k23_kmem_cache_t *c)
+{
+    if (c == NULL || c->magic != KMEM_CACHE_MAGIC || c->is_class)
+        return K23_ERR_INVAL;
+    return kmem_cache_teardown(c);
+}
+
+int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames)
+{
+    if (c == NULL || c->magic != KMEM_CACHE_MAGIC)
+        return K23_ERR_INVAL;
+    kmem_mags_lock_all(c);
+    kmem_mags_drain_locked(c);
+    uint64_t n = 0;
+    while (c->lists[LIST_EMPTY] != NULL) {
+        kmem_slab_release(c, c->lists[LIST_EMPTY]);
+        n += kmem_slab_bytes(c->km) / c->km->fa->cfg.frame_size;
+    }
+    kmem_mags_unlock_all(c);
+    if (frames != NULL)
+        *frames = n;
+    return K23_OK;
+}
+
+int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out)
+{
+    if (c == NULL || c->magic != KMEM_CACHE_MAGIC || out == NULL)
+        return K23_ERR_INVAL;
+    k23_kmem_cache_stats_t st = {0};
+    kmem_mags_lock_all(c);
+    st.objects_in_use = kmem_in_use_locked(c);
+    for (unsigned i = 0; i < c->ncpus; i++)
+        st.objects_cached += c->mags[i].hdr.count;
+    st.slabs_empty = c->nslabs[LIST_EMPTY];
+    st.slabs_partial = c->nslabs[LIST_PARTIAL];
+    st.slabs_full = c->nslabs[LIST_FULL];
+    kmem_mags_unlock_all(c);
+    st.object_size = c->size;
+    st.stride = c->stride;
+    st.objects_per_slab = c->nobj;
+    st.slab_bytes = kmem_slab_bytes(c->km);
+    uint64_t frame = c->km->fa->cfg.frame_size;
+    uint64_t self = (c->self_bytes + frame - 1) & ~(frame - 1);
+    uint64_t slabs = st.slabs_empty + st.slabs_partial + st.slabs_full;
+    st.overhead_bytes = slabs * st.slab_bytes + self -
+                        st.objects_in_use * c->size;
+    *out = st;
+    return K23_OK;
+}
+
+/* One slab's invariants: its free list holds exactly its FREE objects. */
+static bool kmem_check_slab(const k23_kmem_cache_t *c,
+                            const struct kmem_slab *s, uint32_t list,
+                            uint64_t *cached_states)
+{
+    uintptr_t base = kmem_slab_base(c->km, s);
+    if (s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) || s->cache != c ||
+        s->list != list || kmem_list_for(c, s) != list ||
+        !kmem_map_test(c->km, s->pa))
+        return false;
+    const uint8_t *st = kmem_states(c, s);
+    uint32_t nfree = 0;
+    for (uint32_t i = 0; i < c->nobj; i++) {
+        if (st[i] == OBJ_FREE)
+            nfree++;
+        else if (st[i] == OBJ_CACHED)
+            (*cached_states)++;
+        else if (st[i] != OBJ_ALLOCATED)
+            return false;
+    }
+    uint32_t walked = 0;
+    for (void *o = s->free; o != NULL; o = *kmem_link(c, o)) {
+        uintptr_t off = (uintptr_t)o - base;
+        uint32_t idx = kmem_index(c, off);
+        if (off >= c->nobj * c->stride || (uint64_t)idx * c->stride != off ||
+            st[idx] != OBJ_FREE || ++walked > nfree)
+            return false;
+    }
+    return walked == nfree && nfree == s->nfree;
+}
+
+int k23_kmem_cache_check(k23_kmem_cache_t *c)
+{
+    if (c == NULL || c->magic != KMEM_CACHE_MAGIC)
+        return K23_ERR_INVAL;
+    bool ok = true;
+    uint64_t cached_states = 0, cached = 0;
+    kmem_mags_lock_all(c);
+    for (unsigned l = 0; l < 3 && ok; l++) {
+        uint64_t n = 0;
+        for (const struct kmem_slab *s = c->lists[l]; s != NULL && ok;
+             s = s->next, n++)
+            ok = (s->prev == NULL ? c->lists[l] == s : s->prev->next == s) &&
+                 kmem_check_slab(c, s, l, &cached_states);
+        ok = ok && n == c->nslabs[l];
+    }
+    for (unsigned i = 0; i < c->ncpus && ok; i++) {
+        const struct kmem_mag *m = &c->mags[i];
+        ok = m->hdr.count <= K23_KMEM_MAGAZINE;
+        for (uint32_t j = 0; j < m->hdr.count && ok; j++) {
+            uint32_t idx;
+            void *o = (void *)(uintptr_t)m->slots[j];
+            struct kmem_slab *s = kmem_find_slab(c->km, o, &idx);
+            ok = s != NULL && s->cache == c &&
+                 kmem_states(c, s)[idx] == OBJ_CACHED;
+        }
+        cached += m->hdr.count;
+    }
+    /* Every CACHED object is in a magazine: nothing is in transit while
+     * every magazine is fenced and the cache lock held, except a free
+     * or a refill caught between its state change and its push (see
+     * docs/kmem.md: the check is exact on a quiescent cache). */
+    ok = ok && cached_states == cached;
+    kmem_mags_unlock_all(c);
+    if (!ok)
+        k23_port_log(K23_LOG_ERROR, "k23_kmem_cache_check: inconsistent cache");
+    return ok ? K23_OK : K23_ERR_CORRUPT;
+}
+
+/* ---- kmalloc ---- */
+
+/* Size classes: 8, 16, 32, 48, 64, then four per power of two (80, 96,
+ * 112, 128, 160, ...) up to half a frame. */
+static uint64_t kmem_class_bytes(unsigned i)
+{
+    static const uint8_t small[5] = {8, 16, 32, 48, 64};
+    if (i < 5)
+        return small[i];
+    unsigned e = 6 + (i - 5) / 4, q = (i - 5) % 4;
+    return (UINT64_C(1) << e) + (uint64_t)(q + 1) * (UINT64_C(1) << (e - 2));
+}
+
+static unsigned kmem_class_index(uint64_t size)
+{
+    if (size <= 8)
+        return 0;
+    if (size <= 16)
+        return 1;
+    if (size <= 64)
+        return 2 + (unsigned)((size - 17) / 16);
+    uint64_t s = size - 1;
+    unsigned e = 63 - (unsigned)__builtin_clzll(s);
+    unsigned q = (unsigned)(s >> (e - 2)) & 3;
+    return 5 + (e - 6) * 4 + q;
+}
+
+struct k23_kmem_large {
+    k23_paddr_t pa;
+    uint64_t bytes;
+    struct k23_kmem_large *next;
+};
+
+static unsigned kmem_large_bucket(const k23_kmem_t *km, k23_paddr_t pa)
+{
+    uint64_t h = (pa >> km->fa->frame_shift) * UINT64_C(0x9e3779b97f4a7c15);
+    return (unsigned)(h >> 32) & (km->large_nbuckets - 1);
+}
+
+static void *kmem_large_alloc(k23_kmem_t *km, size_t size, uint32_t flags)
+{
+    struct k23_kmem_large *r = kmem_cache_alloc(km->records, 0);
+    if (r == NULL)
+        return NULL;
+    uint64_t frame = km->fa->cfg.frame_size;
+    uint64_t bytes;
+    if (k23_add_overflow_((uint64_t)size, frame - 1, &bytes)) {
+        k23_kmem_cache_free(km->records, r);
+        return NULL;
+    }
+    bytes &= ~(frame - 1);
+    int rc = (flags & K23_KMEM_ZERO)
+                 ? k23_frames_alloc_contiguous_zeroed(km->fa, bytes, 0, &r->pa)
+                 : k23_frames_alloc_contiguous(km->fa, bytes, 0, &r->pa);
+    if (rc != K23_OK) {
+        k23_kmem_cache_free(km->records, r);
+        return NULL;
+    }
+    r->bytes = bytes;
+    k23_port_lock_acquire(&km->lock);
+    unsigned b = kmem_large_bucket(km, r->pa);
+    r->next = km->large[b];
+    km->large[b] = r;
+    km->large_count++;
+    km->large_bytes += bytes;
+    k23_port_lock_release(&km->lock);
+    return kmem_p2v(km, r->pa);
+}
+
+/* Find (and with unlink, remove) the large allocation at pa. */
+static struct k23_kmem_large *kmem_large_find(k23_kmem_t *km, k23_paddr_t pa,
+                                              bool unlink)
+{
+    k23_port_lock_acquire(&km->lock);
+    struct k23_kmem_large **p = &km->large[kmem_large_bucket(km, pa)];
+    while (*p != NULL && (*p)->pa != pa)
+        p = &(*p)->next;
+    struct k23_kmem_large *r = *p;
+    if (r != NULL && unlink) {
+        *p = r->next;
+        km->large_count--;
+        km->large_bytes -= r->bytes;
+    }
+    k23_port_lock_release(&km->lock);
+    return r;
+}
+
+static void kmem_require_live(const k23_kmem_t *km, const char *fn)
+{
+    if (!kmem_live(km))
+        kmem_panic_obj(fn, km, NULL);
+}
+
+void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags)
+{
+    kmem_require_live(km, "k23_kmalloc: not an initialised k23_kmem_t:");
+    K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0, "k23_kmalloc");
+    if (size == 0)
+        return NULL;
+    if (size > km->class_size[km->nclasses - 1])
+        return kmem_large_alloc(km, size, flags);
+    k23_kmem_cache_t *c = km->classes[kmem_class_index(size)];
+    return kmem_cache_alloc(c, flags);
+}
+
+void k23_kfree(k23_kmem_t *km, void *ptr)
+{
+    kmem_require_live(km, "k23_kfree: not an initialised k23_kmem_t:");
+    if (ptr == NULL)
+        return;
+    uint32_t idx;
+    struct kmem_slab *s = kmem_find_slab(km, ptr, &idx);
+    if (K23_LIKELY(s != NULL)) {
+        if (K23_UNLIKELY(!s->cache->is_class || s->cache == km->records))
+            kmem_panic_obj("k23_kfree: object of a cache, not of k23_kmalloc:",
+                           ptr, s->cache);
+        kmem_cache_free_at(s->cache, s, idx, ptr);
+        return;
+    }
+    k23_paddr_t pa = kmem_v2p(km, ptr);
+    struct k23_kmem_large *r = kmem_large_find(km, pa, true);
+    if (r == NULL)
+        kmem_panic_obj("k23_kfree: not memory of k23_kmalloc (or freed "
+                       "already):", ptr, NULL);
+    k23_frames_free_contiguous(km->fa, r->pa, r->bytes);
+    k23_kmem_cache_free(km->records, r);
+}
+
+size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
+{
+    kmem_require_live(km, "k23_kmalloc_usable_size: not an initialised "
+                          "k23_kmem_t:");
+    K23_REQUIRE(ptr != NULL, "k23_kmalloc_usable_size");
+    uint32_t idx;
+    struct kmem_slab *s = kmem_find_slab(km, ptr, &idx);
+    if (s != NULL && s->cache->is_class &&
+        kmem_states(s->cache, s)[idx] == OBJ_ALLOCATED)
+        return (size_t)s->cache->size;
+    struct k23_kmem_large *r =
+        s == NULL ? kmem_large_find(km, kmem_v2p(km, ptr), false) : NULL;
+    if (r == NULL)
+        kmem_panic_obj("k23_kmalloc_usable_size: not live memory of "
+                       "k23_kmalloc:", ptr, NULL);
+    return (size_t)r->bytes;
+}
+
+unsigned k23_kmem_class_count(const k23_kmem_t *km)
+{
+    kmem_require_live(km, "k23_kmem_class_count: not an initialised "
+                          "k23_kmem_t:");
+    return km->nclasses;
+}
+
+int k23_kmem_class_info(const k23_kmem_t *km, unsigned i,
+                        k23_kmem_class_info_t *out)
+{
+    if (!kmem_live(km) || out == NULL || i >= km->nclasses)
+        return K23_ERR_INVAL;
+    const k23_kmem_cache_t *c = km->classes[i];
+    uint64_t slab = kmem_slab_bytes(km);
+    out->size = c->size;
+    out->objects_per_slab = c->nobj;
+    out->slab_bytes = slab;
+    out->waste_per_object = slab / c->nobj - c->size;
+    return K23_OK;
+}
+
+/* ---- setup and teardown ---- */
+
+static void kmem_free_tables(k23_kmem_t *km)
+{
+    if (km->slab_map != NULL)
+        k23_frames_free_contiguous(km->fa, km->slab_map_pa, km->slab_map_bytes);
+    if (km->large != NULL)
+        k23_frames_free_contiguous(km->fa, km->large_pa,
+                                   km->fa->cfg.frame_size);
+    km->slab_map = NULL;
+    km->large = NULL;
+}
+
+/* The bounds of the frame allocator's memory, rounded out to slabs. */
+static int kmem_memory_bounds(k23_kmem_t *km)
+{
+    k23_frames_arena_info_t first, last;
+    unsigned n = km->fa->narenas;
+    if (n == 0 || k23_frames_arena_info(km->fa, 0, &first) != K23_OK ||
+        k23_frames_arena_info(km->fa, n - 1, &last) != K23_OK)
+        return K23_ERR_INVAL;
+    uint64_t slab = kmem_slab_bytes(km);
+    km->lo = first.range.base & ~(slab - 1);
+    uint64_t end = last.range.base + last.range.size; /* 2^64 wraps to 0 */
+    km->hi = end == 0 ? UINT64_MAX : end;
+    return K23_OK;
+}
+
+static int kmem_tables_init(k23_kmem_t *km)
+{
+    uint64_t frame = km->fa->cfg.frame_size;
+    uint64_t blocks = ((km->hi - km->lo) >> km->slab_shift) + 1;
+    km->slab_map_bytes = (((blocks + 63) / 64) * 8 + frame - 1) & ~(frame - 1);
+    if (k23_frames_alloc_contiguous_zeroed(km->fa, km->slab_map_bytes, 0,
+                                           &km->slab_map_pa) != K23_OK)
+        return K23_ERR_NOMEM;
+    km->slab_map = kmem_p2v(km, km->slab_map_pa);
+    if (k23_frames_alloc_one_zeroed(km->fa, &km->large_pa) != K23_OK) {
+        kmem_free_tables(km);
+        return K23_ERR_NOMEM;
+    }
+    km->large = kmem_p2v(km, km->large_pa);
+    km->large_nbuckets = (unsigned)(frame / sizeof(struct k23_kmem_large *));
+    return K23_OK;
+}
+
+/* Destroy every cache of km (the classes and the records); K23_ERR_BUSY
+ * when one holds objects in use. */
+static int kmem_caches_teardown(k23_kmem_t *km)
+{
+    for (unsigned i = 0; i < km->nclasses; i++)
+        if (km->classes[i] != NULL) {
+            if (kmem_cache_teardown(km->classes[i]) != K23_OK)
+                return K23_ERR_BUSY;
+            km->classes[i] = NULL;
+        }
+    if (km->records != NULL) {
+        if (kmem_cache_teardown(km->records) != K23_OK)
+            return K23_ERR_BUSY;
+        km->records = NULL;
+    }
+    return K23_OK;
+}
+
+static int kmem_classes_init(k23_kmem_t *km)
+{
+    uint64_t half = km->fa->cfg.frame_size / 2;
+    unsigned n = 0;
+    while (n < K23_KMEM_CLASSES_MAX && kmem_class_bytes(n) <= half)
+        n++;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t sz = kmem_class_bytes(i);
+        km->class_size[i] = (uint32_t)sz;
+        char name[K23_KMEM_NAME_MAX];
+        size_t pos = 0;
+        k23_str_append_(name, sizeof(name), &pos, "kmalloc-");
+        k23_str_append_u64_(name, sizeof(name), &pos, sz, 10);
+        int rc = kmem_cache_make(km, name, (size_t)sz, 0, NULL, NULL,
+                                 km->cfg.kmalloc_flags, true, &km->classes[i]);
+        km->nclasses = i + (rc == K23_OK);
+        if (rc != K23_OK)
+            return rc;
+    }
+    return kmem_cache_make(km, "kmem-large", sizeof(struct k23_kmem_large),
+                           0, NULL, NULL, 0, true, &km->records);
+}
+
+int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
+                  const k23_kmem_config_t *cfg)
+{
+    if (km == NULL || fa == NULL || fa->narenas == 0 ||
+        fa->cfg.frame_size == 0)
+        return K23_ERR_INVAL;
+    k23_kmem_config_t c = {0};
+    if (cfg != NULL)
+        c = *cfg;
+    if ((c.phys_to_virt == NULL) != (c.virt_to_phys == NULL) ||
+        (c.kmalloc_flags & ~(uint32_t)(K23_KMEM_DEBUG_POISON |
+                                       K23_KMEM_DEBUG_REDZONE)))
+        return K23_ERR_INVAL;
+    k23_memzero_(km, sizeof(*km));
+    km->fa = fa;
+    km->cfg = c;
+    uint64_t slab = fa->cfg.frame_size > KMEM_SLAB_MIN_BYTES
+                        ? fa->cfg.frame_size
+                        : KMEM_SLAB_MIN_BYTES;
+    km->slab_shift = (unsigned)__builtin_ctzll(slab);
+    if (k23_frames_max_alignment(fa) < slab)
+        return K23_ERR_INVAL;
+    k23_port_lock_init(&km->lock);
+    int rc = kmem_memory_bounds(km);
+    if (rc == K23_OK)
+        rc = kmem_tables_init(km);
+    if (rc != K23_OK)
+        return rc;
+    km->magic = KMEM_MAGIC;
+    rc = kmem_classes_init(km);
+    if (rc != K23_OK) {
+        kmem_caches_teardown(km);
+        kmem_free_tables(km);
+        km->magic = 0;
+    }
+    return rc;
+}
+
+int k23_kmem_destroy(k23_kmem_t *km)
+{
+    if (!kmem_live(km))
+        return K23_ERR_INVAL;
+    k23_port_lock_acquire(&km->lock);
+    bool busy = km->large_count != 0;
+    for (const k23_kmem_cache_t *c = km->caches; c != NULL && !busy;
+         c = c->next_cache)
+        busy = !c->is_class;
+    k23_port_lock_release(&km->lock);
+    if (busy)
+        return K23_ERR_BUSY;
+    /* All classes must be idle before any is destroyed: nothing changes
+     * on K23_ERR_BUSY. */
+    for (unsigned i = 0; i < km->nclasses; i++) {
+        k23_kmem_cache_stats_t st;
+        k23_kmem_cache_stats(km->classes[i], &st);
+        if (st.objects_in_use != 0)
+            return K23_ERR_BUSY;
+    }
+    int rc = kmem_caches_teardown(km);
+    if (rc != K23_OK)
+        return rc;
+    kmem_free_tables(km);
+    km->magic = 0;
+    return K23_OK;
+}
