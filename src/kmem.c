@@ -104,6 +104,8 @@ static void *kmem_p2v(const k23_kmem_t *km, k23_paddr_t pa)
 
 static k23_paddr_t kmem_v2p(const k23_kmem_t *km, const void *va)
 {
+    if (K23_LIKELY(km->linear))
+        return (k23_paddr_t)(uintptr_t)va - km->vdelta;
     if (km->cfg.virt_to_phys != NULL)
         return km->cfg.virt_to_phys(km->cfg.xlate_ctx, va);
     return k23_port_virt_to_phys(va);
@@ -1069,6 +1071,29 @@ static int kmem_memory_bounds(k23_kmem_t *km)
     return K23_OK;
 }
 
+/* Whether the direct map is one constant offset over every arena (as
+ * direct maps and identity maps are): then an object's physical address
+ * is its virtual one minus that offset, with no call per free. */
+static void kmem_detect_linear(k23_kmem_t *km)
+{
+    uint64_t delta = 0;
+    km->linear = false;
+    for (unsigned i = 0; i < km->fa->narenas; i++) {
+        k23_frames_arena_info_t a;
+        if (k23_frames_arena_info(km->fa, i, &a) != K23_OK)
+            return;
+        k23_paddr_t last = a.range.base + (a.range.size - 1);
+        uint64_t d0 = (uint64_t)(uintptr_t)kmem_p2v(km, a.range.base) -
+                      a.range.base;
+        uint64_t d1 = (uint64_t)(uintptr_t)kmem_p2v(km, last) - last;
+        if (d0 != d1 || (i > 0 && d0 != delta))
+            return;
+        delta = d0;
+    }
+    km->vdelta = delta;
+    km->linear = true;
+}
+
 static int kmem_tables_init(k23_kmem_t *km)
 {
     uint64_t frame = km->fa->cfg.frame_size;
@@ -1152,6 +1177,7 @@ int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
         return K23_ERR_INVAL;
     k23_port_lock_init(&km->lock);
     int rc = kmem_memory_bounds(km);
+    kmem_detect_linear(km);
     if (rc == K23_OK)
         rc = kmem_tables_init(km);
     if (rc != K23_OK)

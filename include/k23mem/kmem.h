@@ -100,6 +100,8 @@ typedef struct k23_kmem {
     k23_port_lock_t lock;      /**< guards the cache list and large table */
     k23_kmem_cache_t *caches;  /**< every cache, linked */
     k23_paddr_t lo, hi;        /**< the frame allocator's memory [lo, hi) */
+    bool linear;               /**< the direct map is one offset over it */
+    uint64_t vdelta;           /**< that offset: virtual - physical */
     uint64_t *slab_map;        /**< bit i set: block lo + i*slab is a slab */
     k23_paddr_t slab_map_pa;   /**< its frames */
     uint64_t slab_map_bytes;   /**< and their size */

@@ -1,0 +1,344 @@
+/*
+ * k23mem-bench kmem: the object caches against mimalloc and jemalloc in
+ * one run. The peers come from Debian's libmimalloc2.0 and libjemalloc2,
+ * opened with dlopen(RTLD_LOCAL) so that neither replaces this program's
+ * malloc (both export one); a peer that cannot be opened is reported and
+ * left out. The library itself never links them.
+ *
+ * Cases (each allocator gets the same inputs; medians of REPS rounds,
+ * allocators interleaved inside every round):
+ *  - pair64 / pair256: free one of 16 live objects chosen by a random
+ *    index sequence and allocate its replacement (an alloc+free pair whose
+ *    object changes every step, so no allocator gets a single hot slot);
+ *  - fill1e6: allocate 10^6 64-byte objects, free them in random order
+ *    (ns per alloc+free);
+ *  - remote: one thread allocates 64-byte objects and passes them through
+ *    a single-producer ring to a second thread that frees them (ns per
+ *    object, wall time);
+ *  - bytes per live 64-byte object with 10^6 of them: for libk23mem the
+ *    frames taken from the frame allocator, exactly; for the peers the
+ *    growth of the resident set (an estimate, printed for context).
+ * Last lines: kmem.pair64_vs_mimalloc, kmem.remote_free_vs_mimalloc,
+ * kmem.bytes_per_64b_object.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "k23mem/kmem.h"
+
+#define REPS 9
+#define RAM (UINT64_C(1) << 30)
+#define MILLION 1000000
+#define NLIVE 16
+#define NIDX 4096
+
+struct alloc {
+    const char *name;
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
+/* ---- the allocators ---- */
+
+static k23_frames_t fa;
+static k23_kmem_t km;
+static k23_kmem_cache_t *cache64;
+
+static void *k23_cache_alloc(void *ctx, size_t size)
+{
+    (void)size;
+    return k23_kmem_cache_alloc(ctx, 0);
+}
+static void k23_cache_free(void *ctx, void *p) { k23_kmem_cache_free(ctx, p); }
+static void *k23_km_alloc(void *ctx, size_t size) { return k23_kmalloc(ctx, size, 0); }
+static void k23_km_free(void *ctx, void *p) { k23_kfree(ctx, p); }
+
+static void *(*mi_malloc_)(size_t);
+static void (*mi_free_)(void *);
+static void *(*je_malloc_)(size_t);
+static void (*je_free_)(void *);
+
+static void *mi_alloc(void *ctx, size_t size) { (void)ctx; return mi_malloc_(size); }
+static void mi_free(void *ctx, void *p) { (void)ctx; mi_free_(p); }
+static void *je_alloc(void *ctx, size_t size) { (void)ctx; return je_malloc_(size); }
+static void je_free(void *ctx, void *p) { (void)ctx; je_free_(p); }
+
+static int open_peers(struct alloc *out, int n)
+{
+    void *h = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        h = dlopen("libmimalloc.so", RTLD_NOW | RTLD_LOCAL);
+    if (h != NULL && (mi_malloc_ = (void *(*)(size_t))dlsym(h, "mi_malloc")) &&
+        (mi_free_ = (void (*)(void *))dlsym(h, "mi_free")))
+        out[n++] = (struct alloc){"mimalloc", mi_alloc, mi_free, NULL};
+    else
+        printf("  mimalloc: not available (%s); apt-get install libmimalloc2.0\n",
+               dlerror());
+    h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h != NULL && (je_malloc_ = (void *(*)(size_t))dlsym(h, "malloc")) &&
+        (je_free_ = (void (*)(void *))dlsym(h, "free")))
+        out[n++] = (struct alloc){"jemalloc", je_alloc, je_free, NULL};
+    else
+        printf("  jemalloc: not available (%s); apt-get install libjemalloc2\n",
+               dlerror());
+    return n;
+}
+
+/* ---- cases ---- */
+
+static unsigned idx[NIDX];
+
+static double time_pairs(const struct alloc *a, size_t size, int iters)
+{
+    void *live[NLIVE];
+    for (int i = 0; i < NLIVE; i++)
+        live[i] = a->alloc(a->ctx, size);
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < iters; i++) {
+        unsigned j = idx[i & (NIDX - 1)];
+        a->free(a->ctx, live[j]);
+        live[j] = a->alloc(a->ctx, size);
+    }
+    uint64_t t = now_ns() - t0;
+    for (int i = 0; i < NLIVE; i++)
+        a->free(a->ctx, live[i]);
+    return (double)t / iters;
+}
+
+static void **objs;
+static unsigned *order;
+
+static double time_fill(const struct alloc *a)
+{
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < MILLION; i++)
+        objs[i] = a->alloc(a->ctx, 64);
+    for (int i = 0; i < MILLION; i++)
+        a->free(a->ctx, objs[order[i]]);
+    return (double)(now_ns() - t0) / MILLION;
+}
+
+#define RING 4096
+struct remote {
+    const struct alloc *a;
+    void *_Atomic ring[RING];
+    long n;
+};
+
+static void *remote_freer(void *arg)
+{
+    struct remote *r = arg;
+    for (long i = 0; i < r->n; i++) {
+        void *p;
+        while ((p = atomic_load_explicit(&r->ring[i % RING],
+                                         memory_order_acquire)) == NULL)
+            ;
+        atomic_store_explicit(&r->ring[i % RING], NULL, memory_order_relaxed);
+        r->a->free(r->a->ctx, p);
+    }
+    return NULL;
+}
+
+static double time_remote(const struct alloc *a, long n)
+{
+    static struct remote r;
+    memset(&r, 0, sizeof(r));
+    r.a = a;
+    r.n = n;
+    pthread_t t;
+    uint64_t t0 = now_ns();
+    pthread_create(&t, NULL, remote_freer, &r);
+    for (long i = 0; i < n; i++) {
+        void *p = a->alloc(a->ctx, 64);
+        *(volatile char *)p = 1;
+        while (atomic_load_explicit(&r.ring[i % RING], memory_order_relaxed) != NULL)
+            ;
+        atomic_store_explicit(&r.ring[i % RING], p, memory_order_release);
+    }
+    pthread_join(t, NULL);
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+static long rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t frames_in_use(void)
+{
+    k23_frames_stats_t s;
+    k23_frames_drain_all(&fa);
+    k23_frames_stats(&fa, &s);
+    return s.total_frames - s.free_frames;
+}
+
+static double bytes_per_object(const struct alloc *a, bool exact)
+{
+    uint64_t f0 = exact ? frames_in_use() : 0;
+    long r0 = rss_bytes();
+    for (int i = 0; i < MILLION; i++) {
+        objs[i] = a->alloc(a->ctx, 64);
+        memset(objs[i], 1, 64);
+    }
+    double b = exact ? (double)((frames_in_use() - f0) * 4096) / MILLION
+                     : (double)(rss_bytes() - r0) / MILLION;
+    for (int i = 0; i < MILLION; i++)
+        a->free(a->ctx, objs[i]);
+    return b;
+}
+
+/* Debian's libjemalloc2 uses initial-exec TLS, which dlopen can only
+ * place in glibc's optional static TLS surplus; when that is too small,
+ * run again with a larger surplus (a start-up tunable), once. */
+static void reexec_for_jemalloc_tls(void)
+{
+    if (getenv("K23_BENCH_KMEM_REEXEC") != NULL)
+        return;
+    void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h != NULL || strstr(dlerror(), "static TLS") == NULL)
+        return;
+    setenv("K23_BENCH_KMEM_REEXEC", "1", 1);
+    setenv("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=65536", 1);
+    fflush(stdout);
+    char *args[] = {"k23mem-bench", "kmem", NULL};
+    execv("/proc/self/exe", args);
+}
+
+int k23_bench_kmem(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    reexec_for_jemalloc_tls();
+    void *m = mmap(NULL, RAM + (2u << 20), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return 1;
+    uintptr_t base = ((uintptr_t)m + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+    k23_range_t r = {base, RAM};
+    int rc = k23_frames_init(&fa, &r, 1, NULL, NULL, 0, NULL);
+    if (rc == K23_OK)
+        rc = k23_kmem_init(&km, &fa, NULL);
+    if (rc == K23_OK)
+        rc = k23_kmem_cache_create(&km, "bench-64", 64, 0, NULL, NULL, 0,
+                                   &cache64);
+    if (rc != K23_OK) {
+        fprintf(stderr, "bench kmem: setup failed: %s\n", k23_strerror(rc));
+        return 1;
+    }
+    printf("kmem: object caches vs mimalloc and jemalloc, medians of %d "
+           "rounds, lock-free magazines: %s\n", REPS,
+           k23_port_pcpu_fast() ? "yes" : "no (locked)");
+    struct alloc al[4] = {
+        {"k23 cache", k23_cache_alloc, k23_cache_free, NULL},
+        {"k23_kmalloc", k23_km_alloc, k23_km_free, &km},
+    };
+    al[0].ctx = cache64;
+    int n = open_peers(al, 2);
+
+    uint64_t rng = 0x2545f4914f6cdd1d;
+    for (int i = 0; i < NIDX; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        idx[i] = (unsigned)(rng % NLIVE);
+    }
+    objs = malloc(MILLION * sizeof(*objs));
+    order = malloc(MILLION * sizeof(*order));
+    for (unsigned i = 0; i < MILLION; i++)
+        order[i] = i;
+    for (unsigned i = MILLION - 1; i > 0; i--) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        unsigned j = (unsigned)(rng % (i + 1)), t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+
+    double p64[4][REPS], p256[4][REPS], fill[4][REPS], remote[4][REPS];
+    for (int rep = 0; rep < REPS; rep++)
+        for (int a = 0; a < n; a++) {
+            p64[a][rep] = time_pairs(&al[a], 64, 2000000);
+            p256[a][rep] = a == 0 ? 0 : time_pairs(&al[a], 256, 2000000);
+            fill[a][rep] = time_fill(&al[a]);
+            remote[a][rep] = time_remote(&al[a], 1000000);
+        }
+    double m64[4], m256[4], mfill[4], mremote[4];
+    printf("  %-12s %10s %10s %12s %12s\n", "allocator", "pair64 ns",
+           "pair256 ns", "fill1e6 ns", "remote ns");
+    for (int a = 0; a < n; a++) {
+        m64[a] = median(p64[a], REPS);
+        m256[a] = median(p256[a], REPS);
+        mfill[a] = median(fill[a], REPS);
+        mremote[a] = median(remote[a], REPS);
+        double lo = p64[a][0], hi = p64[a][REPS - 1];
+        printf("  %-12s %10.1f %10.1f %12.1f %12.1f   (pair64 %.1f-%.1f)\n",
+               al[a].name, m64[a], a == 0 ? 0.0 : m256[a], mfill[a],
+               mremote[a], lo, hi);
+    }
+    double bytes = bytes_per_object(&al[0], true);
+    printf("  bytes per live 64-byte object, 10^6 live: k23 cache %.2f "
+           "(exact, frames taken)", bytes);
+    for (int a = 2; a < n; a++)
+        printf(", %s %.2f (resident-set growth)", al[a].name,
+               bytes_per_object(&al[a], false));
+    printf("\n");
+    for (unsigned i = 0; i < k23_kmem_class_count(&km); i++) {
+        k23_kmem_class_info_t ci;
+        k23_kmem_class_info(&km, i, &ci);
+        printf("  class %4llu: %4llu per %llu-byte slab, waste %3llu bytes "
+               "per object (%.1f%%)\n",
+               (unsigned long long)ci.size,
+               (unsigned long long)ci.objects_per_slab,
+               (unsigned long long)ci.slab_bytes,
+               (unsigned long long)ci.waste_per_object,
+               100.0 * (double)ci.waste_per_object / (double)ci.size);
+    }
+    printf("kmem.pair64_ns=%.1f\n", m64[0]);
+    printf("kmem.kmalloc_pair64_ns=%.1f\n", m64[1]);
+    printf("kmem.kmalloc_pair256_ns=%.1f\n", m256[1]);
+    printf("kmem.fill1e6_ns=%.1f\n", mfill[0]);
+    printf("kmem.remote_free_ns=%.1f\n", mremote[0]);
+    int mi = -1;
+    for (int a = 2; a < n; a++)
+        if (strcmp(al[a].name, "mimalloc") == 0)
+            mi = a;
+    if (mi >= 0) {
+        printf("kmem.pair64_vs_mimalloc=%.2f\n", m64[0] / m64[mi]);
+        printf("kmem.kmalloc_pair64_vs_mimalloc=%.2f\n", m64[1] / m64[mi]);
+        printf("kmem.kmalloc_pair256_vs_mimalloc=%.2f\n", m256[1] / m256[mi]);
+        printf("kmem.fill1e6_vs_mimalloc=%.2f\n", mfill[0] / mfill[mi]);
+        printf("kmem.remote_free_vs_mimalloc=%.2f\n", mremote[0] / mremote[mi]);
+    }
+    printf("kmem.bytes_per_64b_object=%.2f\n", bytes);
+    return 0;
+}
