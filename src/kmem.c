@@ -50,9 +50,10 @@ struct kmem_slab {
     uint32_t nfree;              /* its length */
     uint32_t list;               /* enum kmem_list */
     k23_paddr_t pa;              /* the slab's first frame */
-    uint64_t pad_;
 };
-_Static_assert(sizeof(struct kmem_slab) == 64, "slab header is 64 bytes");
+/* Bytes the header takes at a slab's end, whatever the pointer size. */
+#define KMEM_HDR_BYTES 64
+_Static_assert(sizeof(struct kmem_slab) <= KMEM_HDR_BYTES, "slab header fits");
 
 /* One CPU's magazine; the header comes first (port.h). */
 struct kmem_mag {
@@ -115,13 +116,13 @@ static inline struct kmem_slab *kmem_slab_of(const k23_kmem_t *km,
                                              const void *obj)
 {
     uintptr_t end = ((uintptr_t)obj | ((uintptr_t)kmem_slab_bytes(km) - 1)) + 1;
-    return (struct kmem_slab *)(end - sizeof(struct kmem_slab));
+    return (struct kmem_slab *)(end - KMEM_HDR_BYTES);
 }
 
 static inline uintptr_t kmem_slab_base(const k23_kmem_t *km,
                                        const struct kmem_slab *s)
 {
-    return (uintptr_t)s + sizeof(*s) - (uintptr_t)kmem_slab_bytes(km);
+    return (uintptr_t)s + KMEM_HDR_BYTES - (uintptr_t)kmem_slab_bytes(km);
 }
 
 static inline uint8_t *kmem_states(const k23_kmem_cache_t *c,
@@ -635,7 +636,7 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
     if (align < 8)
         align = 8;
     c->stride = (bytes + align - 1) & ~(align - 1);
-    uint64_t room = slab_bytes - sizeof(struct kmem_slab);
+    uint64_t room = slab_bytes - KMEM_HDR_BYTES;
     uint64_t n = room / (c->stride + 1);
     while (n > 0 && n * c->stride + ((n + 7) & ~(uint64_t)7) > room)
         n--;

@@ -82,6 +82,7 @@ typedef struct k23_kmem_config {
      *  NULL uses k23_port_phys_to_virt() / k23_port_virt_to_phys(). Both
      *  or neither. */
     void *(*phys_to_virt)(void *ctx, k23_paddr_t pa);
+    /** The inverse of @c phys_to_virt; NULL with it. */
     k23_paddr_t (*virt_to_phys)(void *ctx, const void *va);
     void *xlate_ctx;        /**< passed to both translations */
 } k23_kmem_config_t;
@@ -99,7 +100,8 @@ typedef struct k23_kmem {
     k23_kmem_cache_t *records; /**< cache of large-allocation records */
     k23_port_lock_t lock;      /**< guards the cache list and large table */
     k23_kmem_cache_t *caches;  /**< every cache, linked */
-    k23_paddr_t lo, hi;        /**< the frame allocator's memory [lo, hi) */
+    k23_paddr_t lo;            /**< the frame allocator's memory: first byte */
+    k23_paddr_t hi;            /**< and the end (exclusive) */
     bool linear;               /**< the direct map is one offset over it */
     uint64_t vdelta;           /**< that offset: virtual - physical */
     uint64_t *slab_map;        /**< bit i set: block lo + i*slab is a slab */
