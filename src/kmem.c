@@ -103,13 +103,19 @@ static void *kmem_p2v(const k23_kmem_t *km, k23_paddr_t pa)
     return k23_port_phys_to_virt(pa);
 }
 
-static k23_paddr_t kmem_v2p(const k23_kmem_t *km, const void *va)
+static __attribute__((noinline)) k23_paddr_t
+kmem_v2p_call(const k23_kmem_t *km, const void *va)
 {
-    if (K23_LIKELY(km->linear))
-        return (k23_paddr_t)(uintptr_t)va - km->vdelta;
     if (km->cfg.virt_to_phys != NULL)
         return km->cfg.virt_to_phys(km->cfg.xlate_ctx, va);
     return k23_port_virt_to_phys(va);
+}
+
+static inline k23_paddr_t kmem_v2p(const k23_kmem_t *km, const void *va)
+{
+    if (K23_LIKELY(km->linear))
+        return (k23_paddr_t)(uintptr_t)va - km->vdelta;
+    return kmem_v2p_call(km, va);
 }
 
 static inline struct kmem_slab *kmem_slab_of(const k23_kmem_t *km,
@@ -197,26 +203,44 @@ static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, bool on)
         __atomic_fetch_and(&km->slab_map[i / 64], ~bit, __ATOMIC_RELEASE);
 }
 
-/* The slab holding obj, after checking that obj is the start of an
- * object in a live slab; NULL when the address is in no slab at all. */
-static struct kmem_slab *kmem_find_slab(const k23_kmem_t *km, const void *obj,
-                                        uint32_t *idx_out)
+/* Where an object lives: its slab and index, or no slab (s == NULL). */
+struct kmem_found {
+    struct kmem_slab *s;
+    uint32_t idx;
+};
+
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_bad_object(const void *obj, const struct kmem_slab *s)
 {
+    if (s == NULL)
+        kmem_panic_obj("k23_kmem: corrupt slab header for", obj, NULL);
+    kmem_panic_obj("k23_kmem: free of an address that is not the start "
+                   "of an object:", obj, s->cache);
+}
+
+/* The slab holding obj, after checking that obj is the start of an
+ * object in a live slab; .s is NULL when the address is in no slab at
+ * all. Inline: the free paths get the result in registers. */
+static inline __attribute__((always_inline)) struct kmem_found
+kmem_find_slab(const k23_kmem_t *km, const void *obj)
+{
+    struct kmem_found f = {NULL, 0};
     k23_paddr_t pa = kmem_v2p(km, obj);
-    if (!kmem_in_memory(km, pa) || !kmem_map_test(km, pa))
-        return NULL;
+    if (K23_UNLIKELY(!kmem_in_memory(km, pa) || !kmem_map_test(km, pa)))
+        return f;
     struct kmem_slab *s = kmem_slab_of(km, obj);
     uintptr_t base = kmem_slab_base(km, s);
-    if (s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) || s->cache == NULL)
-        kmem_panic_obj("k23_kmem: corrupt slab header for", obj, NULL);
+    if (K23_UNLIKELY(s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) ||
+                     s->cache == NULL))
+        kmem_bad_object(obj, NULL);
     const k23_kmem_cache_t *c = s->cache;
     uintptr_t off = (uintptr_t)obj - base;
     uint32_t idx = kmem_index(c, off);
-    if (idx >= c->nobj || (uint64_t)idx * c->stride != off)
-        kmem_panic_obj("k23_kmem: free of an address that is not the start "
-                       "of an object:", obj, c);
-    *idx_out = idx;
-    return s;
+    if (K23_UNLIKELY(idx >= c->nobj || (uint64_t)idx * c->stride != off))
+        kmem_bad_object(obj, s);
+    f.s = s;
+    f.idx = idx;
+    return f;
 }
 
 /* ---- slabs (cache lock held) ---- */
@@ -610,8 +634,9 @@ void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
     kmem_require_cache(c, "k23_kmem_cache_free: NULL cache");
     if (obj == NULL)
         return;
-    uint32_t idx;
-    struct kmem_slab *s = kmem_find_slab(c->km, obj, &idx);
+    struct kmem_found f = kmem_find_slab(c->km, obj);
+    struct kmem_slab *s = f.s;
+    uint32_t idx = f.idx;
     if (K23_UNLIKELY(s == NULL))
         kmem_panic_obj("k23_kmem: free of memory no cache handed out:", obj, c);
     if (K23_UNLIKELY(s->cache != c))
@@ -858,11 +883,10 @@ int k23_kmem_cache_check(k23_kmem_cache_t *c)
         const struct kmem_mag *m = &c->mags[i];
         ok = m->hdr.count <= K23_KMEM_MAGAZINE;
         for (uint32_t j = 0; j < m->hdr.count && ok; j++) {
-            uint32_t idx;
             void *o = (void *)(uintptr_t)m->slots[j];
-            struct kmem_slab *s = kmem_find_slab(c->km, o, &idx);
-            ok = s != NULL && s->cache == c &&
-                 kmem_states(c, s)[idx] == OBJ_CACHED;
+            struct kmem_found f = kmem_find_slab(c->km, o);
+            ok = f.s != NULL && f.s->cache == c &&
+                 kmem_states(c, f.s)[f.idx] == OBJ_CACHED;
         }
         cached += m->hdr.count;
     }
@@ -987,8 +1011,9 @@ void k23_kfree(k23_kmem_t *km, void *ptr)
     kmem_require_live(km, "k23_kfree: not an initialised k23_kmem_t:");
     if (ptr == NULL)
         return;
-    uint32_t idx;
-    struct kmem_slab *s = kmem_find_slab(km, ptr, &idx);
+    struct kmem_found f = kmem_find_slab(km, ptr);
+    struct kmem_slab *s = f.s;
+    uint32_t idx = f.idx;
     if (K23_LIKELY(s != NULL)) {
         if (K23_UNLIKELY(!s->cache->is_class || s->cache == km->records))
             kmem_panic_obj("k23_kfree: object of a cache, not of k23_kmalloc:",
@@ -1010,8 +1035,9 @@ size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
     kmem_require_live(km, "k23_kmalloc_usable_size: not an initialised "
                           "k23_kmem_t:");
     K23_REQUIRE(ptr != NULL, "k23_kmalloc_usable_size");
-    uint32_t idx;
-    struct kmem_slab *s = kmem_find_slab(km, ptr, &idx);
+    struct kmem_found f = kmem_find_slab(km, ptr);
+    struct kmem_slab *s = f.s;
+    uint32_t idx = f.idx;
     if (s != NULL && s->cache->is_class &&
         kmem_states(s->cache, s)[idx] == OBJ_ALLOCATED)
         return (size_t)s->cache->size;
