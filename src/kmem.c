@@ -63,6 +63,9 @@ struct kmem_mag {
 } __attribute__((aligned(K23_PORT_CACHE_LINE)));
 
 #define KMEM_SLOTS_OFF offsetof(struct kmem_mag, slots)
+/* Full batches a cache's depot holds: what one CPU frees and another
+ * allocates moves as whole batches through it, without touching slabs. */
+#define KMEM_DEPOT 16
 
 struct k23_kmem_cache {
     uint64_t magic;
@@ -84,9 +87,12 @@ struct k23_kmem_cache {
     uint64_t self_bytes;
     unsigned ncpus;
     struct kmem_mag *mags;
-    k23_port_lock_t lock;   /* guards the slab lists below */
+    k23_port_lock_t lock;   /* guards the slab lists and the depot */
     struct kmem_slab *lists[3];
     uint64_t nslabs[3];
+    unsigned ndepot;        /* full batches in the depot */
+    uint64_t (*depot)[K23_KMEM_BATCH]; /* KMEM_DEPOT batches of CACHED
+                                         objects (Bonwick's depot) */
 };
 
 /* ---- small helpers ---- */
@@ -398,15 +404,31 @@ static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
         kmem_slab_release(c, s);
 }
 
+/* Give back n CACHED objects: a full batch goes to the depot while it
+ * has room (one copy, no slab touched), the rest to their slabs. */
 static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
                             unsigned n)
 {
     if (n == 0)
         return;
     k23_port_lock_acquire(&c->lock);
-    for (unsigned i = 0; i < n; i++)
-        kmem_slab_put(c, (void *)(uintptr_t)objs[i]);
+    if (n == K23_KMEM_BATCH && c->ndepot < KMEM_DEPOT) {
+        k23_memcopy_(c->depot[c->ndepot++], objs, sizeof(c->depot[0]));
+    } else {
+        for (unsigned i = 0; i < n; i++)
+            kmem_slab_put(c, (void *)(uintptr_t)objs[i]);
+    }
     k23_port_lock_release(&c->lock);
+}
+
+/* Move the depot's objects back to their slabs (cache lock held). */
+static void kmem_depot_drain_locked(k23_kmem_cache_t *c)
+{
+    while (c->ndepot > 0) {
+        const uint64_t *b = c->depot[--c->ndepot];
+        for (unsigned i = 0; i < K23_KMEM_BATCH; i++)
+            kmem_slab_put(c, (void *)(uintptr_t)b[i]);
+    }
 }
 
 /* ---- magazines ---- */
@@ -460,7 +482,8 @@ static void kmem_mags_unlock_all(k23_kmem_cache_t *c)
         kmem_mag_unlock(c, i);
 }
 
-/* Move every magazine's objects back to the slabs (all locked). */
+/* Move every magazine's and the depot's objects back to the slabs (all
+ * locked). */
 static void kmem_mags_drain_locked(k23_kmem_cache_t *c)
 {
     for (unsigned i = 0; i < c->ncpus; i++) {
@@ -468,16 +491,21 @@ static void kmem_mags_drain_locked(k23_kmem_cache_t *c)
         while (m->hdr.count > 0)
             kmem_slab_put(c, (void *)(uintptr_t)m->slots[--m->hdr.count]);
     }
+    kmem_depot_drain_locked(c);
 }
 
-/* Fill out[] with up to n objects from the slabs (CACHED); returns how
- * many (0: no frames left). */
-static unsigned kmem_take_batch(k23_kmem_cache_t *c, uint64_t *out,
-                                unsigned n)
+/* Fill out[] with a batch of CACHED objects: a full one from the depot
+ * if there is one, else from the slabs; returns how many (0: no frames
+ * left). */
+static unsigned kmem_take_batch(k23_kmem_cache_t *c, uint64_t *out)
 {
     unsigned got = 0;
     k23_port_lock_acquire(&c->lock);
-    while (got < n) {
+    if (c->ndepot > 0) {
+        k23_memcopy_(out, c->depot[--c->ndepot], sizeof(c->depot[0]));
+        got = K23_KMEM_BATCH;
+    }
+    while (got < K23_KMEM_BATCH) {
         void *obj = kmem_slab_take(c);
         if (obj == NULL)
             break;
@@ -493,7 +521,7 @@ static unsigned kmem_take_batch(k23_kmem_cache_t *c, uint64_t *out,
 static __attribute__((noinline)) void *kmem_alloc_refill_fast(k23_kmem_cache_t *c)
 {
     uint64_t batch[K23_KMEM_BATCH];
-    unsigned n = kmem_take_batch(c, batch, K23_KMEM_BATCH);
+    unsigned n = kmem_take_batch(c, batch);
     if (n == 0)
         return NULL;
     unsigned keep = 1;
@@ -512,7 +540,7 @@ static __attribute__((noinline)) void *kmem_alloc_locked(k23_kmem_cache_t *c)
     void *obj = NULL;
     k23_port_lock_acquire(&m->lock);
     if (m->hdr.count == 0)
-        m->hdr.count = kmem_take_batch(c, m->slots, K23_KMEM_BATCH);
+        m->hdr.count = (uint16_t)kmem_take_batch(c, m->slots);
     if (m->hdr.count > 0)
         obj = (void *)(uintptr_t)m->slots[--m->hdr.count];
     k23_port_lock_release(&m->lock);
@@ -689,7 +717,9 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     unsigned ncpus = k23_port_cpu_count();
     uint64_t head = (sizeof(k23_kmem_cache_t) + K23_PORT_CACHE_LINE - 1) &
                     ~(uint64_t)(K23_PORT_CACHE_LINE - 1);
-    uint64_t bytes = head + (uint64_t)ncpus * sizeof(struct kmem_mag);
+    uint64_t depot_bytes = KMEM_DEPOT * sizeof(uint64_t[K23_KMEM_BATCH]);
+    uint64_t bytes = head + (uint64_t)ncpus * sizeof(struct kmem_mag) +
+                     depot_bytes;
     k23_paddr_t pa;
     if (k23_frames_alloc_contiguous_zeroed(km->fa, bytes, 0, &pa) != K23_OK)
         return K23_ERR_NOMEM;
@@ -711,6 +741,7 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     c->self_bytes = bytes;
     c->ncpus = ncpus;
     c->mags = (struct kmem_mag *)((char *)c + head);
+    c->depot = (uint64_t(*)[K23_KMEM_BATCH])(c->mags + ncpus);
     for (unsigned i = 0; i < ncpus; i++)
         k23_port_lock_init(&c->mags[i].lock);
     k23_port_lock_init(&c->lock);
@@ -749,6 +780,7 @@ static uint64_t kmem_in_use_locked(const k23_kmem_cache_t *c)
         }
     for (unsigned i = 0; i < c->ncpus; i++)
         cached += c->mags[i].hdr.count;
+    cached += (uint64_t)c->ndepot * K23_KMEM_BATCH;
     return slots - free - cached;
 }
 
@@ -816,6 +848,7 @@ int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out)
     st.objects_in_use = kmem_in_use_locked(c);
     for (unsigned i = 0; i < c->ncpus; i++)
         st.objects_cached += c->mags[i].hdr.count;
+    st.objects_cached += (uint64_t)c->ndepot * K23_KMEM_BATCH;
     st.slabs_empty = c->nslabs[LIST_EMPTY];
     st.slabs_partial = c->nslabs[LIST_PARTIAL];
     st.slabs_full = c->nslabs[LIST_FULL];
@@ -890,6 +923,14 @@ int k23_kmem_cache_check(k23_kmem_cache_t *c)
         }
         cached += m->hdr.count;
     }
+    for (unsigned d = 0; d < c->ndepot && ok; d++)
+        for (unsigned j = 0; j < K23_KMEM_BATCH && ok; j++) {
+            struct kmem_found f =
+                kmem_find_slab(c->km, (void *)(uintptr_t)c->depot[d][j]);
+            ok = f.s != NULL && f.s->cache == c &&
+                 kmem_states(c, f.s)[f.idx] == OBJ_CACHED;
+        }
+    cached += (uint64_t)c->ndepot * K23_KMEM_BATCH;
     /* Every CACHED object is in a magazine: nothing is in transit while
      * every magazine is fenced and the cache lock held, except a free
      * or a refill caught between its state change and its push (see
