@@ -10,6 +10,7 @@
 #ifndef K23MEM_K23MEM_H
 #define K23MEM_K23MEM_H
 
+#include "k23mem/version.h"
 #include "k23mem/types.h"
 #include "k23mem/error.h"
 #include "k23mem/port.h"

@@ -12,6 +12,16 @@ test -f "$prefix/include/k23_port_config.h"
 libdir=$(dirname "$(find "$prefix" -name k23mem.pc | head -n1)")/..
 test -f "$libdir/libk23mem.a"
 test -e "$libdir/libk23mem.so"
+test -f "$prefix/include/k23mem/version.h"
+docdir="$prefix/share/doc/k23mem"
+test -f "$docdir/LICENSE-APACHE" && test -f "$docdir/LICENSE-MIT" && test -f "$docdir/CHANGELOG.md"
+
+# One version everywhere: project, version.h, k23mem.pc, SONAME.
+version=$(sed -n 's/^#define K23MEM_VERSION_STRING "\(.*\)"/\1/p' "$prefix/include/k23mem/version.h")
+test -n "$version"
+test "$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --modversion k23mem)" = "$version"
+soname=$(readelf -d "$libdir/libk23mem.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+test "$soname" = "libk23mem.so.${version%.*}" || { echo "SONAME $soname for version $version" >&2; exit 1; }
 
 # 1. pkg-config, static and shared
 export PKG_CONFIG_PATH="$libdir/pkgconfig"

@@ -17,6 +17,12 @@ int main(void)
     uint64_t up = 0;
     if (k23_align_up(4097, 4096, &up) != K23_OK || up != 8192)
         return 1;
-    printf("consumer ok: %s, %s\n", buf, k23_strerror(K23_ERR_NOMEM));
+    if (strcmp(k23_version(), K23MEM_VERSION_STRING) != 0) {
+        fprintf(stderr, "headers %s, library %s\n", K23MEM_VERSION_STRING,
+                k23_version());
+        return 1;
+    }
+    printf("consumer ok: %s, %s, version %s\n", buf,
+           k23_strerror(K23_ERR_NOMEM), k23_version());
     return 0;
 }
