@@ -72,9 +72,6 @@ _Static_assert(offsetof(k23_frames_pcpu_t, hdr) == 0,
                "k23_frames_pcpu_t must start with its header");
 #define FRAMES_SLOTS_OFF offsetof(k23_frames_pcpu_t, frames)
 
-/* Attempts of k23_frames_check() while frames are in transit. */
-#define FRAMES_CHECK_ATTEMPTS 64
-
 static unsigned frames_log2(uint64_t x)
 {
     return 63u - (unsigned)__builtin_clzll(x);
@@ -718,9 +715,11 @@ static void frames_zero(k23_frames_t *fa, k23_paddr_t pa, uint64_t n)
 #ifdef K23_PORT_PCPU_INLINE
 #define FRAMES_PCPU_POP k23_port_pcpu_pop_inline
 #define FRAMES_PCPU_PUSH k23_port_pcpu_push_inline
+#define FRAMES_PCPU_ADD k23_port_pcpu_add_inline
 #else
 #define FRAMES_PCPU_POP k23_port_pcpu_pop
 #define FRAMES_PCPU_PUSH k23_port_pcpu_push
+#define FRAMES_PCPU_ADD k23_port_pcpu_add
 #endif
 
 /* Pop an entry from the calling CPU's cache (K23_PORT_PCPU_NONE: none;
@@ -735,6 +734,47 @@ static inline bool frames_fast_push(k23_frames_t *fa, uint64_t e)
 {
     return FRAMES_PCPU_PUSH(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
                             FRAMES_SLOTS_OFF, fa->cfg.cache_frames, e);
+}
+
+/*
+ * In-transit accounting (fast path only). A frame in state CACHED that is
+ * in no cache is one a thread holds between a cache step and the state
+ * store that goes with it (or a batch a refill or spill holds). The
+ * checker must tell those from lost frames, whatever the scheduling, so
+ * every such frame is counted in the `transit` counters of the cache
+ * headers before it can be seen in that condition and uncounted only
+ * after: a pop counts the frame it takes and a push uncounts the one it
+ * gives, in the store that commits the step; a free counts its frame
+ * (frames_transit_begin) before writing CACHED, an allocation uncounts
+ * (frames_transit_end) after writing ALLOCATED. Each thread's share of
+ * the sum is never negative and never below the number of frames it
+ * holds CACHED outside the caches. The counters change only in CPU-local
+ * steps or under a fence, so the checker, holding every fence, reads a
+ * sum that cannot move, and a CACHED frame in no cache beyond that sum is
+ * lost for certain.
+ */
+static inline bool frames_transit_begin(k23_frames_t *fa, unsigned n)
+{
+    return FRAMES_PCPU_ADD(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
+                           (int32_t)n);
+}
+
+/* The calling CPU's cache is fenced or beyond the caches: uncount under
+ * cache 0's lock and fence instead (only the sum matters). */
+static __attribute__((noinline, cold)) void
+frames_transit_end_locked(k23_frames_t *fa, unsigned n)
+{
+    frames_cache_lock(fa, 0);
+    fa->caches[0].hdr.transit = (uint16_t)(fa->caches[0].hdr.transit - n);
+    frames_cache_unlock(fa, 0);
+}
+
+/* Uncount n frames; always succeeds. No lock may be held. */
+static inline void frames_transit_end(k23_frames_t *fa, unsigned n)
+{
+    if (K23_UNLIKELY(!FRAMES_PCPU_ADD(fa->caches, sizeof(fa->caches[0]),
+                                      fa->ncaches, -(int32_t)n)))
+        frames_transit_end_locked(fa, n);
 }
 
 /* Give n cache entries (frames in state CACHED held by no cache) back to
@@ -762,12 +802,15 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
                                                              k23_paddr_t *pa)
 {
     uint64_t got[K23_FRAMES_CACHE_MAX];
-    unsigned n = 0, ai;
+    unsigned n = 0, ai, want = fa->cfg.cache_batch - 1;
     uint64_t pfn;
+    /* the batch is CACHED in no cache until pushed: count it first */
+    if (want != 0 && !frames_transit_begin(fa, want))
+        return frames_alloc_global(fa, 1, 0, UINT64_MAX, pa);
     k23_port_lock_acquire(&fa->lock);
     bool ok = frames_alloc_locked(fa, 1, 0, UINT64_MAX, FRAME_ALLOCATED, &ai,
                                   &pfn);
-    while (ok && n + 1 < fa->cfg.cache_batch) {
+    while (ok && n < want) {
         unsigned bi;
         uint64_t bp;
         if (!frames_alloc_locked(fa, 1, 0, UINT64_MAX, FRAME_CACHED, &bi,
@@ -777,12 +820,14 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
-    if (!ok)
-        return frames_alloc_global(fa, 1, 0, UINT64_MAX, pa);
     unsigned k = 0;
-    while (k < n && frames_fast_push(fa, got[k]))
+    while (k < n && frames_fast_push(fa, got[k])) /* each uncounts one */
         k++;
     frames_free_entries(fa, got + k, n - k);
+    if (want != 0)
+        frames_transit_end(fa, want - k);
+    if (!ok)
+        return frames_alloc_global(fa, 1, 0, UINT64_MAX, pa);
     *pa = pfn << fa->frame_shift;
     return true;
 }
@@ -796,12 +841,15 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
 {
     uint64_t out[K23_FRAMES_CACHE_MAX + 1];
     unsigned n = 0;
+    /* e is counted in transit; each pop counts one more, a push of e
+     * uncounts it: n frames are counted when they go to the arenas */
     while (n < fa->cfg.cache_batch &&
            (out[n] = frames_fast_pop(fa)) != K23_PORT_PCPU_NONE)
         n++;
     if (!frames_fast_push(fa, e))
         out[n++] = e;
     frames_free_entries(fa, out, n);
+    frames_transit_end(fa, n);
 }
 
 /* pa rotated right by s (0 < s < 64): its frame number when pa is frame
@@ -826,6 +874,7 @@ static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
     k23_frames_arena_t *a = &fa->arenas[frames_entry_arena(e)];
     uint32_t idx = (uint32_t)(frames_entry_pfn(fa, e) - a->base_pfn);
     k23_arena_set_state_(a, idx, FRAME_ALLOCATED);
+    frames_transit_end(fa, 1); /* the pop counted it */
     return frames_entry_pa(e);
 }
 
@@ -885,6 +934,7 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
             __atomic_store_n(frames_fast_state(fa, frames_rotr(
                                                    e, fa->frame_shift)),
                              FRAME_ALLOCATED, __ATOMIC_RELAXED);
+            frames_transit_end(fa, 1); /* the pop counted it */
             *out = e;
             return K23_OK;
         }
@@ -918,6 +968,19 @@ static inline k23_frames_arena_t *frames_owner(k23_frames_t *fa,
         frames_bad_free(fa, pa);
     *ai_out = (unsigned)ai;
     return &fa->arenas[ai];
+}
+
+/* A free that cannot count its frame in transit (the calling CPU's cache
+ * is fenced, or the CPU has none): straight to the arena. */
+static __attribute__((noinline)) void
+frames_free_one_direct(k23_frames_t *fa, k23_frames_arena_t *a,
+                       k23_paddr_t pa)
+{
+    k23_port_lock_acquire(&fa->lock);
+    k23_arena_free_(a, pa >> fa->frame_shift, 1, FRAME_ALLOCATED,
+                    fa->cfg.max_order, fa->frame_shift);
+    K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
+    k23_port_lock_release(&fa->lock);
 }
 
 /* The rest of k23_frames_free_one(): everything but a fast-path hit. */
@@ -964,6 +1027,10 @@ static inline bool frames_fast_free(k23_frames_t *fa, k23_frames_arena_t *a,
     uint8_t st = k23_arena_state_(a, idx);
     if (K23_UNLIKELY(st != FRAME_ALLOCATED))
         k23_arena_misuse_(st, false, pa);
+    if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
+        frames_free_one_direct(fa, a, pa);
+        return true;
+    }
     /* CACHED before the push: once pushed, another thread may pop it */
     k23_arena_set_state_(a, idx, FRAME_CACHED);
     /* pa is frame aligned (the caller checked): pa | ai is the entry,
@@ -1000,8 +1067,12 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
             uint8_t st = __atomic_load_n(state, __ATOMIC_RELAXED);
             if (K23_UNLIKELY(st != FRAME_ALLOCATED))
                 k23_arena_misuse_(st, false, pa);
-            /* CACHED before the push: once pushed, another thread may
-             * pop it */
+            /* counted in transit, then CACHED (before the push: once
+             * pushed, another thread may pop it) */
+            if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
+                frames_free_one_direct(fa, &fa->arenas[0], pa);
+                return;
+            }
             __atomic_store_n(state, FRAME_CACHED, __ATOMIC_RELAXED);
             if (K23_LIKELY(frames_fast_push(fa, pa)))
                 return;
@@ -1237,9 +1308,20 @@ static bool frames_entry_decode(const k23_frames_t *fa, uint64_t e,
     return true;
 }
 
-/* Check under every lock (and fence). CACHED frames in no cache are not
- * an error here: their number goes to *transit for the caller to judge. */
-static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
+/* Frames counted in transit over every cache (see frames_transit_begin);
+ * every fence held. Negative means the accounting itself is broken. */
+static int64_t frames_transit_sum(const k23_frames_t *fa)
+{
+    uint16_t sum = 0;
+    for (unsigned i = 0; i < fa->ncaches; i++)
+        sum = (uint16_t)(sum + fa->caches[i].hdr.transit);
+    return (int16_t)sum;
+}
+
+/* Check under every lock (and fence). A CACHED frame in no cache is lost
+ * unless a thread holds it in transit: with the fast path there may be up
+ * to frames_transit_sum() of them, without it none. */
+static int frames_check_locked(k23_frames_t *fa)
 {
     uint64_t cached = 0, entries = 0;
     int rc = K23_OK;
@@ -1300,29 +1382,32 @@ static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
                 k23_arena_set_state_(&fa->arenas[ai], idx, FRAME_CACHED);
         }
     }
-    *transit = rc == K23_OK ? cached - entries : 0;
-    return rc;
+    if (rc != K23_OK)
+        return rc;
+    int64_t transit = frames_transit_sum(fa);
+    if (transit < 0) {
+        k23_log_u64_(K23_LOG_ERROR, "k23_frames check: in-transit count "
+                     "negative: -", (uint64_t)-transit, "");
+        return K23_ERR_CORRUPT;
+    }
+    if (cached - entries > (uint64_t)transit) {
+        k23_log_u64_(K23_LOG_ERROR, "k23_frames check: frames in CACHED state "
+                     "not in any cache nor in transit: ",
+                     cached - entries - (uint64_t)transit, "");
+        return K23_ERR_CORRUPT;
+    }
+    return K23_OK;
 }
 
 int k23_frames_check(k23_frames_t *fa)
 {
     if (fa == NULL)
         return K23_ERR_INVAL;
-    /* Without the fast path every cached frame is in a cache once all
-     * locks are held. With it, a thread between its pop (or push) and its
-     * state store holds one CACHED frame in no cache: look again a few
-     * times before calling that a leak. */
-    unsigned attempts = fa->pcpu_fast ? FRAMES_CHECK_ATTEMPTS : 1;
-    uint64_t transit = 0;
-    int rc = K23_OK;
-    for (unsigned i = 0; i < attempts; i++) {
-        frames_lock_all(fa);
-        rc = frames_check_locked(fa, &transit);
-        frames_unlock_all(fa);
-        if (rc != K23_OK || transit == 0)
-            return rc;
-    }
-    k23_log_u64_(K23_LOG_ERROR, "k23_frames check: frames in CACHED state "
-                 "not in any cache: ", transit, "");
-    return K23_ERR_CORRUPT;
+    /* One pass under every lock and fence: frames in transit are counted
+     * exactly (frames_transit_begin), so no retry is needed and none can
+     * be outlasted. */
+    frames_lock_all(fa);
+    int rc = frames_check_locked(fa);
+    frames_unlock_all(fa);
+    return rc;
 }

@@ -154,6 +154,8 @@ static void check_hooks(pop_fn pop, push_fn push)
         cr_assert(push(st, sizeof(*st), n, off, 3, i * 11));
     cr_assert_not(push(st, sizeof(*st), n, off, 3, 99));
     cr_assert_eq(st[me].hdr.count, 3);
+    /* each push uncounts one value in transit, in its commit */
+    cr_assert_eq(st[me].hdr.transit, (uint16_t)-3);
     cr_assert_eq(st[me].slot[0], 11);
     cr_assert_eq(st[me].slot[2], 33);
     for (unsigned i = 0; i < n; i++)
@@ -172,12 +174,58 @@ static void check_hooks(pop_fn pop, push_fn push)
     cr_assert_eq(pop(st, sizeof(*st), n, off), 22);
     cr_assert_eq(pop(st, sizeof(*st), n, off), 11);
     cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
+    /* four pushes uncounted four, four pops counted four; the failed
+     * steps changed nothing */
+    cr_assert_eq(st[me].hdr.count, 0);
+    cr_assert_eq(st[me].hdr.transit, 0);
 
     /* an array too short for this CPU: always refused */
     cr_assert_not(push(st, sizeof(*st), me, off, 4, 1));
     cr_assert_eq(pop(st, sizeof(*st), me, off), K23_PORT_PCPU_NONE);
     sched_setaffinity(0, sizeof(old), &old);
     free(st);
+}
+
+typedef bool (*add_fn)(void *, size_t, unsigned, int32_t);
+
+/* The transit counter step: adds to the calling CPU's counter only,
+ * modulo 2^16, leaves count alone, refused when fenced or beyond the
+ * array. */
+static void check_add(add_fn add)
+{
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    unsigned n = k23_port_cpu_count();
+    struct test_stack *st = calloc(n, sizeof(*st));
+    unsigned me = k23_port_cpu_id();
+    st[me].hdr.count = 2;
+    cr_assert(add(st, sizeof(*st), n, 5));
+    cr_assert_eq(st[me].hdr.transit, 5);
+    cr_assert(add(st, sizeof(*st), n, -7));
+    cr_assert_eq(st[me].hdr.transit, (uint16_t)-2);
+    cr_assert_eq(st[me].hdr.count, 2);
+    for (unsigned i = 0; i < n; i++)
+        if (i != me)
+            cr_assert_eq(st[i].hdr.transit, 0);
+    k23_port_pcpu_fence(&st[me].hdr, me);
+    cr_assert_not(add(st, sizeof(*st), n, 1));
+    k23_port_pcpu_unfence(&st[me].hdr);
+    cr_assert_not(add(st, sizeof(*st), me, 1));
+    cr_assert(add(st, sizeof(*st), n, 2));
+    cr_assert_eq(st[me].hdr.transit, 0);
+    cr_assert_eq(st[me].hdr.count, 2);
+    sched_setaffinity(0, sizeof(old), &old);
+    free(st);
+}
+
+Test(port_hosted, pcpu_add_counts_on_the_calling_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_add(k23_port_pcpu_add);
+#ifdef K23_PORT_PCPU_INLINE
+    check_add(k23_port_pcpu_add_inline);
+#endif
 }
 
 /* The hooks themselves on a small per-CPU array. */
