@@ -72,6 +72,22 @@ _Static_assert(offsetof(k23_frames_pcpu_t, hdr) == 0,
                "k23_frames_pcpu_t must start with its header");
 #define FRAMES_SLOTS_OFF offsetof(k23_frames_pcpu_t, frames)
 
+/* Whether k23_frames_init() built fa: it fails unless it builds an arena,
+ * and a zeroed (never initialised) allocator has none. */
+static inline bool frames_ready(const k23_frames_t *fa)
+{
+    return fa != NULL && fa->narenas != 0;
+}
+
+/* The argument check of the functions that cannot report an error. */
+#define FRAMES_REQUIRE_READY(fa, fn)                                          \
+    do {                                                                      \
+        K23_REQUIRE((fa) != NULL, fn);                                        \
+        if (K23_UNLIKELY((fa)->narenas == 0))                                 \
+            K23_PANIC(fn ": allocator not initialised (no successful "        \
+                         "k23_frames_init on it)");                           \
+    } while (0)
+
 static unsigned frames_log2(uint64_t x)
 {
     return 63u - (unsigned)__builtin_clzll(x);
@@ -661,7 +677,8 @@ static void frames_cache_unlock(k23_frames_t *fa, unsigned i)
 
 void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu)
 {
-    if (fa == NULL || fa->ncaches == 0)
+    FRAMES_REQUIRE_READY(fa, "k23_frames_drain_cpu");
+    if (fa->ncaches == 0)
         return;
     unsigned i = cpu < fa->ncaches ? cpu : cpu % fa->ncaches;
     k23_frames_pcpu_t *c = &fa->caches[i];
@@ -672,8 +689,7 @@ void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu)
 
 void k23_frames_drain_all(k23_frames_t *fa)
 {
-    if (fa == NULL)
-        return;
+    FRAMES_REQUIRE_READY(fa, "k23_frames_drain_all");
     for (unsigned i = 0; i < fa->ncaches; i++)
         k23_frames_drain_cpu(fa, i);
 }
@@ -885,7 +901,7 @@ static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
                                                       k23_paddr_t *out)
 {
     k23_paddr_t pa;
-    if (fa == NULL || out == NULL)
+    if (!frames_ready(fa) || out == NULL)
         return K23_ERR_INVAL;
     if (K23_LIKELY(fa->pcpu_fast)) {
         uint64_t e = frames_fast_pop(fa);
@@ -1043,8 +1059,7 @@ static __attribute__((noinline)) void
 frames_free_one_general(k23_frames_t *fa, k23_paddr_t pa)
 {
     unsigned ai;
-    if (fa == NULL)
-        K23_PANIC("k23_frames_free_one: NULL allocator");
+    FRAMES_REQUIRE_READY(fa, "k23_frames_free_one");
     k23_frames_arena_t *a = frames_owner(fa, pa, &ai);
     if (K23_LIKELY(fa->pcpu_fast)) {
         uint64_t idx = (pa >> fa->frame_shift) - a->base_pfn;
@@ -1088,7 +1103,7 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
 int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
                      k23_paddr_t *out)
 {
-    if (fa == NULL || req == NULL || out == NULL || req->size == 0 ||
+    if (!frames_ready(fa) || req == NULL || out == NULL || req->size == 0 ||
         (req->flags & ~K23_FRAMES_ZERO) != 0 || req->align_log2 >= 64 ||
         (UINT64_C(1) << req->align_log2) > fa->max_alignment)
         return K23_ERR_INVAL;
@@ -1128,7 +1143,8 @@ int k23_frames_alloc_contiguous_zeroed(k23_frames_t *fa, uint64_t size,
 int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
                                uint64_t size)
 {
-    if (fa == NULL || size == 0 || (pa & (fa->cfg.frame_size - 1)) != 0)
+    if (!frames_ready(fa) || size == 0 ||
+        (pa & (fa->cfg.frame_size - 1)) != 0)
         return K23_ERR_INVAL;
     unsigned shift = fa->frame_shift;
     uint64_t n = (size >> shift) + ((size & (fa->cfg.frame_size - 1)) != 0);
@@ -1183,7 +1199,7 @@ static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
 int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                           k23_paddr_t limit, k23_paddr_t *out)
 {
-    if (fa == NULL || out == NULL || n == 0 ||
+    if (!frames_ready(fa) || out == NULL || n == 0 ||
         (flags & ~K23_FRAMES_ZERO) != 0)
         return K23_ERR_INVAL;
     uint64_t limit_pfn = frames_limit_pfn(limit, fa->frame_shift);
@@ -1217,7 +1233,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
 
 int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa)
 {
-    if (fa == NULL || (pa == NULL && n != 0))
+    if (!frames_ready(fa) || (pa == NULL && n != 0))
         return K23_ERR_INVAL;
     for (size_t i = 0; i < n; i++)
         k23_frames_free_one(fa, pa[i]);
@@ -1228,6 +1244,7 @@ int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa)
 
 uint64_t k23_frames_max_alignment(const k23_frames_t *fa)
 {
+    FRAMES_REQUIRE_READY(fa, "k23_frames_max_alignment");
     return fa->max_alignment;
 }
 
@@ -1247,7 +1264,7 @@ static void frames_unlock_all(k23_frames_t *fa)
 
 int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out)
 {
-    if (fa == NULL || out == NULL)
+    if (!frames_ready(fa) || out == NULL)
         return K23_ERR_INVAL;
     k23_frames_stats_t s;
     k23_memzero_(&s, sizeof(s));
@@ -1401,7 +1418,7 @@ static int frames_check_locked(k23_frames_t *fa)
 
 int k23_frames_check(k23_frames_t *fa)
 {
-    if (fa == NULL)
+    if (!frames_ready(fa))
         return K23_ERR_INVAL;
     /* One pass under every lock and fence: frames in transit are counted
      * exactly (frames_transit_begin), so no retry is needed and none can
