@@ -775,13 +775,25 @@ static inline bool frames_transit_begin(k23_frames_t *fa, unsigned n)
                            (int32_t)n);
 }
 
+/* A cache header's transit counter (48 bits, see port.h); the cache is
+ * fenced or the port has no fast path. */
+#define FRAMES_TRANSIT_MASK ((UINT64_C(1) << 48) - 1)
+
+static uint64_t frames_hdr_transit(const k23_port_pcpu_hdr_t *h)
+{
+    return h->transit_lo | (uint64_t)h->transit_hi << 16;
+}
+
 /* The calling CPU's cache is fenced or beyond the caches: uncount under
  * cache 0's lock and fence instead (only the sum matters). */
 static __attribute__((noinline, cold)) void
 frames_transit_end_locked(k23_frames_t *fa, unsigned n)
 {
     frames_cache_lock(fa, 0);
-    fa->caches[0].hdr.transit = (uint16_t)(fa->caches[0].hdr.transit - n);
+    k23_port_pcpu_hdr_t *h = &fa->caches[0].hdr;
+    uint64_t t = (frames_hdr_transit(h) - n) & FRAMES_TRANSIT_MASK;
+    h->transit_lo = (uint16_t)t;
+    h->transit_hi = (uint32_t)(t >> 16);
     frames_cache_unlock(fa, 0);
 }
 
@@ -1329,10 +1341,13 @@ static bool frames_entry_decode(const k23_frames_t *fa, uint64_t e,
  * every fence held. Negative means the accounting itself is broken. */
 static int64_t frames_transit_sum(const k23_frames_t *fa)
 {
-    uint16_t sum = 0;
+    uint64_t sum = 0;
     for (unsigned i = 0; i < fa->ncaches; i++)
-        sum = (uint16_t)(sum + fa->caches[i].hdr.transit);
-    return (int16_t)sum;
+        sum += frames_hdr_transit(&fa->caches[i].hdr);
+    sum &= FRAMES_TRANSIT_MASK;
+    /* as a signed 48-bit number */
+    return sum >= (UINT64_C(1) << 47) ? (int64_t)sum - ((int64_t)1 << 48)
+                                      : (int64_t)sum;
 }
 
 /* Check under every lock (and fence). A CACHED frame in no cache is lost

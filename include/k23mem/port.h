@@ -133,19 +133,24 @@ void k23_port_cpu_local_exit(unsigned cpu);
  * `slots_off` bytes after the header.
  */
 typedef struct k23_port_pcpu_hdr {
-    uint16_t count;   /**< slots in use; changed only by the hooks, or by
-                       *   the library while the stack is fenced */
-    uint16_t transit; /**< values taken out of the stacks and not yet
-                       *   accounted for, modulo 2^16 (only the sum over
-                       *   every CPU means something): a pop adds 1, a push
-                       *   subtracts 1, in the same store that commits
-                       *   `count`; k23_port_pcpu_add() adds any amount.
-                       *   Changed only by the hooks, or by the library
-                       *   while the stack is fenced */
-    uint32_t fenced;  /**< nonzero: the hooks must fail on this stack; set
-                       *   and cleared only by k23_port_pcpu_fence() and
-                       *   k23_port_pcpu_unfence() */
+    uint16_t count;      /**< slots in use */
+    uint16_t transit_lo; /**< bits 0-15 of `transit` */
+    uint32_t transit_hi; /**< bits 16-47 of `transit` */
+    uint32_t fenced;     /**< nonzero: the hooks must fail on this stack; set
+                          *   and cleared only by k23_port_pcpu_fence() and
+                          *   k23_port_pcpu_unfence() */
+    uint32_t reserved;   /**< zero */
 } k23_port_pcpu_hdr_t;
+/*
+ * `transit` (48 bits, modulo 2^48; only its sum over every CPU means
+ * something) counts values the library took out of the stacks and has
+ * not accounted for yet: a pop adds 1 and a push subtracts 1 in the same
+ * store that commits `count`, and k23_port_pcpu_add() adds any amount. A
+ * port whose steps commit with one 64-bit add lays the first 8 bytes out
+ * as the little-endian word `count + (transit << 16)`. `count` and
+ * `transit` change only in the hooks, or in the library while the stack
+ * is fenced.
+ */
 
 /**
  * Whether k23_port_pcpu_pop() and k23_port_pcpu_push() can ever succeed in

@@ -72,10 +72,10 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 /* The sequences address the thread's struct rseq as %fs:off (x86_64's
  * thread pointer is the %fs base): t0 = this CPU's header, t1 = its
  * count; push's result is ZF (set: failed). Each commits with one add to
- * the 32-bit word holding count (low half) and transit (high half): a pop
- * adds 0xffff (count - 1 with a carry into transit: count >= 1 there), a
- * push 0xffff0001 (count + 1, transit - 1; count + 1 <= cap never carries),
- * an add delta << 16. The commit path runs straight
+ * the 64-bit word holding count (bits 0-15) and transit (bits 16-63): a
+ * pop adds 0xffff (count - 1 with a carry into transit: count >= 1
+ * there), a push 1 - 0x10000 (count + 1, transit - 1; count + 1 <= cap
+ * never carries), an add delta << 16. The commit path runs straight
  * through to the end of the sequence with no taken jump; the failure exits
  * and the abort handler live in .text.unlikely. When slots_off is a
  * compile-time constant (every call in the library) the slot is addressed
@@ -99,7 +99,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
     "jae " EXIT "\n\t"                                                        \
     "imulq %[stride], %[t0]\n\t"                                              \
     "addq %[base], %[t0]\n\t" /* t0 = this CPU's header */                    \
-    "cmpl $0, 4(%[t0])\n\t"   /* fenced? */                                   \
+    "cmpl $0, 8(%[t0])\n\t"   /* fenced? */                                   \
     "jne " EXIT "\n\t"
 
 /* With asm goto and outputs (GCC 11+, clang 11+; opt out with
@@ -125,7 +125,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         "subl $1, %k[t1]\n\t"                                                 \
         "jb 5f\n\t" /* count was 0 */                                         \
         SLOT_LOAD                                                             \
-        "addl $0xffff, (%[t0])\n" /* commit: count - 1, transit + 1 */        \
+        "addq $0xffff, (%[t0])\n" /* commit: count - 1, transit + 1 */        \
         "2:\n\t"                                                              \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
@@ -146,7 +146,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         "jae 5f\n\t"                                                          \
         SLOT_STORE                                                            \
         /* commit: count + 1, transit - 1; ZF clear (count + 1 > 0) */        \
-        "addl $0xffff0001, (%[t0])\n"                                         \
+        "addq $-0xffff, (%[t0])\n"                                            \
         "2:\n\t"                                                              \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
@@ -206,7 +206,7 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
         "cmpl %[cap], %k[t1]\n\t"
         "jae %l[fail]\n\t" /* full */
         "movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t"
-        "addl $0xffff0001, (%[t0])\n" /* commit: count + 1, transit - 1 */
+        "addq $-0xffff, (%[t0])\n" /* commit: count + 1, transit - 1 */
         "2:\n\t"
         ".pushsection .text.unlikely, \"ax\"\n\t"
         K23_PORT_RSEQ_ABORT_
@@ -231,10 +231,11 @@ static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
 {
     ptrdiff_t ro = k23_port_hosted_rseq_off_();
     uint64_t t0;
-    uint32_t ok, d = (uint32_t)delta << 16;
+    uint32_t ok;
+    int64_t d = (int64_t)delta * 65536;
     __asm__ __volatile__(
         K23_PORT_RSEQ_HEAD_("5f")
-        "addl %[d], (%[t0])\n" /* commit: transit + delta */
+        "addq %[d], (%[t0])\n" /* commit: transit + delta */
         "2:\n\t"
         "movl $1, %[ok]\n"
         "6:\n\t"
@@ -246,7 +247,7 @@ static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
         ".popsection\n"
         : [t0] "=&r"(t0), [ok] "=&r"(ok)
         : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),
-          [ncpus] "rm"(ncpus), [d] "ri"(d)
+          [ncpus] "rm"(ncpus), [d] "er"(d)
         : "memory", "cc");
     return ok != 0;
 }
