@@ -24,7 +24,9 @@
  * it meanwhile. The frame state bytes are written outside the hooks: a
  * free writes CACHED before its push, an allocation ALLOCATED after its
  * pop, so a frame in a cache is always CACHED, and a CACHED frame in no
- * cache is one a thread is between those two steps with ("in transit").
+ * cache is one a thread is between those two steps with ("in transit"),
+ * counted in the caches' transit counters (see frames_transit_begin) so
+ * that the checker can tell it from a lost frame.
  */
 #include "arena.h"
 #include "k23mem/bitmap.h"
