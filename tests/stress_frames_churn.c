@@ -21,7 +21,8 @@
  * in the arena after a drain, and the checker passes.
  *
  * Runs for K23_STRESS_SECONDS (default 25 s; 8 s under sanitizers, where
- * the caches are the locked ones under ThreadSanitizer).
+ * the caches are the locked ones under ThreadSanitizer) with
+ * K23_STRESS_WORKERS workers (default 4 per CPU, 6 to 16).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -272,7 +273,9 @@ int main(void)
     const char *env = getenv("K23_STRESS_SECONDS");
     long seconds = env ? strtol(env, NULL, 0) : (STRESS_SLOW ? 8 : 25);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    nworkers = (unsigned)(ncpu < 2 ? 6 : 4 * ncpu);
+    const char *wenv = getenv("K23_STRESS_WORKERS");
+    nworkers = wenv ? (unsigned)strtoul(wenv, NULL, 0)
+                    : (unsigned)(ncpu < 2 ? 6 : 4 * ncpu);
     if (nworkers < 6)
         nworkers = 6;
     if (nworkers > MAXWORKERS)
