@@ -46,17 +46,6 @@
 #define MAXWORKERS 16
 #define MAXLIVE 40
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define STRESS_SLOW 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define STRESS_SLOW 1
-#endif
-#endif
-#ifndef STRESS_SLOW
-#define STRESS_SLOW 0
-#endif
-
 static k23_frames_t fa;
 static uintptr_t ram_base;
 static unsigned nworkers;
