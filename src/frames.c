@@ -777,10 +777,10 @@ static inline bool frames_transit_begin(k23_frames_t *fa, unsigned n)
                            (int32_t)n);
 }
 
-/* A cache header's transit counter (48 bits, see port.h); the cache is
- * fenced or the port has no fast path. */
 #define FRAMES_TRANSIT_MASK ((UINT64_C(1) << 48) - 1)
 
+/* A cache header's transit counter (48 bits, see port.h), read while the
+ * cache is fenced. */
 static uint64_t frames_hdr_transit(const k23_port_pcpu_hdr_t *h)
 {
     return h->transit_lo | (uint64_t)h->transit_hi << 16;

@@ -115,8 +115,10 @@ typedef struct k23_frames_arena {
 /** A per-CPU cache of single frames (LIFO). Private. The header comes
  *  first: the port's CPU-local stack hooks rely on it. */
 typedef struct k23_frames_pcpu {
-    k23_port_pcpu_hdr_t hdr;   /**< count (frames held, <= cache_frames)
-                                *   and the fence flag */
+    k23_port_pcpu_hdr_t hdr;   /**< count (frames held, <= cache_frames),
+                                *   frames in transit (fast path; see
+                                *   k23_frames_check()) and the fence
+                                *   flag */
     uint64_t frames[K23_FRAMES_CACHE_MAX]; /**< entries (arena, index) */
     k23_port_lock_t lock;      /**< guards this cache, or with the port's
                                 *   fast path, serialises its fences */
