@@ -313,10 +313,16 @@ void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
     if (partly)
         K23_PANIC_ADDR("k23_frames: free of a partly allocated range; "
                        "frame not allocated at", addr);
-    if (st == FRAME_CACHED)
-        K23_PANIC_ADDR("k23_frames: double free (frame already in a per-CPU "
-                       "cache) at", addr);
-    K23_PANIC_ADDR("k23_frames: double free of frame at", addr);
+    /* Say what was found, not a guess at the cause: a free frame may have
+     * been freed before or never allocated at all. */
+    if (st == FRAME_CACHED || st == FRAME_CHECK_MARK)
+        K23_PANIC_ADDR("k23_frames: free of a frame that is not allocated "
+                       "(it is in a per-CPU cache) at", addr);
+    if (st == FRAME_FREE || st == FRAME_FREE_HEAD)
+        K23_PANIC_ADDR("k23_frames: free of a frame that is not allocated "
+                       "(it is free) at", addr);
+    K23_PANIC_ADDR("k23_frames: free of a frame that is not allocated at",
+                   addr);
 }
 
 void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,

@@ -24,7 +24,9 @@
  * it meanwhile. The frame state bytes are written outside the hooks: a
  * free writes CACHED before its push, an allocation ALLOCATED after its
  * pop, so a frame in a cache is always CACHED, and a CACHED frame in no
- * cache is one a thread is between those two steps with ("in transit").
+ * cache is one a thread is between those two steps with ("in transit"),
+ * counted in the caches' transit counters (see frames_transit_begin) so
+ * that the checker can tell it from a lost frame.
  */
 #include "arena.h"
 #include "k23mem/bitmap.h"
@@ -72,8 +74,21 @@ _Static_assert(offsetof(k23_frames_pcpu_t, hdr) == 0,
                "k23_frames_pcpu_t must start with its header");
 #define FRAMES_SLOTS_OFF offsetof(k23_frames_pcpu_t, frames)
 
-/* Attempts of k23_frames_check() while frames are in transit. */
-#define FRAMES_CHECK_ATTEMPTS 64
+/* Whether k23_frames_init() built fa: it fails unless it builds an arena,
+ * and a zeroed (never initialised) allocator has none. */
+static inline bool frames_ready(const k23_frames_t *fa)
+{
+    return fa != NULL && fa->narenas != 0;
+}
+
+/* The argument check of the functions that cannot report an error. */
+#define FRAMES_REQUIRE_READY(fa, fn)                                          \
+    do {                                                                      \
+        K23_REQUIRE((fa) != NULL, fn);                                        \
+        if (K23_UNLIKELY((fa)->narenas == 0))                                 \
+            K23_PANIC(fn ": allocator not initialised (no successful "        \
+                         "k23_frames_init on it)");                           \
+    } while (0)
 
 static unsigned frames_log2(uint64_t x)
 {
@@ -664,7 +679,8 @@ static void frames_cache_unlock(k23_frames_t *fa, unsigned i)
 
 void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu)
 {
-    if (fa == NULL || fa->ncaches == 0)
+    FRAMES_REQUIRE_READY(fa, "k23_frames_drain_cpu");
+    if (fa->ncaches == 0)
         return;
     unsigned i = cpu < fa->ncaches ? cpu : cpu % fa->ncaches;
     k23_frames_pcpu_t *c = &fa->caches[i];
@@ -675,8 +691,7 @@ void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu)
 
 void k23_frames_drain_all(k23_frames_t *fa)
 {
-    if (fa == NULL)
-        return;
+    FRAMES_REQUIRE_READY(fa, "k23_frames_drain_all");
     for (unsigned i = 0; i < fa->ncaches; i++)
         k23_frames_drain_cpu(fa, i);
 }
@@ -718,9 +733,11 @@ static void frames_zero(k23_frames_t *fa, k23_paddr_t pa, uint64_t n)
 #ifdef K23_PORT_PCPU_INLINE
 #define FRAMES_PCPU_POP k23_port_pcpu_pop_inline
 #define FRAMES_PCPU_PUSH k23_port_pcpu_push_inline
+#define FRAMES_PCPU_ADD k23_port_pcpu_add_inline
 #else
 #define FRAMES_PCPU_POP k23_port_pcpu_pop
 #define FRAMES_PCPU_PUSH k23_port_pcpu_push
+#define FRAMES_PCPU_ADD k23_port_pcpu_add
 #endif
 
 /* Pop an entry from the calling CPU's cache (K23_PORT_PCPU_NONE: none;
@@ -735,6 +752,59 @@ static inline bool frames_fast_push(k23_frames_t *fa, uint64_t e)
 {
     return FRAMES_PCPU_PUSH(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
                             FRAMES_SLOTS_OFF, fa->cfg.cache_frames, e);
+}
+
+/*
+ * In-transit accounting (fast path only). A frame in state CACHED that is
+ * in no cache is one a thread holds between a cache step and the state
+ * store that goes with it (or a batch a refill or spill holds). The
+ * checker must tell those from lost frames, whatever the scheduling, so
+ * every such frame is counted in the `transit` counters of the cache
+ * headers before it can be seen in that condition and uncounted only
+ * after: a pop counts the frame it takes and a push uncounts the one it
+ * gives, in the store that commits the step; a free counts its frame
+ * (frames_transit_begin) before writing CACHED, an allocation uncounts
+ * (frames_transit_end) after writing ALLOCATED. Each thread's share of
+ * the sum is never negative and never below the number of frames it
+ * holds CACHED outside the caches. The counters change only in CPU-local
+ * steps or under a fence, so the checker, holding every fence, reads a
+ * sum that cannot move, and a CACHED frame in no cache beyond that sum is
+ * lost for certain.
+ */
+static inline bool frames_transit_begin(k23_frames_t *fa, unsigned n)
+{
+    return FRAMES_PCPU_ADD(fa->caches, sizeof(fa->caches[0]), fa->ncaches,
+                           (int32_t)n);
+}
+
+#define FRAMES_TRANSIT_MASK ((UINT64_C(1) << 48) - 1)
+
+/* A cache header's transit counter (48 bits, see port.h), read while the
+ * cache is fenced. */
+static uint64_t frames_hdr_transit(const k23_port_pcpu_hdr_t *h)
+{
+    return h->transit_lo | (uint64_t)h->transit_hi << 16;
+}
+
+/* The calling CPU's cache is fenced or beyond the caches: uncount under
+ * cache 0's lock and fence instead (only the sum matters). */
+static __attribute__((noinline, cold)) void
+frames_transit_end_locked(k23_frames_t *fa, unsigned n)
+{
+    frames_cache_lock(fa, 0);
+    k23_port_pcpu_hdr_t *h = &fa->caches[0].hdr;
+    uint64_t t = (frames_hdr_transit(h) - n) & FRAMES_TRANSIT_MASK;
+    h->transit_lo = (uint16_t)t;
+    h->transit_hi = (uint32_t)(t >> 16);
+    frames_cache_unlock(fa, 0);
+}
+
+/* Uncount n frames; always succeeds. No lock may be held. */
+static inline void frames_transit_end(k23_frames_t *fa, unsigned n)
+{
+    if (K23_UNLIKELY(!FRAMES_PCPU_ADD(fa->caches, sizeof(fa->caches[0]),
+                                      fa->ncaches, -(int32_t)n)))
+        frames_transit_end_locked(fa, n);
 }
 
 /* Give n cache entries (frames in state CACHED held by no cache) back to
@@ -762,12 +832,15 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
                                                              k23_paddr_t *pa)
 {
     uint64_t got[K23_FRAMES_CACHE_MAX];
-    unsigned n = 0, ai;
+    unsigned n = 0, ai, want = fa->cfg.cache_batch - 1;
     uint64_t pfn;
+    /* the batch is CACHED in no cache until pushed: count it first */
+    if (want != 0 && !frames_transit_begin(fa, want))
+        return frames_alloc_global(fa, 1, 0, UINT64_MAX, pa);
     k23_port_lock_acquire(&fa->lock);
     bool ok = frames_alloc_locked(fa, 1, 0, UINT64_MAX, FRAME_ALLOCATED, &ai,
                                   &pfn);
-    while (ok && n + 1 < fa->cfg.cache_batch) {
+    while (ok && n < want) {
         unsigned bi;
         uint64_t bp;
         if (!frames_alloc_locked(fa, 1, 0, UINT64_MAX, FRAME_CACHED, &bi,
@@ -777,12 +850,14 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
-    if (!ok)
-        return frames_alloc_global(fa, 1, 0, UINT64_MAX, pa);
     unsigned k = 0;
-    while (k < n && frames_fast_push(fa, got[k]))
+    while (k < n && frames_fast_push(fa, got[k])) /* each uncounts one */
         k++;
     frames_free_entries(fa, got + k, n - k);
+    if (want != 0)
+        frames_transit_end(fa, want - k);
+    if (!ok)
+        return frames_alloc_global(fa, 1, 0, UINT64_MAX, pa);
     *pa = pfn << fa->frame_shift;
     return true;
 }
@@ -796,12 +871,15 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
 {
     uint64_t out[K23_FRAMES_CACHE_MAX + 1];
     unsigned n = 0;
+    /* e is counted in transit; each pop counts one more, a push of e
+     * uncounts it: n frames are counted when they go to the arenas */
     while (n < fa->cfg.cache_batch &&
            (out[n] = frames_fast_pop(fa)) != K23_PORT_PCPU_NONE)
         n++;
     if (!frames_fast_push(fa, e))
         out[n++] = e;
     frames_free_entries(fa, out, n);
+    frames_transit_end(fa, n);
 }
 
 /* pa rotated right by s (0 < s < 64): its frame number when pa is frame
@@ -826,6 +904,7 @@ static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
     k23_frames_arena_t *a = &fa->arenas[frames_entry_arena(e)];
     uint32_t idx = (uint32_t)(frames_entry_pfn(fa, e) - a->base_pfn);
     k23_arena_set_state_(a, idx, FRAME_ALLOCATED);
+    frames_transit_end(fa, 1); /* the pop counted it */
     return frames_entry_pa(e);
 }
 
@@ -836,7 +915,7 @@ static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
                                                       k23_paddr_t *out)
 {
     k23_paddr_t pa;
-    if (fa == NULL || out == NULL)
+    if (!frames_ready(fa) || out == NULL)
         return K23_ERR_INVAL;
     if (K23_LIKELY(fa->pcpu_fast)) {
         uint64_t e = frames_fast_pop(fa);
@@ -885,6 +964,7 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
             __atomic_store_n(frames_fast_state(fa, frames_rotr(
                                                    e, fa->frame_shift)),
                              FRAME_ALLOCATED, __ATOMIC_RELAXED);
+            frames_transit_end(fa, 1); /* the pop counted it */
             *out = e;
             return K23_OK;
         }
@@ -918,6 +998,19 @@ static inline k23_frames_arena_t *frames_owner(k23_frames_t *fa,
         frames_bad_free(fa, pa);
     *ai_out = (unsigned)ai;
     return &fa->arenas[ai];
+}
+
+/* A free that cannot count its frame in transit (the calling CPU's cache
+ * is fenced, or the CPU has none): straight to the arena. */
+static __attribute__((noinline)) void
+frames_free_one_direct(k23_frames_t *fa, k23_frames_arena_t *a,
+                       k23_paddr_t pa)
+{
+    k23_port_lock_acquire(&fa->lock);
+    k23_arena_free_(a, pa >> fa->frame_shift, 1, FRAME_ALLOCATED,
+                    fa->cfg.max_order, fa->frame_shift);
+    K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
+    k23_port_lock_release(&fa->lock);
 }
 
 /* The rest of k23_frames_free_one(): everything but a fast-path hit. */
@@ -964,6 +1057,10 @@ static inline bool frames_fast_free(k23_frames_t *fa, k23_frames_arena_t *a,
     uint8_t st = k23_arena_state_(a, idx);
     if (K23_UNLIKELY(st != FRAME_ALLOCATED))
         k23_arena_misuse_(st, false, pa);
+    if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
+        frames_free_one_direct(fa, a, pa);
+        return true;
+    }
     /* CACHED before the push: once pushed, another thread may pop it */
     k23_arena_set_state_(a, idx, FRAME_CACHED);
     /* pa is frame aligned (the caller checked): pa | ai is the entry,
@@ -976,8 +1073,7 @@ static __attribute__((noinline)) void
 frames_free_one_general(k23_frames_t *fa, k23_paddr_t pa)
 {
     unsigned ai;
-    if (fa == NULL)
-        K23_PANIC("k23_frames_free_one: NULL allocator");
+    FRAMES_REQUIRE_READY(fa, "k23_frames_free_one");
     k23_frames_arena_t *a = frames_owner(fa, pa, &ai);
     if (K23_LIKELY(fa->pcpu_fast)) {
         uint64_t idx = (pa >> fa->frame_shift) - a->base_pfn;
@@ -1000,8 +1096,12 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
             uint8_t st = __atomic_load_n(state, __ATOMIC_RELAXED);
             if (K23_UNLIKELY(st != FRAME_ALLOCATED))
                 k23_arena_misuse_(st, false, pa);
-            /* CACHED before the push: once pushed, another thread may
-             * pop it */
+            /* counted in transit, then CACHED (before the push: once
+             * pushed, another thread may pop it) */
+            if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
+                frames_free_one_direct(fa, &fa->arenas[0], pa);
+                return;
+            }
             __atomic_store_n(state, FRAME_CACHED, __ATOMIC_RELAXED);
             if (K23_LIKELY(frames_fast_push(fa, pa)))
                 return;
@@ -1017,7 +1117,7 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
 int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
                      k23_paddr_t *out)
 {
-    if (fa == NULL || req == NULL || out == NULL || req->size == 0 ||
+    if (!frames_ready(fa) || req == NULL || out == NULL || req->size == 0 ||
         (req->flags & ~K23_FRAMES_ZERO) != 0 || req->align_log2 >= 64 ||
         (UINT64_C(1) << req->align_log2) > fa->max_alignment)
         return K23_ERR_INVAL;
@@ -1057,7 +1157,8 @@ int k23_frames_alloc_contiguous_zeroed(k23_frames_t *fa, uint64_t size,
 int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
                                uint64_t size)
 {
-    if (fa == NULL || size == 0 || (pa & (fa->cfg.frame_size - 1)) != 0)
+    if (!frames_ready(fa) || size == 0 ||
+        (pa & (fa->cfg.frame_size - 1)) != 0)
         return K23_ERR_INVAL;
     unsigned shift = fa->frame_shift;
     uint64_t n = (size >> shift) + ((size & (fa->cfg.frame_size - 1)) != 0);
@@ -1112,7 +1213,7 @@ static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
 int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                           k23_paddr_t limit, k23_paddr_t *out)
 {
-    if (fa == NULL || out == NULL || n == 0 ||
+    if (!frames_ready(fa) || out == NULL || n == 0 ||
         (flags & ~K23_FRAMES_ZERO) != 0)
         return K23_ERR_INVAL;
     uint64_t limit_pfn = frames_limit_pfn(limit, fa->frame_shift);
@@ -1146,7 +1247,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
 
 int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa)
 {
-    if (fa == NULL || (pa == NULL && n != 0))
+    if (!frames_ready(fa) || (pa == NULL && n != 0))
         return K23_ERR_INVAL;
     for (size_t i = 0; i < n; i++)
         k23_frames_free_one(fa, pa[i]);
@@ -1157,6 +1258,7 @@ int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa)
 
 uint64_t k23_frames_max_alignment(const k23_frames_t *fa)
 {
+    FRAMES_REQUIRE_READY(fa, "k23_frames_max_alignment");
     return fa->max_alignment;
 }
 
@@ -1176,7 +1278,7 @@ static void frames_unlock_all(k23_frames_t *fa)
 
 int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out)
 {
-    if (fa == NULL || out == NULL)
+    if (!frames_ready(fa) || out == NULL)
         return K23_ERR_INVAL;
     k23_frames_stats_t s;
     k23_memzero_(&s, sizeof(s));
@@ -1237,9 +1339,23 @@ static bool frames_entry_decode(const k23_frames_t *fa, uint64_t e,
     return true;
 }
 
-/* Check under every lock (and fence). CACHED frames in no cache are not
- * an error here: their number goes to *transit for the caller to judge. */
-static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
+/* Frames counted in transit over every cache (see frames_transit_begin);
+ * every fence held. Negative means the accounting itself is broken. */
+static int64_t frames_transit_sum(const k23_frames_t *fa)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < fa->ncaches; i++)
+        sum += frames_hdr_transit(&fa->caches[i].hdr);
+    sum &= FRAMES_TRANSIT_MASK;
+    /* as a signed 48-bit number */
+    return sum >= (UINT64_C(1) << 47) ? (int64_t)sum - ((int64_t)1 << 48)
+                                      : (int64_t)sum;
+}
+
+/* Check under every lock (and fence). A CACHED frame in no cache is lost
+ * unless a thread holds it in transit: with the fast path there may be up
+ * to frames_transit_sum() of them, without it none. */
+static int frames_check_locked(k23_frames_t *fa)
 {
     uint64_t cached = 0, entries = 0;
     int rc = K23_OK;
@@ -1300,29 +1416,32 @@ static int frames_check_locked(k23_frames_t *fa, uint64_t *transit)
                 k23_arena_set_state_(&fa->arenas[ai], idx, FRAME_CACHED);
         }
     }
-    *transit = rc == K23_OK ? cached - entries : 0;
-    return rc;
+    if (rc != K23_OK)
+        return rc;
+    int64_t transit = frames_transit_sum(fa);
+    if (transit < 0) {
+        k23_log_u64_(K23_LOG_ERROR, "k23_frames check: in-transit count "
+                     "negative: -", (uint64_t)-transit, "");
+        return K23_ERR_CORRUPT;
+    }
+    if (cached - entries > (uint64_t)transit) {
+        k23_log_u64_(K23_LOG_ERROR, "k23_frames check: frames in CACHED state "
+                     "not in any cache nor in transit: ",
+                     cached - entries - (uint64_t)transit, "");
+        return K23_ERR_CORRUPT;
+    }
+    return K23_OK;
 }
 
 int k23_frames_check(k23_frames_t *fa)
 {
-    if (fa == NULL)
+    if (!frames_ready(fa))
         return K23_ERR_INVAL;
-    /* Without the fast path every cached frame is in a cache once all
-     * locks are held. With it, a thread between its pop (or push) and its
-     * state store holds one CACHED frame in no cache: look again a few
-     * times before calling that a leak. */
-    unsigned attempts = fa->pcpu_fast ? FRAMES_CHECK_ATTEMPTS : 1;
-    uint64_t transit = 0;
-    int rc = K23_OK;
-    for (unsigned i = 0; i < attempts; i++) {
-        frames_lock_all(fa);
-        rc = frames_check_locked(fa, &transit);
-        frames_unlock_all(fa);
-        if (rc != K23_OK || transit == 0)
-            return rc;
-    }
-    k23_log_u64_(K23_LOG_ERROR, "k23_frames check: frames in CACHED state "
-                 "not in any cache: ", transit, "");
-    return K23_ERR_CORRUPT;
+    /* One pass under every lock and fence: frames in transit are counted
+     * exactly (frames_transit_begin), so no retry is needed and none can
+     * be outlasted. */
+    frames_lock_all(fa);
+    int rc = frames_check_locked(fa);
+    frames_unlock_all(fa);
+    return rc;
 }

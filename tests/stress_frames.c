@@ -19,17 +19,6 @@
 #define MAXLIVE 48
 #define F4K 4096u
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define STRESS_SLOW 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define STRESS_SLOW 1
-#endif
-#endif
-#ifndef STRESS_SLOW
-#define STRESS_SLOW 0
-#endif
-
 static k23_frames_t fa;
 static uint64_t ops_per_thread;
 

@@ -114,6 +114,14 @@ struct test_stack {
     uint64_t slot[4];
 };
 
+/* The 48-bit transit counter of a header, as a signed number. */
+static int64_t transit_of(const k23_port_pcpu_hdr_t *h)
+{
+    uint64_t t = h->transit_lo | (uint64_t)h->transit_hi << 16;
+    return t >= (UINT64_C(1) << 47) ? (int64_t)t - ((int64_t)1 << 48)
+                                    : (int64_t)t;
+}
+
 typedef uint64_t (*pop_fn)(void *, size_t, unsigned, size_t);
 typedef bool (*push_fn)(void *, size_t, unsigned, size_t, uint32_t,
                         uint64_t);
@@ -154,6 +162,8 @@ static void check_hooks(pop_fn pop, push_fn push)
         cr_assert(push(st, sizeof(*st), n, off, 3, i * 11));
     cr_assert_not(push(st, sizeof(*st), n, off, 3, 99));
     cr_assert_eq(st[me].hdr.count, 3);
+    /* each push uncounts one value in transit, in its commit */
+    cr_assert_eq(transit_of(&st[me].hdr), -3);
     cr_assert_eq(st[me].slot[0], 11);
     cr_assert_eq(st[me].slot[2], 33);
     for (unsigned i = 0; i < n; i++)
@@ -172,12 +182,66 @@ static void check_hooks(pop_fn pop, push_fn push)
     cr_assert_eq(pop(st, sizeof(*st), n, off), 22);
     cr_assert_eq(pop(st, sizeof(*st), n, off), 11);
     cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
+    /* four pushes uncounted four, four pops counted four; the failed
+     * steps changed nothing */
+    cr_assert_eq(st[me].hdr.count, 0);
+    cr_assert_eq(transit_of(&st[me].hdr), 0);
 
     /* an array too short for this CPU: always refused */
     cr_assert_not(push(st, sizeof(*st), me, off, 4, 1));
     cr_assert_eq(pop(st, sizeof(*st), me, off), K23_PORT_PCPU_NONE);
     sched_setaffinity(0, sizeof(old), &old);
     free(st);
+}
+
+typedef bool (*add_fn)(void *, size_t, unsigned, int32_t);
+
+/* The transit counter step: adds to the calling CPU's counter only,
+ * modulo 2^16, leaves count alone, refused when fenced or beyond the
+ * array. */
+static void check_add(add_fn add)
+{
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    unsigned n = k23_port_cpu_count();
+    struct test_stack *st = calloc(n, sizeof(*st));
+    unsigned me = k23_port_cpu_id();
+    st[me].hdr.count = 2;
+    cr_assert(add(st, sizeof(*st), n, 5));
+    cr_assert_eq(transit_of(&st[me].hdr), 5);
+    cr_assert(add(st, sizeof(*st), n, -7));
+    cr_assert_eq(transit_of(&st[me].hdr), -2);
+    cr_assert_eq(st[me].hdr.count, 2);
+    for (unsigned i = 0; i < n; i++)
+        if (i != me)
+            cr_assert_eq(transit_of(&st[i].hdr), 0);
+    k23_port_pcpu_fence(&st[me].hdr, me);
+    cr_assert_not(add(st, sizeof(*st), n, 1));
+    k23_port_pcpu_unfence(&st[me].hdr);
+    cr_assert_not(add(st, sizeof(*st), me, 1));
+    cr_assert(add(st, sizeof(*st), n, 2));
+    cr_assert_eq(transit_of(&st[me].hdr), 0);
+    /* past 16 bits: the counter is 48 bits wide */
+    for (int i = 0; i < 3; i++)
+        cr_assert(add(st, sizeof(*st), n, 30000));
+    cr_assert_eq(transit_of(&st[me].hdr), 90000);
+    cr_assert(add(st, sizeof(*st), n, -32768));
+    cr_assert(add(st, sizeof(*st), n, -32768));
+    cr_assert(add(st, sizeof(*st), n, -24464));
+    cr_assert_eq(transit_of(&st[me].hdr), 0);
+    cr_assert_eq(st[me].hdr.count, 2);
+    sched_setaffinity(0, sizeof(old), &old);
+    free(st);
+}
+
+Test(port_hosted, pcpu_add_counts_on_the_calling_cpu)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_add(k23_port_pcpu_add);
+#ifdef K23_PORT_PCPU_INLINE
+    check_add(k23_port_pcpu_add_inline);
+#endif
 }
 
 /* The hooks themselves on a small per-CPU array. */

@@ -22,8 +22,9 @@
  *
  * Misuse (double free, freeing frames the allocator does not own, freeing
  * a range that is only partly allocated) panics through k23_port_panic()
- * naming the address, in every build. Invalid arguments return
- * #K23_ERR_INVAL.
+ * naming the address, in every build. Invalid arguments (a NULL or never
+ * initialised allocator among them) return #K23_ERR_INVAL; the functions
+ * that cannot return an error panic naming themselves.
  */
 #ifndef K23MEM_FRAMES_H
 #define K23MEM_FRAMES_H
@@ -114,8 +115,10 @@ typedef struct k23_frames_arena {
 /** A per-CPU cache of single frames (LIFO). Private. The header comes
  *  first: the port's CPU-local stack hooks rely on it. */
 typedef struct k23_frames_pcpu {
-    k23_port_pcpu_hdr_t hdr;   /**< count (frames held, <= cache_frames)
-                                *   and the fence flag */
+    k23_port_pcpu_hdr_t hdr;   /**< count (frames held, <= cache_frames),
+                                *   frames in transit (fast path; see
+                                *   k23_frames_check()) and the fence
+                                *   flag */
     uint64_t frames[K23_FRAMES_CACHE_MAX]; /**< entries (arena, index) */
     k23_port_lock_t lock;      /**< guards this cache, or with the port's
                                 *   fast path, serialises its fences */
@@ -318,8 +321,10 @@ int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out);
  * Free one frame. Goes to the calling CPU's cache when caches are on.
  * @param[in,out] fa  allocator
  * @param[in]     pa  a frame allocated from @p fa and not yet freed
- * @context As k23_frames_alloc_one(). Panics on double free, on a frame
- *          the allocator does not own, or on an unaligned address.
+ * @context As k23_frames_alloc_one(). Panics on a frame that is not
+ *          allocated (double free), on a frame the allocator does not own,
+ *          on an unaligned address, and on a NULL or never initialised
+ *          @p fa.
  */
 void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa);
 
@@ -398,15 +403,18 @@ int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa);
  * Give every frame in @p cpu's cache back to the arenas, for a CPU going
  * offline (or to make stats show no cached frames).
  * @param[in,out] fa   allocator
- * @param[in]     cpu  CPU id as from k23_port_cpu_id()
- * @context Any context that may take the allocator's locks.
+ * @param[in]     cpu  CPU id as from k23_port_cpu_id(); any value (ids
+ *                     are folded onto the caches)
+ * @context Any context that may take the allocator's locks. Panics on a
+ *          NULL or never initialised @p fa.
  */
 void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu);
 
 /**
  * Drain every per-CPU cache.
  * @param[in,out] fa  allocator
- * @context As k23_frames_drain_cpu().
+ * @context As k23_frames_drain_cpu(); panics on a NULL or never
+ *          initialised @p fa.
  */
 void k23_frames_drain_all(k23_frames_t *fa);
 
@@ -417,7 +425,7 @@ void k23_frames_drain_all(k23_frames_t *fa);
  * of the largest arena (never below the frame size).
  * @param[in] fa  an initialized allocator
  * @return bytes, a power of two
- * @context Any.
+ * @context Any. Panics on a NULL or never initialised @p fa.
  */
 uint64_t k23_frames_max_alignment(const k23_frames_t *fa);
 
@@ -446,11 +454,15 @@ int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
 /**
  * Walk every arena, free list and cache and check every invariant: block
  * alignment and bounds, full coalescing, list links, bitmap agreement,
- * counters, cache contents. Logs the first inconsistency.
+ * counters, cache contents. Logs the first inconsistency. Exact whatever
+ * other threads are doing: a frame a thread holds between a per-CPU cache
+ * step and its state update is counted as in transit, never reported as
+ * lost; one that is lost is reported as soon as lost frames outnumber
+ * the frames in transit (always, on a quiescent allocator).
  * @param[in,out] fa  allocator (locks are taken)
  * @retval K23_OK           consistent
  * @retval K23_ERR_CORRUPT  an invariant is broken (logged)
- * @retval K23_ERR_INVAL    NULL pointer
+ * @retval K23_ERR_INVAL    NULL or never initialised allocator
  * @context Any context that may take the allocator's locks. O(frames).
  */
 int k23_frames_check(k23_frames_t *fa);

@@ -133,12 +133,24 @@ void k23_port_cpu_local_exit(unsigned cpu);
  * `slots_off` bytes after the header.
  */
 typedef struct k23_port_pcpu_hdr {
-    uint32_t count;  /**< slots in use; changed only by the hooks, or by
-                      *   the library while the stack is fenced */
-    uint32_t fenced; /**< nonzero: the hooks must fail on this stack; set
-                      *   and cleared only by k23_port_pcpu_fence() and
-                      *   k23_port_pcpu_unfence() */
+    uint16_t count;      /**< slots in use */
+    uint16_t transit_lo; /**< bits 0-15 of `transit` */
+    uint32_t transit_hi; /**< bits 16-47 of `transit` */
+    uint32_t fenced;     /**< nonzero: the hooks must fail on this stack; set
+                          *   and cleared only by k23_port_pcpu_fence() and
+                          *   k23_port_pcpu_unfence() */
+    uint32_t reserved;   /**< zero */
 } k23_port_pcpu_hdr_t;
+/*
+ * `transit` (48 bits, modulo 2^48; only its sum over every CPU means
+ * something) counts values the library took out of the stacks and has
+ * not accounted for yet: a pop adds 1 and a push subtracts 1 in the same
+ * store that commits `count`, and k23_port_pcpu_add() adds any amount. A
+ * port whose steps commit with one 64-bit add lays the first 8 bytes out
+ * as the little-endian word `count + (transit << 16)`. `count` and
+ * `transit` change only in the hooks, or in the library while the stack
+ * is fenced.
+ */
 
 /**
  * Whether k23_port_pcpu_pop() and k23_port_pcpu_push() can ever succeed in
@@ -162,8 +174,9 @@ bool k23_port_pcpu_fast(void);
 
 /*
  * A port may also define K23_PORT_PCPU_INLINE in its k23_port_config.h,
- * together with `static inline` functions k23_port_pcpu_pop_inline() and
- * k23_port_pcpu_push_inline() taking the same parameters and meaning
+ * together with `static inline` functions k23_port_pcpu_pop_inline(),
+ * k23_port_pcpu_push_inline() and k23_port_pcpu_add_inline() taking the
+ * same parameters and meaning
  * exactly what the two hooks below mean; the library then calls those on
  * its hot paths (no call into the port per cache hit). The out-of-line
  * hooks must exist in any case.
@@ -177,8 +190,9 @@ bool k23_port_pcpu_fast(void);
  * torn by preemption, migration or signals, without a locked instruction.
  *
  * The stack used is element k23_port_cpu_id() of the array; it must be
- * < @p ncpus. On success the slot's value is read and `count` decreased
- * by one, both on the CPU the caller was running on during the step.
+ * < @p ncpus. On success the slot's value is read, `count` decreased by
+ * one and `transit` increased by one (one store commits both), all on the
+ * CPU the caller was running on during the step.
  * @param[in,out] base       first element of the per-CPU array
  * @param[in]     stride     bytes between elements
  * @param[in]     ncpus      elements in the array
@@ -194,7 +208,8 @@ uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
 
 /**
  * Push @p value onto the calling CPU's stack, the counterpart of
- * k23_port_pcpu_pop(): `slot[count] = value`, then `count + 1`.
+ * k23_port_pcpu_pop(): `slot[count] = value`, then `count + 1` and
+ * `transit - 1` in one committing store.
  * @param[in,out] base       first element of the per-CPU array
  * @param[in]     stride     bytes between elements
  * @param[in]     ncpus      elements in the array
@@ -210,6 +225,23 @@ uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
  */
 bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
                         size_t slots_off, uint32_t cap, uint64_t value);
+
+/**
+ * Add @p delta to the `transit` counter of the calling CPU's stack
+ * (modulo 2^16), as one step that cannot be torn, like
+ * k23_port_pcpu_pop(). The library counts there what it holds outside the
+ * stacks, so that a fenced reader of every stack knows it exactly.
+ * @param[in,out] base    first element of the per-CPU array
+ * @param[in]     stride  bytes between elements
+ * @param[in]     ncpus   elements in the array
+ * @param[in]     delta   amount to add, -32768..32767
+ * @retval true   added
+ * @retval false  nothing done: the stack is fenced, the CPU id is
+ *                >= @p ncpus, or the port has no fast path
+ * @context As k23_port_pcpu_pop().
+ */
+bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
+                       int32_t delta);
 
 /**
  * Fence the stack of CPU @p cpu: set its `fenced` flag and wait until no

@@ -39,6 +39,16 @@ bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
     return false;
 }
 
+bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
+                       int32_t delta)
+{
+    (void)base;
+    (void)stride;
+    (void)ncpus;
+    (void)delta;
+    return false;
+}
+
 void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
 {
     (void)cpu;

@@ -69,9 +69,13 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 #define K23_PORT_RSEQ_SIG_BYTES_ \
     ".byte 0x0f, 0xb9, 0x3d\n\t.long 0x53053053\n\t"
 
-/* Both sequences address the thread's struct rseq as %fs:off (x86_64's
+/* The sequences address the thread's struct rseq as %fs:off (x86_64's
  * thread pointer is the %fs base): t0 = this CPU's header, t1 = its
- * count; push's result is ZF (set: failed). The commit path runs straight
+ * count; push's result is ZF (set: failed). Each commits with one add to
+ * the 64-bit word holding count (bits 0-15) and transit (bits 16-63): a
+ * pop adds 0xffff (count - 1 with a carry into transit: count >= 1
+ * there), a push 1 - 0x10000 (count + 1, transit - 1; count + 1 <= cap
+ * never carries), an add delta << 16. The commit path runs straight
  * through to the end of the sequence with no taken jump; the failure exits
  * and the abort handler live in .text.unlikely. When slots_off is a
  * compile-time constant (every call in the library) the slot is addressed
@@ -95,9 +99,8 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
     "jae " EXIT "\n\t"                                                        \
     "imulq %[stride], %[t0]\n\t"                                              \
     "addq %[base], %[t0]\n\t" /* t0 = this CPU's header */                    \
-    "cmpl $0, 4(%[t0])\n\t"   /* fenced? */                                   \
-    "jne " EXIT "\n\t"                                                        \
-    "movl (%[t0]), %k[t1]\n\t" /* count */
+    "cmpl $0, 8(%[t0])\n\t"   /* fenced? */                                   \
+    "jne " EXIT "\n\t"
 
 /* With asm goto and outputs (GCC 11+, clang 11+; opt out with
  * K23_PORT_HOSTED_NO_ASM_GOTO) a constant-offset push jumps straight to
@@ -118,10 +121,11 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 #define K23_PORT_RSEQ_POP_(SLOT_LOAD, SOFF_CONSTRAINT)                       \
     __asm__ __volatile__(                                                     \
         K23_PORT_RSEQ_HEAD_("5f")                                             \
+        "movzwl (%[t0]), %k[t1]\n\t" /* count */                              \
         "subl $1, %k[t1]\n\t"                                                 \
         "jb 5f\n\t" /* count was 0 */                                         \
         SLOT_LOAD                                                             \
-        "movl %k[t1], (%[t0])\n" /* commit: count - 1 */                      \
+        "addq $0xffff, (%[t0])\n" /* commit: count - 1, transit + 1 */        \
         "2:\n\t"                                                              \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
@@ -137,11 +141,12 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 #define K23_PORT_RSEQ_PUSH_(SLOT_STORE, SOFF_CONSTRAINT)                     \
     __asm__ __volatile__(                                                     \
         K23_PORT_RSEQ_HEAD_("5f")                                             \
+        "movzwl (%[t0]), %k[t1]\n\t" /* count */                              \
         "cmpl %[cap], %k[t1]\n\t"                                             \
         "jae 5f\n\t"                                                          \
         SLOT_STORE                                                            \
-        "addl $1, %k[t1]\n\t" /* ZF clear: count + 1 > 0 */                   \
-        "movl %k[t1], (%[t0])\n" /* commit: count + 1 */                      \
+        /* commit: count + 1, transit - 1; ZF clear (count + 1 > 0) */        \
+        "addq $-0xffff, (%[t0])\n"                                            \
         "2:\n\t"                                                              \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
@@ -197,11 +202,11 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
      * the caller used no output */
     __asm__ __volatile__ goto(
         K23_PORT_RSEQ_HEAD_("%l[fail]")
+        "movzwl (%[t0]), %k[t1]\n\t" /* count */
         "cmpl %[cap], %k[t1]\n\t"
         "jae %l[fail]\n\t" /* full */
         "movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t"
-        "addl $1, %k[t1]\n\t"
-        "movl %k[t1], (%[t0])\n" /* commit: count + 1 */
+        "addq $-0xffff, (%[t0])\n" /* commit: count + 1, transit - 1 */
         "2:\n\t"
         ".pushsection .text.unlikely, \"ax\"\n\t"
         K23_PORT_RSEQ_ABORT_
@@ -219,6 +224,32 @@ fail:
     K23_PORT_RSEQ_PUSH_("movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t", "i");
     return !failed;
 #endif
+}
+
+static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
+                                            unsigned ncpus, int32_t delta)
+{
+    ptrdiff_t ro = k23_port_hosted_rseq_off_();
+    uint64_t t0;
+    uint32_t ok;
+    int64_t d = (int64_t)delta * 65536;
+    __asm__ __volatile__(
+        K23_PORT_RSEQ_HEAD_("5f")
+        "addq %[d], (%[t0])\n" /* commit: transit + delta */
+        "2:\n\t"
+        "movl $1, %[ok]\n"
+        "6:\n\t"
+        ".pushsection .text.unlikely, \"ax\"\n"
+        "5:\n\t"
+        "xorl %[ok], %[ok]\n\t"
+        "jmp 6b\n\t"
+        K23_PORT_RSEQ_ABORT_
+        ".popsection\n"
+        : [t0] "=&r"(t0), [ok] "=&r"(ok)
+        : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),
+          [ncpus] "rm"(ncpus), [d] "er"(d)
+        : "memory", "cc");
+    return ok != 0;
 }
 #endif
 

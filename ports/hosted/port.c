@@ -167,8 +167,8 @@ void k23_port_cpu_local_exit(unsigned cpu)
  * On x86_64 Linux the pop and push hooks are rseq critical sections: the
  * thread stores the address of a `struct rseq_cs` descriptor into its
  * rseq area, then reads its CPU id, finds that CPU's stack, checks the
- * fence flag and the count, and ends with one store of the new count (the
- * commit). If the kernel preempts, migrates or signals the thread before
+ * fence flag and the count, and ends with one add to the 32-bit word that
+ * holds `count` and `transit` (the commit). If the kernel preempts, migrates or signals the thread before
  * the commit, it resumes it at the abort handler instead, which starts
  * over; so a step either commits on the CPU whose id it read, with no
  * other step on that CPU in between, or has no visible effect (a push
@@ -240,6 +240,12 @@ bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
 {
     return k23_port_pcpu_push_inline(base, stride, ncpus, slots_off, cap,
                                      value);
+}
+
+bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
+                       int32_t delta)
+{
+    return k23_port_pcpu_add_inline(base, stride, ncpus, delta);
 }
 
 void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)

@@ -9,6 +9,18 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+/* 1 under ThreadSanitizer or AddressSanitizer: run fewer operations. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define STRESS_SLOW 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define STRESS_SLOW 1
+#endif
+#endif
+#ifndef STRESS_SLOW
+#define STRESS_SLOW 0
+#endif
+
 static atomic_long stress_passed, stress_failed;
 
 #define STRESS_CHECK(cond, ...)                                          \
