@@ -139,10 +139,52 @@ static bool inline_push(void *base, size_t stride, unsigned n, size_t off,
 }
 #endif
 
-/* LIFO order, the capacity bound, empty, the fence, and CPUs beyond the
- * array, through one pair of hooks. */
-static void check_hooks(pop_fn pop, push_fn push)
+#if defined(K23_PORT_PCPU_INLINE) && defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#define HAVE_RSEQ_AREA 1
+#endif
+#endif
+
+/* The thread's rseq_cs: the steps must leave it 0 however they end, or
+ * the kernel would go on reading a descriptor inside the library (after
+ * dlclose(), unmapped memory). */
+static uint64_t rseq_cs_now(void)
 {
+#ifdef HAVE_RSEQ_AREA
+    const struct rseq *r = (const struct rseq *)(
+        (char *)__builtin_thread_pointer() + __rseq_offset);
+    return __atomic_load_n(&r->rseq_cs, __ATOMIC_RELAXED);
+#else
+    return 0;
+#endif
+}
+
+static pop_fn hook_pop;
+static push_fn hook_push;
+
+static uint64_t pop(void *base, size_t stride, unsigned n, size_t off)
+{
+    uint64_t v = hook_pop(base, stride, n, off);
+    cr_assert_eq(rseq_cs_now(), 0, "pop left rseq_cs set");
+    return v;
+}
+
+static bool push(void *base, size_t stride, unsigned n, size_t off,
+                 uint32_t cap, uint64_t v)
+{
+    bool ok = hook_push(base, stride, n, off, cap, v);
+    cr_assert_eq(rseq_cs_now(), 0, "push left rseq_cs set");
+    return ok;
+}
+
+/* LIFO order, the capacity bound, empty, the fence, and CPUs beyond the
+ * array, through one pair of hooks; after each step, success or not,
+ * rseq_cs is clear. */
+static void check_hooks(pop_fn pop_hook, push_fn push_hook)
+{
+    hook_pop = pop_hook;
+    hook_push = push_hook;
     cpu_set_t old;
     cr_assert(pin_here(&old));
     unsigned n = k23_port_cpu_count();
