@@ -1,13 +1,17 @@
 #define _GNU_SOURCE /* sched_getcpu, CPU_SET */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "k23mem/perm.h"
 #include "k23mem/port.h"
+#include "k23_port_hosted_test.h"
 
 TestSuite(port_hosted);
 
@@ -74,20 +78,207 @@ Test(port_hosted, uncommitted_reservation_faults, .signal = SIGSEGV)
     *(volatile char *)p = 1;
 }
 
+/* ---- memory protection keys ---- */
+
+/* On the host's own keys, whichever path it has: with none, every hook
+ * says "unsupported" every time (Linux 6.18 without PKU answers EINVAL,
+ * then ENOSPC); with some, at most the advertised number can be taken,
+ * then allocation says "all taken". The other path runs on every host
+ * through the stand-in kernel below. */
 Test(port_hosted, protection_keys_match_the_capabilities)
 {
     k23_port_caps_t caps;
     k23_port_caps(&caps);
-    unsigned key = 1234;
-    int err = k23_port_pkey_alloc(&key);
+    void *page;
+    cr_assert_eq(k23_port_vm_reserve(caps.page_size, caps.page_size, &page),
+                 K23_OK);
     if (caps.pkeys_available == 0) {
-        cr_log_info("no memory protection keys on this host: alloc must say so");
-        cr_assert_eq(err, K23_ERR_UNSUPPORTED);
-        cr_assert_eq(key, 1234);
+        cr_log_info("no memory protection keys on this host");
+        for (int i = 0; i < 3; i++) {
+            unsigned key = 1234;
+            cr_assert_eq(k23_port_pkey_alloc(&key), K23_ERR_UNSUPPORTED);
+            cr_assert_eq(key, 1234);
+        }
+        cr_assert_eq(k23_port_pkey_protect(page, caps.page_size,
+                                           K23_PERM_READ, 1),
+                     K23_ERR_UNSUPPORTED);
     } else {
-        cr_assert_eq(err, K23_OK);
-        k23_port_pkey_free(key);
+        cr_log_info("%u memory protection keys on this host",
+                    caps.pkeys_available);
+        unsigned keys[64], n = 0;
+        int err;
+        while (n < 64 && (err = k23_port_pkey_alloc(&keys[n])) == K23_OK)
+            n++;
+        cr_assert_eq(err, K23_ERR_NOMEM);
+        cr_assert(n >= 1 && n <= caps.pkeys_available, "%u keys", n);
+        cr_assert_eq(k23_port_pkey_protect(page, caps.page_size,
+                                           K23_PERM_READ, keys[0]),
+                     K23_OK);
+        for (unsigned i = 0; i < n; i++)
+            k23_port_pkey_free(keys[i]);
+        cr_assert_eq(k23_port_pkey_alloc(&keys[0]), K23_OK);
+        k23_port_pkey_free(keys[0]);
     }
+    cr_assert_eq(k23_port_vm_release(page, caps.page_size), K23_OK);
+}
+
+/* A stand-in for the kernel's key system calls: keys 1..nkeys, after
+ * `nscript` scripted refusals of pkey_alloc. */
+#define FAKE_KEYS_MAX 16
+static struct fake_kernel {
+    int script[4];        /* errno of each of the first allocations */
+    unsigned nscript;
+    unsigned nkeys;       /* keys it has, <= FAKE_KEYS_MAX */
+    int none_free;        /* errno when every key is taken */
+    int mprotect_errno;   /* 0: pkey_mprotect succeeds */
+    bool taken[FAKE_KEYS_MAX + 1];
+    unsigned allocs, frees, mprotects;
+    int last_prot, last_key;
+} fk;
+
+static int fake_alloc(void)
+{
+    fk.allocs++;
+    if (fk.nscript > 0) {
+        errno = fk.script[0];
+        memmove(fk.script, fk.script + 1, --fk.nscript * sizeof(int));
+        return -1;
+    }
+    for (unsigned k = 1; k <= fk.nkeys; k++)
+        if (!fk.taken[k]) {
+            fk.taken[k] = true;
+            return (int)k;
+        }
+    errno = fk.none_free;
+    return -1;
+}
+
+static int fake_free(int key)
+{
+    fk.frees++;
+    cr_assert(key >= 1 && (unsigned)key <= fk.nkeys && fk.taken[key],
+              "freed key %d, not allocated", key);
+    fk.taken[key] = false;
+    return 0;
+}
+
+static int fake_mprotect(void *addr, size_t size, int prot, int key)
+{
+    (void)addr; (void)size;
+    fk.mprotects++;
+    fk.last_prot = prot;
+    fk.last_key = key;
+    errno = fk.mprotect_errno;
+    return fk.mprotect_errno != 0 ? -1 : 0;
+}
+
+static const k23_port_hosted_pkey_sys_t fake_sys = {fake_alloc, fake_free,
+                                                    fake_mprotect};
+
+static unsigned fake_keys_taken(void)
+{
+    unsigned n = 0;
+    for (unsigned k = 1; k <= fk.nkeys; k++)
+        n += fk.taken[k];
+    return n;
+}
+
+/* Kernels whose first pkey_alloc fails have no keys, whatever comes
+ * after: the capabilities say 0 and every hook "unsupported", in either
+ * order of asking. */
+Test(port_hosted, no_protection_keys_when_the_first_allocation_fails)
+{
+    static const struct fake_kernel kernels[] = {
+        /* Linux 6.18, CPU without PKU: EINVAL, then ENOSPC forever */
+        {.script = {EINVAL}, .nscript = 1, .nkeys = 0, .none_free = ENOSPC},
+        /* no pkey system calls */
+        {.nkeys = 0, .none_free = ENOSYS},
+        /* refuses once, would give keys later: still none */
+        {.script = {EINVAL}, .nscript = 1, .nkeys = 3, .none_free = ENOSPC},
+    };
+    for (size_t i = 0; i < sizeof(kernels) / sizeof(kernels[0]); i++) {
+        for (int caps_first = 0; caps_first < 2; caps_first++) {
+            fk = kernels[i];
+            k23_port_hosted_pkey_inject_(&fake_sys);
+            k23_port_caps_t caps;
+            if (caps_first)
+                k23_port_caps(&caps);
+            for (int j = 0; j < 3; j++) {
+                unsigned key = 1234;
+                cr_assert_eq(k23_port_pkey_alloc(&key), K23_ERR_UNSUPPORTED,
+                             "kernel %zu, call %d", i, j);
+                cr_assert_eq(key, 1234);
+            }
+            k23_port_caps(&caps);
+            cr_assert_eq(caps.pkeys_available, 0, "kernel %zu", i);
+            cr_assert_eq(k23_port_pkey_protect((void *)0x10000, 4096,
+                                               K23_PERM_READ, 1),
+                         K23_ERR_UNSUPPORTED);
+            k23_port_pkey_free(1);
+            cr_assert_eq(fk.allocs, 1, "one probe, then no system call");
+            cr_assert_eq(fk.frees + fk.mprotects, 0);
+        }
+    }
+    k23_port_hosted_pkey_inject_(NULL);
+}
+
+/* A kernel with keys: the probe counts them and gives them back; then
+ * exactly that many can be taken, the next allocation says "all taken",
+ * and a freed key can be taken again. */
+Test(port_hosted, protection_keys_are_counted_handed_out_and_exhausted)
+{
+    fk = (struct fake_kernel){.nkeys = 3, .none_free = ENOSPC};
+    k23_port_hosted_pkey_inject_(&fake_sys);
+    k23_port_caps_t caps;
+    k23_port_caps(&caps);
+    cr_assert_eq(caps.pkeys_available, 3);
+    cr_assert_eq(fake_keys_taken(), 0, "the probe gave its keys back");
+
+    unsigned keys[3], key = 1234;
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_eq(k23_port_pkey_alloc(&keys[i]), K23_OK);
+    cr_assert(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+    cr_assert_eq(k23_port_pkey_alloc(&key), K23_ERR_NOMEM);
+    cr_assert_eq(key, 1234);
+    k23_port_pkey_free(keys[1]);
+    cr_assert_eq(k23_port_pkey_alloc(&key), K23_OK);
+    cr_assert_eq(key, keys[1]);
+
+    /* any other refusal once the host has keys is the host's */
+    fk.none_free = EIO;
+    cr_assert_eq(k23_port_pkey_alloc(&key), K23_ERR_OS);
+    cr_assert_eq(key, keys[1]);
+    k23_port_caps(&caps);
+    cr_assert_eq(caps.pkeys_available, 3, "probed once");
+    k23_port_hosted_pkey_inject_(NULL);
+}
+
+/* pkey_mprotect's answers, once the host has keys: the permissions and
+ * key are passed on; a key not allocated or a range not mapped is the
+ * caller's mistake. */
+Test(port_hosted, protection_key_protect_passes_the_key_and_maps_errors)
+{
+    fk = (struct fake_kernel){.nkeys = 2, .none_free = ENOSPC};
+    k23_port_hosted_pkey_inject_(&fake_sys);
+    unsigned key;
+    cr_assert_eq(k23_port_pkey_alloc(&key), K23_OK);
+    void *p = (void *)0x10000;
+    cr_assert_eq(k23_port_pkey_protect(p, 4096, K23_PERM_READ, key), K23_OK);
+    cr_assert_eq(fk.last_key, (int)key);
+    cr_assert_eq(fk.last_prot, PROT_READ);
+    static const struct { int err; int want; } answers[] = {
+        {EINVAL, K23_ERR_INVAL}, {ENOMEM, K23_ERR_INVAL},
+        {EACCES, K23_ERR_OS}};
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+        fk.mprotect_errno = answers[i].err;
+        cr_assert_eq(k23_port_pkey_protect(p, 4096, K23_PERM_READ, key),
+                     answers[i].want, "errno %d", answers[i].err);
+    }
+    cr_assert_eq(k23_port_pkey_protect(p, 4096, K23_PERM_READ, UINT_MAX),
+                 K23_ERR_INVAL, "a key no int can hold");
+    k23_port_pkey_free(key);
+    cr_assert_eq(fake_keys_taken(), 0);
+    k23_port_hosted_pkey_inject_(NULL);
 }
 
 Test(port_hosted, panic_aborts_with_the_message, .signal = SIGABRT)

@@ -338,11 +338,13 @@ size_t k23_port_vm_reserved_bytes(void);
 /* ---- memory protection keys (optional) ---- */
 
 /**
- * Allocate a memory protection key.
+ * Allocate a memory protection key. Returns #K23_ERR_UNSUPPORTED exactly
+ * when k23_port_caps() reports no keys (pkeys_available == 0).
  * @param[out] out  the key; untouched on error
  * @retval K23_OK               allocated
  * @retval K23_ERR_UNSUPPORTED  the host has no protection keys
  * @retval K23_ERR_NOMEM        all keys are taken
+ * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */
 int k23_port_pkey_alloc(unsigned *out);
@@ -362,7 +364,9 @@ void k23_port_pkey_free(unsigned key);
  * @param[in] key   a key from k23_port_pkey_alloc()
  * @retval K23_OK               done
  * @retval K23_ERR_UNSUPPORTED  no protection keys
- * @retval K23_ERR_OS           the host refused
+ * @retval K23_ERR_INVAL        @p key not allocated, or the range not
+ *                              page-aligned or not mapped
+ * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */
 int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,

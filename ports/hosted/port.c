@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "k23mem/port.h"
 #include "k23mem/perm.h"
+#include "k23_port_hosted_test.h"
 
 /* ---- locking ---- */
 
@@ -274,33 +276,19 @@ k23_paddr_t k23_port_virt_to_phys(const void *va)
     return (k23_paddr_t)(uintptr_t)va;
 }
 
-/* ---- capabilities, logging, panic ---- */
+static unsigned hosted_pkeys(void); /* memory protection keys, below */
 
-static int hosted_pkeys_probe(void)
-{
-#ifdef SYS_pkey_alloc
-    long key = syscall(SYS_pkey_alloc, 0UL, 0UL);
-    if (key < 0)
-        return 0; /* EINVAL or ENOSYS: this CPU or kernel has no keys */
-    syscall(SYS_pkey_free, key);
-    return 15; /* x86 has 16 keys; key 0 is the default */
-#else
-    return 0;
-#endif
-}
+/* ---- capabilities, logging, panic ---- */
 
 void k23_port_caps(k23_port_caps_t *caps)
 {
-    static int pkeys = -1;
     long page = sysconf(_SC_PAGESIZE);
-    if (__atomic_load_n(&pkeys, __ATOMIC_RELAXED) < 0)
-        __atomic_store_n(&pkeys, hosted_pkeys_probe(), __ATOMIC_RELAXED);
     caps->page_size = page > 0 ? (size_t)page : 4096;
     caps->alloc_granularity = caps->page_size;
     caps->can_decommit = true;
     caps->can_release = true;
     caps->has_vm = true;
-    caps->pkeys_available = (unsigned)__atomic_load_n(&pkeys, __ATOMIC_RELAXED);
+    caps->pkeys_available = hosted_pkeys();
 }
 
 static const char *const hosted_level_names[] = {"error", "warn", "info",
@@ -407,39 +395,129 @@ size_t k23_port_vm_reserved_bytes(void)
 
 /* ---- memory protection keys ---- */
 
-int k23_port_pkey_alloc(unsigned *out)
+/*
+ * One probe, run once, decides how many keys this host can give out; the
+ * capabilities and every key hook answer from it, so they cannot disagree.
+ * The probe allocates keys until the kernel refuses, then frees them: any
+ * refusal of the first allocation means "no keys", whatever errno says
+ * (EINVAL or ENOSYS where the CPU or kernel has none; Linux 6.18 on a CPU
+ * without PKU says EINVAL once and ENOSPC on every later call). While it
+ * runs, other threads' pkey_alloc() may briefly find no key free.
+ *
+ * The system calls go through hosted_pkey_sys so that tests can stand in
+ * for the kernel (k23_port_hosted_pkey_inject_()).
+ */
+#define HOSTED_PKEYS_MAX 64 /* more than any CPU has (x86 16, POWER 32) */
+
+static int hosted_sys_pkey_alloc(void)
 {
 #ifdef SYS_pkey_alloc
-    long key = syscall(SYS_pkey_alloc, 0UL, 0UL);
+    return (int)syscall(SYS_pkey_alloc, 0UL, 0UL);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int hosted_sys_pkey_free(int key)
+{
+#ifdef SYS_pkey_free
+    return (int)syscall(SYS_pkey_free, (long)key);
+#else
+    (void)key;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int hosted_sys_pkey_mprotect(void *addr, size_t size, int prot,
+                                    int key)
+{
+#ifdef SYS_pkey_mprotect
+    return (int)syscall(SYS_pkey_mprotect, addr, size, (long)prot,
+                        (long)key);
+#else
+    (void)addr; (void)size; (void)prot; (void)key;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static const k23_port_hosted_pkey_sys_t hosted_pkey_sys_real = {
+    hosted_sys_pkey_alloc, hosted_sys_pkey_free, hosted_sys_pkey_mprotect};
+
+static const k23_port_hosted_pkey_sys_t *hosted_pkey_sys =
+    &hosted_pkey_sys_real;
+static k23_port_lock_t hosted_pkey_lock; /* all zero: initialized, free */
+static int hosted_pkeys_cached = -1;     /* -1: not probed yet */
+
+static unsigned hosted_pkeys_count(void)
+{
+    int keys[HOSTED_PKEYS_MAX];
+    unsigned n = 0;
+    while (n < HOSTED_PKEYS_MAX && (keys[n] = hosted_pkey_sys->alloc()) >= 0)
+        n++;
+    for (unsigned i = 0; i < n; i++)
+        hosted_pkey_sys->free(keys[i]);
+    return n;
+}
+
+static __attribute__((noinline)) unsigned hosted_pkeys_probe(void)
+{
+    k23_port_lock_acquire(&hosted_pkey_lock);
+    int n = __atomic_load_n(&hosted_pkeys_cached, __ATOMIC_RELAXED);
+    if (n < 0) {
+        n = (int)hosted_pkeys_count();
+        __atomic_store_n(&hosted_pkeys_cached, n, __ATOMIC_RELEASE);
+    }
+    k23_port_lock_release(&hosted_pkey_lock);
+    return (unsigned)n;
+}
+
+/* Keys this host can give out, from the one probe. */
+static unsigned hosted_pkeys(void)
+{
+    int n = __atomic_load_n(&hosted_pkeys_cached, __ATOMIC_ACQUIRE);
+    return n >= 0 ? (unsigned)n : hosted_pkeys_probe();
+}
+
+void k23_port_hosted_pkey_inject_(const k23_port_hosted_pkey_sys_t *sys)
+{
+    k23_port_lock_acquire(&hosted_pkey_lock);
+    hosted_pkey_sys = sys != NULL ? sys : &hosted_pkey_sys_real;
+    __atomic_store_n(&hosted_pkeys_cached, -1, __ATOMIC_RELEASE);
+    k23_port_lock_release(&hosted_pkey_lock);
+}
+
+int k23_port_pkey_alloc(unsigned *out)
+{
+    if (hosted_pkeys() == 0)
+        return K23_ERR_UNSUPPORTED;
+    int key = hosted_pkey_sys->alloc();
     if (key < 0)
-        return errno == ENOSPC ? K23_ERR_NOMEM : K23_ERR_UNSUPPORTED;
+        return errno == ENOSPC ? K23_ERR_NOMEM : K23_ERR_OS;
     *out = (unsigned)key;
     return K23_OK;
-#else
-    (void)out;
-    return K23_ERR_UNSUPPORTED;
-#endif
 }
 
 void k23_port_pkey_free(unsigned key)
 {
-#ifdef SYS_pkey_free
-    syscall(SYS_pkey_free, (long)key);
-#else
-    (void)key;
-#endif
+    /* Without keys, none was ever handed out: nothing to give back. */
+    if (hosted_pkeys() != 0)
+        hosted_pkey_sys->free((int)key);
 }
 
 int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
                           unsigned key)
 {
-#ifdef SYS_pkey_mprotect
-    if (syscall(SYS_pkey_mprotect, addr, size, hosted_prot(perm), (long)key) != 0)
-        return errno == ENOSYS || errno == EINVAL ? K23_ERR_UNSUPPORTED
+    if (hosted_pkeys() == 0)
+        return K23_ERR_UNSUPPORTED;
+    if (key > INT_MAX)
+        return K23_ERR_INVAL;
+    if (hosted_pkey_sys->mprotect(addr, size, hosted_prot(perm), (int)key) != 0)
+        /* The host has keys: EINVAL is a key not allocated or a bad
+         * address, ENOMEM a range not mapped. */
+        return errno == EINVAL || errno == ENOMEM ? K23_ERR_INVAL
                                                   : K23_ERR_OS;
     return K23_OK;
-#else
-    (void)addr; (void)size; (void)perm; (void)key;
-    return K23_ERR_UNSUPPORTED;
-#endif
 }
