@@ -71,6 +71,67 @@ Test(port_hosted, reserve_rejects_bad_sizes_and_alignments)
     cr_assert_eq(k23_port_vm_reserve(SIZE_MAX & ~(size_t)0xfff, 1u << 30, &p), K23_ERR_NOMEM);
 }
 
+/* Commit and decommit outside any mapping, or on unaligned bounds, are
+ * the caller's mistakes: K23_ERR_INVAL, not "out of memory". */
+Test(port_hosted, commit_outside_a_mapping_is_an_argument_error)
+{
+    k23_port_caps_t caps;
+    k23_port_caps(&caps);
+    size_t pg = caps.page_size;
+    const k23_perm_t rw = K23_PERM_READ | K23_PERM_WRITE;
+    /* two mapped pages, inaccessible as a reservation is, then a hole */
+    unsigned char *p = mmap(NULL, 4 * pg, PROT_NONE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    cr_assert_eq(munmap(p + 2 * pg, 2 * pg), 0);
+
+    cr_assert_eq(k23_port_vm_commit(p + 2 * pg, pg, rw), K23_ERR_INVAL,
+                 "wholly unmapped");
+    cr_assert_eq(k23_port_vm_commit(p + pg, 2 * pg, rw), K23_ERR_INVAL,
+                 "runs past the end of the mapping");
+    cr_assert_eq(k23_port_vm_decommit(p + 2 * pg, pg), K23_ERR_INVAL);
+    cr_assert_eq(k23_port_vm_commit(p + 1, pg, rw), K23_ERR_INVAL,
+                 "unaligned start");
+    cr_assert_eq(k23_port_vm_commit(p, pg + 1, rw), K23_ERR_INVAL,
+                 "size not whole pages");
+    cr_assert_eq(k23_port_vm_decommit(p + 1, pg), K23_ERR_INVAL);
+    cr_assert_eq(k23_port_vm_decommit(p, pg / 2), K23_ERR_INVAL);
+    cr_assert_eq(k23_port_vm_commit((void *)(UINTPTR_MAX & ~(pg - 1)), pg,
+                                    rw),
+                 K23_ERR_INVAL, "wraps past the end of the address space");
+
+    cr_assert_eq(k23_port_vm_commit(p, 2 * pg, rw), K23_OK,
+                 "the mapped part still commits");
+    p[0] = 1;
+    cr_assert_eq(k23_port_vm_decommit(p, 2 * pg), K23_OK);
+    munmap(p, 2 * pg);
+}
+
+/* Out of memory is still K23_ERR_NOMEM: run the process out of mappings
+ * (vm.max_map_count) by committing every other page of a reservation. */
+Test(port_hosted, commit_reports_the_host_out_of_mappings_as_nomem)
+{
+    long max_maps = 0;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f == NULL || fscanf(f, "%ld", &max_maps) != 1 || max_maps <= 0 ||
+        max_maps > (1L << 20))
+        cr_skip_test("vm.max_map_count unknown or too large to exhaust");
+    fclose(f);
+    k23_port_caps_t caps;
+    k23_port_caps(&caps);
+    size_t pg = caps.page_size;
+    size_t npages = 2 * ((size_t)max_maps + 16);
+    unsigned char *p;
+    cr_assert_eq(k23_port_vm_reserve(npages * pg, pg, (void **)&p), K23_OK);
+    int err = K23_OK;
+    size_t i;
+    for (i = 0; i < npages && err == K23_OK; i += 2)
+        err = k23_port_vm_commit(p + i * pg, pg, K23_PERM_READ);
+    int release = k23_port_vm_release(p, npages * pg);
+    cr_assert_eq(err, K23_ERR_NOMEM, "after %zu commits", i / 2);
+    cr_assert_eq(release, K23_OK);
+}
+
 Test(port_hosted, uncommitted_reservation_faults, .signal = SIGSEGV)
 {
     void *p;

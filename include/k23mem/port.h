@@ -300,6 +300,9 @@ int k23_port_vm_reserve(size_t size, size_t align, void **out);
  * @param[in] size  bytes, a multiple of the page size
  * @param[in] perm  permissions; W^X is checked by the caller
  * @retval K23_OK         done
+ * @retval K23_ERR_INVAL  @p addr or @p size not page-aligned, or the range
+ *                        reaches outside the host's mappings (a port need
+ *                        not notice every range outside a reservation)
  * @retval K23_ERR_NOMEM  the host could not back the memory
  * @retval K23_ERR_OS     the host refused for another reason
  * @context Thread context.
@@ -311,8 +314,10 @@ int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm);
  * as zero when committed again.
  * @param[in] addr  page-aligned start inside a reservation
  * @param[in] size  bytes, a multiple of the page size
- * @retval K23_OK      done
- * @retval K23_ERR_OS  the host refused
+ * @retval K23_OK         done
+ * @retval K23_ERR_INVAL  as for k23_port_vm_commit()
+ * @retval K23_ERR_NOMEM  the host ran out of memory for its own records
+ * @retval K23_ERR_OS     the host refused for another reason
  * @context Thread context.
  */
 int k23_port_vm_decommit(void *addr, size_t size);

@@ -358,25 +358,65 @@ int k23_port_vm_reserve(size_t size, size_t align, void **out)
     return K23_OK;
 }
 
+/* A commit or decommit range: page-aligned start and size, no wrap. */
+static bool hosted_vm_range_ok(const void *addr, size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)addr, end;
+    return (a & (page - 1)) == 0 && (size & (page - 1)) == 0 &&
+           !__builtin_add_overflow(a, size, &end);
+}
+
+/* Whether every page of a page-aligned range is mapped: mincore() fails
+ * with ENOMEM on any that is not (asked a chunk at a time, to keep its
+ * answer vector on the stack). */
+static bool hosted_vm_mapped(void *addr, size_t size)
+{
+    unsigned char vec[256];
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *p = addr;
+    while (size != 0) {
+        size_t chunk = size < sizeof(vec) * page ? size : sizeof(vec) * page;
+        if (mincore(p, chunk, vec) != 0 && errno == ENOMEM)
+            return false;
+        p += chunk;
+        size -= chunk;
+    }
+    return true;
+}
+
+/* mprotect() and madvise() say ENOMEM both for a range that is not
+ * mapped (not inside any reservation: the caller's mistake) and for a
+ * kernel out of memory (too many mappings): tell them apart. */
+static int hosted_vm_error(void *addr, size_t size, int e)
+{
+    if (e == ENOMEM)
+        return hosted_vm_mapped(addr, size) ? K23_ERR_NOMEM : K23_ERR_INVAL;
+    return e == EINVAL ? K23_ERR_INVAL : K23_ERR_OS;
+}
+
 int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm)
 {
+    if (!hosted_vm_range_ok(addr, size))
+        return K23_ERR_INVAL;
     if (size == 0)
         return K23_OK;
     if (mprotect(addr, size, hosted_prot(perm)) != 0)
-        return hosted_errno_to_k23(errno);
+        return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
 
 int k23_port_vm_decommit(void *addr, size_t size)
 {
+    if (!hosted_vm_range_ok(addr, size))
+        return K23_ERR_INVAL;
     if (size == 0)
         return K23_OK;
     /* MADV_DONTNEED on private anonymous memory drops the pages: the next
      * touch after recommit sees zero-filled pages. */
-    if (madvise(addr, size, MADV_DONTNEED) != 0)
-        return K23_ERR_OS;
-    if (mprotect(addr, size, PROT_NONE) != 0)
-        return K23_ERR_OS;
+    if (madvise(addr, size, MADV_DONTNEED) != 0 ||
+        mprotect(addr, size, PROT_NONE) != 0)
+        return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
 
