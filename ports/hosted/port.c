@@ -174,7 +174,11 @@ void k23_port_cpu_local_exit(unsigned cpu)
  * the commit, it resumes it at the abort handler instead, which starts
  * over; so a step either commits on the CPU whose id it read, with no
  * other step on that CPU in between, or has no visible effect (a push
- * may have written the slot above `count`, which nobody reads).
+ * may have written the slot above `count`, which nobody reads). Every
+ * way out of a step, commit or failure, stores 0 to rseq_cs again: the
+ * kernel reads the descriptor rseq_cs names at each preemption, so one
+ * left behind would fault once dlclose() unmapped libk23mem.so (tests/
+ * ports/hosted/dlclose.c). It costs one store per step.
  *
  * A fence sets the flag, then membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_
  * RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu) interrupts that CPU if it runs one of
