@@ -68,6 +68,7 @@ Test(port_hosted, reserve_rejects_bad_sizes_and_alignments)
     cr_assert_eq(k23_port_vm_reserve(4096, 3 * 4096, &p), K23_ERR_INVAL);
     cr_assert_eq(k23_port_vm_reserve(4096, 16, &p), K23_ERR_INVAL);
     cr_assert_eq(p, (void *)0x1);
+    cr_assert_eq(k23_port_vm_reserve(4096, 4096, NULL), K23_ERR_INVAL);
     cr_assert_eq(k23_port_vm_reserve(SIZE_MAX & ~(size_t)0xfff, 1u << 30, &p), K23_ERR_NOMEM);
 }
 
@@ -316,29 +317,42 @@ Test(port_hosted, protection_keys_are_counted_handed_out_and_exhausted)
 
 /* pkey_mprotect's answers, once the host has keys: the permissions and
  * key are passed on; a key not allocated or a range not mapped is the
- * caller's mistake. */
+ * caller's mistake, ENOMEM on a mapped range a shortage. */
 Test(port_hosted, protection_key_protect_passes_the_key_and_maps_errors)
 {
     fk = (struct fake_kernel){.nkeys = 2, .none_free = ENOSPC};
     k23_port_hosted_pkey_inject_(&fake_sys);
+    cr_assert_eq(k23_port_pkey_alloc(NULL), K23_ERR_INVAL);
     unsigned key;
     cr_assert_eq(k23_port_pkey_alloc(&key), K23_OK);
-    void *p = (void *)0x10000;
-    cr_assert_eq(k23_port_pkey_protect(p, 4096, K23_PERM_READ, key), K23_OK);
+    k23_port_caps_t caps;
+    k23_port_caps(&caps);
+    size_t pg = caps.page_size;
+    /* one mapped page, then a hole */
+    unsigned char *p = mmap(NULL, 2 * pg, PROT_NONE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    cr_assert_eq(munmap(p + pg, pg), 0);
+    cr_assert_eq(k23_port_pkey_protect(p, pg, K23_PERM_READ, key), K23_OK);
     cr_assert_eq(fk.last_key, (int)key);
     cr_assert_eq(fk.last_prot, PROT_READ);
-    static const struct { int err; int want; } answers[] = {
-        {EINVAL, K23_ERR_INVAL}, {ENOMEM, K23_ERR_INVAL},
-        {EACCES, K23_ERR_OS}};
+    static const struct {
+        int err;
+        size_t page; /* 0: the mapped page, 1: the hole */
+        int want;
+    } answers[] = {{EINVAL, 0, K23_ERR_INVAL}, {ENOMEM, 1, K23_ERR_INVAL},
+                   {ENOMEM, 0, K23_ERR_NOMEM}, {EACCES, 0, K23_ERR_OS}};
     for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
         fk.mprotect_errno = answers[i].err;
-        cr_assert_eq(k23_port_pkey_protect(p, 4096, K23_PERM_READ, key),
-                     answers[i].want, "errno %d", answers[i].err);
+        cr_assert_eq(k23_port_pkey_protect(p + answers[i].page * pg, pg,
+                                           K23_PERM_READ, key),
+                     answers[i].want, "answer %zu", i);
     }
-    cr_assert_eq(k23_port_pkey_protect(p, 4096, K23_PERM_READ, UINT_MAX),
+    cr_assert_eq(k23_port_pkey_protect(p, pg, K23_PERM_READ, UINT_MAX),
                  K23_ERR_INVAL, "a key no int can hold");
     k23_port_pkey_free(key);
     cr_assert_eq(fake_keys_taken(), 0);
+    munmap(p, pg);
     k23_port_hosted_pkey_inject_(NULL);
 }
 

@@ -286,6 +286,8 @@ K23_NORETURN void k23_port_panic(const char *file, int line, const char *msg);
  * @param[in]  align  power of two >= the page size
  * @param[out] out    start of the reservation; untouched on error
  * @retval K23_OK               reserved
+ * @retval K23_ERR_INVAL        @p size or @p align not as above, or @p out
+ *                              NULL
  * @retval K23_ERR_NOMEM        no address space left
  * @retval K23_ERR_UNSUPPORTED  the host has no virtual memory
  * @context Thread context.
@@ -347,6 +349,7 @@ size_t k23_port_vm_reserved_bytes(void);
  * when k23_port_caps() reports no keys (pkeys_available == 0).
  * @param[out] out  the key; untouched on error
  * @retval K23_OK               allocated
+ * @retval K23_ERR_INVAL        @p out is NULL
  * @retval K23_ERR_UNSUPPORTED  the host has no protection keys
  * @retval K23_ERR_NOMEM        all keys are taken
  * @retval K23_ERR_OS           the host refused for another reason
@@ -371,6 +374,7 @@ void k23_port_pkey_free(unsigned key);
  * @retval K23_ERR_UNSUPPORTED  no protection keys
  * @retval K23_ERR_INVAL        @p key not allocated, or the range not
  *                              page-aligned or not mapped
+ * @retval K23_ERR_NOMEM        the host ran out of memory for its records
  * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */

@@ -336,7 +336,7 @@ static int hosted_errno_to_k23(int e)
 int k23_port_vm_reserve(size_t size, size_t align, void **out)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (size == 0 || (size & (page - 1)) != 0 || align < page ||
+    if (out == NULL || size == 0 || (size & (page - 1)) != 0 || align < page ||
         (align & (align - 1)) != 0)
         return K23_ERR_INVAL;
     /* Over-reserve by align - page, then trim both ends to the aligned
@@ -535,6 +535,8 @@ void k23_port_hosted_pkey_inject_(const k23_port_hosted_pkey_sys_t *sys)
 
 int k23_port_pkey_alloc(unsigned *out)
 {
+    if (out == NULL)
+        return K23_ERR_INVAL;
     if (hosted_pkeys() == 0)
         return K23_ERR_UNSUPPORTED;
     int key = hosted_pkey_sys->alloc();
@@ -558,10 +560,9 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
         return K23_ERR_UNSUPPORTED;
     if (key > INT_MAX)
         return K23_ERR_INVAL;
+    /* The host has keys: EINVAL is a key not allocated or a bad address;
+     * ENOMEM is read as for a commit. */
     if (hosted_pkey_sys->mprotect(addr, size, hosted_prot(perm), (int)key) != 0)
-        /* The host has keys: EINVAL is a key not allocated or a bad
-         * address, ENOMEM a range not mapped. */
-        return errno == EINVAL || errno == ENOMEM ? K23_ERR_INVAL
-                                                  : K23_ERR_OS;
+        return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
