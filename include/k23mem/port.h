@@ -318,6 +318,8 @@ K23_NORETURN void k23_port_panic(const char *file, int line, const char *msg);
  * @param[in]  align  power of two >= the page size
  * @param[out] out    start of the reservation; untouched on error
  * @retval K23_OK               reserved
+ * @retval K23_ERR_INVAL        @p size or @p align not as above, or @p out
+ *                              NULL
  * @retval K23_ERR_NOMEM        no address space left
  * @retval K23_ERR_UNSUPPORTED  the host has no virtual memory
  * @context Thread context.
@@ -332,6 +334,9 @@ int k23_port_vm_reserve(size_t size, size_t align, void **out);
  * @param[in] size  bytes, a multiple of the page size
  * @param[in] perm  permissions; W^X is checked by the caller
  * @retval K23_OK         done
+ * @retval K23_ERR_INVAL  @p addr or @p size not page-aligned, or the range
+ *                        reaches outside the host's mappings (a port need
+ *                        not notice every range outside a reservation)
  * @retval K23_ERR_NOMEM  the host could not back the memory
  * @retval K23_ERR_OS     the host refused for another reason
  * @context Thread context.
@@ -343,8 +348,10 @@ int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm);
  * as zero when committed again.
  * @param[in] addr  page-aligned start inside a reservation
  * @param[in] size  bytes, a multiple of the page size
- * @retval K23_OK      done
- * @retval K23_ERR_OS  the host refused
+ * @retval K23_OK         done
+ * @retval K23_ERR_INVAL  as for k23_port_vm_commit()
+ * @retval K23_ERR_NOMEM  the host ran out of memory for its own records
+ * @retval K23_ERR_OS     the host refused for another reason
  * @context Thread context.
  */
 int k23_port_vm_decommit(void *addr, size_t size);
@@ -370,11 +377,14 @@ size_t k23_port_vm_reserved_bytes(void);
 /* ---- memory protection keys (optional) ---- */
 
 /**
- * Allocate a memory protection key.
+ * Allocate a memory protection key. Returns #K23_ERR_UNSUPPORTED exactly
+ * when k23_port_caps() reports no keys (pkeys_available == 0).
  * @param[out] out  the key; untouched on error
  * @retval K23_OK               allocated
+ * @retval K23_ERR_INVAL        @p out is NULL
  * @retval K23_ERR_UNSUPPORTED  the host has no protection keys
  * @retval K23_ERR_NOMEM        all keys are taken
+ * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */
 int k23_port_pkey_alloc(unsigned *out);
@@ -394,7 +404,10 @@ void k23_port_pkey_free(unsigned key);
  * @param[in] key   a key from k23_port_pkey_alloc()
  * @retval K23_OK               done
  * @retval K23_ERR_UNSUPPORTED  no protection keys
- * @retval K23_ERR_OS           the host refused
+ * @retval K23_ERR_INVAL        @p key not allocated, or the range not
+ *                              page-aligned or not mapped
+ * @retval K23_ERR_NOMEM        the host ran out of memory for its records
+ * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */
 int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,

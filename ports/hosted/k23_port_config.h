@@ -77,7 +77,8 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
  * there), a push 1 - 0x10000 (count + 1, transit - 1; count + 1 <= cap
  * never carries), an add delta << 16. The commit path runs straight
  * through to the end of the sequence with no taken jump; the failure exits
- * and the abort handler live in .text.unlikely. When slots_off is a
+ * and the abort handler live in .text.unlikely. Every way out clears
+ * rseq_cs again (K23_PORT_RSEQ_LEAVE_). When slots_off is a
  * compile-time constant (every call in the library) the slot is addressed
  * with it as a displacement; otherwise it is added and taken back around
  * the slot access. stride is an immediate when constant, and ncpus and
@@ -103,9 +104,10 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
     "jne " EXIT "\n\t"
 
 /* With asm goto and outputs (GCC 11+, clang 11+; opt out with
- * K23_PORT_HOSTED_NO_ASM_GOTO) a constant-offset push jumps straight to
- * the caller's failure path: no flag to test after it, no stub to bounce
- * through. Only the push: its outputs are scratch registers. GCC 12.2
+ * K23_PORT_HOSTED_NO_ASM_GOTO) a constant-offset push jumps to the
+ * caller's failure path: no flag to test after it (its failure exits go
+ * through one cold stub that clears rseq_cs, then jump there). Only the
+ * push: its outputs are scratch registers. GCC 12.2
  * (Debian 12's) miscompiles an asm goto whose failure path returns a
  * constant where the other returns an output (it returned the output on
  * both), which is exactly the shape of a pop. */
@@ -114,6 +116,13 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
      (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
 #define K23_PORT_RSEQ_GOTO_ 1
 #endif
+
+/* Leaving the sequence, committed or not: rseq_cs = 0. The descriptor
+ * lives in this library, and the kernel reads whatever rseq_cs points to
+ * at the thread's next preemption or signal; left set, it would point
+ * into unmapped memory after dlclose() (SIGSEGV) or, worse, into whatever
+ * is mapped there next. One store to the thread's own struct rseq. */
+#define K23_PORT_RSEQ_LEAVE_ "movq $0, %%fs:8(%[ro])\n\t"
 
 /* glibc's rseq signature, then the abort handler: start over. */
 #define K23_PORT_RSEQ_ABORT_ K23_PORT_RSEQ_SIG_BYTES_ "4:\n\t" "jmp 9b\n\t"
@@ -127,6 +136,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         SLOT_LOAD                                                             \
         "addq $0xffff, (%[t0])\n" /* commit: count - 1, transit + 1 */        \
         "2:\n\t"                                                              \
+        K23_PORT_RSEQ_LEAVE_                                                  \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
         "movq $-1, %[v]\n\t" /* K23_PORT_PCPU_NONE */                         \
@@ -148,6 +158,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         /* commit: count + 1, transit - 1; ZF clear (count + 1 > 0) */        \
         "addq $-0xffff, (%[t0])\n"                                            \
         "2:\n\t"                                                              \
+        K23_PORT_RSEQ_LEAVE_                                                  \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
         "xorl %k[t1], %k[t1]\n\t" /* ZF set: failed */                        \
@@ -201,14 +212,18 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
     /* volatile although asm goto is meant to be: GCC 12 deleted it when
      * the caller used no output */
     __asm__ __volatile__ goto(
-        K23_PORT_RSEQ_HEAD_("%l[fail]")
+        K23_PORT_RSEQ_HEAD_("5f")
         "movzwl (%[t0]), %k[t1]\n\t" /* count */
         "cmpl %[cap], %k[t1]\n\t"
-        "jae %l[fail]\n\t" /* full */
+        "jae 5f\n\t" /* full */
         "movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t"
         "addq $-0xffff, (%[t0])\n" /* commit: count + 1, transit - 1 */
         "2:\n\t"
-        ".pushsection .text.unlikely, \"ax\"\n\t"
+        K23_PORT_RSEQ_LEAVE_
+        ".pushsection .text.unlikely, \"ax\"\n"
+        "5:\n\t"
+        K23_PORT_RSEQ_LEAVE_
+        "jmp %l[fail]\n\t"
         K23_PORT_RSEQ_ABORT_
         ".popsection\n"
         : [t0] "=&r"(t0), [t1] "=&r"(t1)
@@ -239,6 +254,7 @@ static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
         "2:\n\t"
         "movl $1, %[ok]\n"
         "6:\n\t"
+        K23_PORT_RSEQ_LEAVE_
         ".pushsection .text.unlikely, \"ax\"\n"
         "5:\n\t"
         "xorl %[ok], %[ok]\n\t"

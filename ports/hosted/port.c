@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "k23mem/port.h"
 #include "k23mem/perm.h"
+#include "k23_port_hosted_test.h"
 
 /* ---- locking ---- */
 
@@ -172,7 +174,11 @@ void k23_port_cpu_local_exit(unsigned cpu)
  * the commit, it resumes it at the abort handler instead, which starts
  * over; so a step either commits on the CPU whose id it read, with no
  * other step on that CPU in between, or has no visible effect (a push
- * may have written the slot above `count`, which nobody reads).
+ * may have written the slot above `count`, which nobody reads). Every
+ * way out of a step, commit or failure, stores 0 to rseq_cs again: the
+ * kernel reads the descriptor rseq_cs names at each preemption, so one
+ * left behind would fault once dlclose() unmapped libk23mem.so (tests/
+ * ports/hosted/dlclose.c). It costs one store per step.
  *
  * A fence sets the flag, then membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_
  * RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu) interrupts that CPU if it runs one of
@@ -280,33 +286,19 @@ k23_paddr_t k23_port_virt_to_phys(const void *va)
     return (k23_paddr_t)(uintptr_t)va;
 }
 
-/* ---- capabilities, logging, panic ---- */
+static unsigned hosted_pkeys(void); /* memory protection keys, below */
 
-static int hosted_pkeys_probe(void)
-{
-#ifdef SYS_pkey_alloc
-    long key = syscall(SYS_pkey_alloc, 0UL, 0UL);
-    if (key < 0)
-        return 0; /* EINVAL or ENOSYS: this CPU or kernel has no keys */
-    syscall(SYS_pkey_free, key);
-    return 15; /* x86 has 16 keys; key 0 is the default */
-#else
-    return 0;
-#endif
-}
+/* ---- capabilities, logging, panic ---- */
 
 void k23_port_caps(k23_port_caps_t *caps)
 {
-    static int pkeys = -1;
     long page = sysconf(_SC_PAGESIZE);
-    if (__atomic_load_n(&pkeys, __ATOMIC_RELAXED) < 0)
-        __atomic_store_n(&pkeys, hosted_pkeys_probe(), __ATOMIC_RELAXED);
     caps->page_size = page > 0 ? (size_t)page : 4096;
     caps->alloc_granularity = caps->page_size;
     caps->can_decommit = true;
     caps->can_release = true;
     caps->has_vm = true;
-    caps->pkeys_available = (unsigned)__atomic_load_n(&pkeys, __ATOMIC_RELAXED);
+    caps->pkeys_available = hosted_pkeys();
 }
 
 static const char *const hosted_level_names[] = {"error", "warn", "info",
@@ -350,7 +342,7 @@ static int hosted_errno_to_k23(int e)
 int k23_port_vm_reserve(size_t size, size_t align, void **out)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (size == 0 || (size & (page - 1)) != 0 || align < page ||
+    if (out == NULL || size == 0 || (size & (page - 1)) != 0 || align < page ||
         (align & (align - 1)) != 0)
         return K23_ERR_INVAL;
     /* Over-reserve by align - page, then trim both ends to the aligned
@@ -376,25 +368,65 @@ int k23_port_vm_reserve(size_t size, size_t align, void **out)
     return K23_OK;
 }
 
+/* A commit or decommit range: page-aligned start and size, no wrap. */
+static bool hosted_vm_range_ok(const void *addr, size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)addr, end;
+    return (a & (page - 1)) == 0 && (size & (page - 1)) == 0 &&
+           !__builtin_add_overflow(a, size, &end);
+}
+
+/* Whether every page of a page-aligned range is mapped: mincore() fails
+ * with ENOMEM on any that is not (asked a chunk at a time, to keep its
+ * answer vector on the stack). */
+static bool hosted_vm_mapped(void *addr, size_t size)
+{
+    unsigned char vec[256];
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *p = addr;
+    while (size != 0) {
+        size_t chunk = size < sizeof(vec) * page ? size : sizeof(vec) * page;
+        if (mincore(p, chunk, vec) != 0 && errno == ENOMEM)
+            return false;
+        p += chunk;
+        size -= chunk;
+    }
+    return true;
+}
+
+/* mprotect() and madvise() say ENOMEM both for a range that is not
+ * mapped (not inside any reservation: the caller's mistake) and for a
+ * kernel out of memory (too many mappings): tell them apart. */
+static int hosted_vm_error(void *addr, size_t size, int e)
+{
+    if (e == ENOMEM)
+        return hosted_vm_mapped(addr, size) ? K23_ERR_NOMEM : K23_ERR_INVAL;
+    return e == EINVAL ? K23_ERR_INVAL : K23_ERR_OS;
+}
+
 int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm)
 {
+    if (!hosted_vm_range_ok(addr, size))
+        return K23_ERR_INVAL;
     if (size == 0)
         return K23_OK;
     if (mprotect(addr, size, hosted_prot(perm)) != 0)
-        return hosted_errno_to_k23(errno);
+        return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
 
 int k23_port_vm_decommit(void *addr, size_t size)
 {
+    if (!hosted_vm_range_ok(addr, size))
+        return K23_ERR_INVAL;
     if (size == 0)
         return K23_OK;
     /* MADV_DONTNEED on private anonymous memory drops the pages: the next
      * touch after recommit sees zero-filled pages. */
-    if (madvise(addr, size, MADV_DONTNEED) != 0)
-        return K23_ERR_OS;
-    if (mprotect(addr, size, PROT_NONE) != 0)
-        return K23_ERR_OS;
+    if (madvise(addr, size, MADV_DONTNEED) != 0 ||
+        mprotect(addr, size, PROT_NONE) != 0)
+        return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
 
@@ -413,39 +445,130 @@ size_t k23_port_vm_reserved_bytes(void)
 
 /* ---- memory protection keys ---- */
 
-int k23_port_pkey_alloc(unsigned *out)
+/*
+ * One probe, run once, decides how many keys this host can give out; the
+ * capabilities and every key hook answer from it, so they cannot disagree.
+ * The probe allocates keys until the kernel refuses, then frees them: any
+ * refusal of the first allocation means "no keys", whatever errno says
+ * (EINVAL or ENOSYS where the CPU or kernel has none; Linux 6.18 on a CPU
+ * without PKU says EINVAL once and ENOSPC on every later call). While it
+ * runs, other threads' pkey_alloc() may briefly find no key free.
+ *
+ * The system calls go through hosted_pkey_sys so that tests can stand in
+ * for the kernel (k23_port_hosted_pkey_inject_()).
+ */
+#define HOSTED_PKEYS_MAX 64 /* more than any CPU has (x86 16, POWER 32) */
+
+static int hosted_sys_pkey_alloc(void)
 {
 #ifdef SYS_pkey_alloc
-    long key = syscall(SYS_pkey_alloc, 0UL, 0UL);
+    return (int)syscall(SYS_pkey_alloc, 0UL, 0UL);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int hosted_sys_pkey_free(int key)
+{
+#ifdef SYS_pkey_free
+    return (int)syscall(SYS_pkey_free, (long)key);
+#else
+    (void)key;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int hosted_sys_pkey_mprotect(void *addr, size_t size, int prot,
+                                    int key)
+{
+#ifdef SYS_pkey_mprotect
+    return (int)syscall(SYS_pkey_mprotect, addr, size, (long)prot,
+                        (long)key);
+#else
+    (void)addr; (void)size; (void)prot; (void)key;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static const k23_port_hosted_pkey_sys_t hosted_pkey_sys_real = {
+    hosted_sys_pkey_alloc, hosted_sys_pkey_free, hosted_sys_pkey_mprotect};
+
+static const k23_port_hosted_pkey_sys_t *hosted_pkey_sys =
+    &hosted_pkey_sys_real;
+static k23_port_lock_t hosted_pkey_lock; /* all zero: initialized, free */
+static int hosted_pkeys_cached = -1;     /* -1: not probed yet */
+
+static unsigned hosted_pkeys_count(void)
+{
+    int keys[HOSTED_PKEYS_MAX];
+    unsigned n = 0;
+    while (n < HOSTED_PKEYS_MAX && (keys[n] = hosted_pkey_sys->alloc()) >= 0)
+        n++;
+    for (unsigned i = 0; i < n; i++)
+        hosted_pkey_sys->free(keys[i]);
+    return n;
+}
+
+static __attribute__((noinline)) unsigned hosted_pkeys_probe(void)
+{
+    k23_port_lock_acquire(&hosted_pkey_lock);
+    int n = __atomic_load_n(&hosted_pkeys_cached, __ATOMIC_RELAXED);
+    if (n < 0) {
+        n = (int)hosted_pkeys_count();
+        __atomic_store_n(&hosted_pkeys_cached, n, __ATOMIC_RELEASE);
+    }
+    k23_port_lock_release(&hosted_pkey_lock);
+    return (unsigned)n;
+}
+
+/* Keys this host can give out, from the one probe. */
+static unsigned hosted_pkeys(void)
+{
+    int n = __atomic_load_n(&hosted_pkeys_cached, __ATOMIC_ACQUIRE);
+    return n >= 0 ? (unsigned)n : hosted_pkeys_probe();
+}
+
+void k23_port_hosted_pkey_inject_(const k23_port_hosted_pkey_sys_t *sys)
+{
+    k23_port_lock_acquire(&hosted_pkey_lock);
+    hosted_pkey_sys = sys != NULL ? sys : &hosted_pkey_sys_real;
+    __atomic_store_n(&hosted_pkeys_cached, -1, __ATOMIC_RELEASE);
+    k23_port_lock_release(&hosted_pkey_lock);
+}
+
+int k23_port_pkey_alloc(unsigned *out)
+{
+    if (out == NULL)
+        return K23_ERR_INVAL;
+    if (hosted_pkeys() == 0)
+        return K23_ERR_UNSUPPORTED;
+    int key = hosted_pkey_sys->alloc();
     if (key < 0)
-        return errno == ENOSPC ? K23_ERR_NOMEM : K23_ERR_UNSUPPORTED;
+        return errno == ENOSPC ? K23_ERR_NOMEM : K23_ERR_OS;
     *out = (unsigned)key;
     return K23_OK;
-#else
-    (void)out;
-    return K23_ERR_UNSUPPORTED;
-#endif
 }
 
 void k23_port_pkey_free(unsigned key)
 {
-#ifdef SYS_pkey_free
-    syscall(SYS_pkey_free, (long)key);
-#else
-    (void)key;
-#endif
+    /* Without keys, none was ever handed out: nothing to give back. */
+    if (hosted_pkeys() != 0)
+        hosted_pkey_sys->free((int)key);
 }
 
 int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
                           unsigned key)
 {
-#ifdef SYS_pkey_mprotect
-    if (syscall(SYS_pkey_mprotect, addr, size, hosted_prot(perm), (long)key) != 0)
-        return errno == ENOSYS || errno == EINVAL ? K23_ERR_UNSUPPORTED
-                                                  : K23_ERR_OS;
+    if (hosted_pkeys() == 0)
+        return K23_ERR_UNSUPPORTED;
+    if (key > INT_MAX)
+        return K23_ERR_INVAL;
+    /* The host has keys: EINVAL is a key not allocated or a bad address;
+     * ENOMEM is read as for a commit. */
+    if (hosted_pkey_sys->mprotect(addr, size, hosted_prot(perm), (int)key) != 0)
+        return hosted_vm_error(addr, size, errno);
     return K23_OK;
-#else
-    (void)addr; (void)size; (void)perm; (void)key;
-    return K23_ERR_UNSUPPORTED;
-#endif
 }
