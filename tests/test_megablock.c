@@ -170,6 +170,41 @@ Test(megablock, free_tail_is_extended_instead_of_stranded)
     cr_assert_eq((uintptr_t)d & ((8u << 20) - 1), 0);
 }
 
+/* A window whose base is a multiple of 1 MiB but not of 2 MiB: aligned
+ * requests must be aligned as addresses, on the growth path and on the
+ * reuse path, and an alignment that no address of the window has is an
+ * invalid argument, not a success. */
+Test(megablock, alignment_is_of_the_address_not_the_window_offset)
+{
+    uintptr_t base = (uintptr_t)257 << 20;
+    setup(20, base, 64, base);
+    for (unsigned al = 21; al <= 24; al++) {
+        uintptr_t amask = ((uintptr_t)1 << al) - 1;
+        void *p;
+        cr_assert_eq(k23_mblock_alloc(&mb, 1, al, 0, &p), K23_OK);
+        cr_assert_eq((uintptr_t)p & amask, 0, "align %u: got %#lx", al,
+                     (unsigned long)(uintptr_t)p);
+        /* reuse: free it, take an unaligned megablock, ask again */
+        cr_assert_eq(k23_mblock_free(&mb, p, 1), K23_OK);
+        void *q;
+        cr_assert_eq(k23_mblock_alloc(&mb, 3, al, 0, &q), K23_OK);
+        cr_assert_eq((uintptr_t)q & amask, 0, "reuse align %u: got %#lx", al,
+                     (unsigned long)(uintptr_t)q);
+        cr_assert_eq(k23_mblock_check(&mb), K23_OK);
+    }
+    unsigned top = (unsigned)(sizeof(uintptr_t) * 8 - 1);
+    void *r = (void *)0x99;
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, top, 0, &r), K23_ERR_INVAL);
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, 63, 0, &r), K23_ERR_INVAL);
+    /* 512 MiB: no multiple in [257 MiB, 321 MiB) either */
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, 29, 0, &r), K23_ERR_INVAL);
+    cr_assert_eq(r, (void *)0x99);
+    /* a window at 0 holds an address of every alignment */
+    setup(20, 0, 16, 0);
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, top, 0, &r), K23_OK);
+    cr_assert_eq((uintptr_t)r, 0);
+}
+
 Test(megablock, growth_failure_changes_nothing_and_frees_recover)
 {
     setup(20, 0, 64, 0);
