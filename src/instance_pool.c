@@ -255,7 +255,8 @@ static k23_mempool_memory_t pool_mem_of(const k23_memory_t *mem)
     k23_mempool_memory_t pm = {.base = mem->base, .index = mem->slot,
                                .size = mem->committed,
                                .capacity = mem->capacity,
-                               .stripe = mem->stripe};
+                               .stripe = mem->stripe,
+                               .generation = mem->generation};
     return pm;
 }
 
@@ -307,6 +308,7 @@ static int pool_allocate_memory(void *ctx, const k23_memory_desc_t *d,
     out->live = true;
     out->slot = (uint32_t)pm.index;
     out->stripe = pm.stripe;
+    out->generation = pm.generation;
     out->mapping = NULL;
     out->mapping_size = 0;
     out->commit = pool_memory_commit;

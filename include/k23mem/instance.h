@@ -102,6 +102,7 @@ typedef struct k23_memory {
     bool live;              /**< allocated and not yet deallocated (double-free check) */
     uint32_t slot;          /**< private: pool slot or #K23_INSTANCE_NO_SLOT */
     uint32_t stripe;        /**< private: pool stripe of the slot */
+    uint64_t generation;    /**< private: pool slot generation (stale-handle check) */
     void *mapping;          /**< private: start of the reservation, NULL if none */
     size_t mapping_size;    /**< private: bytes of the reservation */
     /** Private: makes [committed, @p new_committed) accessible for an

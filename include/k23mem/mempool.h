@@ -112,6 +112,8 @@ typedef struct k23_mempool_memory {
     size_t size;     /**< bytes accessible read-write from base (a page multiple) */
     size_t capacity; /**< most bytes the memory may grow to: the layout's max_memory_bytes */
     unsigned stripe; /**< stripe of the slot, index % num_stripes */
+    uint64_t generation; /**< private: which allocation of the slot this is;
+                          *   a handle kept past its free does not match */
 } k23_mempool_memory_t;
 
 /** Counters of a pool. */
@@ -254,8 +256,16 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
 /**
  * Grow a memory: make [0, @p new_size) accessible read-write. New bytes
  * read as zero. Shrinking is not supported (wasm memories only grow).
+ *
+ * The pool keeps its own record of each memory's committed size and slot
+ * generation: a handle whose memory was freed (or whose slot was freed and
+ * handed out again) is misuse of state and panics, naming the slot, its
+ * address and both generations; it is never an error code, since growing
+ * someone else's slot must not happen in any build.
  * @param[in]     pool      the pool
  * @param[in,out] mem       an allocated memory; `size` updated on success
+ *                          to the committed size (>= @p new_size rounded up
+ *                          to pages; more if a copy of the handle grew it)
  * @param[in]     new_size  bytes, rounded up to pages, >= mem->size
  * @retval K23_OK         grown (or already that size)
  * @retval K23_ERR_LIMIT  @p new_size exceeds mem->capacity
@@ -271,7 +281,10 @@ int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
  * Free a memory and reset its slot: zero and keep the first
  * min(size, keep_resident) bytes committed, decommit the rest. If the
  * reset fails the slot is left in unknown state (reset on next use).
- * Panics (naming the slot address) if the memory is not allocated.
+ * What is reset is the pool's record of the committed size, not
+ * `mem->size`. Panics (naming the slot, its address and the generations) if
+ * the memory is not allocated or @p mem is a stale handle (see
+ * k23_mempool_grow()).
  * @param[in]     pool  the pool
  * @param[in,out] mem   the memory; must not be used afterwards
  * @context Thread context.
