@@ -542,9 +542,12 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
     int err = k23_slab_plan(&cfg->limits, &target, &layout);
     if (err == K23_OK && layout.num_slots > MEMPOOL_SLOTS_MAX)
         err = K23_ERR_LIMIT;
+    /* No memory commits more than max_memory_bytes, so a larger
+     * keep_resident ("keep everything", UINT64_MAX included) means that:
+     * clamped, it rounds up to the page without overflowing. */
     uint64_t keep = cfg->keep_resident;
-    if (err == K23_OK && (keep > SIZE_MAX - (target.page_size - 1)))
-        err = K23_ERR_OVERFLOW;
+    if (err == K23_OK && keep > layout.max_memory_bytes)
+        keep = layout.max_memory_bytes;
     if (err != K23_OK) {
         mempool_free_keys(ops, keys, nkeys);
         return err;

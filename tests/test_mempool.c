@@ -235,6 +235,22 @@ Test(mempool, reset_zeroes_kept_bytes_and_releases_the_rest)
     k23_mempool_destroy(p);
 }
 
+/* keep_resident beyond the max memory means "keep everything"; UINT64_MAX
+ * used to fail create with the undocumented K23_ERR_OVERFLOW. */
+Test(mempool, keep_resident_above_the_max_memory_keeps_everything)
+{
+    k23_mempool_config_t cfg = small_config(1, 4 * WASM_PAGE, 0);
+    cfg.keep_resident = UINT64_MAX;
+    k23_mempool_t *p = create_ok(&cfg);
+    k23_mempool_memory_t m = alloc_ok(p, req(0, 4 * WASM_PAGE));
+    memset(m.base, 0x77, m.size);
+    void *base = m.base;
+    k23_mempool_deallocate(p, &m);
+    cr_assert_eq(k23_mempool_unused_bytes_resident(p), 4 * WASM_PAGE);
+    cr_assert(all_zero(base, 4 * WASM_PAGE), "kept bytes zeroed");
+    cr_assert_eq(k23_mempool_destroy(p), K23_OK);
+}
+
 Test(mempool, kept_bytes_past_a_smaller_initial_size_fault,
      .signal = SIGSEGV)
 {

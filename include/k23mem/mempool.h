@@ -81,7 +81,7 @@ typedef struct k23_mempool_config {
     k23_slab_limits_t limits;          /**< slab sizes and slot count (total_memories) */
     uint32_t max_memories_per_module;  /**< defined memories one instance may have (validation only) */
     uint32_t max_unused_warm_slots;    /**< freed slots a stripe keeps warm before reusing them for others */
-    uint64_t keep_resident;            /**< bytes of a freed memory kept committed and zeroed (rounded up to pages) */
+    uint64_t keep_resident;            /**< bytes of a freed memory kept committed and zeroed (rounded up to pages; any value above the max memory, UINT64_MAX included, means all of it) */
     int mpk;                           /**< a #k23_mempool_mpk */
     unsigned max_pkeys;                /**< use at most this many keys (and never more than 16) */
     const k23_mempool_pkey_ops_t *pkey_ops; /**< NULL: the port's keys */
