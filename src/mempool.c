@@ -31,7 +31,7 @@
 #include "k23mem/perm.h"
 
 #define MEMPOOL_NONE UINT32_MAX     /* no slot (list end, empty table entry) */
-#define MEMPOOL_PKEYS_MAX 16u       /* x86 has 16 keys, key 0 the default */
+#define MEMPOOL_PKEYS_MAX K23_MEMPOOL_PKEYS_MAX
 #define MEMPOOL_ALIGN ((size_t)64)  /* alignment of bookkeeping pieces */
 #define MEMPOOL_SLOTS_MAX (UINT64_C(1) << 30) /* keeps table sizes in uint32_t */
 

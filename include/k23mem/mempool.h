@@ -40,6 +40,9 @@ extern "C" {
 
 /* ---- types ---- */
 
+/** Most protection keys a pool uses (x86 has 16, key 0 the default one). */
+#define K23_MEMPOOL_PKEYS_MAX 16u
+
 /** Whether the pool uses memory protection keys (wasmtime's `Enabled`). */
 enum k23_mempool_mpk {
     K23_MEMPOOL_MPK_AUTO = 0, /**< use keys if the host has them, else one stripe */
@@ -83,7 +86,7 @@ typedef struct k23_mempool_config {
     uint32_t max_unused_warm_slots;    /**< freed slots a stripe keeps warm before reusing them for others */
     uint64_t keep_resident;            /**< bytes of a freed memory kept committed and zeroed (rounded up to pages; any value above the max memory, UINT64_MAX included, means all of it) */
     int mpk;                           /**< a #k23_mempool_mpk */
-    unsigned max_pkeys;                /**< use at most this many keys (and never more than 16) */
+    unsigned max_pkeys;                /**< use at most this many keys (and never more than #K23_MEMPOOL_PKEYS_MAX) */
     const k23_mempool_pkey_ops_t *pkey_ops; /**< NULL: the port's keys */
 } k23_mempool_config_t;
 
