@@ -253,10 +253,13 @@ Test(megablock, zero_flag_clears_reused_megablocks_only)
     free(heap);
 }
 
-Test(megablock, randomized_against_reference_model)
+/* The model works in window indices; alignment is of addresses, so an
+ * index is aligned when (base >> 16) + index is. */
+static void randomized_model_run(uintptr_t base)
 {
     enum { N = 512, OPS = 20000, LIVE = 48 };
-    setup(16, 0, N, 5 * PAGE);
+    setup(16, base, N, base + 5 * PAGE);
+    size_t base_idx = base >> 16;
     static unsigned char seen[N], used[N];
     memset(seen, 0, sizeof(seen));
     memset(used, 0, sizeof(used));
@@ -272,7 +275,8 @@ Test(megablock, randomized_against_reference_model)
             unsigned align = rand() % 4 == 0 ? 16 + (unsigned)rand() % 3 : 0;
             size_t amb = align > 16 ? (size_t)1 << (align - 16) : 1;
             bool fits = false;
-            for (size_t i = 0; i + n <= N && !fits; i += amb) {
+            size_t first = (amb - base_idx % amb) % amb;
+            for (size_t i = first; i + n <= N && !fits; i += amb) {
                 size_t j = 0;
                 while (j < n && seen[i + j] && !used[i + j])
                     j++;
@@ -288,7 +292,8 @@ Test(megablock, randomized_against_reference_model)
             cr_assert_eq(rc, K23_OK);
             uintptr_t a = (uintptr_t)p;
             cr_assert_eq(a & ((((uintptr_t)amb) << 16) - 1), 0);
-            for (size_t i = a >> 16; i < (a >> 16) + n; i++) {
+            for (size_t i = (a - base) >> 16; i < ((a - base) >> 16) + n;
+                 i++) {
                 cr_assert(!used[i], "megablock %zu handed out twice", i);
                 used[i] = seen[i] = 1;
             }
@@ -301,14 +306,14 @@ Test(megablock, randomized_against_reference_model)
         } else {
             size_t k = (size_t)rand() % nlive;
             for (size_t i = 0; i < live[k].n; i++)
-                used[(live[k].a >> 16) + i] = 0;
+                used[((live[k].a - base) >> 16) + i] = 0;
             cr_assert_eq(k23_mblock_free(&mb, (void *)live[k].a, live[k].n),
                          K23_OK);
             live[k] = live[--nlive];
         }
         if (op % 97 == 0)
             cr_assert_eq(k23_mblock_check(&mb), K23_OK);
-        cr_assert(k23_mblock_is_allocated(&mb, (void *)0) == used[0]);
+        cr_assert(k23_mblock_is_allocated(&mb, (void *)base) == used[0]);
     }
     cr_assert(checked_reuse > 1000);
     k23_mblock_free_all(&mb);
@@ -317,6 +322,17 @@ Test(megablock, randomized_against_reference_model)
     cr_assert_eq(st.allocated, 0);
     cr_assert_eq(st.free, st.owned);
     cr_assert_eq(k23_mblock_check(&mb), K23_OK);
+}
+
+Test(megablock, randomized_against_reference_model)
+{
+    randomized_model_run(0);
+}
+
+/* A base at an odd megablock: 64 KiB- but not 128 KiB-aligned. */
+Test(megablock, randomized_against_reference_model_at_an_odd_base)
+{
+    randomized_model_run((uintptr_t)5 << 16);
 }
 
 Test(megablock, bad_free_arguments_are_errors)
