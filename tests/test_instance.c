@@ -6,7 +6,7 @@
 
 #include "k23mem/instance.h"
 #include "k23mem/port.h"
-#include "panic_capture.h"
+#include "wrong_shape_free.h"
 
 TestSuite(instance);
 
@@ -580,31 +580,6 @@ Test(instance, double_free_of_a_module_panics, .signal = SIGABRT)
  * with: a larger one used to release the live neighbour's pages too, a
  * smaller one to leak pages. Both must panic naming the block and both
  * sizes. */
-struct wrong_free {
-    const k23_instance_allocator_t *a;
-    void *block;
-    k23_instance_shape_t shape;
-};
-
-static void wrong_free_run(void *arg)
-{
-    struct wrong_free *w = arg;
-    k23_instance_deallocate_instance(w->a, w->block, &w->shape);
-}
-
-static void expect_shape_panic(struct wrong_free *w, size_t allocated)
-{
-    char msg[512], want[128];
-    cr_assert(panic_capture(wrong_free_run, w, msg, sizeof(msg)),
-              "free with size %zu did not panic; stderr: %s", w->shape.size,
-              msg);
-    snprintf(want, sizeof(want), "block %#lx with shape size %zu",
-             (unsigned long)(uintptr_t)w->block, w->shape.size);
-    cr_assert(strstr(msg, want) != NULL, "no \"%s\" in: %s", want, msg);
-    snprintf(want, sizeof(want), "allocated with size %zu", allocated);
-    cr_assert(strstr(msg, want) != NULL, "no \"%s\" in: %s", want, msg);
-}
-
 Test(instance, ondemand_free_with_the_wrong_shape_panics)
 {
     k23_ondemand_t od;

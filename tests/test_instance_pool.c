@@ -7,7 +7,7 @@
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
 #include "k23mem/port.h"
-#include "panic_capture.h"
+#include "wrong_shape_free.h"
 
 TestSuite(instance_pool);
 
@@ -401,18 +401,6 @@ Test(instance_pool, concurrent_instantiation_is_safe)
 /* A smaller shape used to zero only part of the block, so the next
  * instance started with the previous one's bytes; a larger one zeroed past
  * the slot. Both must panic naming the block and both sizes. */
-struct wrong_free {
-    const k23_instance_allocator_t *a;
-    void *block;
-    k23_instance_shape_t shape;
-};
-
-static void wrong_free_run(void *arg)
-{
-    struct wrong_free *w = arg;
-    k23_instance_deallocate_instance(w->a, w->block, &w->shape);
-}
-
 Test(instance_pool, free_with_the_wrong_shape_panics)
 {
     struct fixture fx;
@@ -425,15 +413,7 @@ Test(instance_pool, free_with_the_wrong_shape_panics)
     size_t sizes[] = {64, 4096};
     for (size_t k = 0; k < 2; k++) {
         struct wrong_free w = {&fx.a, p, {.size = sizes[k]}};
-        char msg[512], want[128];
-        cr_assert(panic_capture(wrong_free_run, &w, msg, sizeof(msg)),
-                  "free with size %zu did not panic; stderr: %s", sizes[k],
-                  msg);
-        snprintf(want, sizeof(want),
-                 "block %#lx with shape size %zu align_log2 0, but it was "
-                 "allocated with size 2048",
-                 (unsigned long)(uintptr_t)p, sizes[k]);
-        cr_assert(strstr(msg, want) != NULL, "no \"%s\" in: %s", want, msg);
+        expect_shape_panic(&w, 2048);
     }
     /* the right shape zeroes the whole block for the next tenant */
     k23_instance_deallocate_instance(&fx.a, p, &s);
