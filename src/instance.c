@@ -94,6 +94,30 @@ static int instance_shape_check(const k23_instance_shape_t *s)
     return K23_OK;
 }
 
+void k23_instance_shape_panic_(const void *block,
+                               const k23_instance_shape_t *given,
+                               uint64_t size, unsigned align_log2)
+{
+    char buf[240];
+    size_t pos = 0;
+    buf[0] = '\0';
+    k23_str_append_(buf, sizeof(buf), &pos,
+                    "instance: deallocate_instance of block ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, (uintptr_t)block, 16);
+    k23_str_append_(buf, sizeof(buf), &pos, " with shape size ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, given->size, 10);
+    k23_str_append_(buf, sizeof(buf), &pos, " align_log2 ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, given->align_log2, 10);
+    k23_str_append_(buf, sizeof(buf), &pos,
+                    ", but it was allocated with size ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, size, 10);
+    if (align_log2 != UINT_MAX) {
+        k23_str_append_(buf, sizeof(buf), &pos, " align_log2 ");
+        k23_str_append_u64_(buf, sizeof(buf), &pos, align_log2, 10);
+    }
+    K23_PANIC(buf);
+}
+
 int k23_module_desc_check(const k23_module_desc_t *m)
 {
     if (m == NULL || instance_shape_check(&m->shape) != K23_OK)
@@ -608,6 +632,35 @@ static void ondemand_release(void *p, size_t size)
                        (uintptr_t)p);
 }
 
+/*
+ * Each on-demand instance block is preceded by a record of the shape it
+ * was allocated with, so that a free with another shape is caught instead
+ * of releasing the wrong number of pages (a larger shape would unmap the
+ * live neighbour). The record is the 16 bytes right before the block; the
+ * block starts at max(16, alignment) into the reservation, so the record
+ * costs 16 bytes, or one page when the alignment is a whole page.
+ */
+struct ondemand_block_rec {
+    uint64_t size;       /* shape size, bytes */
+    uint32_t align_log2; /* shape alignment */
+    uint32_t magic;      /* ONDEMAND_BLOCK_MAGIC while the block is live */
+};
+#define ONDEMAND_BLOCK_MAGIC 0x6b323362u /* "k23b" */
+
+static size_t ondemand_block_offset(unsigned align_log2)
+{
+    size_t align = (size_t)1 << align_log2;
+    return align > sizeof(struct ondemand_block_rec)
+               ? align
+               : sizeof(struct ondemand_block_rec);
+}
+
+static struct ondemand_block_rec *ondemand_block_rec(void *instance)
+{
+    return (struct ondemand_block_rec *)(void *)((uint8_t *)instance -
+                                                 sizeof(struct ondemand_block_rec));
+}
+
 static int ondemand_allocate_instance(void *ctx,
                                       const k23_instance_shape_t *shape,
                                       void **out)
@@ -615,8 +668,10 @@ static int ondemand_allocate_instance(void *ctx,
     k23_ondemand_t *od = ctx;
     if (instance_shape_check(shape) != K23_OK)
         return K23_ERR_INVAL;
+    size_t off = ondemand_block_offset(shape->align_log2);
     uint64_t size;
-    if (!instance_round_up(shape->size, od->page_size, &size) ||
+    if (shape->size > SIZE_MAX - off ||
+        !instance_round_up(shape->size + off, od->page_size, &size) ||
         size > SIZE_MAX)
         return K23_ERR_OVERFLOW;
     void *p;
@@ -624,8 +679,13 @@ static int ondemand_allocate_instance(void *ctx,
                               (size_t)size, &p);
     if (rc != K23_OK)
         return rc;
+    void *block = (uint8_t *)p + off;
+    struct ondemand_block_rec *rec = ondemand_block_rec(block);
+    rec->size = shape->size;
+    rec->align_log2 = shape->align_log2;
+    rec->magic = ONDEMAND_BLOCK_MAGIC;
     ondemand_count(od, &od->stats.instances, (size_t)size);
-    *out = p;
+    *out = block;
     return K23_OK;
 }
 
@@ -633,8 +693,19 @@ static void ondemand_deallocate_instance(void *ctx, void *instance,
                                          const k23_instance_shape_t *shape)
 {
     k23_ondemand_t *od = ctx;
-    size_t size = instance_round_up_size(shape->size, od->page_size);
-    ondemand_release(instance, size);
+    struct ondemand_block_rec *rec = ondemand_block_rec(instance);
+    if (rec->magic != ONDEMAND_BLOCK_MAGIC)
+        K23_PANIC_ADDR("instance: deallocate_instance of a block this "
+                       "on-demand allocator did not hand out:",
+                       (uintptr_t)instance);
+    if (rec->size != shape->size || rec->align_log2 != shape->align_log2)
+        k23_instance_shape_panic_(instance, shape, rec->size,
+                                  rec->align_log2);
+    size_t off = ondemand_block_offset(rec->align_log2);
+    size_t size = instance_round_up_size((size_t)rec->size + off,
+                                         od->page_size);
+    rec->magic = 0;
+    ondemand_release((uint8_t *)instance - off, size);
     ondemand_uncount(od, &od->stats.instances, size);
 }
 

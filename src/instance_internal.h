@@ -20,4 +20,13 @@ int k23_instance_block_size_(size_t ctx_size, uint8_t ctx_align_log2,
  * to <= from). New pages read as zero (port contract). */
 int k23_instance_commit_(uint8_t *base, size_t from, size_t to);
 
+/* Panic for a free of @p block with shape @p given when it was allocated
+ * with @p size bytes aligned to 1 << @p align_log2 (UINT_MAX: alignment
+ * not recorded) (misuse of state: the
+ * wrong shape would release or zero the wrong bytes). */
+K23_NORETURN void k23_instance_shape_panic_(const void *block,
+                                            const k23_instance_shape_t *given,
+                                            uint64_t size,
+                                            unsigned align_log2);
+
 #endif /* K23MEM_INSTANCE_INTERNAL_H */

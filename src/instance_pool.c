@@ -24,6 +24,8 @@ struct pool_slab {
     uint32_t *free;      /* free slot indices; top is free[nfree - 1] */
     uint8_t *in_use;     /* 1 while a slot is handed out */
     size_t *resident;    /* committed-and-zero bytes per slot (tables) */
+    size_t *shape_size;  /* shape size each slot was handed out with
+                          * (instance blocks): what a free must zero */
     size_t peak;         /* highest count - nfree seen */
     k23_port_lock_t lock;
 };
@@ -73,23 +75,26 @@ static size_t pool_align8(size_t x)
     return (x + 7) & ~(size_t)7;
 }
 
-/* Bytes of bookkeeping a slab of n slots needs after the pool struct. */
-static bool pool_slab_meta(uint32_t n, bool resident, size_t *bytes)
+/* Bytes of bookkeeping a slab of n slots needs after the pool struct;
+ * per_slot: with one size_t per slot. */
+static bool pool_slab_meta(uint32_t n, bool per_slot, size_t *bytes)
 {
     size_t b = pool_align8((size_t)n * sizeof(uint32_t)) + pool_align8(n);
-    if (resident)
+    if (per_slot)
         b += (size_t)n * sizeof(size_t);
     return !k23_add_overflow_(*bytes, b, bytes);
 }
 
-static uint8_t *pool_slab_carve(struct pool_slab *s, uint8_t *p, bool resident)
+/* per_slot: the slab's array of one size_t per slot, or NULL for none. */
+static uint8_t *pool_slab_carve(struct pool_slab *s, uint8_t *p,
+                                size_t **per_slot)
 {
     s->free = (uint32_t *)(void *)p;
     p += pool_align8((size_t)s->count * sizeof(uint32_t));
     s->in_use = p;
     p += pool_align8(s->count);
-    if (resident) {
-        s->resident = (size_t *)(void *)p;
+    if (per_slot != NULL) {
+        *per_slot = (size_t *)(void *)p;
         p += (size_t)s->count * sizeof(size_t);
     }
     /* Slot 0 on top of the stack: handed out first. */
@@ -222,6 +227,7 @@ static int pool_allocate_instance(void *ctx,
         return K23_ERR_FULL;
     }
     /* Committed at creation and zeroed on every free. */
+    pool->inst.shape_size[i] = shape->size;
     *out = pool->inst.base + (size_t)i * pool->inst.slot_bytes;
     return K23_OK;
 }
@@ -233,8 +239,12 @@ static void pool_deallocate_instance(void *ctx, void *instance,
     uint32_t i = pool_slab_index(&pool->inst, instance,
                                  "instance pool: bad or repeated free of "
                                  "instance block");
-    K23_ASSERT(shape->size <= pool->inst.slot_bytes);
-    k23_memzero_(instance, shape->size);
+    /* A smaller shape would zero too little and the next tenant would see
+     * this one's bytes; a larger one, zero past the slot. */
+    size_t given = pool->inst.shape_size[i];
+    if (shape->size != given)
+        k23_instance_shape_panic_(instance, shape, given, UINT_MAX);
+    k23_memzero_(instance, given);
     pool_slab_push(&pool->inst, i);
 }
 
@@ -245,7 +255,8 @@ static k23_mempool_memory_t pool_mem_of(const k23_memory_t *mem)
     k23_mempool_memory_t pm = {.base = mem->base, .index = mem->slot,
                                .size = mem->committed,
                                .capacity = mem->capacity,
-                               .stripe = mem->stripe};
+                               .stripe = mem->stripe,
+                               .generation = mem->generation};
     return pm;
 }
 
@@ -297,6 +308,7 @@ static int pool_allocate_memory(void *ctx, const k23_memory_desc_t *d,
     out->live = true;
     out->slot = (uint32_t)pm.index;
     out->stripe = pm.stripe;
+    out->generation = pm.generation;
     out->mapping = NULL;
     out->mapping_size = 0;
     out->commit = pool_memory_commit;
@@ -476,7 +488,7 @@ int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
 
     /* Bookkeeping: the pool struct, then the two slabs' arrays. */
     size_t meta = pool_align8(sizeof(k23_instance_pool_t));
-    if (!pool_slab_meta(cfg->total_instances, false, &meta) ||
+    if (!pool_slab_meta(cfg->total_instances, true, &meta) ||
         !pool_slab_meta(cfg->total_tables, true, &meta) ||
         k23_add_overflow_(meta, page - 1, &meta))
         return K23_ERR_LIMIT;
@@ -517,8 +529,8 @@ int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
     pool->tab.slot_bytes = (size_t)tab_slot;
     pool->tab.count = cfg->total_tables;
     uint8_t *p = (uint8_t *)mp + pool_align8(sizeof(k23_instance_pool_t));
-    p = pool_slab_carve(&pool->inst, p, false);
-    p = pool_slab_carve(&pool->tab, p, true);
+    p = pool_slab_carve(&pool->inst, p, &pool->inst.shape_size);
+    p = pool_slab_carve(&pool->tab, p, &pool->tab.resident);
     K23_ASSERT_INTERNAL((size_t)(p - (uint8_t *)mp) <= meta);
 
     if (cfg->total_memories != 0) {

@@ -85,6 +85,27 @@ int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
 }
 
 /*
+ * The first index at or after idx whose megablock address is a multiple of
+ * 2^(amb + shift). The alignment is of the address, not of the offset from
+ * the window base: a base that is a multiple of 1 MiB but not of 2 MiB puts
+ * index 0 at 1 MiB mod 2 MiB. phase is how many megablocks the base lies
+ * past the alignment boundary below it. False when no such index exists
+ * below SIZE_MAX.
+ */
+static bool mblock_align_up(const k23_mblock_t *m, size_t idx, unsigned amb,
+                            size_t *out)
+{
+    size_t amask = ((size_t)1 << amb) - 1;
+    size_t phase = (size_t)(m->base >> m->shift) & amask;
+    size_t a;
+    if (k23_add_overflow_(idx, phase, &a) ||
+        k23_add_overflow_(a, amask, &a))
+        return false;
+    *out = (a & ~amask) - phase; /* >= idx: rounding up never loses phase */
+    return true;
+}
+
+/*
  * Best fit: the smallest free run that holds n megablocks starting at a
  * multiple of 2^amb (alignment in megablocks), lowest address on ties.
  * Holes are found with two run searches each: the next clear bit of
@@ -93,7 +114,6 @@ int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
 static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
                         size_t *out)
 {
-    size_t amask = ((size_t)1 << amb) - 1;
     size_t best = 0, best_len = SIZE_MAX;
     size_t pos = m->lo;
     while (pos < m->hi) {
@@ -107,8 +127,7 @@ static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
                                                          1, 0, 0);
         size_t e = used.rc == K23_OK ? used.index : m->hi;
         size_t a;
-        if (!k23_add_overflow_(h, amask, &a)) {
-            a &= ~amask;
+        if (mblock_align_up(m, h, amb, &a)) {
             if (a <= e && e - a >= n && e - h < best_len) {
                 best = a;
                 best_len = e - h;
@@ -194,9 +213,8 @@ static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
            !mblock_bit(m->busy, t - 1) && e_idx - t < n + amask)
         t--;
     size_t a, last;
-    if (k23_add_overflow_(t, amask, &a))
+    if (!mblock_align_up(m, t, amb, &a))
         return K23_ERR_NOMEM;
-    a &= ~amask;
     size_t slack = retry ? amask + 1 : 0;
     if (k23_add_overflow_(a, n - 1, &last) ||
         k23_add_overflow_(last, slack, &last) || last >= m->nmblocks)
@@ -236,6 +254,10 @@ int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
     if (align_log2 >= sizeof(uintptr_t) * CHAR_BIT)
         return K23_ERR_INVAL;
     unsigned amb = align_log2 > m->shift ? align_log2 - m->shift : 0;
+    size_t first_aligned;
+    if (!mblock_align_up(m, 0, amb, &first_aligned) ||
+        first_aligned >= m->nmblocks)
+        return K23_ERR_INVAL; /* no address in the window is so aligned */
     if (n > m->nmblocks)
         return K23_ERR_NOMEM;
 

@@ -31,7 +31,7 @@
 #include "k23mem/perm.h"
 
 #define MEMPOOL_NONE UINT32_MAX     /* no slot (list end, empty table entry) */
-#define MEMPOOL_PKEYS_MAX 16u       /* x86 has 16 keys, key 0 the default */
+#define MEMPOOL_PKEYS_MAX K23_MEMPOOL_PKEYS_MAX
 #define MEMPOOL_ALIGN ((size_t)64)  /* alignment of bookkeeping pieces */
 #define MEMPOOL_SLOTS_MAX (UINT64_C(1) << 30) /* keeps table sizes in uint32_t */
 
@@ -59,6 +59,10 @@ struct mempool_islot {
     uint32_t aff_prev;      /* affine list links */
     uint32_t aff_next;
     size_t bytes_resident;  /* while WARM: bytes kept committed */
+    uint64_t generation;    /* allocations of this slot so far; the handle of
+                             * the current allocation carries the same number,
+                             * so a stale handle (freed, or the slot handed
+                             * out again) is told apart */
 };
 
 struct mempool_aff {
@@ -86,7 +90,10 @@ struct mempool_stripe {
 
 struct mempool_image {
     uint8_t state;     /* enum mempool_image_state */
-    size_t accessible; /* PREV_USED: bytes committed (and zero) from the base */
+    size_t accessible; /* PREV_USED: bytes committed (and zero) from the base;
+                        * while allocated: bytes committed from the base, the
+                        * pool's own record of the memory's size, which grow
+                        * and deallocate use instead of the caller's handle */
 };
 
 struct k23_mempool {
@@ -348,6 +355,7 @@ static uint32_t mempool_stripe_alloc(struct mempool_stripe *s,
     x->module = module;
     x->memidx = memidx;
     x->bytes_resident = 0;
+    x->generation++;
     s->used++;
     return id;
 }
@@ -534,9 +542,12 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
     int err = k23_slab_plan(&cfg->limits, &target, &layout);
     if (err == K23_OK && layout.num_slots > MEMPOOL_SLOTS_MAX)
         err = K23_ERR_LIMIT;
+    /* No memory commits more than max_memory_bytes, so a larger
+     * keep_resident ("keep everything", UINT64_MAX included) means that:
+     * clamped, it rounds up to the page without overflowing. */
     uint64_t keep = cfg->keep_resident;
-    if (err == K23_OK && (keep > SIZE_MAX - (target.page_size - 1)))
-        err = K23_ERR_OVERFLOW;
+    if (err == K23_OK && keep > layout.max_memory_bytes)
+        keep = layout.max_memory_bytes;
     if (err != K23_OK) {
         mempool_free_keys(ops, keys, nkeys);
         return err;
@@ -739,6 +750,7 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
     uint32_t id = mempool_stripe_alloc(s, pool->max_unused_warm_slots,
                                        req->has_affinity, req->module_id,
                                        req->memory_index, false);
+    uint64_t generation = id != MEMPOOL_NONE ? s->slots[id].generation : 0;
     k23_port_lock_release(&s->lock);
     if (id == MEMPOOL_NONE) {
         atomic_fetch_add(&pool->total_full, 1);
@@ -761,6 +773,7 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
         return err;
     }
 
+    pool->images[index].accessible = size;
     mempool_stats_in_use_add(pool);
     atomic_fetch_add(&pool->total_allocations, 1);
     out->base = base;
@@ -768,28 +781,8 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
     out->size = size;
     out->capacity = pool->max_memory_bytes;
     out->stripe = k;
+    out->generation = generation;
     K23_ASSERT_EXPENSIVE(k23_mempool_check(pool) == K23_OK);
-    return K23_OK;
-}
-
-int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
-                     uint64_t new_size)
-{
-    if (pool == NULL || mem == NULL)
-        return K23_ERR_INVAL;
-    if (new_size > mem->capacity)
-        return K23_ERR_LIMIT;
-    size_t size = mempool_align_up((size_t)new_size, pool->page_size);
-    if (size < mem->size)
-        return K23_ERR_INVAL;
-    K23_ASSERT(mem->index < pool->num_slots &&
-               mem->base == mempool_base(pool, mem->index));
-    int err = k23_port_vm_commit((uint8_t *)mem->base + mem->size,
-                                 size - mem->size,
-                                 K23_PERM_READ | K23_PERM_WRITE);
-    if (err != K23_OK)
-        return err;
-    mem->size = size;
     return K23_OK;
 }
 
@@ -803,6 +796,76 @@ static void mempool_check_handle(const k23_mempool_t *p,
         mem->size > p->max_memory_bytes)
         K23_PANIC_ADDR("k23_mempool: not a memory of this pool:",
                        (uintptr_t)mem->base);
+}
+
+K23_NORETURN static void mempool_stale_panic(const char *who, size_t index,
+                                             const void *base,
+                                             uint64_t handle_gen,
+                                             uint64_t slot_gen, bool used)
+{
+    char buf[240];
+    size_t pos = 0;
+    buf[0] = '\0';
+    k23_str_append_(buf, sizeof(buf), &pos, who);
+    k23_str_append_(buf, sizeof(buf), &pos,
+                    used ? ": stale handle (the slot was freed and handed "
+                           "out again), slot "
+                         : ": memory not allocated (freed already?), slot ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, index, 10);
+    k23_str_append_(buf, sizeof(buf), &pos, " at ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, (uintptr_t)base, 16);
+    k23_str_append_(buf, sizeof(buf), &pos, ", handle generation ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, handle_gen, 10);
+    k23_str_append_(buf, sizeof(buf), &pos, ", slot generation ");
+    k23_str_append_u64_(buf, sizeof(buf), &pos, slot_gen, 10);
+    K23_PANIC(buf);
+}
+
+/* Panic unless `mem` is the current allocation of its slot: the slot is
+ * allocated and its generation is the handle's. A freed memory's handle,
+ * or a copy kept past the free, must not touch a slot someone else may
+ * own. */
+static void mempool_check_live(k23_mempool_t *p,
+                               const k23_mempool_memory_t *mem,
+                               const char *who)
+{
+    mempool_check_handle(p, mem);
+    unsigned k = (unsigned)(mem->index % p->num_stripes);
+    struct mempool_stripe *s = &p->stripes[k];
+    k23_port_lock_acquire(&s->lock);
+    const struct mempool_islot *x = &s->slots[mem->index / p->num_stripes];
+    bool used = x->state == MEMPOOL_USED;
+    uint64_t gen = x->generation;
+    k23_port_lock_release(&s->lock);
+    if (!used || gen != mem->generation)
+        mempool_stale_panic(who, mem->index, mem->base, mem->generation, gen,
+                            used);
+}
+
+int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
+                     uint64_t new_size)
+{
+    if (pool == NULL || mem == NULL)
+        return K23_ERR_INVAL;
+    mempool_check_live(pool, mem, "k23_mempool_grow");
+    if (new_size > pool->max_memory_bytes)
+        return K23_ERR_LIMIT;
+    size_t size = mempool_align_up((size_t)new_size, pool->page_size);
+    if (size < mem->size)
+        return K23_ERR_INVAL;
+    /* The pool's record, not mem->size: a copy of the handle may have
+     * grown the memory already. */
+    size_t *committed = &pool->images[mem->index].accessible;
+    if (size > *committed) {
+        int err = k23_port_vm_commit((uint8_t *)mem->base + *committed,
+                                     size - *committed,
+                                     K23_PERM_READ | K23_PERM_WRITE);
+        if (err != K23_OK)
+            return err;
+        *committed = size;
+    }
+    mem->size = *committed;
+    return K23_OK;
 }
 
 static void mempool_free_index(k23_mempool_t *p, size_t index,
@@ -819,31 +882,20 @@ static void mempool_free_index(k23_mempool_t *p, size_t index,
     K23_ASSERT_EXPENSIVE(k23_mempool_check(p) == K23_OK);
 }
 
-/* Panic unless slot `index` is allocated: the memory state must not be
- * touched for a slot someone else may own. */
-static void mempool_check_used(k23_mempool_t *p, size_t index)
-{
-    unsigned k = (unsigned)(index % p->num_stripes);
-    struct mempool_stripe *s = &p->stripes[k];
-    k23_port_lock_acquire(&s->lock);
-    bool used = s->slots[index / p->num_stripes].state == MEMPOOL_USED;
-    k23_port_lock_release(&s->lock);
-    if (!used)
-        K23_PANIC_ADDR("k23_mempool: free of a memory not allocated, slot at",
-                       (uintptr_t)mempool_base(p, index));
-}
-
 void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem)
 {
-    mempool_check_handle(pool, mem);
-    mempool_check_used(pool, mem->index);
-    /* Reset: keep the first bytes committed but zero, drop the rest. */
-    size_t keep = mempool_min(mem->size, pool->keep_resident);
+    mempool_check_live(pool, mem, "k23_mempool_deallocate");
+    /* Reset: keep the first bytes committed but zero, drop the rest. What
+     * is committed is the pool's record, not mem->size (a copy of the
+     * handle may have grown it): every byte the tenant could write is
+     * zeroed or dropped. */
+    size_t committed = pool->images[mem->index].accessible;
+    size_t keep = mempool_min(committed, pool->keep_resident);
     k23_memzero_(mem->base, keep);
     int err = K23_OK;
-    if (mem->size > keep)
+    if (committed > keep)
         err = k23_port_vm_decommit((uint8_t *)mem->base + keep,
-                                   mem->size - keep);
+                                   committed - keep);
     if (err != K23_OK) {
         k23_log_u64_(K23_LOG_WARN, "k23_mempool: reset failed, slot at ",
                      (uintptr_t)mem->base, " left in unknown state");
@@ -860,8 +912,7 @@ void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem)
 void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
                                     k23_mempool_memory_t *mem)
 {
-    mempool_check_handle(pool, mem);
-    mempool_check_used(pool, mem->index);
+    mempool_check_live(pool, mem, "k23_mempool_deallocate_unknown");
     mempool_return_image(pool, mem->index, false, 0);
     mempool_free_index(pool, mem->index, 0, true);
     mem->base = NULL;

@@ -151,6 +151,34 @@ int k23_ranges_sort(k23_range_t *v, size_t n)
     return K23_OK;
 }
 
+/*
+ * Whether the union of the sorted ranges is every address from 0 to
+ * UINT64_MAX: its size, 2^64, fits no k23_range_t. Checked before merging
+ * writes anything, so an error leaves the ranges themselves intact.
+ */
+static bool ranges_cover_everything(const k23_range_t *v, size_t n)
+{
+    bool started = false;
+    uint64_t last = 0; /* union so far is [0, last] */
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].size == 0)
+            continue;
+        if (!started) {
+            if (v[i].base != 0)
+                return false;
+            started = true;
+        } else if (v[i].base > last && v[i].base - last > 1) {
+            return false; /* a gap after last */
+        }
+        uint64_t l = k23_range_last(v[i]);
+        if (l > last)
+            last = l;
+        if (last == UINT64_MAX)
+            return true;
+    }
+    return false;
+}
+
 int k23_ranges_merge(k23_range_t *v, size_t *n)
 {
     if (n == NULL || (v == NULL && *n > 0))
@@ -158,6 +186,8 @@ int k23_ranges_merge(k23_range_t *v, size_t *n)
     int err = k23_ranges_sort(v, *n);
     if (err != K23_OK)
         return err;
+    if (ranges_cover_everything(v, *n))
+        return K23_ERR_OVERFLOW;
     size_t out = 0;
     for (size_t i = 0; i < *n; i++) {
         if (v[i].size == 0)

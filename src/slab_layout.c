@@ -235,9 +235,15 @@ int k23_slab_calculate(const k23_slab_constraints_t *c,
         num_stripes = slab_min_u64(slab_min_u64(num_pkeys, needed),
                                    num_slots);
         /* Then shrink each slot: slot n + 1 .. n + stripes - 1 belong to
-         * other keys and fault like PROT_NONE for this store. */
-        slot_bytes = slab_max_u64(faulting_region_bytes / num_stripes,
-                                  max_memory_bytes);
+         * other keys and fault like PROT_NONE for this store. The division
+         * rounds up: stripes slots must span the whole faulting region.
+         * (The seed rounds down, which the page rounding below hides only
+         * while there are fewer stripes than bytes in a page: 8192 stripes
+         * of 4 KiB pages over a region of 8193 pages gave 4 KiB slots, 32
+         * MiB between slots of a stripe for a 32 MiB + 4 KiB region.) */
+        uint64_t span = faulting_region_bytes / num_stripes +
+                        (faulting_region_bytes % num_stripes != 0);
+        slot_bytes = slab_max_u64(span, max_memory_bytes);
         K23_ASSERT_INTERNAL(slot_bytes >= max_memory_bytes);
     }
 

@@ -69,6 +69,21 @@ stderr_is "k23mem-slab: maximum memory size of 0x140000000 bytes exceeds the con
 expect 2 "" --max-memory 4GiB --slots 1 --page-size 3000
 stderr_is "k23mem-slab: page size 3000 is not a power of two"
 
+# More keys than a memory pool uses: rejected, not laid out.
+expect 2 "" --max-memory 4K --slots 1 --pkeys 1000
+stderr_is "k23mem-slab: 1000 protection keys: a memory pool uses at most 16"
+expect 0 - --max-memory 4K --slots 1 --pkeys 16
+
+# More stripes than bytes in a page (16 keys, 1-byte pages): the slots of
+# one stripe must still span the 17-byte faulting region (a rounded-down
+# slot size gave 16 slots of 1 byte, 16 bytes apart).
+expect 0 "num_slots=16 slot_bytes=2 max_memory_bytes=1 pre_slab_guard_bytes=0 post_slab_guard_bytes=15 num_stripes=16 total_slab_bytes=47" \
+    --max-memory 1 --reservation 16 --guard 1 --pkeys 16 --slots 16 --page-size 1 --kv
+
+# Slots of 0 bytes: any number fits (not the bisection's upper bound).
+expect 0 - --max-memory 0 --slots 0
+grep -q "slots that fit       any number (a slot takes 0 bytes)" "$out" || { echo "FAIL: report 0"; cat "$out"; fails=$((fails + 1)); }
+
 # Bad usage: status 2 and the usage text.
 for args in "" "--slots 1" "--max-memory 1G" "--max-memory 1X --slots 1" \
     "--max-memory 1GiBs --slots 1" "--max-memory -1 --slots 1" \

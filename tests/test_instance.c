@@ -6,6 +6,7 @@
 
 #include "k23mem/instance.h"
 #include "k23mem/port.h"
+#include "wrong_shape_free.h"
 
 TestSuite(instance);
 
@@ -573,6 +574,37 @@ Test(instance, double_free_of_a_module_panics, .signal = SIGABRT)
     cr_assert_eq(k23_instance_allocate_module(&a, &m, &h), K23_OK);
     k23_instance_deallocate_module(&a, &h);
     k23_instance_deallocate_module(&a, &h);
+}
+
+/* Freeing an instance block with another shape than it was allocated
+ * with: a larger one used to release the live neighbour's pages too, a
+ * smaller one to leak pages. Both must panic naming the block and both
+ * sizes. */
+Test(instance, ondemand_free_with_the_wrong_shape_panics)
+{
+    k23_ondemand_t od;
+    k23_instance_allocator_t a;
+    cr_assert_eq(k23_ondemand_init(&od, NULL, &a), K23_OK);
+    size_t page = host_page();
+    k23_instance_shape_t s = {.size = page + 100, .align_log2 = 12};
+    void *p, *q;
+    cr_assert_eq(k23_instance_allocate_instance(&a, &s, &p), K23_OK);
+    cr_assert_eq(k23_instance_allocate_instance(&a, &s, &q), K23_OK);
+    memset(q, 0x5a, s.size);
+    struct wrong_free w = {&a, p, {.size = 8 * page, .align_log2 = 12}};
+    expect_shape_panic(&w, page + 100);
+    w.shape.size = 1;
+    expect_shape_panic(&w, page + 100);
+    w.shape = (k23_instance_shape_t){.size = page + 100, .align_log2 = 4};
+    expect_shape_panic(&w, page + 100);
+    /* the right shape still frees both */
+    k23_instance_deallocate_instance(&a, p, &s);
+    cr_assert_eq(((unsigned char *)q)[s.size - 1], 0x5a);
+    k23_instance_deallocate_instance(&a, q, &s);
+    k23_ondemand_stats_t st;
+    k23_ondemand_stats(&od, &st);
+    cr_assert_eq(st.instances, 0);
+    cr_assert_eq(st.reserved_bytes, 0);
 }
 
 Test(instance, instance_error_codes_have_messages)

@@ -7,6 +7,7 @@
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
 #include "k23mem/port.h"
+#include "wrong_shape_free.h"
 
 TestSuite(instance_pool);
 
@@ -394,5 +395,30 @@ Test(instance_pool, concurrent_instantiation_is_safe)
     k23_instance_pool_stats(fx.pool, &st);
     cr_assert_eq(st.instances + st.memories + st.tables, 0);
     cr_assert_leq(st.peak_instances, 2);
+    fx_destroy(&fx);
+}
+
+/* A smaller shape used to zero only part of the block, so the next
+ * instance started with the previous one's bytes; a larger one zeroed past
+ * the slot. Both must panic naming the block and both sizes. */
+Test(instance_pool, free_with_the_wrong_shape_panics)
+{
+    struct fixture fx;
+    k23_instance_pool_config_t c = small_config();
+    fx_create(&fx, &c);
+    k23_instance_shape_t s = {.size = 2048};
+    void *p;
+    cr_assert_eq(k23_instance_allocate_instance(&fx.a, &s, &p), K23_OK);
+    memset(p, 0xee, s.size);
+    size_t sizes[] = {64, 4096};
+    for (size_t k = 0; k < 2; k++) {
+        struct wrong_free w = {&fx.a, p, {.size = sizes[k]}};
+        expect_shape_panic(&w, 2048);
+    }
+    /* the right shape zeroes the whole block for the next tenant */
+    k23_instance_deallocate_instance(&fx.a, p, &s);
+    cr_assert_eq(k23_instance_allocate_instance(&fx.a, &s, &p), K23_OK);
+    cr_assert(all_zero(p, s.size));
+    k23_instance_deallocate_instance(&fx.a, p, &s);
     fx_destroy(&fx);
 }

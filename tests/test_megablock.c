@@ -170,6 +170,41 @@ Test(megablock, free_tail_is_extended_instead_of_stranded)
     cr_assert_eq((uintptr_t)d & ((8u << 20) - 1), 0);
 }
 
+/* A window whose base is a multiple of 1 MiB but not of 2 MiB: aligned
+ * requests must be aligned as addresses, on the growth path and on the
+ * reuse path, and an alignment that no address of the window has is an
+ * invalid argument, not a success. */
+Test(megablock, alignment_is_of_the_address_not_the_window_offset)
+{
+    uintptr_t base = (uintptr_t)257 << 20;
+    setup(20, base, 64, base);
+    for (unsigned al = 21; al <= 24; al++) {
+        uintptr_t amask = ((uintptr_t)1 << al) - 1;
+        void *p;
+        cr_assert_eq(k23_mblock_alloc(&mb, 1, al, 0, &p), K23_OK);
+        cr_assert_eq((uintptr_t)p & amask, 0, "align %u: got %#lx", al,
+                     (unsigned long)(uintptr_t)p);
+        /* reuse: free it, take an unaligned megablock, ask again */
+        cr_assert_eq(k23_mblock_free(&mb, p, 1), K23_OK);
+        void *q;
+        cr_assert_eq(k23_mblock_alloc(&mb, 3, al, 0, &q), K23_OK);
+        cr_assert_eq((uintptr_t)q & amask, 0, "reuse align %u: got %#lx", al,
+                     (unsigned long)(uintptr_t)q);
+        cr_assert_eq(k23_mblock_check(&mb), K23_OK);
+    }
+    unsigned top = (unsigned)(sizeof(uintptr_t) * 8 - 1);
+    void *r = (void *)0x99;
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, top, 0, &r), K23_ERR_INVAL);
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, 63, 0, &r), K23_ERR_INVAL);
+    /* 512 MiB: no multiple in [257 MiB, 321 MiB) either */
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, 29, 0, &r), K23_ERR_INVAL);
+    cr_assert_eq(r, (void *)0x99);
+    /* a window at 0 holds an address of every alignment */
+    setup(20, 0, 16, 0);
+    cr_assert_eq(k23_mblock_alloc(&mb, 1, top, 0, &r), K23_OK);
+    cr_assert_eq((uintptr_t)r, 0);
+}
+
 Test(megablock, growth_failure_changes_nothing_and_frees_recover)
 {
     setup(20, 0, 64, 0);
@@ -218,10 +253,13 @@ Test(megablock, zero_flag_clears_reused_megablocks_only)
     free(heap);
 }
 
-Test(megablock, randomized_against_reference_model)
+/* The model works in window indices; alignment is of addresses, so an
+ * index is aligned when (base >> 16) + index is. */
+static void randomized_model_run(uintptr_t base)
 {
     enum { N = 512, OPS = 20000, LIVE = 48 };
-    setup(16, 0, N, 5 * PAGE);
+    setup(16, base, N, base + 5 * PAGE);
+    size_t base_idx = base >> 16;
     static unsigned char seen[N], used[N];
     memset(seen, 0, sizeof(seen));
     memset(used, 0, sizeof(used));
@@ -237,7 +275,8 @@ Test(megablock, randomized_against_reference_model)
             unsigned align = rand() % 4 == 0 ? 16 + (unsigned)rand() % 3 : 0;
             size_t amb = align > 16 ? (size_t)1 << (align - 16) : 1;
             bool fits = false;
-            for (size_t i = 0; i + n <= N && !fits; i += amb) {
+            size_t first = (amb - base_idx % amb) % amb;
+            for (size_t i = first; i + n <= N && !fits; i += amb) {
                 size_t j = 0;
                 while (j < n && seen[i + j] && !used[i + j])
                     j++;
@@ -253,7 +292,8 @@ Test(megablock, randomized_against_reference_model)
             cr_assert_eq(rc, K23_OK);
             uintptr_t a = (uintptr_t)p;
             cr_assert_eq(a & ((((uintptr_t)amb) << 16) - 1), 0);
-            for (size_t i = a >> 16; i < (a >> 16) + n; i++) {
+            for (size_t i = (a - base) >> 16; i < ((a - base) >> 16) + n;
+                 i++) {
                 cr_assert(!used[i], "megablock %zu handed out twice", i);
                 used[i] = seen[i] = 1;
             }
@@ -266,14 +306,14 @@ Test(megablock, randomized_against_reference_model)
         } else {
             size_t k = (size_t)rand() % nlive;
             for (size_t i = 0; i < live[k].n; i++)
-                used[(live[k].a >> 16) + i] = 0;
+                used[((live[k].a - base) >> 16) + i] = 0;
             cr_assert_eq(k23_mblock_free(&mb, (void *)live[k].a, live[k].n),
                          K23_OK);
             live[k] = live[--nlive];
         }
         if (op % 97 == 0)
             cr_assert_eq(k23_mblock_check(&mb), K23_OK);
-        cr_assert(k23_mblock_is_allocated(&mb, (void *)0) == used[0]);
+        cr_assert(k23_mblock_is_allocated(&mb, (void *)base) == used[0]);
     }
     cr_assert(checked_reuse > 1000);
     k23_mblock_free_all(&mb);
@@ -282,6 +322,17 @@ Test(megablock, randomized_against_reference_model)
     cr_assert_eq(st.allocated, 0);
     cr_assert_eq(st.free, st.owned);
     cr_assert_eq(k23_mblock_check(&mb), K23_OK);
+}
+
+Test(megablock, randomized_against_reference_model)
+{
+    randomized_model_run(0);
+}
+
+/* A base at an odd megablock: 64 KiB- but not 128 KiB-aligned. */
+Test(megablock, randomized_against_reference_model_at_an_odd_base)
+{
+    randomized_model_run((uintptr_t)5 << 16);
 }
 
 Test(megablock, bad_free_arguments_are_errors)

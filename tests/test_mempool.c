@@ -12,6 +12,7 @@
 
 #include "k23mem/mempool.h"
 #include "k23mem/port.h"
+#include "panic_capture.h"
 
 TestSuite(mempool);
 
@@ -234,6 +235,22 @@ Test(mempool, reset_zeroes_kept_bytes_and_releases_the_rest)
     k23_mempool_destroy(p);
 }
 
+/* keep_resident beyond the max memory means "keep everything"; UINT64_MAX
+ * used to fail create with the undocumented K23_ERR_OVERFLOW. */
+Test(mempool, keep_resident_above_the_max_memory_keeps_everything)
+{
+    k23_mempool_config_t cfg = small_config(1, 4 * WASM_PAGE, 0);
+    cfg.keep_resident = UINT64_MAX;
+    k23_mempool_t *p = create_ok(&cfg);
+    k23_mempool_memory_t m = alloc_ok(p, req(0, 4 * WASM_PAGE));
+    memset(m.base, 0x77, m.size);
+    void *base = m.base;
+    k23_mempool_deallocate(p, &m);
+    cr_assert_eq(k23_mempool_unused_bytes_resident(p), 4 * WASM_PAGE);
+    cr_assert(all_zero(base, 4 * WASM_PAGE), "kept bytes zeroed");
+    cr_assert_eq(k23_mempool_destroy(p), K23_OK);
+}
+
 Test(mempool, kept_bytes_past_a_smaller_initial_size_fault,
      .signal = SIGSEGV)
 {
@@ -407,6 +424,88 @@ Test(mempool, freeing_a_foreign_address_panics, .signal = SIGABRT)
     k23_mempool_memory_t m = alloc_ok(p, req(0, 0));
     m.base = (char *)m.base + 4096;
     k23_mempool_deallocate(p, &m);
+}
+
+/* Stale handles: a copy of a handle kept past its free must not grow the
+ * slot (the next tenant could then write past its size without a fault)
+ * nor free it again; both panic naming the slot. */
+struct stale_op {
+    k23_mempool_t *p;
+    k23_mempool_memory_t h;
+    bool grow;
+};
+
+static void stale_op_run(void *arg)
+{
+    struct stale_op *o = arg;
+    if (o->grow)
+        (void)k23_mempool_grow(o->p, &o->h, 4 * WASM_PAGE);
+    else
+        k23_mempool_deallocate(o->p, &o->h);
+}
+
+static void expect_stale_panic(struct stale_op *o, const char *what)
+{
+    char msg[512], want[160];
+    cr_assert(panic_capture(stale_op_run, o, msg, sizeof(msg)),
+              "%s with a stale handle did not panic; stderr: %s",
+              o->grow ? "grow" : "deallocate", msg);
+    snprintf(want, sizeof(want), "%s, slot %zu at %#lx",
+             what, o->h.index, (unsigned long)(uintptr_t)o->h.base);
+    cr_assert(strstr(msg, want) != NULL, "no \"%s\" in: %s", want, msg);
+}
+
+Test(mempool, stale_handles_are_refused_with_a_panic_naming_the_slot)
+{
+    k23_mempool_config_t cfg = small_config(1, 8 * WASM_PAGE, 0);
+    k23_mempool_t *p = create_ok(&cfg);
+    k23_mempool_memory_t m = alloc_ok(p, req(0, WASM_PAGE));
+    struct stale_op o = {p, m, true};
+    k23_mempool_deallocate(p, &m);
+    expect_stale_panic(&o, "memory not allocated (freed already?)");
+    o.grow = false;
+    expect_stale_panic(&o, "memory not allocated (freed already?)");
+
+    /* The slot's next tenant: the old handle names the same slot and base
+     * but another allocation. */
+    k23_mempool_memory_t next = alloc_ok(p, req(0, WASM_PAGE));
+    cr_assert_eq(next.base, o.h.base);
+    o.grow = true;
+    expect_stale_panic(&o, "stale handle (the slot was freed and handed "
+                           "out again)");
+    o.grow = false;
+    expect_stale_panic(&o, "stale handle (the slot was freed and handed "
+                           "out again)");
+    cr_assert_eq(k23_mempool_check(p), K23_OK);
+    k23_mempool_deallocate(p, &next);
+    cr_assert_eq(k23_mempool_destroy(p), K23_OK);
+}
+
+/* Free resets what the pool committed, not what the handle says: a copy
+ * of the handle grew the memory, the original (smaller size) frees it, and
+ * the next tenant must still read zero everywhere. */
+Test(mempool, free_resets_everything_committed_whatever_the_handle_says)
+{
+    k23_mempool_config_t cfg = small_config(1, 8 * WASM_PAGE, 0);
+    k23_mempool_t *p = create_ok(&cfg);
+    k23_mempool_memory_t m = alloc_ok(p, req(0, WASM_PAGE));
+    k23_mempool_memory_t copy = m;
+    cr_assert_eq(k23_mempool_grow(p, &copy, 4 * WASM_PAGE), K23_OK);
+    memset(copy.base, 0xab, copy.size);
+    cr_assert_eq(m.size, WASM_PAGE); /* says less than is committed */
+    k23_mempool_deallocate(p, &m);
+    cr_assert_eq(k23_mempool_unused_bytes_resident(p), 0);
+    k23_mempool_memory_t next = alloc_ok(p, req(0, 4 * WASM_PAGE));
+    cr_assert_eq(next.base, copy.base);
+    cr_assert(all_zero(next.base, next.size),
+              "the previous tenant's bytes are visible");
+    /* A handle that grows learns the size a copy committed. */
+    k23_mempool_memory_t c2 = next;
+    cr_assert_eq(k23_mempool_grow(p, &c2, 6 * WASM_PAGE), K23_OK);
+    cr_assert_eq(k23_mempool_grow(p, &next, 5 * WASM_PAGE), K23_OK);
+    cr_assert_eq(next.size, 6 * WASM_PAGE);
+    k23_mempool_deallocate(p, &next);
+    cr_assert_eq(k23_mempool_destroy(p), K23_OK);
 }
 
 /* ---- slot reuse policy ---- */

@@ -166,6 +166,127 @@ Test(range, merge_matches_a_set_model_at_zero_and_at_the_top)
     }
 }
 
+/* A union of all 2^64 addresses has no {base, size}: merge must say so
+ * (it used to return {0, 0}, which k23_ranges_check_sorted rejects), and
+ * every union short of it by one byte at either end must still merge. */
+Test(range, merge_of_the_whole_space_is_an_overflow)
+{
+    const uint64_t M = UINT64_MAX;
+    struct {
+        k23_range_t v[3];
+        size_t n;
+        int rc;
+        size_t merged;
+    } cases[] = {
+        {{R(0, M), R(M, 1)}, 2, K23_ERR_OVERFLOW, 0},
+        {{R(M, 1), R(0, M)}, 2, K23_ERR_OVERFLOW, 0},
+        {{R(0, 1), R(1, M)}, 2, K23_ERR_OVERFLOW, 0},
+        {{R(0, 10), R(5, M - 4)}, 2, K23_ERR_OVERFLOW, 0},
+        {{R(0, 2), R(M, 1), R(2, M - 2)}, 3, K23_ERR_OVERFLOW, 0},
+        {{R(0, M), R(0, 0), R(M, 1)}, 3, K23_ERR_OVERFLOW, 0},
+        {{R(0, M), R(5, 7)}, 2, K23_OK, 1},     /* all but the top byte */
+        {{R(1, M), R(M, 1)}, 2, K23_OK, 1},     /* all but address 0 */
+        {{R(0, M - 1), R(M, 1)}, 2, K23_OK, 2}, /* a hole at 2^64 - 2 */
+        {{R(0, 1), R(2, M - 1)}, 2, K23_OK, 2}, /* a hole at 1 */
+        {{R(M, 1), R(0, 1)}, 2, K23_OK, 2},
+        {{R(0, M)}, 1, K23_OK, 1},
+        {{R(1, M)}, 1, K23_OK, 1},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        size_t n = cases[c].n;
+        int rc = k23_ranges_merge(cases[c].v, &n);
+        cr_assert_eq(rc, cases[c].rc, "case %zu: rc %d", c, rc);
+        if (rc != K23_OK) {
+            cr_assert_eq(n, cases[c].n, "case %zu: n untouched", c);
+            continue;
+        }
+        cr_assert_eq(n, cases[c].merged, "case %zu: %zu ranges", c, n);
+        cr_assert_eq(k23_ranges_check_sorted(cases[c].v, n), K23_OK,
+                     "case %zu: merge output fails the checker", c);
+    }
+}
+
+/* The same model over a universe split between both ends of the space:
+ * addresses 0..127, the whole middle [128, 2^64 - 129] as one element, and
+ * the top 128 addresses. Ranges lie in one end or span the middle, so
+ * unions that touch both ends, and unions of everything, are common. */
+#define SPLIT_HALF 128u
+#define SPLIT_N (2 * SPLIT_HALF + 1)
+
+static uint64_t split_addr(size_t pos)
+{
+    if (pos <= SPLIT_HALF)
+        return pos; /* pos == SPLIT_HALF: the middle, by its first address */
+    return UINT64_MAX - (SPLIT_N - 1 - pos);
+}
+
+static void split_mark(bool *set, k23_range_t r)
+{
+    for (size_t p = 0; p < SPLIT_N; p++)
+        if (k23_range_contains(r, split_addr(p)))
+            set[p] = true;
+}
+
+static k23_range_t split_random_range(void)
+{
+    /* Biased to start at 0 or end at the top half the time, so that the
+     * union of everything is common. */
+    uint64_t a = (uint64_t)rand() % SPLIT_HALF;
+    uint64_t len = (uint64_t)rand() % (SPLIT_HALF + 1 - a);
+    uint64_t hi_last = UINT64_MAX - (uint64_t)rand() % SPLIT_HALF;
+    if (rand() % 2)
+        hi_last = UINT64_MAX;
+    switch (rand() % 3) {
+    case 0: /* low end: [a, a + len) below 128 */
+        return rand() % 2 ? R(0, len) : R(a, len);
+    case 1: /* top end: [a, a + len) of the top 128 */
+        if (rand() % 2)
+            len = SPLIT_HALF - a;
+        return R(UINT64_MAX - (SPLIT_HALF - 1) + a, len);
+    default: /* from the low end across the middle into the top end; one
+              * range alone cannot hold 2^64 bytes */
+        if (a == 0 && hi_last == UINT64_MAX)
+            a = 1;
+        return R(a, hi_last - a + 1);
+    }
+}
+
+Test(range, merge_matches_a_model_spanning_both_ends_of_the_space)
+{
+    srand(4321);
+    unsigned overflows = 0, merged = 0;
+    for (int round = 0; round < 4000; round++) {
+        k23_range_t v[6];
+        size_t n = (size_t)rand() % 6;
+        bool want[SPLIT_N] = {0};
+        for (size_t i = 0; i < n; i++) {
+            v[i] = split_random_range();
+            cr_assert(k23_range_valid(v[i]));
+            split_mark(want, v[i]);
+        }
+        bool all = true;
+        for (size_t p = 0; p < SPLIT_N; p++)
+            all = all && want[p];
+        size_t m = n;
+        int rc = k23_ranges_merge(v, &m);
+        if (all) {
+            cr_assert_eq(rc, K23_ERR_OVERFLOW, "union of everything");
+            cr_assert_eq(m, n);
+            overflows++;
+            continue;
+        }
+        cr_assert_eq(rc, K23_OK);
+        cr_assert_eq(k23_ranges_check_sorted(v, m), K23_OK);
+        bool got[SPLIT_N] = {0};
+        for (size_t i = 0; i < m; i++)
+            split_mark(got, v[i]);
+        cr_assert_arr_eq(got, want, sizeof(got));
+        merged++;
+    }
+    cr_assert(overflows > 20 && merged > 20, "overflows %u, merged %u",
+              overflows, merged);
+}
+
 static void subtract_model_round(void)
 {
     k23_range_t regions[8], holes[8], out[40];

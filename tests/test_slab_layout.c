@@ -531,7 +531,7 @@ static int ref_calculate(const k23_slab_constraints_t *c,
             stripes = need;
         if (c->num_slots < stripes)
             stripes = c->num_slots;
-        slot = fault / stripes;
+        slot = fault / stripes + (fault % stripes != 0); /* ceiling */
         if (slot < c->max_memory_bytes)
             slot = c->max_memory_bytes;
     }
@@ -631,11 +631,41 @@ static uint64_t rand_count(uint64_t max, bool wild)
     return v > max ? max : v;
 }
 
+/* Constraints where the stripes are limited by keys and slots to s, and
+ * the faulting region is just past a multiple of s max-memory slots:
+ * s * (region / s) then falls short of the region unless the division
+ * rounds up, and the page rounding hides that only while s is below the
+ * page size in bytes, so s goes up to 2^21. */
+static k23_slab_constraints_t rand_stripe_corner(uint64_t max, uint64_t page,
+                                                 unsigned width)
+{
+    uint64_t top = max & ~(page - 1);
+    uint64_t stripes = 2 + rng() % (UINT64_C(1) << (4 + rng() % 18));
+    uint64_t max_mem = (1 + rng() % 4) * page;
+    uint64_t expected;
+    if (__builtin_mul_overflow(max_mem * (1 + rng() % 3), stripes,
+                               &expected) ||
+        expected > top)
+        expected = top;
+    k23_slab_constraints_t c = {
+        .expected_slot_bytes = expected,
+        .max_memory_bytes = max_mem,
+        .num_slots = stripes + rng() % 3,
+        .num_pkeys_available = stripes + rng() % 3,
+        .guard_bytes = (1 + rng() % 16) * page,
+        .guard_before_slots = rng() & 1,
+        .page_size = page,
+        .width = width,
+    };
+    return c;
+}
+
 static void random_layouts(unsigned width, uint64_t seed)
 {
     rng_state = seed;
     const uint64_t max = k23_slab_size_max(width);
     unsigned ok = 0, striped = 0, fault_err = 0, total_err = 0;
+    unsigned floor_short = 0;
     const unsigned n = 200000;
     for (unsigned i = 0; i < n; i++) {
         uint64_t page = UINT64_C(1) << (12 + rng() % 5); /* 4 KiB..64 KiB */
@@ -653,6 +683,8 @@ static void random_layouts(unsigned width, uint64_t seed)
             .page_size = page,
             .width = width,
         };
+        if (rng() % 4 == 0)
+            c = rand_stripe_corner(max, page, width);
         k23_slab_layout_t l = {0}, r = {0};
         int err = k23_slab_calculate(&c, &l);
         int rerr = ref_calculate(&c, &r);
@@ -681,12 +713,23 @@ static void random_layouts(unsigned width, uint64_t seed)
         cr_assert_leq(t, max);
         ok++;
         striped += l.num_stripes > 1;
+        /* Would a rounded-down slot size (the seed's) have been short? */
+        uint64_t big = c.expected_slot_bytes > c.max_memory_bytes
+                           ? c.expected_slot_bytes
+                           : c.max_memory_bytes;
+        uint64_t fault = big + c.guard_bytes, down = fault / l.num_stripes;
+        if (down < c.max_memory_bytes)
+            down = c.max_memory_bytes;
+        down = (down + page - 1) & ~(page - 1);
+        floor_short += l.num_stripes > 1 && down * l.num_stripes < fault;
     }
     /* The distribution must really exercise the invariants, not only the
      * overflow paths. */
-    cr_log_info("%u bits: %u valid, %u striped, %u faulting-region errors, "
-                "%u total-size errors of %u", width, ok, striped, fault_err,
-                total_err, n);
+    cr_log_info("%u bits: %u valid, %u striped (%u where a rounded-down "
+                "slot falls short), %u faulting-region errors, "
+                "%u total-size errors of %u", width, ok, striped, floor_short,
+                fault_err, total_err, n);
+    cr_assert_gt(floor_short, 100, "the stripe corner is not exercised");
     cr_assert_gt(ok, n / 5, "only %u of %u valid at %u bits", ok, n, width);
     cr_assert_gt(striped, n / 50, "only %u striped layouts", striped);
     cr_assert_gt(fault_err, 100);
@@ -706,6 +749,26 @@ Test(slab_layout, random_constraints_keep_the_invariants_at_32_bits)
 Test(slab_layout, random_constraints_at_the_native_width)
 {
     random_layouts(K23_SLAB_WIDTH_NATIVE, UINT64_C(0x2545f4914f6cdd1d));
+}
+
+/* k23mem-slab --max-memory 4K --reservation 32M --guard 4K --pkeys 8192
+ * --slots 8192 used to print a layout its own checker rejects: 8192
+ * stripes of 4 KiB slots put slots of one stripe 32 MiB apart, short of
+ * the 32 MiB + 4 KiB faulting region. */
+Test(slab_layout, more_stripes_than_page_bytes_still_span_the_region)
+{
+    k23_slab_limits_t lim = {.memory_reservation = 32 * MiB,
+                             .max_memory_size = 4 * KiB,
+                             .total_memories = 8192,
+                             .memory_guard_size = 4 * KiB};
+    k23_slab_target_t t = {.page_size = 4 * KiB, .num_pkeys_available = 8192,
+                           .width = 64};
+    k23_slab_constraints_t c;
+    cr_assert_eq(k23_slab_constraints_new(&lim, &t, &c), K23_OK);
+    k23_slab_layout_t l = calc_ok(c);
+    cr_assert_eq(l.num_stripes, 8192);
+    cr_assert_eq(l.slot_bytes, 8 * KiB);
+    cr_assert_geq(l.slot_bytes * l.num_stripes, 32 * MiB + 4 * KiB);
 }
 
 Test(slab_layout, check_catches_a_broken_layout)

@@ -16,10 +16,16 @@ set(K23_WASM_TESTS
   "wasm_ghc_osmem|test_wasm_ghc|"
   "wasm_port|test_wasm_port|"
   "wasm_double_free_panics|test_wasm_doublefree|"
+  "wasm_ghc_out_of_memory_exits|test_wasm_ghc_oom|"
   "wasm_bench_megablocks|k23mem-bench|megablocks")
 # Expected output instead of exit status 0, for tests that must die.
 set(K23_WASM_PASS_wasm_double_free_panics "k23mem panic.*not allocated")
 set(K23_WASM_PASS_wasm_bench_megablocks "megablocks.peak_vs_live=[0-9.]+")
+# Expected exit status (with K23_WASM_PASS_ as the output to match), for
+# tests whose status matters too: run through expect_exit.cmake.
+set(K23_WASM_EXIT_wasm_ghc_out_of_memory_exits 251)
+set(K23_WASM_PASS_wasm_ghc_out_of_memory_exits
+    "k23mem error: out of memory: 3 megablocks requested")
 
 # The core's Criterion suites, rebuilt for wasm32 against a small
 # Criterion stand-in (tests/ports/wasm32/criterion/), so the core's
@@ -46,6 +52,15 @@ function(k23_wasm_add_tests runner bindir)
       set(_wasm "${bindir}/bench/k23mem-bench.wasm")
     else()
       set(_wasm "${bindir}/wasm-tests/${_prog}.wasm")
+    endif()
+    if(DEFINED K23_WASM_EXIT_${_name})
+      add_test(NAME ${_name} COMMAND "${CMAKE_COMMAND}"
+        "-DEXPECT_RC=${K23_WASM_EXIT_${_name}}"
+        "-DEXPECT_OUT=${K23_WASM_PASS_${_name}}"
+        -P "${PROJECT_SOURCE_DIR}/tests/ports/wasm32/expect_exit.cmake"
+        -- ${runner} "${_wasm}" ${_args})
+      set_tests_properties(${_name} PROPERTIES LABELS "wasm" TIMEOUT 300)
+      continue()
     endif()
     add_test(NAME ${_name} COMMAND ${runner} "${_wasm}" ${_args})
     set_tests_properties(${_name} PROPERTIES LABELS "wasm" TIMEOUT 300)
@@ -90,6 +105,7 @@ if(K23_PORT STREQUAL "wasm32")
   endforeach()
   # A small, fixed maximum so memory.grow fails deterministically.
   target_link_options(test_wasm_exhaust PRIVATE "-Wl,--max-memory=16777216")
+  target_link_options(test_wasm_ghc_oom PRIVATE "-Wl,--max-memory=16777216")
   if(CMAKE_CROSSCOMPILING_EMULATOR)
     k23_wasm_add_tests("${CMAKE_CROSSCOMPILING_EMULATOR}" "${CMAKE_BINARY_DIR}")
   endif()

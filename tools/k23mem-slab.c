@@ -7,13 +7,15 @@
  *               [--page-size SIZE] [--width 32|64] [--kv]
  *
  * Exit status: 0 done, 2 invalid configuration (one line on stderr) or bad
- * usage (usage on stderr).
+ * usage (usage on stderr), 1 a layout the library's own check rejects (a
+ * bug: one line on stderr).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "k23mem/mempool.h"
 #include "k23mem/slab_layout.h"
 #include "slab_size.h"
 
@@ -33,14 +35,15 @@ static void slab_usage(FILE *f)
             "                      (default: the max memory)\n"
             "  --guard SIZE        guard after each memory (default 0)\n"
             "  --guard-before      also put a guard before the first slot\n"
-            "  --pkeys N           protection keys available (default 0)\n"
+            "  --pkeys N           protection keys available, at most %u\n"
+            "                      (what a memory pool uses; default 0)\n"
             "  --page-size SIZE    page size (default: this host's)\n"
             "  --width 32|64       compute as a target of that size_t width\n"
             "                      (default: this host's)\n"
             "  --kv                print one key=value line\n"
             "SIZE is a byte count with an optional suffix K, M, G, T or\n"
             "KiB, MiB, GiB, TiB (powers of 1024).\n",
-            slab_prog);
+            slab_prog, K23_MEMPOOL_PKEYS_MAX);
 }
 
 /* "4 GiB", "1.5 TiB", "12 KiB", "123 bytes": a short human size. */
@@ -165,6 +168,16 @@ int main(int argc, char **argv)
                 slab_prog, target.page_size);
         return 2;
     }
+    /* The layout calculation takes any key count, but a memory pool never
+     * stripes over more than K23_MEMPOOL_PKEYS_MAX keys: a layout for more
+     * is not one any pool reserves. */
+    if (target.num_pkeys_available > K23_MEMPOOL_PKEYS_MAX) {
+        fprintf(stderr,
+                "%s: %" PRIu64 " protection keys: a memory pool uses at "
+                "most %u\n",
+                slab_prog, target.num_pkeys_available, K23_MEMPOOL_PKEYS_MAX);
+        return 2;
+    }
 
     k23_slab_constraints_t c;
     k23_slab_layout_t l;
@@ -176,6 +189,12 @@ int main(int argc, char **argv)
         k23_slab_error_message(err, &lim, &target, msg, sizeof(msg));
         fprintf(stderr, "%s: %s\n", slab_prog, msg);
         return 2;
+    }
+    /* Never print a layout the library's own check rejects. */
+    if (k23_slab_layout_check(&c, &l) != K23_OK) {
+        fprintf(stderr, "%s: internal error: the computed layout fails "
+                        "k23_slab_layout_check()\n", slab_prog);
+        return 1;
     }
 
     if (kv) {
@@ -211,7 +230,12 @@ int main(int argc, char **argv)
     printf("  total reservation    %-12s (%" PRIu64 " bytes)\n", a,
            l.total_slab_bytes);
     uint64_t space = k23_slab_size_max(target.width);
-    if (target.width == 64) {
+    if (l.slot_bytes == 0) {
+        /* Zero max memory, reservation and guard: slots take no address
+         * space, so no count is too many (a bisection would stop at its
+         * own upper bound and print that). */
+        printf("  slots that fit       any number (a slot takes 0 bytes)\n");
+    } else if (target.width == 64) {
         /* The whole 64-bit space is not usable: x86-64 and AArch64 Linux
          * give a process 2^47 bytes. */
         space = (UINT64_C(1) << 47) - 1;

@@ -14,7 +14,8 @@
  * Implementations in the library:
  * - on-demand (k23_ondemand_init()): every memory and table is its own
  *   reservation from the port's virtual-memory hooks, sized for its bounded
- *   maximum plus guard;
+ *   maximum plus guard; an instance block is preceded by a 16-byte record
+ *   of its shape (so it starts max(16, alignment) bytes into its pages);
  * - pooling (instance_pool.h): fixed slots reserved up front;
  * - fault injection (k23_instance_faulty_init()): wraps another allocator
  *   and makes its k-th allocation fail, for tests.
@@ -101,6 +102,7 @@ typedef struct k23_memory {
     bool live;              /**< allocated and not yet deallocated (double-free check) */
     uint32_t slot;          /**< private: pool slot or #K23_INSTANCE_NO_SLOT */
     uint32_t stripe;        /**< private: pool stripe of the slot */
+    uint64_t generation;    /**< private: pool slot generation (stale-handle check) */
     void *mapping;          /**< private: start of the reservation, NULL if none */
     size_t mapping_size;    /**< private: bytes of the reservation */
     /** Private: makes [committed, @p new_committed) accessible for an
@@ -353,7 +355,11 @@ int k23_instance_allocate_instance(const k23_instance_allocator_t *a,
  * Give back an instance block.
  * @param[in] a         allocator that allocated it
  * @param[in] instance  the block
- * @param[in] shape     the shape it was allocated with
+ * @param[in] shape     the shape it was allocated with. Another shape is
+ *                      misuse and panics, naming the block and both sizes:
+ *                      the on-demand allocator checks size and alignment
+ *                      against a record kept just before the block, the
+ *                      pooling allocator the size against its slot's record.
  * @context Thread context.
  */
 void k23_instance_deallocate_instance(const k23_instance_allocator_t *a,

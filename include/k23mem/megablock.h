@@ -145,9 +145,10 @@ int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
 
 /**
  * Allocate @p n contiguous megablocks aligned to 2^max(@p align_log2,
- * shift) bytes. Reuses free megablocks first (smallest free run that
- * fits, lowest address on ties); grows the source only when no free run
- * fits.
+ * shift) bytes. The alignment is of the address itself, not of its offset
+ * from the window base. Reuses free megablocks first (smallest free run
+ * that fits, lowest address on ties); grows the source only when no free
+ * run fits.
  *
  * @param[in,out] m           the allocator
  * @param[in]     n           megablocks, > 0
@@ -156,7 +157,10 @@ int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
  * @param[in]     flags       0 or #K23_MBLOCK_ZERO
  * @param[out]    out         first byte of the run; untouched on error
  * @retval K23_OK         allocated
- * @retval K23_ERR_INVAL  NULL, n == 0, unknown flags, align_log2 too wide
+ * @retval K23_ERR_INVAL  NULL, n == 0, unknown flags, align_log2 too wide:
+ *                        at least the bits of uintptr_t, or no megablock
+ *                        address in the window is a multiple of
+ *                        2^@p align_log2 (an alignment no call could meet)
  * @retval K23_ERR_NOMEM  no free run fits and the source cannot grow (or
  *                        the run would leave the window); nothing changed
  * @context Thread context. Takes @p m's lock; calls the source with it held.

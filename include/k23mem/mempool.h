@@ -40,6 +40,9 @@ extern "C" {
 
 /* ---- types ---- */
 
+/** Most protection keys a pool uses (x86 has 16, key 0 the default one). */
+#define K23_MEMPOOL_PKEYS_MAX 16u
+
 /** Whether the pool uses memory protection keys (wasmtime's `Enabled`). */
 enum k23_mempool_mpk {
     K23_MEMPOOL_MPK_AUTO = 0, /**< use keys if the host has them, else one stripe */
@@ -81,9 +84,9 @@ typedef struct k23_mempool_config {
     k23_slab_limits_t limits;          /**< slab sizes and slot count (total_memories) */
     uint32_t max_memories_per_module;  /**< defined memories one instance may have (validation only) */
     uint32_t max_unused_warm_slots;    /**< freed slots a stripe keeps warm before reusing them for others */
-    uint64_t keep_resident;            /**< bytes of a freed memory kept committed and zeroed (rounded up to pages) */
+    uint64_t keep_resident;            /**< bytes of a freed memory kept committed and zeroed (rounded up to pages; any value above the max memory, UINT64_MAX included, means all of it) */
     int mpk;                           /**< a #k23_mempool_mpk */
-    unsigned max_pkeys;                /**< use at most this many keys (and never more than 16) */
+    unsigned max_pkeys;                /**< use at most this many keys (and never more than #K23_MEMPOOL_PKEYS_MAX) */
     const k23_mempool_pkey_ops_t *pkey_ops; /**< NULL: the port's keys */
 } k23_mempool_config_t;
 
@@ -112,6 +115,8 @@ typedef struct k23_mempool_memory {
     size_t size;     /**< bytes accessible read-write from base (a page multiple) */
     size_t capacity; /**< most bytes the memory may grow to: the layout's max_memory_bytes */
     unsigned stripe; /**< stripe of the slot, index % num_stripes */
+    uint64_t generation; /**< private: which allocation of the slot this is;
+                          *   a handle kept past its free does not match */
 } k23_mempool_memory_t;
 
 /** Counters of a pool. */
@@ -254,8 +259,16 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
 /**
  * Grow a memory: make [0, @p new_size) accessible read-write. New bytes
  * read as zero. Shrinking is not supported (wasm memories only grow).
+ *
+ * The pool keeps its own record of each memory's committed size and slot
+ * generation: a handle whose memory was freed (or whose slot was freed and
+ * handed out again) is misuse of state and panics, naming the slot, its
+ * address and both generations; it is never an error code, since growing
+ * someone else's slot must not happen in any build.
  * @param[in]     pool      the pool
  * @param[in,out] mem       an allocated memory; `size` updated on success
+ *                          to the committed size (>= @p new_size rounded up
+ *                          to pages; more if a copy of the handle grew it)
  * @param[in]     new_size  bytes, rounded up to pages, >= mem->size
  * @retval K23_OK         grown (or already that size)
  * @retval K23_ERR_LIMIT  @p new_size exceeds mem->capacity
@@ -271,7 +284,10 @@ int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
  * Free a memory and reset its slot: zero and keep the first
  * min(size, keep_resident) bytes committed, decommit the rest. If the
  * reset fails the slot is left in unknown state (reset on next use).
- * Panics (naming the slot address) if the memory is not allocated.
+ * What is reset is the pool's record of the committed size, not
+ * `mem->size`. Panics (naming the slot, its address and the generations) if
+ * the memory is not allocated or @p mem is a stale handle (see
+ * k23_mempool_grow()).
  * @param[in]     pool  the pool
  * @param[in,out] mem   the memory; must not be used afterwards
  * @context Thread context.

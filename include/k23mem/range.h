@@ -157,11 +157,15 @@ int k23_ranges_sort(k23_range_t *v, size_t n);
 
 /**
  * Sort, then merge overlapping and touching ranges and drop empty ones, in
- * place.
- * @param[in,out] v  ranges
- * @param[in,out] n  count in, merged count out
- * @retval K23_OK         done
- * @retval K23_ERR_INVAL  NULL pointer, or a range is invalid
+ * place. On success the list passes k23_ranges_check_sorted().
+ *
+ * A union that covers all 2^64 addresses has no #k23_range_t (its size
+ * does not fit 64 bits), so it is K23_ERR_OVERFLOW, not a wrapped size 0.
+ * @param[in,out] v  ranges; on error the same ranges, possibly reordered
+ * @param[in,out] n  count in, merged count out; untouched on error
+ * @retval K23_OK            done
+ * @retval K23_ERR_INVAL     NULL pointer, or a range is invalid
+ * @retval K23_ERR_OVERFLOW  the union is the whole 64-bit address space
  * @context Any.
  */
 int k23_ranges_merge(k23_range_t *v, size_t *n);

@@ -23,7 +23,11 @@
  *
  * The calculation follows wasmtime's `SlabConstraints` / `calculate()` /
  * `SlabLayout` (seed 001) exactly, including its edge cases (no slots, no
- * guard, zero max memory, fewer slots than keys, fewer than two keys).
+ * guard, zero max memory, fewer slots than keys, fewer than two keys),
+ * with one correction: a striped slot is the faulting region divided by
+ * the stripes rounded *up* (the seed rounds down, which gives a layout
+ * its own check rejects once there are more stripes than bytes in a page).
+ * k23_slab_calculate()'s results always pass k23_slab_layout_check().
  *
  * **Widths.** Every value is carried as `uint64_t`, and every result is
  * checked against the largest `size_t` of a *target* of `width` bits

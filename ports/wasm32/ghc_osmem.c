@@ -3,6 +3,10 @@
  * allocator. Meanings follow rts/sm/OSMem.h and rts/posix/OSMem.c; see the
  * header for where they differ from rts/wasm/OSMem.c and why.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "ghc_osmem.h"
 #include "k23mem/megablock.h"
 #include "k23mem/port.h"
@@ -13,13 +17,31 @@ void osMemInit(void)
     (void)k23_wasm32_mblocks(); /* initializes with the chosen shift */
 }
 
+/* GHC's callers (getMBlocks, allocGroup) never check osGetMBlocks() for
+ * NULL: GHC's own versions report and stop the program instead, the POSIX
+ * one with "out of memory" and stg_exit(EXIT_HEAPOVERFLOW). Do the same:
+ * one line through the port's log, then exit with GHC's status. */
+K23_NORETURN static void ghc_out_of_memory(uint32_t n)
+{
+    char msg[80];
+    snprintf(msg, sizeof(msg), "out of memory: %" PRIu32
+             " megablocks requested", n);
+    k23_port_log(K23_LOG_ERROR, msg);
+    fflush(stderr);
+    exit(K23_GHC_EXIT_HEAPOVERFLOW);
+}
+
 void *osGetMBlocks(uint32_t n)
 {
     void *p;
     if (n == 0)
         return NULL;
-    if (k23_mblock_alloc(k23_wasm32_mblocks(), n, 0, 0, &p) != K23_OK)
-        return NULL;
+    int rc = k23_mblock_alloc(k23_wasm32_mblocks(), n, 0, 0, &p);
+    if (rc == K23_ERR_NOMEM)
+        ghc_out_of_memory(n);
+    if (rc != K23_OK) /* n > 0, megablock alignment, no flags: a bug */
+        k23_port_panic(__FILE__, __LINE__,
+                       "osGetMBlocks: k23_mblock_alloc refused the request");
     return p;
 }
 

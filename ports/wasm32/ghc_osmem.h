@@ -10,10 +10,13 @@
  * k23_wasm32_init(MBLOCK_SHIFT) before osMemInit(), or configure the
  * library with -DK23_WASM32_MBLOCK_SHIFT=<MBLOCK_SHIFT>.
  *
- * Differences from GHC's rts/wasm/OSMem.c: freed megablocks are reused;
- * a failed memory.grow makes osGetMBlocks() return NULL instead of
- * calling barf(), so the runtime decides (GHC's POSIX OSMem.c reports
- * "out of memory" and exits with EXIT_HEAPOVERFLOW; do that on NULL).
+ * Differences from GHC's rts/wasm/OSMem.c: freed megablocks are reused.
+ * Like GHC's own versions, osGetMBlocks() never returns NULL for n > 0
+ * (GHC's callers do not check): when memory.grow fails it writes one line,
+ * "out of memory: N megablocks requested", through the port's log and
+ * exits with #K23_GHC_EXIT_HEAPOVERFLOW, as GHC's POSIX OSMem.c does with
+ * stg_exit(EXIT_HEAPOVERFLOW). Code that wants the error instead calls
+ * k23_mblock_alloc() on k23_wasm32_mblocks(), which returns K23_ERR_NOMEM.
  */
 #ifndef K23MEM_GHC_OSMEM_H
 #define K23MEM_GHC_OSMEM_H
@@ -26,6 +29,9 @@
 extern "C" {
 #endif
 
+/** Exit status when megablocks run out: GHC's EXIT_HEAPOVERFLOW. */
+#define K23_GHC_EXIT_HEAPOVERFLOW 251
+
 /**
  * Initialize the OS-memory layer (the port's megablock allocator, with
  * the shift already chosen or the build default). Called once by the RTS
@@ -35,9 +41,11 @@ void osMemInit(void);
 
 /**
  * Get @p n contiguous megablocks aligned to the megablock size: free ones
- * first, then from memory.grow. Not zeroed when reused.
+ * first, then from memory.grow. Not zeroed when reused. When memory cannot
+ * grow, prints "out of memory: N megablocks requested" through the port
+ * and exits with #K23_GHC_EXIT_HEAPOVERFLOW: it does not return.
  * @param n  megablocks, > 0
- * @return the first megablock, or NULL when memory cannot grow (or n is 0)
+ * @return the first megablock; NULL only for n == 0
  */
 void *osGetMBlocks(uint32_t n);
 
