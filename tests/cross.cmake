@@ -7,8 +7,15 @@
 # build's) and the Criterion suites of those modules on the wasm32 tests'
 # Criterion stand-in. A target whose compiler or emulator is missing is
 # reported as skipped (exit 77); scripts/deps.d/cross installs them.
-# Plain hosted tree only: sanitizers do not reach these builds.
-if(NOT K23_PORT_HOSTED OR K23_SANITIZE OR "fdt_memmap.c" IN_LIST K23_CORE_EXCLUDE)
+# Plain hosted tree; the AddressSanitizer tree builds cross_check natively
+# with ASan+UBSan (libfdt too) and compares it with the plain native build.
+if(NOT K23_PORT_HOSTED OR "fdt_memmap.c" IN_LIST K23_CORE_EXCLUDE)
+  return()
+endif()
+set(_cross_targets i386 s390x)
+if(K23_SANITIZE MATCHES "address")
+  set(_cross_targets native-asan)
+elseif(K23_SANITIZE)
   return()
 endif()
 option(K23_CROSS_TESTS "Build the host-independent modules for i386 and s390x and run them (label cross)" ON)
@@ -35,7 +42,7 @@ list(APPEND _cross_deps "${PROJECT_SOURCE_DIR}/ports/kernel/fetch-libfdt.sh"
   "${PROJECT_SOURCE_DIR}/ports/kernel/riscv64/fdt_check_full.c")
 
 set(_cross_stamps "")
-foreach(_t native i386 s390x)
+foreach(_t native ${_cross_targets})
   add_custom_command(OUTPUT "${_cross_dir}/${_t}/stamp"
     COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/cross/build.sh" ${_t}
             "${PROJECT_SOURCE_DIR}" "${_cross_dir}/${_t}" "${K23_KERNEL_DEPS}"
@@ -46,12 +53,16 @@ foreach(_t native i386 s390x)
 endforeach()
 add_custom_target(k23_cross_tests ALL DEPENDS ${_cross_stamps})
 
-foreach(_t i386 s390x)
+foreach(_t IN LISTS _cross_targets)
   add_test(NAME cross_${_t}_check
     COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/cross/run.sh" --compare
             "${_cross_dir}/${_t}" "${_cross_dir}/native" "${_cross_dtbs}")
   set(_names cross_${_t}_check)
+  # (the suites themselves already run under ASan as Criterion programs)
   foreach(_m IN LISTS _cross_units)
+    if(_t STREQUAL "native-asan")
+      break()
+    endif()
     add_test(NAME cross_${_t}_unit_${_m}
       COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/cross/run.sh"
               "${_cross_dir}/${_t}" unit_${_m})

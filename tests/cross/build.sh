@@ -8,7 +8,10 @@
 #                reference for the others;
 #        i386:   gcc -m32, a 32-bit size_t (run natively when the kernel
 #                can, else under qemu-i386);
-#        s390x:  s390x-linux-gnu-gcc, big-endian, under qemu-s390x.
+#        s390x:  s390x-linux-gnu-gcc, big-endian, under qemu-s390x;
+#        native-asan: clang with AddressSanitizer and UBSan, libfdt too
+#                (the ASan tree's run of cross_check; linked dynamically,
+#                as ASan needs).
 # Programs are linked statically: the module sources, libfdt compiled from
 # Linux's copy for the target (ports/kernel/fetch-libfdt.sh source, sources
 # kept in DEPS_DIR), tests/cross/port_min.c, and either
@@ -33,12 +36,15 @@ skip() {
     exit 0
 }
 
+static=(-static)
 case "$target" in
 native) cc=(gcc); ar=ar; emulators=() ;;
+native-asan) cc=(clang -fsanitize=address,undefined -fno-sanitize-recover=all
+                 -fno-omit-frame-pointer); ar=ar; emulators=(); static=() ;;
 i386) cc=(gcc -m32); ar=ar; emulators=(qemu-i386 qemu-i386-static) ;;
 s390x) cc=(s390x-linux-gnu-gcc); ar=s390x-linux-gnu-ar
        emulators=(qemu-s390x qemu-s390x-static) ;;
-*) echo "build.sh: unknown target $target (native, i386 or s390x)" >&2; exit 2 ;;
+*) echo "build.sh: unknown target $target (native, native-asan, i386 or s390x)" >&2; exit 2 ;;
 esac
 
 for tool in apt-get dpkg-deb xz flock; do # what fetch-libfdt.sh uses
@@ -47,8 +53,8 @@ done
 command -v "${cc[0]}" >/dev/null || skip "no ${cc[0]} (see scripts/deps.d/cross)"
 command -v "$ar" >/dev/null || skip "no $ar (see scripts/deps.d/cross)"
 printf 'int main(void) { return 0; }\n' >"$out/probe.c"
-"${cc[@]}" -static "$out/probe.c" -o "$out/probe" 2>"$out/probe.log" \
-    || skip "${cc[*]} cannot link a static program: $(head -c 300 "$out/probe.log")"
+"${cc[@]}" "${static[@]}" "$out/probe.c" -o "$out/probe" 2>"$out/probe.log" \
+    || skip "${cc[*]} ${static[*]} cannot link a program: $(head -c 300 "$out/probe.log")"
 runner=""
 if ! "$out/probe" 2>/dev/null; then
     for e in "${emulators[@]}"; do
@@ -81,7 +87,7 @@ link() { # link PROGRAM SOURCES... [flags]
     # 64-bit inode numbers: a 32-bit readdir() fails on them otherwise.
     "${cc[@]}" -std=gnu11 -O2 -g "${warn[@]}" -DK23_DEBUG=2 \
         -D_FILE_OFFSET_BITS=64 "$@" "${inc[@]}" \
-        "${objs[@]}" "$out/libfdt/lib/libfdt.a" -static -o "$out/$prog.tmp"
+        "${objs[@]}" "$out/libfdt/lib/libfdt.a" "${static[@]}" -o "$out/$prog.tmp"
     mv "$out/$prog.tmp" "$out/$prog"
 }
 link cross_check "$root/tests/cross/cross_check.c"

@@ -462,29 +462,45 @@ static void section_perm(void)
 
 static uint64_t pick_size(void)
 {
+    uint64_t x;
     switch (below(4)) {
     case 0: return below(1 << 20);
     case 1: return UINT64_C(1) << below(48);
-    case 2: return (UINT64_C(1) << below(40)) * (1 + below(5));
-    default: return rnd() >> below(64);
+    case 2: /* one draw per statement, see check_plan() */
+        x = UINT64_C(1) << below(40);
+        return x * (1 + below(5));
+    default:
+        x = rnd();
+        return x >> below(64);
     }
+}
+
+/* Field by field: the struct has padding. */
+static bool same_layout(const k23_slab_layout_t *a, const k23_slab_layout_t *b)
+{
+    return a->num_slots == b->num_slots && a->slot_bytes == b->slot_bytes &&
+           a->max_memory_bytes == b->max_memory_bytes &&
+           a->pre_slab_guard_bytes == b->pre_slab_guard_bytes &&
+           a->post_slab_guard_bytes == b->post_slab_guard_bytes &&
+           a->num_stripes == b->num_stripes &&
+           a->total_slab_bytes == b->total_slab_bytes && a->width == b->width;
 }
 
 static void check_plan(void)
 {
     static const unsigned widths[] = {16, 32, 48, 64};
-    k23_slab_target_t t = {
-        .page_size = UINT64_C(1) << (below(2) ? 12 : 16),
-        .num_pkeys_available = below(3) == 0 ? below(16) : 0,
-        .width = widths[below(4)],
-    };
-    k23_slab_limits_t lim = {
-        .memory_reservation = pick_size(),
-        .max_memory_size = 0,
-        .total_memories = below(2) ? below(64) : pick_size(),
-        .memory_guard_size = pick_size(),
-        .guard_before_linear_memory = below(2),
-    };
+    /* One draw per statement: the order in which an initializer list's
+     * expressions are evaluated is unspecified, and every CPU and compiler
+     * must draw the same inputs. */
+    k23_slab_target_t t;
+    t.page_size = UINT64_C(1) << (below(2) ? 12 : 16);
+    t.num_pkeys_available = below(3) == 0 ? below(16) : 0;
+    t.width = widths[below(4)];
+    k23_slab_limits_t lim;
+    lim.memory_reservation = pick_size();
+    lim.total_memories = below(2) ? below(64) : pick_size();
+    lim.memory_guard_size = pick_size();
+    lim.guard_before_linear_memory = below(2);
     lim.max_memory_size = below(4) == 0 || lim.memory_reservation == UINT64_MAX
                               ? pick_size()
                               : below(lim.memory_reservation + 1);
@@ -502,7 +518,7 @@ static void check_plan(void)
     k23_slab_layout_t again;
     CHECK(k23_slab_constraints_new(&lim, &t, &c) == K23_OK &&
               k23_slab_calculate(&c, &again) == K23_OK &&
-              memcmp(&again, &l, sizeof(l)) == 0,
+              same_layout(&again, &l),
           "plan differs from constraints_new + calculate");
     CHECK(k23_slab_layout_check(&c, &l) == K23_OK, "layout_check failed");
     uint64_t max = k23_slab_size_max(t.width);
@@ -646,7 +662,8 @@ static void check_blob(const char *name, const unsigned char *blob,
     unsigned char *copy = malloc(size);
     for (int i = 0; i < 150; i++) {
         memcpy(copy, blob, size);
-        copy[below(size)] ^= (unsigned char)(1 + below(255));
+        size_t at = (size_t)below(size);
+        copy[at] ^= (unsigned char)(1 + below(255));
         if (run_memmap(copy, size, 12, NULL, 0, r) == K23_OK)
             check_free_list(r, 12, name);
     }
