@@ -2,13 +2,15 @@
 #
 # k23_add_fuzz(NAME <test> TARGET <binary> SOURCES <c files...>
 #              SEEDS <dirs...> [TIME <seconds>] [MAX_LEN <bytes>]
-#              [LIBS <link args...>] [DEPENDS <targets...>]
-#              [INCLUDES <dirs...>])
+#              [LIBS <link args...>] [LIB_FILES <archives...>]
+#              [DEPENDS <targets...>] [INCLUDES <dirs...>])
 #
 # Builds <binary> with clang -fsanitize=fuzzer,address,undefined straight
 # from the listed sources (whatever CMAKE_C_COMPILER is) and declares the
 # ctest test <test> (label "fuzz") that fuzzes for TIME seconds (default
-# 15) from a fresh working corpus seeded by SEEDS. Only in plain hosted
+# 15) from a fresh working corpus seeded by SEEDS. LIB_FILES are archives
+# built by custom commands in the calling directory: linked like LIBS, and
+# the target is relinked when they change. Only in plain hosted
 # builds (a sanitizer build cannot add -fsanitize=fuzzer on top) and only
 # when clang can link libFuzzer; the probe runs once per build tree.
 include_guard(GLOBAL)
@@ -49,7 +51,7 @@ endfunction()
 
 function(k23_add_fuzz)
   cmake_parse_arguments(F "" "NAME;TARGET;TIME;MAX_LEN"
-                        "SOURCES;SEEDS;LIBS;DEPENDS;INCLUDES" ${ARGN})
+                        "SOURCES;SEEDS;LIBS;LIB_FILES;DEPENDS;INCLUDES" ${ARGN})
   k23_fuzz_probe(_ok)
   if(NOT _ok)
     return()
@@ -70,8 +72,8 @@ function(k23_add_fuzz)
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
             -DK23_DEBUG=3 -I "${PROJECT_SOURCE_DIR}/include" -I "${K23_GENERATED_INCLUDE}"
             -I "${K23_PORT_DIR}" -I "${PROJECT_SOURCE_DIR}/src" ${_inc}
-            ${F_SOURCES} ${F_LIBS} -o "${_bin}"
-    DEPENDS ${F_SOURCES} COMMENT "libFuzzer target ${F_TARGET}" VERBATIM)
+            ${F_SOURCES} ${F_LIB_FILES} ${F_LIBS} -o "${_bin}"
+    DEPENDS ${F_SOURCES} ${F_LIB_FILES} COMMENT "libFuzzer target ${F_TARGET}" VERBATIM)
   add_custom_target(${F_TARGET}_build ALL DEPENDS "${_bin}" ${F_DEPENDS})
   # The first corpus directory is a fresh scratch one (libFuzzer writes
   # what it finds there); the seed directories are only read. Crash

@@ -62,10 +62,40 @@ endif()
 # cmake/k23-fuzz.cmake holds the probe and the rule; the seeds are the DTBs
 # compiled above plus tests/fuzz/corpus. 30 s from a fresh working corpus.
 include("${PROJECT_SOURCE_DIR}/cmake/k23-fuzz.cmake")
+# libfdt itself is instrumented too, so that a read past the blob inside
+# libfdt is caught where it happens: Linux's copy of libfdt (the one the
+# riscv64 kernel build uses, fetched by ports/kernel/fetch-libfdt.sh into
+# this tree's kernel-deps folder, never into the source tree) compiled
+# with the fuzz target's sanitizers. Linux leaves out fdt_check.c, so
+# fdt_check_full() is the kernel port's (ports/kernel/riscv64). Debian's
+# source package would be the closer match to the hosted -lfdt, but its
+# tarballs are not on every mirror (deb.debian.org's proxy here answers
+# 404); without apt-get and dpkg-deb the target falls back to -lfdt.
+k23_fuzz_probe(_k23_fuzz_ok)
+find_program(K23_FUZZ_APT apt-get)
+find_program(K23_FUZZ_DPKG dpkg-deb)
+set(_fuzz_fdt_libs LIBS -lfdt)
+set(_fuzz_fdt_extra "")
+if(_k23_fuzz_ok AND K23_FUZZ_APT AND K23_FUZZ_DPKG)
+  set(K23_KERNEL_DEPS "${CMAKE_BINARY_DIR}/kernel-deps" CACHE PATH
+    "Where the kernel builds keep their private apt index and downloads")
+  set(_fuzz_fdt "${CMAKE_CURRENT_BINARY_DIR}/libfdt-fuzz")
+  add_custom_command(OUTPUT "${_fuzz_fdt}/lib/libfdt.a"
+    COMMAND bash "${PROJECT_SOURCE_DIR}/ports/kernel/fetch-libfdt.sh" source
+            "${K23_KERNEL_DEPS}" "${_fuzz_fdt}" "${K23_FUZZ_CLANG}" "${CMAKE_AR}"
+            -g -O1 -fsanitize=address,undefined,fuzzer-no-link
+            -fno-sanitize-recover=all
+    DEPENDS "${PROJECT_SOURCE_DIR}/ports/kernel/fetch-libfdt.sh"
+    COMMENT "libfdt with ASan+UBSan for the fuzz target" VERBATIM)
+  set(_fuzz_fdt_libs LIB_FILES "${_fuzz_fdt}/lib/libfdt.a"
+    INCLUDES "${_fuzz_fdt}/include")
+  set(_fuzz_fdt_extra "${PROJECT_SOURCE_DIR}/ports/kernel/riscv64/fdt_check_full.c")
+endif()
 k23_add_fuzz(NAME fdt_memmap_fuzz TARGET fuzz_fdt_memmap TIME 30 MAX_LEN 4096
   SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_fdt_memmap.c"
           "${PROJECT_SOURCE_DIR}/src/fdt_memmap.c"
           "${PROJECT_SOURCE_DIR}/src/error.c"
-  LIBS -lfdt
+          ${_fuzz_fdt_extra}
+  ${_fuzz_fdt_libs}
   DEPENDS k23_fdt_dtbs
   SEEDS "${K23_FDT_DTB_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus")

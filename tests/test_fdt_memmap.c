@@ -521,6 +521,20 @@ Test(fdt_memmap, misaligned_blob_is_refused)
     free(b.data);
 }
 
+/* The /memreserve/ block off its 8-byte boundary: libfdt would read it
+ * through misaligned struct pointers (found by tests/fuzz with libfdt
+ * instrumented, kept in tests/fuzz/corpus), so it is refused first. */
+Test(fdt_memmap, misaligned_memreserve_block_is_refused)
+{
+    struct blob b = load("basic");
+    struct result r;
+    put_be32(b.data, 16, fdt_off_mem_rsvmap(b.data) + 4);
+    int err = run(&b, 12, NULL, 0, &r);
+    cr_assert_eq(err, K23_ERR_FDT_CORRUPT, "%s", k23_strerror_name(err));
+    cr_assert_str_eq(r.diag.what, "memreserve block offset");
+    free(b.data);
+}
+
 /* Flip bytes all over a good blob: every outcome is an error or a map that
  * keeps the invariants; never a crash. */
 Test(fdt_memmap, flipped_bytes_never_crash_or_break_invariants)

@@ -789,9 +789,24 @@ static int read_file(const char *path, void **out, size_t *size)
     return 0;
 }
 
+/* What main allocated, freed at exit on every path (the error exits
+ * included, which LeakSanitizer checks in the sanitizer tree). */
+static struct ctx *main_ctx;
+
+static void free_main_ctx(void)
+{
+    struct ctx *c = main_ctx;
+    free(c->map.ram), free(c->map.taken), free(c->map.dynamic),
+        free(c->map.free);
+    free(c->blob), free(c->excl), free(c->excl_text), free(c->plan);
+}
+
 int main(int argc, char **argv)
 {
-    struct ctx c = {.page = 4096};
+    static struct ctx c = {.page = 4096};
+    main_ctx = &c;
+    if (atexit(free_main_ctx) != 0)
+        return 1;
     bool kv = false;
     const char *svg = NULL;
     c.excl = calloc((size_t)argc, sizeof(*c.excl));
@@ -935,7 +950,5 @@ int main(int argc, char **argv)
     int rc = 0;
     if (svg != NULL)
         rc = write_svg(&c, svg);
-    free(c.map.ram), free(c.map.taken), free(c.map.dynamic), free(c.map.free);
-    free(c.blob), free(c.excl), free(c.excl_text), free(c.plan);
     return rc;
 }

@@ -13,6 +13,11 @@
 #          compiled here with CC and CFLAGS.
 # Hosted libfdt_env.h is never copied: the port supplies its own
 # (ports/freestanding-include), which must come first on the include path.
+# source:  the riscv64 way (linux-source-6.1's libfdt compiled with CC and
+#          CFLAGS) for a hosted target with a C library: the folder's own
+#          libfdt_env.h is kept and copied to OUT_DIR/include. The plain
+#          tree's libFuzzer target (ASan-instrumented libfdt) and the
+#          i386/s390x test builds (tests/cross.cmake) use it.
 # DEPS_DIR may be shared by several build trees: a lock serialises apt.
 set -euo pipefail
 
@@ -60,7 +65,7 @@ aarch64)
     cp "$out/pkg/usr/include/libfdt.h" "$out/pkg/usr/include/fdt.h" "$out/include/"
     mv "$out/lib/libfdt.a.tmp" "$out/lib/libfdt.a"
     ;;
-riscv64)
+riscv64|source)
     src="$deps/linux-libfdt"
     if [ ! -f "$src/.complete" ]; then
         deb=$(apt_download linux-source-6.1 | tail -1)
@@ -81,7 +86,7 @@ riscv64)
     # folder without it so that the port's version is found.
     rm -rf "$out/src"; mkdir -p "$out/src"
     cp "$src"/*.c "$src"/*.h "$out/src/"
-    rm -f "$out/src/libfdt_env.h"
+    [ "$arch" = source ] || rm -f "$out/src/libfdt_env.h"
     objs=()
     for c in "$out/src"/fdt*.c; do
         o="$out/obj/$(basename "${c%.c}").o"
@@ -91,9 +96,10 @@ riscv64)
     rm -f "$out/lib/libfdt.a.tmp"
     "$ar" rcs "$out/lib/libfdt.a.tmp" "${objs[@]}"
     cp "$out/src/libfdt.h" "$out/src/fdt.h" "$out/include/"
+    [ "$arch" != source ] || cp "$out/src/libfdt_env.h" "$out/include/"
     mv "$out/lib/libfdt.a.tmp" "$out/lib/libfdt.a"
     ;;
 *)
-    echo "fetch-libfdt: unknown arch $arch (aarch64 or riscv64)" >&2; exit 2 ;;
+    echo "fetch-libfdt: unknown arch $arch (aarch64, riscv64 or source)" >&2; exit 2 ;;
 esac
 echo "fetch-libfdt: $out/lib/libfdt.a ready"
