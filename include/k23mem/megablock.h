@@ -29,6 +29,13 @@
  *
  * The allocator never touches megablock memory, except to zero dirty
  * megablocks when #K23_MBLOCK_ZERO is asked for.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check.
  */
 #ifndef K23MEM_MEGABLOCK_H
 #define K23MEM_MEGABLOCK_H
@@ -156,7 +163,8 @@ int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
  * @param[in]     flags       0 or #K23_MBLOCK_ZERO
  * @param[out]    out         first byte of the run; untouched on error
  * @retval K23_OK         allocated
- * @retval K23_ERR_INVAL  NULL, n == 0, unknown flags, align_log2 too wide
+ * @retval K23_ERR_INVAL  NULL, n == 0, unknown flags, align_log2 at least
+ *                        the bits of uintptr_t
  * @retval K23_ERR_NOMEM  no free run fits and the source cannot grow (or
  *                        the run would leave the window); nothing changed
  * @context Thread context. Takes @p m's lock; calls the source with it held.
@@ -184,7 +192,7 @@ int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n);
 /**
  * Free every allocated megablock (GHC's osFreeAllMBlocks at shutdown).
  * Owned memory stays owned, for reuse.
- * @param[in,out] m  the allocator
+ * @param[in,out] m  the allocator; NULL panics
  * @context Thread context. Takes @p m's lock.
  */
 void k23_mblock_free_all(k23_mblock_t *m);
@@ -193,8 +201,8 @@ void k23_mblock_free_all(k23_mblock_t *m);
 
 /**
  * Whether the megablock containing @p addr is currently allocated.
- * @param[in] m     the allocator
- * @param[in] addr  any address
+ * @param[in] m     the allocator; NULL panics
+ * @param[in] addr  any address (outside the window: false)
  * @return true when allocated
  * @context Thread context. Takes @p m's lock.
  */
@@ -202,8 +210,8 @@ bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr);
 
 /**
  * Copy the counters.
- * @param[in]  m    the allocator
- * @param[out] out  the counters
+ * @param[in]  m    the allocator; NULL panics
+ * @param[out] out  the counters; NULL panics
  * @context Thread context. Takes @p m's lock.
  */
 void k23_mblock_stats(k23_mblock_t *m, k23_mblock_stats_t *out);
