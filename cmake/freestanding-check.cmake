@@ -35,7 +35,7 @@ foreach(_src IN LISTS SOURCES)
   set(_obj "${OUT}/${_name}.o")
   execute_process(
     COMMAND ${CC} ${EXTRA_FLAGS} -std=c11 -ffreestanding -fno-builtin -nostdinc
-            -isystem "${_cc_include}" -I "${ROOT}/include" -I "${GENERATED}"
+            -isystem "${_cc_include}" -I "${ROOT}/include"
             -I "${ROOT}/tests/freestanding" -I "${ROOT}/src"
             -Wall -Wextra -Werror -O2 -c "${_src}" -o "${_obj}"
     RESULT_VARIABLE _rc ERROR_VARIABLE _err OUTPUT_VARIABLE _out)

@@ -70,7 +70,7 @@ function(k23_add_fuzz)
   add_custom_command(OUTPUT "${_bin}"
     COMMAND "${K23_FUZZ_CLANG}" -std=c11 -g -O1
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-            -DK23_DEBUG=3 -I "${PROJECT_SOURCE_DIR}/include" -I "${K23_GENERATED_INCLUDE}"
+            -DK23_DEBUG=3 -I "${PROJECT_SOURCE_DIR}/include"
             -I "${K23_PORT_DIR}" -I "${PROJECT_SOURCE_DIR}/src" ${_inc}
             ${F_SOURCES} ${F_LIB_FILES} ${F_LIBS} -o "${_bin}"
     DEPENDS ${F_SOURCES} ${F_LIB_FILES} COMMENT "libFuzzer target ${F_TARGET}" VERBATIM)

@@ -243,9 +243,10 @@ void k23_instance_deallocate_instance(const k23_instance_allocator_t *a,
                                       void *instance,
                                       const k23_instance_shape_t *shape)
 {
-    K23_ASSERT(instance_ops_ok(a) && shape != NULL);
-    if (instance == NULL)
-        K23_PANIC("instance: deallocate_instance of NULL");
+    K23_REQUIRE(instance_ops_ok(a), "k23_instance_deallocate_instance");
+    K23_REQUIRE(instance != NULL, "k23_instance_deallocate_instance");
+    K23_REQUIRE(instance_shape_check(shape) == K23_OK,
+                "k23_instance_deallocate_instance");
     a->ops->deallocate_instance(a->ctx, instance, shape);
 }
 
@@ -268,7 +269,8 @@ int k23_instance_allocate_memory(const k23_instance_allocator_t *a,
 void k23_instance_deallocate_memory(const k23_instance_allocator_t *a,
                                     uint32_t index, k23_memory_t *mem)
 {
-    K23_ASSERT(instance_ops_ok(a) && mem != NULL);
+    K23_REQUIRE(instance_ops_ok(a), "k23_instance_deallocate_memory");
+    K23_REQUIRE(mem != NULL, "k23_instance_deallocate_memory");
     if (!mem->live)
         K23_PANIC_ADDR("instance: memory deallocated twice or never "
                        "allocated, base", (uintptr_t)mem->base);
@@ -295,7 +297,8 @@ int k23_instance_allocate_table(const k23_instance_allocator_t *a,
 void k23_instance_deallocate_table(const k23_instance_allocator_t *a,
                                    uint32_t index, k23_table_t *table)
 {
-    K23_ASSERT(instance_ops_ok(a) && table != NULL);
+    K23_REQUIRE(instance_ops_ok(a), "k23_instance_deallocate_table");
+    K23_REQUIRE(table != NULL, "k23_instance_deallocate_table");
     if (!table->live)
         K23_PANIC_ADDR("instance: table deallocated twice or never "
                        "allocated, elements", (uintptr_t)table->elements);
@@ -308,6 +311,8 @@ void k23_instance_deallocate_table(const k23_instance_allocator_t *a,
 void k23_instance_deallocate_memories(const k23_instance_allocator_t *a,
                                       k23_memory_t *mems, uint32_t n)
 {
+    K23_REQUIRE(instance_ops_ok(a), "k23_instance_deallocate_memories");
+    K23_REQUIRE(mems != NULL || n == 0, "k23_instance_deallocate_memories");
     /* Deallocation cannot fail, so one bad entry cannot strand the rest. */
     for (uint32_t i = 0; i < n; i++)
         k23_instance_deallocate_memory(a, i, &mems[i]);
@@ -316,6 +321,8 @@ void k23_instance_deallocate_memories(const k23_instance_allocator_t *a,
 void k23_instance_deallocate_tables(const k23_instance_allocator_t *a,
                                     k23_table_t *tables, uint32_t n)
 {
+    K23_REQUIRE(instance_ops_ok(a), "k23_instance_deallocate_tables");
+    K23_REQUIRE(tables != NULL || n == 0, "k23_instance_deallocate_tables");
     for (uint32_t i = 0; i < n; i++)
         k23_instance_deallocate_table(a, i, &tables[i]);
 }
@@ -426,7 +433,8 @@ fail_block:
 void k23_instance_deallocate_module(const k23_instance_allocator_t *a,
                                     k23_instance_handle_t *h)
 {
-    K23_ASSERT(instance_ops_ok(a) && h != NULL);
+    K23_REQUIRE(instance_ops_ok(a), "k23_instance_deallocate_module");
+    K23_REQUIRE(h != NULL, "k23_instance_deallocate_module");
     if (h->context == NULL)
         K23_PANIC("instance: deallocate_module of a cleared handle "
                   "(deallocated twice?)");
@@ -447,10 +455,26 @@ int k23_instance_commit_(uint8_t *base, size_t from, size_t to)
     return k23_port_vm_commit(base + from, to - from, INSTANCE_RW);
 }
 
+void *k23_memory_base(const k23_memory_t *mem)
+{
+    K23_REQUIRE(mem != NULL, "k23_memory_base");
+    return mem->base;
+}
+
+size_t k23_memory_size(const k23_memory_t *mem)
+{
+    K23_REQUIRE(mem != NULL, "k23_memory_size");
+    return mem->size;
+}
+
 int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
                     uint64_t *old_pages)
 {
-    if (mem == NULL || old_pages == NULL || !mem->live)
+    /* The page-size and size checks keep the shift and the page count
+     * below defined for a memory whose fields were overwritten. */
+    if (mem == NULL || old_pages == NULL || !mem->live ||
+        mem->page_size_log2 > K23_INSTANCE_PAGE_LOG2_MAX ||
+        mem->size > mem->max_size)
         return K23_ERR_INVAL;
     unsigned lg = mem->page_size_log2;
     uint64_t old = (uint64_t)mem->size >> lg;
@@ -490,7 +514,8 @@ int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
 
 int k23_table_grow(k23_table_t *t, uint64_t delta, uint64_t *old_size)
 {
-    if (t == NULL || old_size == NULL || !t->live)
+    if (t == NULL || old_size == NULL || !t->live || t->element_size == 0 ||
+        t->size > t->max_size)
         return K23_ERR_INVAL;
     uint64_t old = t->size;
     if (delta > t->max_size - old)
@@ -535,9 +560,10 @@ int k23_memory_check(const k23_memory_t *m)
     if (m == NULL)
         return K23_ERR_INVAL;
     size_t page = k23_instance_host_page_();
-    size_t mask = ((size_t)1 << m->page_size_log2) - 1;
+    /* Before the mask: a shift by 31..255 would be undefined. */
     if (m->page_size_log2 > K23_INSTANCE_PAGE_LOG2_MAX)
         return instance_corrupt("memory page size too large", m->base);
+    size_t mask = ((size_t)1 << m->page_size_log2) - 1;
     if (m->size > m->max_size || m->max_size > m->capacity)
         return instance_corrupt("memory size > max_size > capacity",
                                 m->base);
@@ -863,7 +889,8 @@ int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *cfg,
 
 void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out)
 {
-    K23_ASSERT(od != NULL && out != NULL);
+    K23_REQUIRE(od != NULL, "k23_ondemand_stats");
+    K23_REQUIRE(out != NULL, "k23_ondemand_stats");
     out->instances = __atomic_load_n(&od->stats.instances, __ATOMIC_RELAXED);
     out->memories = __atomic_load_n(&od->stats.memories, __ATOMIC_RELAXED);
     out->tables = __atomic_load_n(&od->stats.tables, __ATOMIC_RELAXED);

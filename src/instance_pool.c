@@ -46,7 +46,7 @@ struct k23_instance_pool {
 
 void k23_instance_pool_config_default(k23_instance_pool_config_t *cfg)
 {
-    K23_ASSERT(cfg != NULL);
+    K23_REQUIRE(cfg != NULL, "k23_instance_pool_config_default");
     k23_memzero_(cfg, sizeof(*cfg));
     cfg->total_instances = 100;
     cfg->total_memories = 100;
@@ -594,7 +594,8 @@ int k23_instance_pool_destroy(k23_instance_pool_t *pool)
 void k23_instance_pool_stats(k23_instance_pool_t *pool,
                              k23_instance_pool_stats_t *out)
 {
-    K23_ASSERT(pool != NULL && out != NULL);
+    K23_REQUIRE(pool != NULL, "k23_instance_pool_stats");
+    K23_REQUIRE(out != NULL, "k23_instance_pool_stats");
     k23_memzero_(out, sizeof(*out));
     out->instances = pool_slab_used(&pool->inst);
     out->tables = pool_slab_used(&pool->tab);

@@ -348,7 +348,7 @@ int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n)
 
 void k23_mblock_free_all(k23_mblock_t *m)
 {
-    K23_ASSERT(m != NULL);
+    K23_REQUIRE(m != NULL, "k23_mblock_free_all");
     k23_port_lock_acquire(&m->lock);
     for (size_t i = m->lo; i < m->hi; i++) {
         if (mblock_bit(m->owned, i) && mblock_bit(m->busy, i)) {
@@ -365,7 +365,7 @@ void k23_mblock_free_all(k23_mblock_t *m)
 bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr)
 {
     size_t idx;
-    K23_ASSERT(m != NULL);
+    K23_REQUIRE(m != NULL, "k23_mblock_is_allocated");
     if (!mblock_index(m, (uintptr_t)addr, &idx))
         return false;
     k23_port_lock_acquire(&m->lock);
@@ -376,7 +376,8 @@ bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr)
 
 void k23_mblock_stats(k23_mblock_t *m, k23_mblock_stats_t *out)
 {
-    K23_ASSERT(m != NULL && out != NULL);
+    K23_REQUIRE(m != NULL, "k23_mblock_stats");
+    K23_REQUIRE(out != NULL, "k23_mblock_stats");
     k23_port_lock_acquire(&m->lock);
     *out = m->stats;
     k23_port_lock_release(&m->lock);

@@ -442,7 +442,7 @@ static void mempool_return_image(k23_mempool_t *p, size_t index, bool known,
 
 void k23_mempool_config_default(k23_mempool_config_t *cfg)
 {
-    K23_ASSERT(cfg != NULL);
+    K23_REQUIRE(cfg != NULL, "k23_mempool_config_default");
     k23_memzero_(cfg, sizeof(*cfg));
     bool wide = sizeof(size_t) >= 8;
     cfg->limits.memory_reservation = wide ? UINT64_C(4) << 30
@@ -674,7 +674,7 @@ int k23_mempool_destroy(k23_mempool_t *pool)
 
 unsigned k23_mempool_next_stripe(k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_next_stripe");
     return atomic_fetch_add(&pool->next_stripe, 1) % pool->num_stripes;
 }
 
@@ -790,7 +790,6 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
 static void mempool_check_handle(const k23_mempool_t *p,
                                  const k23_mempool_memory_t *mem)
 {
-    K23_ASSERT(p != NULL && mem != NULL);
     if (mem->index >= p->num_slots ||
         mem->base != mempool_base(p, mem->index) ||
         mem->size > p->max_memory_bytes)
@@ -845,7 +844,13 @@ static void mempool_check_live(k23_mempool_t *p,
 int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
                      uint64_t new_size)
 {
-    if (pool == NULL || mem == NULL)
+    /* A handle that names no slot of this pool (another pool's, or a
+     * freed one: deallocation clears base) is a bad argument like NULL;
+     * one that names a slot it no longer owns (a copy kept past the free)
+     * is misuse of the pool's state and panics. */
+    if (pool == NULL || mem == NULL || mem->index >= pool->num_slots ||
+        mem->base != mempool_base(pool, mem->index) ||
+        mem->size > pool->max_memory_bytes)
         return K23_ERR_INVAL;
     mempool_check_live(pool, mem, "k23_mempool_grow");
     if (new_size > pool->max_memory_bytes)
@@ -884,6 +889,8 @@ static void mempool_free_index(k23_mempool_t *p, size_t index,
 
 void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem)
 {
+    K23_REQUIRE(pool != NULL, "k23_mempool_deallocate");
+    K23_REQUIRE(mem != NULL, "k23_mempool_deallocate");
     mempool_check_live(pool, mem, "k23_mempool_deallocate");
     /* Reset: keep the first bytes committed but zero, drop the rest. What
      * is committed is the pool's record, not mem->size (a copy of the
@@ -912,6 +919,8 @@ void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem)
 void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
                                     k23_mempool_memory_t *mem)
 {
+    K23_REQUIRE(pool != NULL, "k23_mempool_deallocate_unknown");
+    K23_REQUIRE(mem != NULL, "k23_mempool_deallocate_unknown");
     mempool_check_live(pool, mem, "k23_mempool_deallocate_unknown");
     mempool_return_image(pool, mem->index, false, 0);
     mempool_free_index(pool, mem->index, 0, true);
@@ -921,7 +930,7 @@ void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
 
 void k23_mempool_purge_module(k23_mempool_t *pool, uint64_t module_id)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_purge_module");
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];
         for (uint32_t m = 0; m < pool->memories_per_instance; m++) {
@@ -951,34 +960,33 @@ void k23_mempool_purge_module(k23_mempool_t *pool, uint64_t module_id)
 
 const k23_slab_layout_t *k23_mempool_layout(const k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_layout");
     return &pool->layout;
 }
 
 void *k23_mempool_slab_base(const k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_slab_base");
     return pool->slab;
 }
 
 void *k23_mempool_slot_base(const k23_mempool_t *pool, size_t index)
 {
-    K23_ASSERT(pool != NULL);
-    if (index >= pool->num_slots)
-        K23_PANIC_ADDR("k23_mempool_slot_base: slot index out of range:",
-                       index);
+    K23_REQUIRE(pool != NULL, "k23_mempool_slot_base");
+    K23_REQUIRE(index < pool->num_slots, "k23_mempool_slot_base");
     return mempool_base(pool, index);
 }
 
 unsigned k23_mempool_num_stripes(const k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_num_stripes");
     return pool->num_stripes;
 }
 
 size_t k23_mempool_stripe_free_slots(k23_mempool_t *pool, unsigned stripe)
 {
-    K23_ASSERT(pool != NULL && stripe < pool->num_stripes);
+    K23_REQUIRE(pool != NULL, "k23_mempool_stripe_free_slots");
+    K23_REQUIRE(stripe < pool->num_stripes, "k23_mempool_stripe_free_slots");
     struct mempool_stripe *s = &pool->stripes[stripe];
     k23_port_lock_acquire(&s->lock);
     size_t n = (size_t)(s->nslots - s->last_cold) + s->unused_warm;
@@ -988,7 +996,7 @@ size_t k23_mempool_stripe_free_slots(k23_mempool_t *pool, unsigned stripe)
 
 bool k23_mempool_is_empty(k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_is_empty");
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];
         k23_port_lock_acquire(&s->lock);
@@ -1002,7 +1010,7 @@ bool k23_mempool_is_empty(k23_mempool_t *pool)
 
 size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_unused_warm_slots");
     size_t n = 0;
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];
@@ -1015,7 +1023,7 @@ size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool)
 
 size_t k23_mempool_unused_bytes_resident(k23_mempool_t *pool)
 {
-    K23_ASSERT(pool != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_unused_bytes_resident");
     size_t n = 0;
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];
@@ -1028,7 +1036,8 @@ size_t k23_mempool_unused_bytes_resident(k23_mempool_t *pool)
 
 void k23_mempool_stats(k23_mempool_t *pool, k23_mempool_stats_t *out)
 {
-    K23_ASSERT(pool != NULL && out != NULL);
+    K23_REQUIRE(pool != NULL, "k23_mempool_stats");
+    K23_REQUIRE(out != NULL, "k23_mempool_stats");
     size_t used = 0;
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];

@@ -48,11 +48,14 @@ int k23_range_end(k23_range_t r, uint64_t *out)
 
 bool k23_range_contains(k23_range_t r, uint64_t addr)
 {
+    K23_REQUIRE(k23_range_valid(r), "k23_range_contains");
     return r.size != 0 && addr >= r.base && addr - r.base < r.size;
 }
 
 bool k23_range_contains_range(k23_range_t outer, k23_range_t inner)
 {
+    K23_REQUIRE(k23_range_valid(outer), "k23_range_contains_range");
+    K23_REQUIRE(k23_range_valid(inner), "k23_range_contains_range");
     if (inner.size == 0) {
         /* An empty range sits at a point: inside, or at the exclusive end. */
         return k23_range_contains(outer, inner.base) ||
@@ -65,6 +68,8 @@ bool k23_range_contains_range(k23_range_t outer, k23_range_t inner)
 
 bool k23_range_overlaps(k23_range_t a, k23_range_t b)
 {
+    K23_REQUIRE(k23_range_valid(a), "k23_range_overlaps");
+    K23_REQUIRE(k23_range_valid(b), "k23_range_overlaps");
     if (a.size == 0 || b.size == 0)
         return false;
     return a.base <= k23_range_last(b) && b.base <= k23_range_last(a);
@@ -238,12 +243,26 @@ static void subtract_emit(k23_range_t *out, size_t cap, size_t *count,
     (*count)++;
 }
 
+/* Whether the arrays [a, a + na) and [b, b + nb) share an element; empty
+ * arrays share none. Compared as integers: they may be unrelated objects. */
+static bool ranges_alias(const k23_range_t *a, size_t na,
+                         const k23_range_t *b, size_t nb)
+{
+    if (a == NULL || b == NULL || na == 0 || nb == 0)
+        return false;
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    return pa < pb ? (pb - pa) / sizeof(*a) < na
+                   : (pa - pb) / sizeof(*b) < nb;
+}
+
 int k23_ranges_subtract(const k23_range_t *regions, size_t nregions,
                         const k23_range_t *holes, size_t nholes,
                         k23_range_t *out, size_t cap, size_t *out_n)
 {
     if (out_n == NULL || (holes == NULL && nholes > 0) ||
-        (out == NULL && cap > 0))
+        (out == NULL && cap > 0) ||
+        ranges_alias(out, cap, regions, nregions) ||
+        ranges_alias(out, cap, holes, nholes))
         return K23_ERR_INVAL;
     int err = k23_ranges_check_sorted(regions, nregions);
     if (err != K23_OK)

@@ -293,22 +293,30 @@ int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out)
 uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l)
 {
     uint64_t r;
-    K23_ASSERT(l != NULL);
-    /* num_stripes <= num_slots whenever it exceeds 1, so the product is
-     * at most the slots' share of the total, which was checked. */
-    if (k23_mul_overflow_(l->slot_bytes, l->num_stripes, &r))
-        K23_PANIC("slot_bytes * num_stripes overflows");
+    K23_REQUIRE(l != NULL, "k23_slab_layout_bytes_to_next_stripe_slot");
+    K23_REQUIRE(l->num_stripes >= 1,
+                "k23_slab_layout_bytes_to_next_stripe_slot");
+    K23_REQUIRE(slab_width_ok(l->width),
+                "k23_slab_layout_bytes_to_next_stripe_slot");
+    /* num_stripes <= num_slots whenever it exceeds 1, so for a layout from
+     * k23_slab_calculate() the product is at most the slots' share of the
+     * total, which was checked; anything else is not such a layout. */
+    bool fits = !k23_mul_overflow_(l->slot_bytes, l->num_stripes, &r) &&
+                r <= k23_slab_size_max(l->width);
+    K23_REQUIRE(fits, "k23_slab_layout_bytes_to_next_stripe_slot");
     return r;
 }
 
 int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
                                 uint64_t *out)
 {
-    if (l == NULL || out == NULL || index >= l->num_slots)
+    if (l == NULL || out == NULL || index >= l->num_slots ||
+        !slab_width_ok(l->width))
         return K23_ERR_INVAL;
     uint64_t off;
-    if (k23_mul_overflow_(l->slot_bytes, index, &off) ||
-        k23_add_overflow_(off, l->pre_slab_guard_bytes, &off))
+    if (!slab_mul(l->slot_bytes, index, k23_slab_size_max(l->width), &off) ||
+        !slab_add(off, l->pre_slab_guard_bytes, k23_slab_size_max(l->width),
+                  &off))
         return K23_ERR_INVAL;
     *out = off;
     return K23_OK;

@@ -7,7 +7,7 @@ if(TARGET test_frames_args AND NOT K23_DEBUG STREQUAL "0")
   add_library(k23mem_objects_ndebug OBJECT EXCLUDE_FROM_ALL ${_k23_nd_sources})
   target_compile_definitions(k23mem_objects_ndebug PRIVATE K23_DEBUG=0)
   target_include_directories(k23mem_objects_ndebug
-    PUBLIC "${PROJECT_SOURCE_DIR}/include" "${K23_GENERATED_INCLUDE}" "${K23_PORT_DIR}"
+    PUBLIC "${PROJECT_SOURCE_DIR}/include" "${K23_PORT_DIR}"
     PRIVATE "${PROJECT_SOURCE_DIR}/src")
   foreach(_k23_nd_test test_frames_args test_frames)
     add_executable(${_k23_nd_test}_ndebug
@@ -18,7 +18,7 @@ if(TARGET test_frames_args AND NOT K23_DEBUG STREQUAL "0")
     target_include_directories(${_k23_nd_test}_ndebug PRIVATE
       "${CRITERION_INCLUDE}" "${CMAKE_CURRENT_SOURCE_DIR}/support"
       "${PROJECT_SOURCE_DIR}/src" "${PROJECT_SOURCE_DIR}/include"
-      "${K23_GENERATED_INCLUDE}" "${K23_PORT_DIR}")
+      "${K23_PORT_DIR}")
     target_link_libraries(${_k23_nd_test}_ndebug PRIVATE ${K23_PORT_LIBS}
       "${CRITERION_LIB}")
     add_test(NAME ${_k23_nd_test}_ndebug

@@ -19,7 +19,7 @@ find_program(K23_LLVM_NM NAMES llvm-nm llvm-nm-14)
 
 if(K23_GCC AND K23_NM)
   add_test(NAME freestanding_gcc_host
-    COMMAND ${CMAKE_COMMAND} -DCC=${K23_GCC} -DNM=${K23_NM} -DROOT=${PROJECT_SOURCE_DIR} -DGENERATED=${K23_GENERATED_INCLUDE}
+    COMMAND ${CMAKE_COMMAND} -DCC=${K23_GCC} -DNM=${K23_NM} -DROOT=${PROJECT_SOURCE_DIR}
             -DOUT=${CMAKE_CURRENT_BINARY_DIR}/freestanding/gcc "-DSOURCES=${_fs_sources_arg}"
             -P ${PROJECT_SOURCE_DIR}/cmake/freestanding-check.cmake)
   set_tests_properties(freestanding_gcc_host PROPERTIES LABELS "freestanding")
@@ -27,7 +27,7 @@ if(K23_GCC AND K23_NM)
   # libc call are each rejected.
   foreach(_bad bad_hosted_header bad_libc_call)
     add_test(NAME freestanding_rejects_${_bad}
-      COMMAND ${CMAKE_COMMAND} -DCC=${K23_GCC} -DNM=${K23_NM} -DROOT=${PROJECT_SOURCE_DIR} -DGENERATED=${K23_GENERATED_INCLUDE}
+      COMMAND ${CMAKE_COMMAND} -DCC=${K23_GCC} -DNM=${K23_NM} -DROOT=${PROJECT_SOURCE_DIR}
               -DOUT=${CMAKE_CURRENT_BINARY_DIR}/freestanding/bad
               -DSOURCES=${PROJECT_SOURCE_DIR}/tests/freestanding/${_bad}.c
               -P ${PROJECT_SOURCE_DIR}/cmake/freestanding-check.cmake)
@@ -36,7 +36,7 @@ if(K23_GCC AND K23_NM)
 endif()
 if(K23_CLANG AND K23_LLVM_NM)
   add_test(NAME freestanding_clang_wasm32
-    COMMAND ${CMAKE_COMMAND} -DCC=${K23_CLANG} -DNM=${K23_LLVM_NM} -DROOT=${PROJECT_SOURCE_DIR} -DGENERATED=${K23_GENERATED_INCLUDE}
+    COMMAND ${CMAKE_COMMAND} -DCC=${K23_CLANG} -DNM=${K23_LLVM_NM} -DROOT=${PROJECT_SOURCE_DIR}
             -DOUT=${CMAKE_CURRENT_BINARY_DIR}/freestanding/wasm32 "-DSOURCES=${_fs_sources_arg}"
             -DEXTRA_FLAGS=--target=wasm32-unknown-unknown
             -P ${PROJECT_SOURCE_DIR}/cmake/freestanding-check.cmake)

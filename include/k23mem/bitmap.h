@@ -8,6 +8,12 @@
  * counts are `size_t`, not `int` as in libbsd's macros.
  *
  * No function here allocates or locks; callers serialise access.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): every function but k23_bitmap_test() reports them as
+ * #K23_ERR_INVAL (in the result's `rc` for the k23_bitmap_next_*() pair)
+ * and writes no result. k23_bitmap_test() is an inline accessor for the
+ * scan loops and checks nothing: it does not know nbits.
  */
 #ifndef K23MEM_BITMAP_H
 #define K23MEM_BITMAP_H
@@ -138,8 +144,9 @@ int k23_bitmap_clear_range(unsigned char *bs, size_t nbits, size_t start,
                            size_t len);
 
 /**
- * Value of bit @p i (no bounds check: the caller knows i < nbits).
- * @param[in] bs  bitstring
+ * Value of bit @p i (no bounds check: the caller knows i < nbits; nor a
+ * NULL check: this is the inline fast path).
+ * @param[in] bs  bitstring, not NULL
  * @param[in] i   bit index
  * @return true when set
  * @context Any.

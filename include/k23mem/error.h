@@ -8,6 +8,9 @@
  * Results are written through a trailing out-pointer that is left untouched
  * on failure.
  *
+ * k23_strerror() and k23_strerror_name() accept every int: there is no
+ * invalid argument to either.
+ *
  * Numbers are grouped by module so that each module can add codes without
  * renumbering another's: general -1..-19, slab -20..-29, instance -30..-39,
  * device tree -40..-49, frames -50..-59, wasm32 -60..-69.

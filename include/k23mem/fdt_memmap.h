@@ -32,6 +32,10 @@
  * counts out of range, a property whose length is not a whole number of
  * entries, or a range whose end does not fit 64 bits.
  *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build) are reported as #K23_ERR_INVAL with nothing written;
+ * k23_fdt_error() and k23_fdt_kind_name() accept every value.
+ *
  * Example (kernel start-up, 4 KiB pages):
  * @code
  * k23_fdt_region_t ram[16], taken[32], dyn[8];

@@ -22,6 +22,16 @@
  *
  * Linear memories and tables are always READ|WRITE, so no operation here
  * takes a permission set and none needs a W^X check.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check.
+ * An allocator is invalid when it or its ops table is NULL or one of the
+ * six operations is missing. Deallocating something that is not live
+ * (a double free) panics too, naming its address.
  */
 #ifndef K23MEM_INSTANCE_H
 #define K23MEM_INSTANCE_H
@@ -266,8 +276,8 @@ int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *cfg,
 
 /**
  * Read the on-demand allocator's counters.
- * @param[in]  od   state from k23_ondemand_init()
- * @param[out] out  a snapshot
+ * @param[in]  od   state from k23_ondemand_init(); NULL panics
+ * @param[out] out  a snapshot; NULL panics
  * @context Any.
  */
 void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out);
@@ -352,7 +362,8 @@ int k23_instance_allocate_instance(const k23_instance_allocator_t *a,
                                    void **out);
 
 /**
- * Give back an instance block.
+ * Give back an instance block. Panics on an invalid allocator, a NULL
+ * block, or a NULL or invalid shape (size 0, align_log2 above 12).
  * @param[in] a         allocator that allocated it
  * @param[in] instance  the block
  * @param[in] shape     the shape it was allocated with. Another shape is
@@ -383,7 +394,8 @@ int k23_instance_allocate_memory(const k23_instance_allocator_t *a,
                                  k23_memory_t *out);
 
 /**
- * Give back a memory. Panics if @p mem is not live (double free).
+ * Give back a memory. Panics if @p mem is not live (double free), and on
+ * an invalid allocator or a NULL @p mem.
  * @param[in]     a      allocator that allocated it
  * @param[in]     index  the index it was allocated at
  * @param[in,out] mem    the memory; no longer live afterwards
@@ -409,7 +421,8 @@ int k23_instance_allocate_table(const k23_instance_allocator_t *a,
                                 k23_table_t *out);
 
 /**
- * Give back a table. Panics if @p table is not live (double free).
+ * Give back a table. Panics if @p table is not live (double free), and
+ * on an invalid allocator or a NULL @p table.
  * @param[in]     a      allocator that allocated it
  * @param[in]     index  the index it was allocated at
  * @param[in,out] table  the table; no longer live afterwards
@@ -453,7 +466,9 @@ int k23_instance_allocate_tables(const k23_instance_allocator_t *a,
                                  k23_table_t *out);
 
 /**
- * Deallocate @p n memories, entry i at index i.
+ * Deallocate @p n memories, entry i at index i. Panics on an invalid
+ * allocator, on @p mems NULL with @p n > 0, and as
+ * k23_instance_deallocate_memory() for each entry.
  * @param[in]     a     allocator that allocated them
  * @param[in,out] mems  the memories
  * @param[in]     n     how many
@@ -463,7 +478,9 @@ void k23_instance_deallocate_memories(const k23_instance_allocator_t *a,
                                       k23_memory_t *mems, uint32_t n);
 
 /**
- * Deallocate @p n tables, entry i at index i.
+ * Deallocate @p n tables, entry i at index i. Panics on an invalid
+ * allocator, on @p tables NULL with @p n > 0, and as
+ * k23_instance_deallocate_table() for each entry.
  * @param[in]     a       allocator that allocated them
  * @param[in,out] tables  the tables
  * @param[in]     n       how many
@@ -506,7 +523,9 @@ int k23_instance_allocate_module(const k23_instance_allocator_t *a,
 
 /**
  * Deallocate an instance from k23_instance_allocate_module(): its
- * memories, its tables, then its block. The handle is cleared.
+ * memories, its tables, then its block. The handle is cleared. Panics on
+ * an invalid allocator, a NULL @p h, or a cleared handle (deallocated
+ * twice).
  * @param[in]     a  the allocator that allocated it
  * @param[in,out] h  the instance
  * @context Thread context.
@@ -518,25 +537,19 @@ void k23_instance_deallocate_module(const k23_instance_allocator_t *a,
 
 /**
  * First byte of a memory.
- * @param[in] mem  a live memory
+ * @param[in] mem  a live memory; NULL panics
  * @return its base
  * @context Any.
  */
-static inline void *k23_memory_base(const k23_memory_t *mem)
-{
-    return mem->base;
-}
+void *k23_memory_base(const k23_memory_t *mem);
 
 /**
  * Current size of a memory.
- * @param[in] mem  a live memory
+ * @param[in] mem  a live memory; NULL panics
  * @return size in bytes
  * @context Any.
  */
-static inline size_t k23_memory_size(const k23_memory_t *mem)
-{
-    return mem->size;
-}
+size_t k23_memory_size(const k23_memory_t *mem);
 
 /**
  * Grow a memory in place by @p delta_pages pages. The new bytes read as
@@ -545,7 +558,9 @@ static inline size_t k23_memory_size(const k23_memory_t *mem)
  * @param[in]     delta_pages  pages to add
  * @param[out]    old_pages    size before, in pages; untouched on error
  * @retval K23_OK         grown
- * @retval K23_ERR_INVAL  NULL argument or memory not live
+ * @retval K23_ERR_INVAL  NULL argument, memory not live, or its fields
+ *                        broken (page_size_log2 above
+ *                        #K23_INSTANCE_PAGE_LOG2_MAX, size above max_size)
  * @retval K23_ERR_GROW   the new size would pass max_size (the declared
  *                        maximum or the reservation); nothing changed
  * @retval K23_ERR_NOMEM  the host could not back the pages; nothing changed
@@ -560,7 +575,8 @@ int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
  * @param[in]     delta     elements to add
  * @param[out]    old_size  element count before; untouched on error
  * @retval K23_OK         grown
- * @retval K23_ERR_INVAL  NULL argument or table not live
+ * @retval K23_ERR_INVAL  NULL argument, table not live, or its fields
+ *                        broken (element_size 0, size above max_size)
  * @retval K23_ERR_GROW   the new size would pass max_size; nothing changed
  * @retval K23_ERR_NOMEM  the host could not back the pages; nothing changed
  * @context Thread context. Caller serialises use of @p table.

@@ -15,6 +15,13 @@
  * k23_instance_allocate_module()). Running out of slots is #K23_ERR_FULL.
  * Memory protection keys are not used (one stripe): the six operations do
  * not know which store a memory belongs to.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check.
  */
 #ifndef K23MEM_INSTANCE_POOL_H
 #define K23MEM_INSTANCE_POOL_H
@@ -69,7 +76,7 @@ typedef struct k23_instance_pool k23_instance_pool_t;
  * no guard where size_t is 32 bits); 100 tables of 20000 pointer-size
  * elements; one memory and one table per module; 64 KiB kept resident;
  * freed memory slots reused at once (no warm-slot reserve).
- * @param[out] cfg  filled completely
+ * @param[out] cfg  filled completely; NULL panics
  * @context Any.
  */
 void k23_instance_pool_config_default(k23_instance_pool_config_t *cfg);
@@ -81,7 +88,8 @@ void k23_instance_pool_config_default(k23_instance_pool_config_t *cfg);
  * @param[out] pool  the pool; untouched on error
  * @param[out] out   the allocator (ops + context); untouched on error
  * @retval K23_OK         created
- * @retval K23_ERR_INVAL  NULL pointer, total_instances 0, element size 0,
+ * @retval K23_ERR_INVAL  NULL pointer, total_instances 0 or UINT32_MAX,
+ *                        total_tables UINT32_MAX, element size 0,
  *                        instance size 0
  * @retval K23_ERR_LIMIT  a slab size overflows
  * @retval K23_ERR_NOMEM  no address space
@@ -105,8 +113,8 @@ int k23_instance_pool_destroy(k23_instance_pool_t *pool);
 
 /**
  * Snapshot the counters.
- * @param[in]  pool  the pool
- * @param[out] out   the counters
+ * @param[in]  pool  the pool; NULL panics
+ * @param[out] out   the counters; NULL panics
  * @context Any.
  */
 void k23_instance_pool_stats(k23_instance_pool_t *pool,

@@ -29,6 +29,13 @@
  *
  * The allocator never touches megablock memory, except to zero dirty
  * megablocks when #K23_MBLOCK_ZERO is asked for.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check.
  */
 #ifndef K23MEM_MEGABLOCK_H
 #define K23MEM_MEGABLOCK_H
@@ -188,7 +195,7 @@ int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n);
 /**
  * Free every allocated megablock (GHC's osFreeAllMBlocks at shutdown).
  * Owned memory stays owned, for reuse.
- * @param[in,out] m  the allocator
+ * @param[in,out] m  the allocator; NULL panics
  * @context Thread context. Takes @p m's lock.
  */
 void k23_mblock_free_all(k23_mblock_t *m);
@@ -197,8 +204,8 @@ void k23_mblock_free_all(k23_mblock_t *m);
 
 /**
  * Whether the megablock containing @p addr is currently allocated.
- * @param[in] m     the allocator
- * @param[in] addr  any address
+ * @param[in] m     the allocator; NULL panics
+ * @param[in] addr  any address (outside the window: false)
  * @return true when allocated
  * @context Thread context. Takes @p m's lock.
  */
@@ -206,8 +213,8 @@ bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr);
 
 /**
  * Copy the counters.
- * @param[in]  m    the allocator
- * @param[out] out  the counters
+ * @param[in]  m    the allocator; NULL panics
+ * @param[out] out  the counters; NULL panics
  * @context Thread context. Takes @p m's lock.
  */
 void k23_mblock_stats(k23_mblock_t *m, k23_mblock_stats_t *out);

@@ -26,6 +26,14 @@
  * k23_port_pkey_*); the pool's own bookkeeping is committed from the port
  * too, so the module is part of the freestanding core. All functions are
  * thread-safe (one lock per stripe) unless noted.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check ("k23_mempool_num_stripes: invalid
+ * argument: pool != NULL").
  */
 #ifndef K23MEM_MEMPOOL_H
 #define K23MEM_MEMPOOL_H
@@ -142,7 +150,7 @@ typedef struct k23_mempool k23_mempool_t;
  * slots of 10 MiB, no guard), 1 memory per module, 100 warm slots, nothing
  * kept resident, keys #K23_MEMPOOL_MPK_NO, at most 16 keys, the port's
  * keys.
- * @param[out] cfg  filled completely
+ * @param[out] cfg  filled completely; NULL panics
  * @context Any.
  */
 void k23_mempool_config_default(k23_mempool_config_t *cfg);
@@ -163,7 +171,8 @@ void k23_mempool_config_default(k23_mempool_config_t *cfg);
  *                                    k23_slab_error_message() explains
  * @retval K23_ERR_LIMIT              more than 2^30 slots
  * @retval K23_ERR_NOMEM              no address space for the slab or bookkeeping
- * @retval K23_ERR_INVAL              NULL pointer or invalid mpk mode
+ * @retval K23_ERR_INVAL              NULL pointer, invalid mpk mode, or a
+ *                                    NULL callback in cfg->pkey_ops
  * @retval K23_ERR_UNSUPPORTED        the port has no virtual memory
  * @retval K23_ERR_OS                 the host refused to protect the slab
  * @context Thread context.
@@ -184,7 +193,7 @@ int k23_mempool_destroy(k23_mempool_t *pool);
 /**
  * Stripe for the next store, round-robin over the stripes
  * (wasmtime's `next_available_pkey`).
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return a stripe index < k23_mempool_num_stripes()
  * @context Any.
  */
@@ -272,7 +281,10 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
  * @param[in]     new_size  bytes, rounded up to pages, >= mem->size
  * @retval K23_OK         grown (or already that size)
  * @retval K23_ERR_LIMIT  @p new_size exceeds mem->capacity
- * @retval K23_ERR_INVAL  NULL pointer or @p new_size below the current size
+ * @retval K23_ERR_INVAL  NULL pointer, @p mem not a memory of @p pool (its
+ *                        index, base or capacity do not match a slot, as
+ *                        after k23_mempool_deallocate()), or @p new_size
+ *                        below the current size
  * @retval K23_ERR_NOMEM  the host could not commit
  * @retval K23_ERR_OS     the host refused another way
  * @context Thread context; the caller owns @p mem.
@@ -288,8 +300,8 @@ int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
  * `mem->size`. Panics (naming the slot, its address and the generations) if
  * the memory is not allocated or @p mem is a stale handle (see
  * k23_mempool_grow()).
- * @param[in]     pool  the pool
- * @param[in,out] mem   the memory; must not be used afterwards
+ * @param[in]     pool  the pool; NULL panics
+ * @param[in,out] mem   the memory; must not be used afterwards; NULL panics
  * @context Thread context.
  */
 void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem);
@@ -298,9 +310,10 @@ void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem);
  * Free a memory whose contents the caller cannot vouch for (for instance
  * instantiation failed after the memory was handed out): no reset now,
  * the slot is marked unknown and fully reset before its next use
- * (wasmtime's `deallocate` with no image).
- * @param[in]     pool  the pool
- * @param[in,out] mem   the memory; must not be used afterwards
+ * (wasmtime's `deallocate` with no image). Panics as
+ * k23_mempool_deallocate() does.
+ * @param[in]     pool  the pool; NULL panics
+ * @param[in,out] mem   the memory; must not be used afterwards; NULL panics
  * @context Thread context.
  */
 void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
@@ -310,7 +323,7 @@ void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
  * Purge everything related to a module: every free slot affine to
  * (@p module_id, i) for i < max_memories_per_module loses its affinity and
  * its resident bytes (decommitted). Call when the module is dropped.
- * @param[in] pool       the pool
+ * @param[in] pool       the pool; NULL panics
  * @param[in] module_id  the module's unique id
  * @context Thread context.
  */
@@ -320,7 +333,7 @@ void k23_mempool_purge_module(k23_mempool_t *pool, uint64_t module_id);
 
 /**
  * The pool's layout.
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return the layout; valid until k23_mempool_destroy()
  * @context Any.
  */
@@ -328,7 +341,7 @@ const k23_slab_layout_t *k23_mempool_layout(const k23_mempool_t *pool);
 
 /**
  * Start of the slab reservation.
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return the address the slab was reserved at
  * @context Any.
  */
@@ -337,7 +350,7 @@ void *k23_mempool_slab_base(const k23_mempool_t *pool);
 /**
  * Base address of slot @p index:
  * slab + pre_slab_guard_bytes + index * slot_bytes.
- * @param[in] pool   the pool
+ * @param[in] pool   the pool; NULL panics
  * @param[in] index  slot index, < num_slots (panics otherwise)
  * @return the slot's first byte
  * @context Any.
@@ -346,7 +359,7 @@ void *k23_mempool_slot_base(const k23_mempool_t *pool, size_t index);
 
 /**
  * Number of stripes (1 without protection keys).
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return stripes, >= 1
  * @context Any.
  */
@@ -354,8 +367,9 @@ unsigned k23_mempool_num_stripes(const k23_mempool_t *pool);
 
 /**
  * Number of free slots of a stripe (cold and warm).
- * @param[in] pool    the pool
- * @param[in] stripe  stripe index (panics if out of range)
+ * @param[in] pool    the pool; NULL panics
+ * @param[in] stripe  stripe index, < k23_mempool_num_stripes() (panics
+ *                    otherwise)
  * @return free slots
  * @context Any.
  */
@@ -363,7 +377,7 @@ size_t k23_mempool_stripe_free_slots(k23_mempool_t *pool, unsigned stripe);
 
 /**
  * Whether no slot is allocated.
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return true when empty
  * @context Any.
  */
@@ -371,7 +385,7 @@ bool k23_mempool_is_empty(k23_mempool_t *pool);
 
 /**
  * Freed slots not yet reused, all stripes.
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return the count
  * @context Any.
  */
@@ -379,7 +393,7 @@ size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool);
 
 /**
  * Bytes kept committed in freed slots, all stripes.
- * @param[in] pool  the pool
+ * @param[in] pool  the pool; NULL panics
  * @return the byte count
  * @context Any.
  */
@@ -387,8 +401,8 @@ size_t k23_mempool_unused_bytes_resident(k23_mempool_t *pool);
 
 /**
  * Snapshot the counters.
- * @param[in]  pool  the pool
- * @param[out] out   the counters
+ * @param[in]  pool  the pool; NULL panics
+ * @param[out] out   the counters; NULL panics
  * @context Any.
  */
 void k23_mempool_stats(k23_mempool_t *pool, k23_mempool_stats_t *out);

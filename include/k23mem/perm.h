@@ -6,6 +6,11 @@
  * EXECUTE together breaks W^X and is rejected wherever permissions enter the
  * library. Page-fault flags say what an access that faulted was trying to
  * do; k23_fault_to_perm() turns them into the permissions that access needs.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): the functions that return an error code report a NULL pointer or
+ * undefined bits as #K23_ERR_INVAL (or the code listed) and leave their
+ * out-pointers untouched; the inline predicates accept every value.
  */
 #ifndef K23MEM_PERM_H
 #define K23MEM_PERM_H

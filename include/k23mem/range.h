@@ -7,6 +7,18 @@
  * computes base + size unchecked. Region lists are arrays of ranges; the
  * list functions sort, merge and subtract in place or into caller arrays,
  * never allocating.
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check.
+ * An invalid range (one whose last byte would pass 2^64 - 1, see
+ * k23_range_valid()) is such an argument. The inline helpers are the
+ * exception: k23_is_aligned() and k23_range_valid() accept every value,
+ * and k23_range_last() leaves its precondition (a valid, non-empty range)
+ * unchecked.
  */
 #ifndef K23MEM_RANGE_H
 #define K23MEM_RANGE_H
@@ -70,7 +82,8 @@ static inline bool k23_range_valid(k23_range_t r)
 }
 
 /**
- * Last address inside a non-empty valid range (inclusive end).
+ * Last address inside a non-empty valid range (inclusive end). Not
+ * checked (an inline helper): an empty range gives base - 1, wrapped.
  * @param[in] r  a valid range with size > 0
  * @return base + size - 1
  * @context Any.
@@ -104,7 +117,7 @@ int k23_range_end(k23_range_t r, uint64_t *out);
 
 /**
  * Whether @p addr lies in @p r.
- * @param[in] r     a valid range
+ * @param[in] r     a valid range; an invalid one panics
  * @param[in] addr  address
  * @return true when inside (never for an empty range)
  * @context Any.
@@ -114,8 +127,8 @@ bool k23_range_contains(k23_range_t r, uint64_t addr);
 /**
  * Whether every byte of @p inner lies in @p outer. An empty @p inner is
  * contained when its base lies in @p outer or at its exclusive end.
- * @param[in] outer  a valid range
- * @param[in] inner  a valid range
+ * @param[in] outer  a valid range; an invalid one panics
+ * @param[in] inner  a valid range; an invalid one panics
  * @return true when contained
  * @context Any.
  */
@@ -123,8 +136,8 @@ bool k23_range_contains_range(k23_range_t outer, k23_range_t inner);
 
 /**
  * Whether two ranges share at least one byte (empty ranges share none).
- * @param[in] a  a valid range
- * @param[in] b  a valid range
+ * @param[in] a  a valid range; an invalid one panics
+ * @param[in] b  a valid range; an invalid one panics
  * @return true when they overlap
  * @context Any.
  */
@@ -196,7 +209,10 @@ int k23_ranges_check_sorted(const k23_range_t *v, size_t n);
  *                       number that would be needed
  * @retval K23_OK           done
  * @retval K23_ERR_NOSPACE  @p cap too small (*out_n tells how many needed)
- * @retval K23_ERR_INVAL    NULL pointer, invalid range, regions not sorted
+ * @retval K23_ERR_INVAL    NULL pointer (with a non-zero count or
+ *                          capacity), invalid range, regions not sorted,
+ *                          or @p out sharing an element with @p regions
+ *                          or @p holes
  * @retval K23_ERR_OVERLAP  regions overlap each other
  * @context Any.
  */

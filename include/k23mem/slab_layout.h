@@ -38,6 +38,13 @@
  *
  * The module is pure: no allocation, no locks, no port calls except
  * k23_slab_target_host().
+ *
+ * Invalid arguments (the README's policy, the same in every K23_DEBUG
+ * build): a function that returns an error code reports a NULL pointer or
+ * an out-of-range value as #K23_ERR_INVAL (or the code listed) and leaves
+ * its out-pointers untouched; one that returns nothing, a count, a flag or
+ * an address panics through k23_port_panic() with a message naming the
+ * function and the failed check.
  */
 #ifndef K23MEM_SLAB_LAYOUT_H
 #define K23MEM_SLAB_LAYOUT_H
@@ -122,9 +129,10 @@ typedef struct k23_slab_layout {
 /* ---- operations ---- */
 
 /**
- * Largest value of a `width`-bit size_t, as a uint64_t.
- * @param[in] width  bits, 1..64
- * @return `2^width - 1`
+ * Largest value of a `width`-bit size_t, as a uint64_t. Defined for every
+ * @p width: 0 gives 0, 64 and above give UINT64_MAX.
+ * @param[in] width  bits
+ * @return `2^min(width, 64) - 1`
  * @context Any.
  */
 static inline uint64_t k23_slab_size_max(unsigned width)
@@ -217,7 +225,9 @@ int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
  * same stripe, `slot_bytes * num_stripes`: the striped equivalent of the
  * memory reservation. In a 3-stripe slab, from slot 1 to slot 4.
  * @param[in] l  a layout from k23_slab_calculate() (the product cannot
- *               overflow: num_stripes <= max(num_slots, 1))
+ *               overflow: num_stripes <= max(num_slots, 1)). Panics if
+ *               @p l is NULL, num_stripes is 0, the width is out of range
+ *               or the product exceeds the width's SIZE_MAX.
  * @return the distance in bytes
  * @context Any.
  */
@@ -230,7 +240,8 @@ uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
  * @param[in]  index  slot index, < l->num_slots
  * @param[out] out    the offset; untouched on error
  * @retval K23_OK         computed
- * @retval K23_ERR_INVAL  NULL pointer or @p index out of range
+ * @retval K23_ERR_INVAL  NULL pointer, @p index out of range, width out of
+ *                        range, or the offset exceeds the width's SIZE_MAX
  * @context Any.
  */
 int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
