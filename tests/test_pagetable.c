@@ -231,9 +231,13 @@ static void runs_normalise(runs_t *r)
 
 /* ---- comparing the tree (independent reader) with the shadow ---- */
 
+/* Leaves of each size the reader has seen, over all checks of a run. */
+static uint64_t seen_leaves[3];
+
 static void collect_leaf(void *ctx, const ref_leaf_t *l)
 {
     runs_t *r = ctx;
+    seen_leaves[l->size == K4 ? 0 : l->size == M2 ? 1 : 2]++;
     run_t x = {l->va, l->size, l->pa, l->perm, l->memtype};
     runs_push(r, x);
 }
@@ -346,6 +350,7 @@ static void model_run(const fmt_case_t *c, unsigned nops, uint64_t seed)
     cr_assert_eq(k23_pt_flush_init(&fl, 7), K23_OK);
     runs_t shadow = {0};
     rng_state = seed;
+    memset(seen_leaves, 0, sizeof(seen_leaves));
     unsigned nbusy = 0, nmap = 0, nsplit_ops = 0;
 
     for (unsigned op = 0; op < nops; op++) {
@@ -430,6 +435,10 @@ static void model_run(const fmt_case_t *c, unsigned nops, uint64_t seed)
                  c->fmt->name, pool.outstanding);
     cr_assert(nbusy > 0 && nmap > nops / 10, "%s: model too tame (%u busy, %u maps)",
               c->fmt->name, nbusy, nmap);
+    cr_assert(seen_leaves[0] && seen_leaves[1] && seen_leaves[2],
+              "%s: leaves seen 4K %llu 2M %llu 1G %llu", c->fmt->name,
+              (unsigned long long)seen_leaves[0], (unsigned long long)seen_leaves[1],
+              (unsigned long long)seen_leaves[2]);
     k23_pt_flush_fini(&fl);
     k23_pt_destroy(&pt);
     cr_assert_eq(pool.outstanding, 0);
@@ -449,3 +458,265 @@ Test(pagetable, model_aarch64_48_ttbr1) { model_run(&cases[5], MODEL_OPS, 6); }
 Test(pagetable, model_riscv_sv39) { model_run(&cases[6], MODEL_OPS, 7); }
 Test(pagetable, model_riscv_sv48) { model_run(&cases[7], MODEL_OPS, 8); }
 Test(pagetable, model_riscv_sv57) { model_run(&cases[8], MODEL_OPS, 9); }
+
+/* ---- splits happen: a block partly protected becomes a table ---- */
+
+Test(pagetable, partial_protect_splits_block_keeping_the_rest)
+{
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        const fmt_case_t *c = &cases[ci];
+        pool_t pool;
+        pool_init(&pool, 64);
+        k23_pt_frame_source_t src = pool_source(&pool);
+        k23_pt_t pt;
+        k23_pt_flush_t fl;
+        cr_assert_eq(k23_pt_create(&pt, c->fmt, 1, &src), K23_OK);
+        cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+        uint64_t va = c->window + G1, pa = 5 * G1;
+        k23_perm_t rw = K23_PERM_READ | K23_PERM_WRITE;
+        cr_assert_eq(k23_pt_map(&pt, va, pa, G1, rw, K23_PT_MEM_NORMAL, 0, &fl), K23_OK);
+        k23_pt_mapping_t m;
+        cr_assert_eq(k23_pt_query(&pt, va + 12345, &m), K23_OK);
+        cr_assert_eq(m.size, G1, "%s: 1 GiB-aligned map must use a 1 GiB leaf", c->fmt->name);
+        uint64_t tables = k23_pt_table_frames(&pt);
+        /* one page in the middle: 1 GiB -> 2 MiB table -> 4 KiB table */
+        uint64_t mid = va + 300 * M2 + 7 * K4;
+        cr_assert_eq(k23_pt_protect(&pt, mid, K4, K23_PERM_READ, &fl), K23_OK);
+        cr_assert_eq(k23_pt_table_frames(&pt), tables + 2);
+        cr_assert_eq(k23_pt_query(&pt, mid, &m), K23_OK);
+        cr_assert_eq(m.perm, K23_PERM_READ);
+        cr_assert_eq(m.size, K4);
+        cr_assert_eq(m.pa, pa + 300 * M2 + 7 * K4);
+        cr_assert_eq(k23_pt_query(&pt, mid + K4, &m), K23_OK);
+        cr_assert_eq(m.perm, rw);
+        cr_assert_eq(k23_pt_query(&pt, va + 5 * M2, &m), K23_OK);
+        cr_assert_eq(m.size, M2);
+        cr_assert_eq(m.perm, rw);
+        cr_assert_eq(m.pa, pa + 5 * M2);
+        /* unmapping the whole block range reclaims both new tables */
+        cr_assert_eq(k23_pt_unmap(&pt, va, G1, &fl), K23_OK);
+        cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+        cr_assert_eq(k23_pt_table_frames(&pt), 1, "%s", c->fmt->name);
+        cr_assert_eq(pool.outstanding, 1);
+        k23_pt_flush_fini(&fl);
+        k23_pt_destroy(&pt);
+        pool_fini(&pool);
+    }
+}
+
+Test(pagetable, leaf_size_follows_alignment_of_va_and_pa)
+{
+    const fmt_case_t *c = &cases[0];
+    pool_t pool;
+    pool_init(&pool, 64);
+    k23_pt_frame_source_t src = pool_source(&pool);
+    k23_pt_t pt;
+    k23_pt_flush_t fl;
+    k23_pt_mapping_t m;
+    cr_assert_eq(k23_pt_create(&pt, c->fmt, 1, &src), K23_OK);
+    cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+    uint64_t va = c->window;
+    /* pa 2 MiB aligned, va too: 2 MiB leaves */
+    cr_assert_eq(k23_pt_map(&pt, va, 3 * M2, 2 * M2, K23_PERM_READ, 0, 0, &fl), K23_OK);
+    cr_assert_eq(k23_pt_query(&pt, va + M2, &m), K23_OK);
+    cr_assert_eq(m.size, M2);
+    /* pa only 4 KiB aligned: 4 KiB leaves */
+    cr_assert_eq(k23_pt_map(&pt, va + 4 * M2, 3 * M2 + K4, 2 * M2, K23_PERM_READ, 0, 0, &fl), K23_OK);
+    cr_assert_eq(k23_pt_query(&pt, va + 5 * M2, &m), K23_OK);
+    cr_assert_eq(m.size, K4);
+    cr_assert_eq(m.pa, 4 * M2 + K4);
+    /* MAX_LEAF_4K */
+    cr_assert_eq(k23_pt_map(&pt, va + 8 * M2, 8 * M2, M2, K23_PERM_READ, 0, K23_PT_MAX_LEAF_4K, &fl), K23_OK);
+    cr_assert_eq(k23_pt_query(&pt, va + 8 * M2, &m), K23_OK);
+    cr_assert_eq(m.size, K4);
+    cr_assert_eq(k23_pt_unmap(&pt, va, G1, &fl), K23_OK);
+    cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+    cr_assert_eq(pool.outstanding, 1);
+    k23_pt_flush_fini(&fl);
+    k23_pt_destroy(&pt);
+    pool_fini(&pool);
+}
+
+/* ---- table accounting through the frame allocator's statistics ---- */
+
+static k23_frames_t frames_storage;
+
+Test(pagetable, unmapping_everything_leaves_only_the_root_in_k23_frames)
+{
+    size_t ram = 16u << 20;
+    unsigned char *mem = aligned_alloc(4u << 20, ram);
+    cr_assert_not_null(mem);
+    k23_range_t r = {(uintptr_t)mem, ram};
+    k23_frames_config_t cfg;
+    cr_assert_eq(k23_frames_config_default(&cfg, 4096), K23_OK);
+    cfg.cache_frames = 0;
+    cr_assert_eq(k23_frames_init(&frames_storage, &r, 1, &cfg, NULL, 0, NULL), K23_OK);
+    k23_frames_stats_t st0, st;
+    cr_assert_eq(k23_frames_stats(&frames_storage, &st0), K23_OK);
+    k23_pt_frame_source_t src;
+    cr_assert_eq(k23_pt_frame_source_frames(&src, &frames_storage), K23_OK);
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        const fmt_case_t *c = &cases[ci];
+        k23_pt_t pt;
+        k23_pt_flush_t fl;
+        cr_assert_eq(k23_pt_create(&pt, c->fmt, 3, &src), K23_OK);
+        cr_assert_eq(k23_pt_flush_init(&fl, 3), K23_OK);
+        rng_state = 100 + ci;
+        for (int i = 0; i < 300; i++) {
+            uint64_t va, size;
+            rnd_range(c, &va, &size);
+            int rc = k23_pt_map(&pt, va, va & (G1 - 1), size, K23_PERM_READ, 0,
+                                K23_PT_REPLACE | (i % 3 ? 0 : K23_PT_MAX_LEAF_4K), &fl);
+            cr_assert_eq(rc, K23_OK, "%s: map %#llx+%#llx: %d", c->fmt->name, (unsigned long long)va, (unsigned long long)size, rc);
+            rnd_range(c, &va, &size);
+            cr_assert_eq(k23_pt_unmap(&pt, va, size, &fl), K23_OK);
+            if (i % 2)
+                cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+        }
+        cr_assert_eq(k23_frames_stats(&frames_storage, &st), K23_OK);
+        cr_assert_eq(st.allocated_frames - st0.allocated_frames,
+                     k23_pt_table_frames(&pt) + fl.nfree);
+        cr_assert_eq(k23_pt_unmap(&pt, c->window, 4 * G1, &fl), K23_OK);
+        cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+        cr_assert_eq(k23_frames_stats(&frames_storage, &st), K23_OK);
+        cr_assert_eq(st.allocated_frames - st0.allocated_frames, 1,
+                     "%s: %llu frames left", c->fmt->name,
+                     (unsigned long long)(st.allocated_frames - st0.allocated_frames));
+        k23_pt_flush_fini(&fl);
+        k23_pt_destroy(&pt);
+        cr_assert_eq(k23_frames_stats(&frames_storage, &st), K23_OK);
+        cr_assert_eq(st.allocated_frames, st0.allocated_frames);
+    }
+    free(mem);
+}
+
+/* ---- fault injection: fail the k-th table allocation, for every k ---- */
+
+typedef struct snap {
+    unsigned char *mem;   /* copy of the pool */
+    unsigned char *inuse; /* frame in use (not on the free stack) */
+    size_t outstanding;
+    uint64_t tables;
+} snap_t;
+
+static void pool_inuse(const pool_t *p, unsigned char *inuse)
+{
+    memset(inuse, 1, p->nframes);
+    for (size_t i = 0; i < p->nfree; i++)
+        inuse[(p->free_stack[i] - (uintptr_t)p->mem) / 4096] = 0;
+}
+
+static void snap_take(snap_t *s, const pool_t *p, const k23_pt_t *pt)
+{
+    s->mem = malloc(p->nframes * 4096);
+    s->inuse = malloc(p->nframes);
+    memcpy(s->mem, p->mem, p->nframes * 4096);
+    pool_inuse(p, s->inuse);
+    s->outstanding = p->outstanding;
+    s->tables = k23_pt_table_frames(pt);
+}
+
+static void snap_same(const snap_t *s, const pool_t *p, const k23_pt_t *pt,
+                      const char *what, long k)
+{
+    unsigned char *now = malloc(p->nframes);
+    pool_inuse(p, now);
+    cr_assert_eq(memcmp(now, s->inuse, p->nframes), 0,
+                 "%s: fail at %ld: other frames in use", what, k);
+    for (size_t i = 0; i < p->nframes; i++)
+        if (now[i])
+            cr_assert_eq(memcmp(s->mem + i * 4096, p->mem + i * 4096, 4096), 0,
+                         "%s: fail at %ld: table frame %zu changed", what, k, i);
+    cr_assert_eq(p->outstanding, s->outstanding);
+    cr_assert_eq(k23_pt_table_frames(pt), s->tables);
+    free(now);
+}
+
+static void snap_free(snap_t *s)
+{
+    free(s->mem);
+    free(s->inuse);
+}
+
+enum inj_op { INJ_MAP, INJ_MAP_REPLACE, INJ_PROTECT, INJ_UNMAP };
+
+static int inj_run(k23_pt_t *pt, k23_pt_flush_t *fl, enum inj_op op,
+                   uint64_t va, uint64_t size)
+{
+    switch (op) {
+    case INJ_MAP:
+        return k23_pt_map(pt, va, 9 * G1 + K4, size, K23_PERM_READ, 0, 0, fl);
+    case INJ_MAP_REPLACE:
+        return k23_pt_map(pt, va, 9 * G1 + K4, size, K23_PERM_READ, 0,
+                          K23_PT_REPLACE, fl);
+    case INJ_PROTECT:
+        return k23_pt_protect(pt, va, size, K23_PERM_READ | K23_PERM_USER, fl);
+    default:
+        return k23_pt_unmap(pt, va, size, fl);
+    }
+}
+
+Test(pagetable, failing_any_table_allocation_changes_nothing)
+{
+    for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+        const fmt_case_t *c = &cases[ci];
+        const struct {
+            enum inj_op op;
+            uint64_t off, size;
+            unsigned min_allocs;
+        } ops[] = {
+            /* fresh range over two 1 GiB entries, 4 KiB leaves: L1 + L0 tables */
+            {INJ_MAP, 3 * G1 - 2 * M2, 4 * M2, 4},
+            /* 4 KiB inside the 1 GiB block: two splits */
+            {INJ_PROTECT, G1 + 77 * M2 + 3 * K4, K4, 2},
+            /* a range cutting into the 2 MiB block and the 1 GiB block */
+            {INJ_UNMAP, G1 - M2 + 5 * K4, M2 + 3 * K4, 2},
+            /* replace inside a block: splits plus nothing else */
+            {INJ_MAP_REPLACE, G1 + 400 * M2 + 9 * K4, 3 * K4, 2},
+        };
+        for (size_t oi = 0; oi < sizeof(ops) / sizeof(ops[0]); oi++) {
+            pool_t pool;
+            pool_init(&pool, 128);
+            k23_pt_frame_source_t src = pool_source(&pool);
+            k23_pt_t pt;
+            k23_pt_flush_t fl;
+            cr_assert_eq(k23_pt_create(&pt, c->fmt, 1, &src), K23_OK);
+            cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+            uint64_t w = c->window;
+            /* a 1 GiB block at w+1G, a 2 MiB block at w+1G-2M, pages below */
+            cr_assert_eq(k23_pt_map(&pt, w + G1, G1, G1, K23_PERM_READ, 0, 0, &fl), K23_OK);
+            cr_assert_eq(k23_pt_map(&pt, w + G1 - M2, 7 * M2, M2, K23_PERM_READ, 0, 0, &fl), K23_OK);
+            cr_assert_eq(k23_pt_map(&pt, w + G1 - M2 - 8 * K4, 4 * K4, 8 * K4,
+                                    K23_PERM_READ | K23_PERM_WRITE, 0, 0, &fl), K23_OK);
+            cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+            long k;
+            for (k = 0;; k++) {
+                snap_t s;
+                snap_take(&s, &pool, &pt);
+                pool.fail_in = k;
+                size_t allocs0 = pool.allocs;
+                int rc = inj_run(&pt, &fl, ops[oi].op, w + ops[oi].off, ops[oi].size);
+                pool.fail_in = -1;
+                if (rc == K23_ERR_NOMEM) {
+                    snap_same(&s, &pool, &pt, c->fmt->name, k);
+                    cr_assert(!k23_pt_flush_pending(&fl));
+                    snap_free(&s);
+                    continue;
+                }
+                cr_assert_eq(rc, K23_OK, "%s op %zu: %d", c->fmt->name, oi, rc);
+                cr_assert_eq(pool.allocs - allocs0, (size_t)k);
+                snap_free(&s);
+                break;
+            }
+            cr_assert(k >= (long)ops[oi].min_allocs, "%s op %zu: only %ld allocations",
+                      c->fmt->name, oi, k);
+            cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+            cr_assert_eq(k23_pt_unmap(&pt, w, 4 * G1, &fl), K23_OK);
+            cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+            cr_assert_eq(pool.outstanding, 1);
+            k23_pt_flush_fini(&fl);
+            k23_pt_destroy(&pt);
+            pool_fini(&pool);
+        }
+    }
+}
