@@ -24,5 +24,6 @@
 #include "k23mem/fdt_memmap.h"
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
+#include "k23mem/pagetable.h"
 
 #endif /* K23MEM_K23MEM_H */

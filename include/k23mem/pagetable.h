@@ -322,10 +322,10 @@ int k23_pt_from_active(k23_pt_t *pt, const k23_pt_format_t *fmt,
                        const k23_pt_frame_source_t *src);
 
 /**
- * Free every table frame of the tree (never the mapped frames). The
- * caller must have switched away from it and flushed its ASID. Panics if a
- * flush object still holds frames of this tree is not something it can
- * see: flush those first.
+ * Free every table frame of the tree through its frame source (never the
+ * mapped frames; the root only if k23_pt_create() made it). The caller
+ * must have switched away from the tree, invalidated its ASID, and
+ * flushed every flush object that still holds frames of it.
  * @param[in,out] pt  the table; unusable afterwards
  * @context Thread context.
  */
@@ -346,8 +346,9 @@ void k23_pt_destroy(k23_pt_t *pt);
  * @param[in]     perm     permissions including READ
  * @param[in]     memtype  #K23_PT_MEM_NORMAL or #K23_PT_MEM_DEVICE
  * @param[in]     flags    K23_PT_REPLACE, K23_PT_MAX_LEAF_*
- * @param[in,out] flush    records what must be invalidated (only with
- *                         K23_PT_REPLACE)
+ * @param[in,out] flush    records what must be invalidated: entries
+ *                         replaced (K23_PT_REPLACE), and on riscv64 the new
+ *                         entries too (a hart may cache invalid ones)
  * @retval K23_OK         mapped
  * @retval K23_ERR_BUSY   part of the range is mapped (without REPLACE)
  * @retval K23_ERR_NOMEM  no frame for a table
@@ -492,7 +493,7 @@ void k23_pt_flush_fini(k23_pt_flush_t *f);
 /* ---- fault decoders ---- */
 
 /**
- * Decode an x86_64 page fault (#PF error code and CR2). Supported: the
+ * Decode an x86_64 page fault (the page-fault exception error code and CR2). Supported: the
  * P, W/R, U/S and I/D bits; refused: reserved-bit, protection-key,
  * shadow-stack, HLAT and SGX faults.
  * @param[in]  error_code  the error code the CPU pushed
