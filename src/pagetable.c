@@ -262,10 +262,14 @@ static bool pt_va_range_ok(const k23_pt_format_t *f, uint64_t va,
     return true;
 }
 
-static bool pt_va_ok(const k23_pt_format_t *f, uint64_t va)
+/* One address: inside the low half, or inside the high half. */
+static inline bool pt_va_ok(const k23_pt_format_t *f, uint64_t va)
 {
-    uint64_t last;
-    return pt_va_range_ok(f, va & ~UINT64_C(0xFFF), 4096, &last);
+    unsigned lo_bits = f->half == K23_PT_HALF_BOTH ? f->va_bits - 1 : f->va_bits;
+    uint64_t top = va >> lo_bits; /* 0: low half; all ones: high half */
+    if (top == 0)
+        return f->half != K23_PT_HALF_HIGH;
+    return f->half != K23_PT_HALF_LOW && top == (UINT64_MAX >> lo_bits);
 }
 
 static int pt_op_args(k23_pt_t *pt, k23_pt_flush_t *flush)
@@ -855,10 +859,12 @@ int k23_pt_unmap(k23_pt_t *pt, uint64_t va, uint64_t size,
 
 int k23_pt_query(const k23_pt_t *pt, uint64_t va, k23_pt_mapping_t *out)
 {
-    if (pt == NULL || out == NULL || !k23_pt_format_ok_(pt->fmt))
+    /* The format was checked when the table was made; the hot path only
+     * refuses what it must. */
+    if (pt == NULL || out == NULL || pt->fmt == NULL)
         return K23_ERR_INVAL;
     const k23_pt_format_t *f = pt->fmt;
-    if (!pt_va_ok(f, va))
+    if (K23_UNLIKELY(!pt_va_ok(f, va)))
         return K23_ERR_NOT_FOUND;
     k23_paddr_t tpa = pt->root;
     for (unsigned level = f->levels - 1;; level--) {
@@ -976,6 +982,12 @@ int k23_pt_flush_init(k23_pt_flush_t *f, uint32_t asid)
 {
     if (f == NULL)
         return K23_ERR_INVAL;
+    /* Re-initialising a live object with work pending drops that work: a
+     * forgotten flush. (k23_pt_flush_fini() clears the marker, so only an
+     * object that was never finished can trip this.) */
+    if (f->magic == PT_FLUSH_MAGIC && (f->n != 0 || f->all || f->nfree != 0))
+        K23_PANIC_ADDR("k23_pt_flush_init: flush object reused with pending work",
+                       (uintptr_t)f);
     k23_memzero_(f, sizeof(*f));
     f->magic = PT_FLUSH_MAGIC;
     f->asid = asid;

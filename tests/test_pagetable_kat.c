@@ -260,6 +260,33 @@ Test(pagetable_kat, finishing_a_flush_object_with_pending_work_panics,
     k23_pt_flush_fini(&fl); /* forgot k23_pt_flush() */
 }
 
+Test(pagetable_kat, reinitialising_a_flush_object_with_pending_work_panics,
+     .signal = SIGABRT)
+{
+    k23_pt_t pt;
+    k23_pt_flush_t fl;
+    cr_assert_eq(k23_pt_create(&pt, &k23_pt_x86_64_4level, 1, &kat_src), K23_OK);
+    cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+    cr_assert_eq(k23_pt_map(&pt, 0x200000, 0, K4, R, 0, 0, &fl), K23_OK);
+    cr_assert_eq(k23_pt_protect(&pt, 0x200000, K4, R | W, &fl), K23_OK);
+    k23_pt_flush_init(&fl, 1); /* reused without k23_pt_flush() */
+}
+
+Test(pagetable_kat, a_finished_flush_object_can_be_initialised_again)
+{
+    k23_pt_t pt;
+    k23_pt_flush_t fl;
+    cr_assert_eq(k23_pt_create(&pt, &k23_pt_x86_64_4level, 1, &kat_src), K23_OK);
+    cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+    cr_assert_eq(k23_pt_map(&pt, 0x200000, 0, K4, R, 0, 0, &fl), K23_OK);
+    cr_assert_eq(k23_pt_protect(&pt, 0x200000, K4, R | W, &fl), K23_OK);
+    cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+    cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK); /* flushed: fine */
+    k23_pt_flush_fini(&fl);
+    cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+    k23_pt_flush_fini(&fl);
+}
+
 Test(pagetable_kat, flush_hands_addresses_then_the_whole_asid_to_the_port)
 {
     k23_hosted_mmu_log_t *log = k23_hosted_mmu_log();

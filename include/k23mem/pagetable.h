@@ -455,7 +455,9 @@ uint64_t k23_pt_table_frames(const k23_pt_t *pt);
 /* ---- flush objects ---- */
 
 /**
- * Make @p f an empty flush object for @p asid.
+ * Make @p f an empty flush object for @p asid. Panics, naming it, when
+ * @p f is an initialised object that still holds pending work (reusing
+ * it would drop that work).
  * @param[out] f     storage
  * @param[in]  asid  the ASID whose tables will record into it
  * @retval K23_OK         ready
