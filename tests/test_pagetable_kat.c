@@ -402,6 +402,27 @@ Test(pagetable_kat, adopted_tree_gets_counts_and_reclaims_its_tables)
     cr_assert_eq(k23_pt_table_frames(&pt), 1);
     cr_assert_eq(k23_pt_flush(&fl), K23_OK);
     k23_pt_flush_fini(&fl);
+    /* a block with a memory type the library does not write (PBMT NC)
+     * cannot be split: refused, nothing changed */
+    k23_paddr_t r2, m1;
+    cr_assert_eq(kat_alloc(NULL, &r2), K23_OK);
+    cr_assert_eq(kat_alloc(NULL, &m1), K23_OK);
+    cr_assert_eq(k23_pt_encode_table(f, 2, m1, &((uint64_t *)(uintptr_t)r2)[1]), K23_OK);
+    uint64_t nc = enc(f, 1, 0x80200000, R, 0) | (UINT64_C(1) << 61);
+    ((uint64_t *)(uintptr_t)m1)[7] = nc;
+    k23_pt_t pt2;
+    cr_assert_eq(k23_pt_from_active(&pt2, f, r2, 4, &kat_src), K23_OK);
+    cr_assert_eq(k23_pt_query(&pt2, G1 + 7 * M2, &m), K23_OK);
+    cr_assert_eq(m.memtype, K23_PT_MEM_OTHER);
+    cr_assert_eq(k23_pt_flush_init(&fl, 4), K23_OK);
+    cr_assert_eq(k23_pt_protect(&pt2, G1 + 7 * M2 + K4, K4, R | W, &fl), K23_ERR_UNSUPPORTED);
+    cr_assert_eq(((uint64_t *)(uintptr_t)m1)[7] & ~(UINT64_C(3) << 8), nc);
+    cr_assert_eq(k23_pt_protect(&pt2, G1 + 7 * M2, M2, R | W, &fl), K23_OK); /* whole: fine */
+    cr_assert_eq(k23_pt_query(&pt2, G1 + 7 * M2, &m), K23_OK);
+    cr_assert_eq(m.perm, R | W);
+    cr_assert_eq(m.memtype, K23_PT_MEM_OTHER, "protect keeps the memory type");
+    cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+    k23_pt_flush_fini(&fl);
     /* a reserved encoding is refused */
     t1[9] = UINT64_C(0x5); /* V|W without R */
     cr_assert_eq(k23_pt_encode_table(f, 2, l1, &troot[1]), K23_OK);

@@ -351,6 +351,8 @@ void k23_pt_destroy(k23_pt_t *pt);
  *                         entries too (a hart may cache invalid ones)
  * @retval K23_OK         mapped
  * @retval K23_ERR_BUSY   part of the range is mapped (without REPLACE)
+ * @retval K23_ERR_UNSUPPORTED  a block to split has a memory type this
+ *                              library does not write (adopted trees)
  * @retval K23_ERR_NOMEM  no frame for a table
  * @retval K23_ERR_WX     WRITE and EXECUTE together
  * @retval K23_ERR_INVAL  bad alignment, range, permissions, flags or NULL
@@ -372,6 +374,8 @@ int k23_pt_map(k23_pt_t *pt, uint64_t va, k23_paddr_t pa, uint64_t size,
  * @retval K23_OK         done
  * @retval K23_ERR_NOMEM  no frame to split a block
  * @retval K23_ERR_WX     WRITE and EXECUTE together
+ * @retval K23_ERR_UNSUPPORTED  a block to split has a memory type this
+ *                              library does not write (adopted trees)
  * @retval K23_ERR_INVAL  bad range or permissions, NULL
  * @context Thread context.
  */
@@ -388,6 +392,8 @@ int k23_pt_protect(k23_pt_t *pt, uint64_t va, uint64_t size, k23_perm_t perm,
  * @param[in,out] flush  records what must be invalidated
  * @retval K23_OK         done
  * @retval K23_ERR_NOMEM  no frame to split a block (nothing changed)
+ * @retval K23_ERR_UNSUPPORTED  a block to split has a memory type this
+ *                              library does not write (adopted trees)
  * @retval K23_ERR_INVAL  bad range, NULL
  * @context Thread context.
  */
