@@ -240,8 +240,28 @@ static void collect_leaf(void *ctx, const ref_leaf_t *l)
 {
     runs_t *r = ctx;
     seen_leaves[l->size == K4 ? 0 : l->size == M2 ? 1 : 2]++;
-    run_t x = {l->va, l->size, l->pa, l->perm, l->memtype};
+    run_t x;
+    memset(&x, 0, sizeof(x));
+    x.va = l->va;
+    x.size = l->size;
+    x.pa = l->pa;
+    x.perm = l->perm;
+    x.memtype = l->memtype;
     runs_push(r, x);
+}
+
+static int walk_collect(void *ctx, const k23_pt_mapping_t *m)
+{
+    runs_t *r = ctx;
+    run_t x;
+    memset(&x, 0, sizeof(x)); /* compared with memcmp: no stray padding */
+    x.va = m->va;
+    x.size = m->size;
+    x.pa = m->pa;
+    x.perm = m->perm;
+    x.memtype = m->memtype;
+    runs_push(r, x);
+    return 0;
 }
 
 static void check_tree(const fmt_case_t *c, const k23_pt_t *pt,
@@ -271,6 +291,16 @@ static void check_tree(const fmt_case_t *c, const k23_pt_t *pt,
                   (unsigned long long)w->size, (unsigned long long)w->pa,
                   w->perm, w->memtype);
     }
+    /* k23_pt_walk over the window reports the same leaves */
+    runs_t walked = {0};
+    cr_assert_eq(k23_pt_walk(pt, c->window, 4 * G1, walk_collect, &walked), K23_OK);
+    runs_normalise(&walked);
+    cr_assert_eq(walked.n, got.n, "%s: k23_pt_walk saw %zu runs, reader %zu",
+                 c->fmt->name, walked.n, got.n);
+    for (size_t i = 0; i < got.n; i++)
+        cr_assert(memcmp(&walked.v[i], &got.v[i], sizeof(run_t)) == 0,
+                  "%s: k23_pt_walk run %zu differs", c->fmt->name, i);
+    free(walked.v);
     cr_assert_eq(tables, k23_pt_table_frames(pt), "%s: reader saw %llu tables, engine counts %llu",
                  c->fmt->name, (unsigned long long)tables,
                  (unsigned long long)k23_pt_table_frames(pt));
@@ -734,4 +764,33 @@ Test(pagetable, failing_any_table_allocation_changes_nothing)
             pool_fini(&pool);
         }
     }
+}
+
+static int stop_at_second(void *ctx, const k23_pt_mapping_t *m)
+{
+    unsigned *n = ctx;
+    (void)m;
+    return ++*n == 2 ? 42 : 0;
+}
+
+Test(pagetable, walk_stops_when_the_callback_says_so)
+{
+    pool_t pool;
+    pool_init(&pool, 16);
+    k23_pt_frame_source_t src = pool_source(&pool);
+    k23_pt_t pt;
+    k23_pt_flush_t fl;
+    cr_assert_eq(k23_pt_create(&pt, &k23_pt_riscv_sv39, 1, &src), K23_OK);
+    cr_assert_eq(k23_pt_flush_init(&fl, 1), K23_OK);
+    cr_assert_eq(k23_pt_map(&pt, G1, 0, 4 * K4, K23_PERM_READ, 0, 0, &fl), K23_OK);
+    unsigned n = 0;
+    cr_assert_eq(k23_pt_walk(&pt, G1, G1, stop_at_second, &n), 42);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(k23_pt_walk(&pt, G1, 0, stop_at_second, &n), K23_ERR_INVAL);
+    cr_assert_eq(k23_pt_walk(&pt, G1, G1, NULL, &n), K23_ERR_INVAL);
+    cr_assert_eq(k23_pt_flush(&fl), K23_OK);
+    k23_pt_flush_fini(&fl);
+    k23_pt_destroy(&pt);
+    cr_assert_eq(pool.outstanding, 0);
+    pool_fini(&pool);
 }
