@@ -26,5 +26,6 @@
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
 #include "k23mem/kmem.h"
+#include "k23mem/pagetable.h"
 
 #endif /* K23MEM_K23MEM_H */

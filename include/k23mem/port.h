@@ -413,6 +413,50 @@ void k23_port_pkey_free(unsigned key);
 int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
                           unsigned key);
 
+/* ---- MMU (optional: page tables, pagetable.h) ---- */
+
+/** Registers k23_port_mmu_activate() loads. */
+#define K23_PORT_MMU_CR3   1u /**< x86_64 CR3 (PCID in bits 0-11) */
+#define K23_PORT_MMU_TTBR0 2u /**< aarch64 TTBR0_EL1 (ASID in bits 48-63) */
+#define K23_PORT_MMU_TTBR1 3u /**< aarch64 TTBR1_EL1 */
+#define K23_PORT_MMU_SATP  4u /**< riscv64 satp (MODE, ASID, PPN) */
+
+/** Flags of k23_port_tlb_flush(). */
+#define K23_PORT_TLB_ALL    (UINT32_C(1) << 0) /**< the whole ASID, ignore the list */
+#define K23_PORT_TLB_GLOBAL (UINT32_C(1) << 1) /**< with ALL: global entries too */
+
+/** Bit of a k23_port_tlb_flush() list entry: the leaf is global. */
+#define K23_PORT_TLB_ENTRY_GLOBAL UINT64_C(4)
+
+/**
+ * Load a translation-table base register and make the switch take effect
+ * (the barriers the architecture needs).
+ * @param[in] reg    K23_PORT_MMU_*
+ * @param[in] value  the register value (pagetable.h computes it)
+ * @retval K23_OK               loaded
+ * @retval K23_ERR_UNSUPPORTED  this CPU has no such register (or the port
+ *                              no MMU)
+ * @context Kernel, privileged.
+ */
+int k23_port_mmu_activate(unsigned reg, uint64_t value);
+
+/**
+ * Invalidate TLB entries after page-table entries were changed or
+ * removed: make earlier table writes visible to the walker, invalidate
+ * (walk caches included: not the "last level only" forms), wait for
+ * completion. Each list entry is a leaf's virtual address with its level
+ * (0: 4 KiB, 1: 2 MiB, 2: 1 GiB) in bits 0-1 and
+ * #K23_PORT_TLB_ENTRY_GLOBAL in bit 2.
+ * @param[in] arch   K23_PT_ARCH_* (pagetable.h) of the tables
+ * @param[in] asid   address-space id of the non-global entries
+ * @param[in] va     list of entries (ignored with #K23_PORT_TLB_ALL)
+ * @param[in] n      entries in @p va
+ * @param[in] flags  K23_PORT_TLB_*
+ * @context Kernel, privileged. Ports without an MMU record or ignore it.
+ */
+void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
+                        size_t n, uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif

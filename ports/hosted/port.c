@@ -572,3 +572,33 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
         return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
+
+/* ---- MMU: recorded, not performed (no MMU to program from user space) ---- */
+
+static k23_hosted_mmu_log_t hosted_mmu_log;
+
+k23_hosted_mmu_log_t *k23_hosted_mmu_log(void)
+{
+    return &hosted_mmu_log;
+}
+
+int k23_port_mmu_activate(unsigned reg, uint64_t value)
+{
+    hosted_mmu_log.activate_calls++;
+    hosted_mmu_log.reg = reg;
+    hosted_mmu_log.value = value;
+    return K23_OK;
+}
+
+void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
+                        size_t n, uint32_t flags)
+{
+    hosted_mmu_log.flush_calls++;
+    hosted_mmu_log.arch = arch;
+    hosted_mmu_log.asid = asid;
+    hosted_mmu_log.flags = flags;
+    hosted_mmu_log.n = n;
+    for (size_t i = 0; i < n && i < 64; i++)
+        hosted_mmu_log.va[i] = va[i];
+    hosted_mmu_log.entries_total += n;
+}

@@ -169,3 +169,101 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
     (void)key;
     return K23_ERR_UNSUPPORTED;
 }
+
+/* ---- MMU: translation-table base registers and TLB invalidation ----
+ *
+ * The example kernels run with the MMU off; these hooks are what a kernel
+ * that turns it on calls through k23_pt_activate() and k23_pt_flush(). */
+
+int k23_port_mmu_activate(unsigned reg, uint64_t value)
+{
+#if defined(__aarch64__)
+    /* The table writes must be visible to the walker (dsb ishst) before
+     * the new base is used; isb makes the switch take effect for the
+     * instructions that follow. */
+    if (reg == K23_PORT_MMU_TTBR0) {
+        __asm__ volatile("dsb ishst\n\tmsr ttbr0_el1, %0\n\tisb"
+                         :: "r"(value) : "memory");
+        return K23_OK;
+    }
+    if (reg == K23_PORT_MMU_TTBR1) {
+        __asm__ volatile("dsb ishst\n\tmsr ttbr1_el1, %0\n\tisb"
+                         :: "r"(value) : "memory");
+        return K23_OK;
+    }
+    return K23_ERR_UNSUPPORTED;
+#elif defined(__riscv) && __riscv_xlen == 64
+    /* sfence.vma before: order the table writes before the walker's
+     * reads under the new satp; after: drop translations of the old. */
+    if (reg == K23_PORT_MMU_SATP) {
+        __asm__ volatile("sfence.vma\n\tcsrw satp, %0\n\tsfence.vma"
+                         :: "r"(value) : "memory");
+        return K23_OK;
+    }
+    return K23_ERR_UNSUPPORTED;
+#else
+    (void)reg;
+    (void)value;
+    return K23_ERR_UNSUPPORTED;
+#endif
+}
+
+void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
+                        size_t n, uint32_t flags)
+{
+#if defined(__aarch64__)
+    /* arch 2 is K23_PT_ARCH_AARCH64 (pagetable.h). TLBI by VA takes
+     * VA[55:12] in bits 43:0 and the ASID in bits 63:48; the non-"last
+     * level" forms also drop walk-cache entries of removed tables. */
+    if (arch != 2u)
+        return;
+    __asm__ volatile("dsb ishst" ::: "memory");
+    if (flags & K23_PORT_TLB_ALL) {
+        if (flags & K23_PORT_TLB_GLOBAL)
+            __asm__ volatile("tlbi vmalle1is" ::: "memory");
+        else
+            __asm__ volatile("tlbi aside1is, %0"
+                             :: "r"((uint64_t)asid << 48) : "memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t op = ((va[i] >> 12) & UINT64_C(0xFFFFFFFFFFF));
+            if (va[i] & K23_PORT_TLB_ENTRY_GLOBAL)
+                __asm__ volatile("tlbi vaae1is, %0" :: "r"(op) : "memory");
+            else
+                __asm__ volatile("tlbi vae1is, %0"
+                                 :: "r"(op | ((uint64_t)asid << 48))
+                                 : "memory");
+        }
+    }
+    __asm__ volatile("dsb ish\n\tisb" ::: "memory");
+#elif defined(__riscv) && __riscv_xlen == 64
+    /* arch 3 is K23_PT_ARCH_RISCV64. sfence.vma rs1=va, rs2=asid orders
+     * the earlier table writes and drops leaf and non-leaf entries for
+     * that address; rs2 = x0 also covers global entries. This hart only:
+     * other harts need a shootdown IPI, which is the kernel's business. */
+    if (arch != 3u)
+        return;
+    if (flags & K23_PORT_TLB_ALL) {
+        if (flags & K23_PORT_TLB_GLOBAL)
+            __asm__ volatile("sfence.vma" ::: "memory");
+        else
+            __asm__ volatile("sfence.vma x0, %0" :: "r"((uint64_t)asid)
+                             : "memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t a = va[i] & ~UINT64_C(0xFFF);
+            if (va[i] & K23_PORT_TLB_ENTRY_GLOBAL)
+                __asm__ volatile("sfence.vma %0, x0" :: "r"(a) : "memory");
+            else
+                __asm__ volatile("sfence.vma %0, %1"
+                                 :: "r"(a), "r"((uint64_t)asid) : "memory");
+        }
+    }
+#else
+    (void)arch;
+    (void)asid;
+    (void)va;
+    (void)n;
+    (void)flags;
+#endif
+}

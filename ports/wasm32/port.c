@@ -206,3 +206,23 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
     (void)key;
     return K23_ERR_UNSUPPORTED;
 }
+
+/* ---- MMU: wasm32 has none ---- */
+
+int k23_port_mmu_activate(unsigned reg, uint64_t value)
+{
+    (void)reg;
+    (void)value;
+    return K23_ERR_UNSUPPORTED;
+}
+
+void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
+                        size_t n, uint32_t flags)
+{
+    /* Nothing translates addresses here: there is nothing to invalidate. */
+    (void)arch;
+    (void)asid;
+    (void)va;
+    (void)n;
+    (void)flags;
+}
