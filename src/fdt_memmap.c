@@ -644,6 +644,13 @@ static int fdtmm_check_blob(struct fdtmm_ctx *c, size_t fdt_size)
     int err = fdt_check_header(fdt);
     if (err != 0)
         return fdtmm_fail_libfdt(c, err, -1, "header");
+    /* The reservation block is an array of two 64-bit numbers each, read
+     * in place; libfdt 1.6.1 does not check its alignment (the format
+     * requires 8 bytes), and the blob's own is checked above. */
+    if ((fdt_off_mem_rsvmap(fdt) & 7) != 0)
+        return fdtmm_fail(c, K23_ERR_FDT_CORRUPT, 0, -1,
+                          "header off_mem_rsvmap (memory reservation block "
+                          "not 8-byte aligned)");
     if (fdt_totalsize(fdt) > fdt_size)
         return fdtmm_fail(c, K23_ERR_FDT_TRUNCATED, -FDT_ERR_TRUNCATED, -1,
                           "totalsize");
