@@ -645,12 +645,14 @@ static int fdtmm_check_blob(struct fdtmm_ctx *c, size_t fdt_size)
     if (err != 0)
         return fdtmm_fail_libfdt(c, err, -1, "header");
     /* The specification puts the /memreserve/ block on an 8-byte
-     * boundary, and libfdt reads it through struct pointers that assume
-     * so (UndefinedBehaviorSanitizer flags them on a misaligned block,
-     * found by tests/fuzz once libfdt was instrumented). */
+     * boundary, and libfdt reads it in place through struct pointers that
+     * assume so without checking (UndefinedBehaviorSanitizer flags them on
+     * a misaligned block, found by tests/fuzz once libfdt was
+     * instrumented). */
     if ((fdt_off_mem_rsvmap(fdt) & 7) != 0)
         return fdtmm_fail(c, K23_ERR_FDT_CORRUPT, 0, -1,
-                          "memreserve block offset");
+                          "header off_mem_rsvmap (memory reservation block "
+                          "not 8-byte aligned)");
     if (fdt_totalsize(fdt) > fdt_size)
         return fdtmm_fail(c, K23_ERR_FDT_TRUNCATED, -FDT_ERR_TRUNCATED, -1,
                           "totalsize");

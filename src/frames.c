@@ -29,6 +29,7 @@
  * that the checker can tell it from a lost frame.
  */
 #include "arena.h"
+#include "frames_plan.h"
 #include "k23mem/bitmap.h"
 #include "k23mem/frames.h"
 
@@ -102,17 +103,14 @@ static void *frames_virt(const k23_frames_t *fa, k23_paddr_t pa)
     return k23_port_phys_to_virt(pa);
 }
 
-/* Frames [ps, pe) wholly inside region r (inward alignment); false when
- * none. Never computes base + size, so a region may end at 2^64. */
-static bool frames_region_pfns(k23_range_t r, unsigned shift, uint64_t *ps,
-                               uint64_t *pe)
+/* Frames [ps, pe) wholly inside run r (inward alignment); false when
+ * none. Works on the last byte, so a run may end at 2^64. */
+static bool frames_run_pfns(k23_frames_run_t r, unsigned shift, uint64_t *ps,
+                            uint64_t *pe)
 {
     uint64_t mask = (UINT64_C(1) << shift) - 1;
-    if (r.size == 0)
-        return false;
-    uint64_t last = r.base + (r.size - 1);
-    uint64_t s = (r.base >> shift) + ((r.base & mask) != 0);
-    uint64_t e = (last >> shift) + ((last & mask) == mask);
+    uint64_t s = (r.first >> shift) + ((r.first & mask) != 0);
+    uint64_t e = (r.last >> shift) + ((r.last & mask) == mask);
     if (s >= e)
         return false;
     *ps = s;
@@ -214,24 +212,30 @@ static bool frames_config_valid(const k23_frames_config_t *c)
 /* ---- planning arenas from the memory map ---- */
 
 /*
- * The selection is one walk over the regions in address order that hands
- * each planned entry (an arena or a rejected region) to a callback:
- * k23_frames_plan() stores the entries, k23_frames_init() builds arenas
- * from them. So the plan is, by construction, what init builds.
+ * The selection is one walk over the runs of touching regions in address
+ * order (frames_plan.h) that hands each planned entry (an arena or a
+ * rejected run) to a callback: k23_frames_plan() stores the entries,
+ * k23_frames_init() builds arenas from them. So the plan is, by
+ * construction, what init builds.
  */
 
-/* An arena being assembled from sorted regions. */
+/* An arena being assembled from sorted runs. */
 struct frames_cand {
     bool open;
-    size_t region;              /* region the candidate was opened in */
+    k23_frames_run_t run;       /* run the candidate was opened in */
+    k23_frames_runs_t from;     /* walk position that yields that run */
     uint64_t start, end;        /* frame numbers, end exclusive */
     uint64_t holes;             /* frames of holes inside */
     uint64_t big_start, big_len; /* largest free piece */
-    bool pending;               /* regions without a whole frame were met */
-    uint64_t pend_lo, pend_hi;  /* bases of the first and last of them */
+    bool pending;               /* runs without a whole frame were met */
+    k23_frames_runs_t pend_from; /* walk position that yields the first */
+    uint64_t pend_hi;           /* first byte of the last of them */
 };
 
-typedef int (*frames_plan_fn)(void *ctx, const k23_frames_arena_plan_t *e);
+/* An entry; for an arena, from is the walk position that yields the run
+ * the arena starts in (NULL for rejected entries). */
+typedef int (*frames_plan_fn)(void *ctx, const k23_frames_arena_plan_t *e,
+                              const k23_frames_runs_t *from);
 
 /* Check the arguments shared by plan and init; fills *c. */
 static int frames_plan_validate(const k23_range_t *regions, size_t nregions,
@@ -246,57 +250,38 @@ static int frames_plan_validate(const k23_range_t *regions, size_t nregions,
         *c = *cfg;
     if (!frames_config_valid(c))
         return K23_ERR_INVAL;
-    for (size_t i = 0; i < nregions; i++) {
-        k23_range_t r = regions[i];
-        if (r.size != 0 && r.size - 1 > UINT64_MAX - r.base)
-            return K23_ERR_INVAL;
-    }
-    /* Overlap check on the original regions; O(n^2), memory maps are
-     * short and nothing may be allocated here. */
-    for (size_t i = 0; i < nregions; i++) {
-        k23_range_t r = regions[i];
-        if (r.size == 0)
-            continue;
-        for (size_t j = i + 1; j < nregions; j++) {
-            k23_range_t s = regions[j];
-            if (s.size == 0)
-                continue;
-            uint64_t rl = r.base + (r.size - 1), sl = s.base + (s.size - 1);
-            if (r.base <= sl && s.base <= rl)
-                return K23_ERR_OVERLAP;
-        }
-    }
-    return K23_OK;
+    return k23_frames_runs_check_(regions, nregions);
 }
 
-/* A rejected entry for region r, whose whole frames are [ps, pe). */
-static int frames_plan_reject(k23_range_t r, uint64_t ps, uint64_t pe,
+/* A rejected entry for run r, whose whole frames are [ps, pe). */
+static int frames_plan_reject(k23_frames_run_t r, uint64_t ps, uint64_t pe,
                               unsigned shift, frames_plan_fn fn, void *ctx)
 {
     k23_frames_arena_plan_t e;
     k23_memzero_(&e, sizeof(e));
     e.rejected = true;
-    e.region = r;
+    e.region.base = r.first;
+    /* A run of all 2^64 bytes has no size that fits; it always holds its
+     * bookkeeping, so this never loses a byte that is reported. */
+    e.region.size = r.last - r.first + (r.last - r.first != UINT64_MAX);
     e.frames = pe - ps;
     e.range.base = ps << shift;
     e.range.size = e.frames << shift;
     e.bookkeeping_bytes = e.frames != 0 ? k23_arena_meta_bytes_(e.frames) : 0;
-    return fn(ctx, &e);
+    return fn(ctx, &e, NULL);
 }
 
-/* Emit a candidate: an arena, or its region rejected when its largest
- * piece cannot hold the bookkeeping. A candidate that fails the test was
- * never merged (merging requires it), so it is one piece of one region. */
-static int frames_plan_finish_one(const k23_range_t *regions,
-                                  unsigned shift, struct frames_cand *c,
+/* Emit a candidate: an arena, or its run rejected when its largest piece
+ * cannot hold the bookkeeping. A candidate that fails the test was never
+ * merged (merging requires it), so it is one piece of one run. */
+static int frames_plan_finish_one(unsigned shift, struct frames_cand *c,
                                   frames_plan_fn fn, void *ctx)
 {
     uint64_t n = c->end - c->start;
     uint64_t bk = frames_bk_frames(n, shift);
     c->open = false;
     if (c->big_len < bk + 1)
-        return frames_plan_reject(regions[c->region], c->start, c->end,
-                                  shift, fn, ctx);
+        return frames_plan_reject(c->run, c->start, c->end, shift, fn, ctx);
     k23_frames_arena_plan_t e;
     k23_memzero_(&e, sizeof(e));
     uint64_t meta_pfn = c->big_start + c->big_len - bk;
@@ -308,43 +293,57 @@ static int frames_plan_finish_one(const k23_range_t *regions,
     e.bookkeeping.base = meta_pfn << shift;
     e.bookkeeping.size = bk << shift;
     e.bookkeeping_bytes = k23_arena_meta_bytes_(n);
-    return fn(ctx, &e);
+    return fn(ctx, &e, &c->from);
 }
 
-/* Emit a candidate, then the regions without a whole frame met while it
- * was open (deferred so that entries stay in address order: they do not
- * take part in merging), in address order. */
-static int frames_plan_finish(const k23_range_t *regions, size_t nregions,
-                              unsigned shift, struct frames_cand *c,
+/* Emit a candidate, then the runs without a whole frame met while it was
+ * open (deferred so that entries stay in address order: they do not take
+ * part in merging), in address order, by replaying the walk from the
+ * first of them. */
+static int frames_plan_finish(unsigned shift, struct frames_cand *c,
                               frames_plan_fn fn, void *ctx)
 {
-    int rc = frames_plan_finish_one(regions, shift, c, fn, ctx);
+    int rc = frames_plan_finish_one(shift, c, fn, ctx);
     if (rc != K23_OK || !c->pending)
         return rc;
     c->pending = false;
-    uint64_t at = c->pend_lo;
-    for (;;) {
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < nregions; i++) {
-            uint64_t ps, pe;
-            if (regions[i].size == 0 || regions[i].base < at ||
-                regions[i].base > c->pend_hi ||
-                frames_region_pfns(regions[i], shift, &ps, &pe))
-                continue;
-            if (best == SIZE_MAX || regions[i].base < regions[best].base)
-                best = i;
-        }
-        if (best == SIZE_MAX)
-            return K23_OK;
-        rc = frames_plan_reject(regions[best], 0, 0, shift, fn, ctx);
-        if (rc != K23_OK || regions[best].base == UINT64_MAX)
-            return rc;
-        at = regions[best].base + 1;
+    k23_frames_runs_t it = c->pend_from;
+    k23_frames_run_t r;
+    uint64_t ps, pe;
+    while (rc == K23_OK && k23_frames_runs_next_(&it, &r) &&
+           r.first <= c->pend_hi) {
+        if (!frames_run_pfns(r, shift, &ps, &pe))
+            rc = frames_plan_reject(r, 0, 0, shift, fn, ctx);
     }
+    return rc;
 }
 
-/* The selection: regions (validated) in address order, aligned inward,
- * split at max_arena_frames, merged while the hole budget allows and the
+/* Add frames [ps, ce) of the run at *at to the open candidate when the
+ * hole budget allows and the largest piece can still hold the
+ * bookkeeping; false when the candidate must be finished first. */
+static bool frames_plan_extend(struct frames_cand *cur, uint64_t ps,
+                               uint64_t ce, const k23_frames_config_t *c,
+                               unsigned shift)
+{
+    uint64_t holes = cur->holes + (ps - cur->end);
+    uint64_t n = ce - cur->start;
+    uint64_t bigs = cur->big_start, bigl = cur->big_len;
+    if (ce - ps >= bigl) {
+        bigs = ps;
+        bigl = ce - ps;
+    }
+    if (n > c->max_arena_frames || frames_hole_cost(holes) > c->hole_budget ||
+        bigl < frames_bk_frames(n, shift) + 1)
+        return false;
+    cur->end = ce;
+    cur->holes = holes;
+    cur->big_start = bigs;
+    cur->big_len = bigl;
+    return true;
+}
+
+/* The selection: runs (validated) in address order, aligned inward, split
+ * at max_arena_frames, merged while the hole budget allows and the
  * largest piece can still hold the bookkeeping. */
 static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
                             const k23_frames_config_t *c, frames_plan_fn fn,
@@ -352,35 +351,21 @@ static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
 {
     struct frames_cand cur = {0};
     unsigned shift = frames_log2(c->frame_size);
-    uint64_t last_base = 0;
-    bool have_last = false;
+    k23_frames_runs_t it, at;
+    k23_frames_run_t run;
     int rc;
-    for (;;) {
-        /* Next region by address (selection: the caller's array is
-         * const and we may not allocate). */
-        size_t best = SIZE_MAX;
-        for (size_t i = 0; i < nregions; i++) {
-            if (regions[i].size == 0 ||
-                (have_last && regions[i].base <= last_base))
-                continue;
-            if (best == SIZE_MAX || regions[i].base < regions[best].base)
-                best = i;
-        }
-        if (best == SIZE_MAX)
-            break;
-        have_last = true;
-        last_base = regions[best].base;
-
+    k23_frames_runs_start_(&it, regions, nregions);
+    for (at = it; k23_frames_runs_next_(&it, &run); at = it) {
         uint64_t ps, pe;
-        if (!frames_region_pfns(regions[best], shift, &ps, &pe)) {
+        if (!frames_run_pfns(run, shift, &ps, &pe)) {
             if (cur.open) {
                 if (!cur.pending)
-                    cur.pend_lo = regions[best].base;
+                    cur.pend_from = at;
                 cur.pending = true;
-                cur.pend_hi = regions[best].base;
+                cur.pend_hi = run.first;
                 continue;
             }
-            rc = frames_plan_reject(regions[best], 0, 0, shift, fn, ctx);
+            rc = frames_plan_reject(run, 0, 0, shift, fn, ctx);
             if (rc != K23_OK)
                 return rc;
             continue;
@@ -394,30 +379,17 @@ static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
                     ce = ps + c->max_arena_frames;
             }
             if (cur.open) {
-                uint64_t holes = cur.holes + (ps - cur.end);
-                uint64_t n = ce - cur.start;
-                uint64_t bigs = cur.big_start, bigl = cur.big_len;
-                if (ce - ps >= bigl) {
-                    bigs = ps;
-                    bigl = ce - ps;
-                }
-                if (n <= c->max_arena_frames &&
-                    frames_hole_cost(holes) <= c->hole_budget &&
-                    bigl >= frames_bk_frames(n, shift) + 1) {
-                    cur.end = ce;
-                    cur.holes = holes;
-                    cur.big_start = bigs;
-                    cur.big_len = bigl;
+                if (frames_plan_extend(&cur, ps, ce, c, shift)) {
                     ps = ce;
                     continue;
                 }
-                rc = frames_plan_finish(regions, nregions, shift, &cur, fn,
-                                        ctx);
+                rc = frames_plan_finish(shift, &cur, fn, ctx);
                 if (rc != K23_OK)
                     return rc;
             }
             cur.open = true;
-            cur.region = best;
+            cur.run = run;
+            cur.from = at;
             cur.start = ps;
             cur.end = ce;
             cur.holes = 0;
@@ -427,7 +399,7 @@ static int frames_plan_walk(const k23_range_t *regions, size_t nregions,
         }
     }
     if (cur.open)
-        return frames_plan_finish(regions, nregions, shift, &cur, fn, ctx);
+        return frames_plan_finish(shift, &cur, fn, ctx);
     return K23_OK;
 }
 
@@ -436,8 +408,10 @@ struct frames_plan_store {
     size_t n;
 };
 
-static int frames_plan_store(void *ctx, const k23_frames_arena_plan_t *e)
+static int frames_plan_store(void *ctx, const k23_frames_arena_plan_t *e,
+                             const k23_frames_runs_t *from)
 {
+    (void)from;
     struct frames_plan_store *s = ctx;
     if (s->out != NULL)
         s->out[s->n] = *e;
@@ -477,8 +451,6 @@ int k23_frames_plan(const k23_range_t *regions, size_t n,
 
 struct frames_build {
     k23_frames_t *fa;
-    const k23_range_t *regions;
-    size_t nregions;
     k23_range_t *rejected;
     size_t rejected_cap;
     size_t nrejected;
@@ -498,8 +470,27 @@ static uint64_t frames_arena_max_order(const k23_frames_arena_t *a,
     }
 }
 
-/* Build one planned arena, or record a rejected region. */
-static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e)
+/* Add frames [ps, pe) of one run to arena a as free blocks, minus the
+ * bookkeeping [meta_pfn, meta_end). A whole run goes in at once, so its
+ * buddies coalesce across the cuts between its regions. */
+static void frames_build_free(k23_frames_arena_t *a, uint64_t ps, uint64_t pe,
+                              uint64_t meta_pfn, uint64_t meta_end,
+                              unsigned max_order)
+{
+    if (pe <= meta_pfn || ps >= meta_end) {
+        k23_arena_add_free_(a, ps, pe - ps, max_order);
+        return;
+    }
+    if (ps < meta_pfn)
+        k23_arena_add_free_(a, ps, meta_pfn - ps, max_order);
+    if (pe > meta_end)
+        k23_arena_add_free_(a, meta_end, pe - meta_end, max_order);
+}
+
+/* Build one planned arena from the runs the walk yields from *from on, or
+ * record a rejected run. */
+static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
+                              const k23_frames_runs_t *from)
 {
     struct frames_build *b = ctx;
     k23_frames_t *fa = b->fa;
@@ -518,31 +509,23 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e)
     uint64_t end = start + e->frames;
     uint64_t meta_pfn = e->bookkeeping.base >> shift;
     uint64_t bk = e->bookkeeping.size >> shift;
-    uint64_t meta_end = meta_pfn + bk;
     k23_frames_arena_t *a = &fa->arenas[fa->narenas];
     void *meta = frames_virt(fa, e->bookkeeping.base);
     k23_arena_init_(a, start, e->frames, meta);
     k23_arena_reserve_(a, meta_pfn, bk);
-    for (size_t i = 0; i < b->nregions; i++) {
+    k23_frames_runs_t it = *from;
+    k23_frames_run_t r;
+    while (k23_frames_runs_next_(&it, &r) && (r.first >> shift) < end) {
         uint64_t ps, pe;
-        if (!frames_region_pfns(b->regions[i], shift, &ps, &pe))
+        if (!frames_run_pfns(r, shift, &ps, &pe))
             continue;
         if (ps < start)
             ps = start;
         if (pe > end)
             pe = end;
-        if (ps >= pe)
-            continue;
-        /* the piece minus the bookkeeping */
-        if (pe <= meta_pfn || ps >= meta_end) {
-            k23_arena_add_free_(a, ps, pe - ps, fa->cfg.max_order);
-        } else {
-            if (ps < meta_pfn)
-                k23_arena_add_free_(a, ps, meta_pfn - ps, fa->cfg.max_order);
-            if (pe > meta_end)
-                k23_arena_add_free_(a, meta_end, pe - meta_end,
-                                    fa->cfg.max_order);
-        }
+        if (ps < pe)
+            frames_build_free(a, ps, pe, meta_pfn, meta_pfn + bk,
+                              fa->cfg.max_order);
     }
     K23_ASSERT_INTERNAL(a->hole_frames == e->hole_frames &&
                         a->usable_frames == e->usable_frames &&
@@ -582,8 +565,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         fa->pcpu_fast = k23_port_pcpu_fast();
     }
 
-    struct frames_build b = {fa, regions, nregions, rejected, rejected_cap,
-                             0};
+    struct frames_build b = {fa, rejected, rejected_cap, 0};
     rc = frames_plan_walk(regions, nregions, &c, frames_build_entry, &b);
     if (rc != K23_OK)
         return rc;

@@ -143,6 +143,11 @@ grep -qF "255 frames: 254 usable, 0 in holes, 1 bookkeeping" <<<"$out" ||
 # no free memory: no arena
 out=$("$tool" "$dtbs/empty.dtb")
 grep -qF "  (none: no free region)" <<<"$out" || fail "empty: arenas"
+# one-byte pages: "1 byte", not "1 bytes"
+out=$("$tool" --page-size 1 "$dtbs/basic.dtb")
+grep -qF "free, aligned inward to 1 byte (5 regions" <<<"$out" ||
+    fail "--page-size 1: wording"
+grep -qF "1 bytes" <<<"$out" && fail "--page-size 1: '1 bytes'"
 # --kv stays free lines only
 "$tool" --kv "$dtbs/basic.dtb" | grep -qv "^free " && fail "--kv: not only free lines"
 

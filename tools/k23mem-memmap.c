@@ -72,7 +72,9 @@ static const char *human(uint64_t v, char *buf, size_t cap)
         unit >>= 10;
         x = (double)v / (double)unit;
     }
-    if (v % unit == 0)
+    if (v == 1)
+        snprintf(buf, cap, "1 byte");
+    else if (v % unit == 0)
         snprintf(buf, cap, "%" PRIu64 " %s", v / unit, units[u]);
     else
         snprintf(buf, cap, "%.2f %s", x, units[u]);
@@ -123,11 +125,120 @@ struct ctx {
     k23_frames_config_t fcfg;
     k23_frames_arena_plan_t *plan;
     size_t nplan;
+    struct node_path *paths; /* nodes the map names, by offset */
+    size_t npaths;
 };
+
+/* ---- node paths ---- */
+
+/* fdt_get_path() walks the blob from its start, so asking it once per
+ * region is quadratic on a large map (128,000 regions in 1,000 nodes took
+ * seconds). The paths of the nodes the map names are found in one walk
+ * instead. */
+#define PATH_MAX_LEN 256
+
+struct node_path {
+    int node;
+    char path[PATH_MAX_LEN];
+};
+
+static int int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_nodes(int *v, size_t *n, const k23_fdt_region_t *r, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        if (r[i].node >= 0)
+            v[(*n)++] = r[i].node;
+}
+
+/* Append "/name" to the path of depth d - 1 in cur (lens[d - 1] long);
+ * false when it does not fit. */
+static bool path_push(char *cur, size_t cap, size_t *lens, int d,
+                      const char *name)
+{
+    size_t at = d == 0 ? 0 : lens[d - 1];
+    size_t len = strlen(name);
+    if (d == 0) {
+        cur[0] = '/';
+        cur[1] = '\0';
+        lens[0] = 1;
+        return true;
+    }
+    if (at == 1) /* the root's children: "/name", not "//name" */
+        at = 0;
+    if (at + 1 + len + 1 > cap)
+        return false;
+    cur[at] = '/';
+    memcpy(cur + at + 1, name, len + 1);
+    lens[d] = at + 1 + len;
+    return true;
+}
+
+/* Fill c->paths for every node the map names, in one walk of the tree;
+ * a path too long for PATH_MAX_LEN reads "?" as fdt_get_path() would fail
+ * on it. Returns false when out of memory. */
+static bool find_paths(struct ctx *c)
+{
+    const k23_fdt_memmap_t *m = &c->map;
+    size_t want = m->ram_count + m->taken_count + m->dynamic_count, n = 0;
+    int *nodes = malloc((want + 1) * sizeof(*nodes));
+    c->paths = calloc(want + 1, sizeof(*c->paths));
+    if (nodes == NULL || c->paths == NULL) {
+        free(nodes);
+        return false;
+    }
+    add_nodes(nodes, &n, m->ram, m->ram_count);
+    add_nodes(nodes, &n, m->taken, m->taken_count);
+    add_nodes(nodes, &n, m->dynamic, m->dynamic_count);
+    qsort(nodes, n, sizeof(*nodes), int_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || nodes[i] != nodes[u - 1])
+            nodes[u++] = nodes[i];
+
+    char cur[PATH_MAX_LEN];
+    size_t lens[64]; /* deeper nodes: too long for PATH_MAX_LEN anyway */
+    int depth = 0, too_deep = -1;
+    size_t next = 0;
+    for (int off = 0; off >= 0 && next < u;
+         off = fdt_next_node(c->blob, off, &depth)) {
+        if (too_deep >= 0 && depth <= too_deep)
+            too_deep = -1;
+        if (too_deep < 0 && (depth >= 64 ||
+                             !path_push(cur, sizeof(cur), lens, depth,
+                                        fdt_get_name(c->blob, off, NULL))))
+            too_deep = depth;
+        while (next < u && nodes[next] < off)
+            next++; /* not a node offset: cannot happen, stay safe */
+        if (next < u && nodes[next] == off) {
+            c->paths[c->npaths].node = off;
+            snprintf(c->paths[c->npaths].path, PATH_MAX_LEN, "%s",
+                     too_deep < 0 ? cur : "?");
+            c->npaths++;
+            next++;
+        }
+    }
+    free(nodes);
+    return true;
+}
 
 static const char *node_path(const struct ctx *c, int node, char *buf, int cap)
 {
-    if (node < 0 || fdt_get_path(c->blob, node, buf, cap) != 0)
+    size_t lo = 0, hi = c->npaths;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->paths[mid].node < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (node >= 0 && lo < c->npaths && c->paths[lo].node == node)
+        snprintf(buf, (size_t)cap, "%s", c->paths[lo].path);
+    else if (node < 0 || fdt_get_path(c->blob, node, buf, cap) != 0)
         snprintf(buf, (size_t)cap, "?");
     return buf;
 }
@@ -789,29 +900,15 @@ static int read_file(const char *path, void **out, size_t *size)
     return 0;
 }
 
-/* What main allocated, freed at exit on every path (the error exits
- * included, which LeakSanitizer checks in the sanitizer tree). */
-static struct ctx *main_ctx;
-
-static void free_main_ctx(void)
+/* Everything main() does; what it allocates stays reachable from *c, and
+ * main() frees it on every path. */
+static int memmap_main(struct ctx *c, int argc, char **argv)
 {
-    struct ctx *c = main_ctx;
-    free(c->map.ram), free(c->map.taken), free(c->map.dynamic),
-        free(c->map.free);
-    free(c->blob), free(c->excl), free(c->excl_text), free(c->plan);
-}
-
-int main(int argc, char **argv)
-{
-    static struct ctx c = {.page = 4096};
-    main_ctx = &c;
-    if (atexit(free_main_ctx) != 0)
-        return 1;
     bool kv = false;
     const char *svg = NULL;
-    c.excl = calloc((size_t)argc, sizeof(*c.excl));
-    c.excl_text = calloc((size_t)argc, sizeof(*c.excl_text));
-    if (c.excl == NULL || c.excl_text == NULL)
+    c->excl = calloc((size_t)argc, sizeof(*c->excl));
+    c->excl_text = calloc((size_t)argc, sizeof(*c->excl_text));
+    if (c->excl == NULL || c->excl_text == NULL)
         return 1;
 
     for (int i = 1; i < argc; i++) {
@@ -831,7 +928,7 @@ int main(int argc, char **argv)
                         argv[i]);
                 return 1;
             }
-            c.page = p;
+            c->page = p;
         } else if (strcmp(a, "--exclude") == 0 && i + 1 < argc) {
             const char *arg = argv[++i];
             uint64_t s, e;
@@ -842,35 +939,35 @@ int main(int argc, char **argv)
                         arg);
                 return 1;
             }
-            c.excl_text[c.nexcl] = (char *)arg;
-            c.excl[c.nexcl++] = (k23_range_t){s, e - s};
+            c->excl_text[c->nexcl] = (char *)arg;
+            c->excl[c->nexcl++] = (k23_range_t){s, e - s};
         } else if (strcmp(a, "--svg") == 0 && i + 1 < argc) {
             svg = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, PROG ": unknown or incomplete option %s\n", a);
             usage(stderr);
             return 1;
-        } else if (c.file == NULL) {
-            c.file = a;
+        } else if (c->file == NULL) {
+            c->file = a;
         } else {
             fprintf(stderr, PROG ": one FILE.dtb only\n");
             return 1;
         }
     }
-    if (c.file == NULL) {
+    if (c->file == NULL) {
         usage(stderr);
         return 1;
     }
-    if (read_file(c.file, &c.blob, &c.blob_size) != 0)
+    if (read_file(c->file, &c->blob, &c->blob_size) != 0)
         return 1;
 
     unsigned page_log2 = 0;
-    while ((UINT64_C(1) << page_log2) < c.page)
+    while ((UINT64_C(1) << page_log2) < c->page)
         page_log2++;
     k23_fdt_memmap_config_t cfg = {
         .page_log2 = page_log2,
-        .exclude = c.excl,
-        .nexclude = c.nexcl,
+        .exclude = c->excl,
+        .nexclude = c->nexcl,
     };
 
     /* First pass counts (all capacities 0), then the real one; a second
@@ -879,12 +976,12 @@ int main(int argc, char **argv)
     k23_fdt_memmap_diag_t diag = {0};
     int err;
     for (int pass = 0;; pass++) {
-        err = k23_fdt_memmap(c.blob, c.blob_size, &cfg, &c.map, &diag);
+        err = k23_fdt_memmap(c->blob, c->blob_size, &cfg, &c->map, &diag);
         if (err != K23_ERR_NOSPACE || pass == 3)
             break;
-        k23_fdt_memmap_t m = c.map;
+        k23_fdt_memmap_t m = c->map;
         free(m.ram), free(m.taken), free(m.dynamic), free(m.free);
-        c.map = (k23_fdt_memmap_t){
+        c->map = (k23_fdt_memmap_t){
             .ram = calloc(m.ram_count + 1, sizeof(k23_fdt_region_t)),
             .ram_cap = m.ram_count,
             .taken = calloc(m.taken_count + 1, sizeof(k23_fdt_region_t)),
@@ -894,7 +991,7 @@ int main(int argc, char **argv)
             .free = calloc(m.free_count + 1, sizeof(k23_range_t)),
             .free_cap = m.free_count,
         };
-        if (!c.map.ram || !c.map.taken || !c.map.dynamic || !c.map.free) {
+        if (!c->map.ram || !c->map.taken || !c->map.dynamic || !c->map.free) {
             fprintf(stderr, PROG ": out of memory\n");
             return 1;
         }
@@ -908,9 +1005,9 @@ int main(int argc, char **argv)
         if (diag.node >= 0 && err != K23_ERR_FDT_MAGIC &&
             err != K23_ERR_FDT_VERSION && err != K23_ERR_FDT_TRUNCATED &&
             err != K23_ERR_FDT_CORRUPT && err != K23_ERR_ALIGN &&
-            fdt_get_path(c.blob, diag.node, path, sizeof(path)) != 0)
+            fdt_get_path(c->blob, diag.node, path, sizeof(path)) != 0)
             path[0] = '\0';
-        fprintf(stderr, PROG ": %s: %s%s%s: %s (%s", c.file,
+        fprintf(stderr, PROG ": %s: %s%s%s: %s (%s", c->file,
                 path[0] ? path : "", path[0] ? " " : "",
                 diag.what ? diag.what : "blob", k23_strerror(err),
                 k23_strerror_name(err));
@@ -920,19 +1017,24 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (!find_paths(c)) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+
     /* The frame allocator's plan, with its defaults for this frame size. */
-    c.frames_ok = k23_frames_config_default(&c.fcfg, c.page) == K23_OK;
-    if (c.frames_ok) {
-        const k23_range_t *fr = c.map.free;
-        size_t nf = c.map.free_count;
-        err = k23_frames_plan(fr, nf, &c.fcfg, NULL, 0, &c.nplan);
+    c->frames_ok = k23_frames_config_default(&c->fcfg, c->page) == K23_OK;
+    if (c->frames_ok) {
+        const k23_range_t *fr = c->map.free;
+        size_t nf = c->map.free_count;
+        err = k23_frames_plan(fr, nf, &c->fcfg, NULL, 0, &c->nplan);
         if (err == K23_ERR_NOSPACE) {
-            c.plan = calloc(c.nplan, sizeof(*c.plan));
-            if (c.plan == NULL) {
+            c->plan = calloc(c->nplan, sizeof(*c->plan));
+            if (c->plan == NULL) {
                 fprintf(stderr, PROG ": out of memory\n");
                 return 1;
             }
-            err = k23_frames_plan(fr, nf, &c.fcfg, c.plan, c.nplan, &c.nplan);
+            err = k23_frames_plan(fr, nf, &c->fcfg, c->plan, c->nplan, &c->nplan);
         }
         if (err != K23_OK) {
             fprintf(stderr, PROG ": k23_frames_plan: %s (%s)\n",
@@ -942,13 +1044,22 @@ int main(int argc, char **argv)
     }
 
     if (kv)
-        print_kv(&c);
+        print_kv(c);
     else {
-        print_text(&c);
-        print_arenas(&c);
+        print_text(c);
+        print_arenas(c);
     }
-    int rc = 0;
     if (svg != NULL)
-        rc = write_svg(&c, svg);
+        return write_svg(c, svg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctx c = {.page = 4096};
+    int rc = memmap_main(&c, argc, argv);
+    free(c.map.ram), free(c.map.taken), free(c.map.dynamic), free(c.map.free);
+    free(c.blob), free(c.excl), free(c.excl_text), free(c.plan);
+    free(c.paths);
     return rc;
 }

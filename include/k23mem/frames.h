@@ -187,7 +187,8 @@ typedef struct k23_frames_arena_plan {
                                     region's whole frames (size 0 when it
                                     holds no whole frame) */
     k23_range_t region;        /**< rejected entries: the region with its
-                                    original bounds; arenas: zero */
+                                    original bounds (touching regions: their
+                                    union); arenas: zero */
     uint64_t frames;           /**< frames in @c range */
     uint64_t usable_frames;    /**< frames the arena can hand out (0 when
                                     rejected) */
@@ -216,15 +217,24 @@ int k23_frames_config_default(k23_frames_config_t *cfg, uint64_t frame_size);
  * Build the allocator from a memory map.
  *
  * Regions may come in any order and need not be frame aligned; they are
- * aligned inward. Empty regions are ignored; overlapping ones are an error.
- * A region that cannot hold its own bookkeeping (and could not be merged
- * with a neighbour) is written to @p rejected and skipped.
+ * aligned inward. Empty regions are ignored; overlapping ones (sharing a
+ * byte) are an error. Touching regions (one ends where the next begins,
+ * as adjacent UEFI or multiboot descriptors do) are one region: the
+ * result is exactly what their union would give. A region that cannot
+ * hold its own bookkeeping (and could not be merged with a neighbour) is
+ * written to @p rejected and skipped.
+ *
+ * Cost: O(n) for regions in increasing address order (empty ones may sit
+ * anywhere), as k23_fdt_memmap() and k23_ranges_merge() give them; O(n^2)
+ * for any other order, since @p regions is const and nothing is allocated
+ * to sort it: sort a long map first (k23_ranges_sort()).
  *
  * @param[out] fa            allocator storage, overwritten
  * @param[in]  regions       free physical regions
  * @param[in]  nregions      number of regions
  * @param[in]  cfg           configuration; NULL for the 4 KiB defaults
- * @param[out] rejected      regions not used (original bounds); may be NULL
+ * @param[out] rejected      regions not used (original bounds, touching
+ *                           ones as their union); may be NULL
  *                           when @p rejected_cap is 0
  * @param[in]  rejected_cap  capacity of @p rejected
  * @param[out] nrejected     number of rejected regions (all of them, even
@@ -255,7 +265,9 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
  * #K23_ERR_TOO_SMALL or #K23_ERR_LIMIT).
  *
  * @param[in]  regions  free physical regions, any order, need not be
- *                      frame aligned; empty ones are ignored
+ *                      frame aligned; empty ones are ignored, touching
+ *                      ones are one region (see k23_frames_init(), also
+ *                      for the cost)
  * @param[in]  n        number of regions
  * @param[in]  cfg      configuration; NULL for the 4 KiB defaults
  * @param[out] out      entries; may be NULL when @p cap is 0; untouched

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# k23mem-memmap on a large, valid blob (issue 14): 128,000 RAM regions of
+# 64 KiB, 128 KiB apart from 0x80000000, in 1,000 memory nodes of 128
+# (dtc is slow on one property of 512,000 cells; k23_fdt_memmap walks the
+# nodes in one pass either way). Planning was O(n^2) and took 167 s here;
+# ctest's TIMEOUT (20 s) is what fails a quadratic version, this script
+# only checks the answers. Speed figures belong in bench/, not here.
+#   fdt_tool_big.sh TOOL DTC WORK_DIR
+set -uo pipefail
+tool="$1" dtc="$2" work="$3"
+n=128000
+mkdir -p "$work"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+awk -v n="$n" -v per=128 'BEGIN {
+  print "/dts-v1/;\n/ {\n\t#address-cells = <2>;\n\t#size-cells = <2>;"
+  for (i = 0; i < n; i++) {
+    b = 2147483648 + i * 131072
+    hi = int(b / 4294967296); lo = b % 4294967296
+    if (i % per == 0)
+      printf "\tmemory@%x {\n\t\tdevice_type = \"memory\";\n\t\treg =", i
+    printf " <0x%x 0x%08x 0x0 0x10000>%s", hi, lo,
+      (i % per == per - 1 || i == n - 1) ? ";\n\t};\n" : ","
+  }
+  print "};"
+}' > "$work/big.dts" || { echo "FAIL: awk"; exit 1; }
+"$dtc" -q -I dts -O dtb -o "$work/big.dtb" "$work/big.dts" ||
+    { echo "FAIL: dtc"; exit 1; }
+
+# Every region is free, page aligned, in order.
+"$tool" --kv "$work/big.dtb" > "$work/kv" || fail "--kv: exit $?"
+awk -v n="$n" '{
+  b = 2147483648 + (NR - 1) * 131072; e = b + 65536 # mawk: %x of 32 bits
+  want = sprintf("free 0x%08x%08x 0x%08x%08x", int(b / 4294967296),
+                 b % 4294967296, int(e / 4294967296), e % 4294967296)
+  if ($0 != want) { print "line " NR ": " $0 " want " want; bad = 1; exit }
+} END { if (!bad && NR != n) { print NR " lines, want " n; bad = 1 } exit bad }' \
+    "$work/kv" || fail "--kv output"
+
+# Arenas, worked out by hand. Each region is 16 frames and each gap 16.
+# An arena's bookkeeping (12 bytes a frame plus a bit) must fit in one
+# region with a frame to spare, 15 frames = 61440 bytes: 158 regions and
+# 157 gaps make 5040 frames, 61110 bytes; one more region, 5072 frames,
+# would need 61496. So 810 arenas of 158 regions (2513 usable, 2512 in
+# holes, 15 bookkeeping) and a last one of 128000 - 810 * 158 = 20
+# regions (20 * 16 + 19 * 16 = 624 frames).
+"$tool" "$work/big.dtb" > "$work/text" || fail "default output: exit $?"
+sed -n '/^arenas/,$p' "$work/text" > "$work/arenas"
+grep -qF "  811 arenas, 0 regions rejected):" "$work/arenas" ||
+    fail "not 811 arenas: $(sed -n 2p "$work/arenas")"
+[ "$(grep -c '5040 frames: 2513 usable, 2512 in holes, 15 bookkeeping' \
+    "$work/arenas")" -eq 810 ] || fail "not 810 arenas of 158 regions"
+grep -qF "  arena 0  0x0000000080000000-0x00000000813b0000" "$work/arenas" ||
+    fail "arena 0 range"
+grep -qF "  arena 810  0x0000000467d80000-0x0000000467ff0000" \
+    "$work/arenas" || fail "arena 810 range"
+grep -qF "624 frames: 318 usable, 304 in holes, 2 bookkeeping" \
+    "$work/arenas" || fail "arena 810 frames"
+grep -qF "k23_frames_init() would fail with K23_ERR_LIMIT" "$work/arenas" ||
+    fail "no note about K23_ERR_LIMIT"
+
+[ "$fails" -eq 0 ] && echo "k23mem-memmap on $n regions: all checks passed"
+exit $((fails != 0))
