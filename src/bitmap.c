@@ -296,35 +296,75 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
     }
 }
 
-/* Out-of-line bodies, one per polarity, so that the entry points stay
- * small leaf functions that end in a tail call. */
-#define BITMAP_SLOW_PATHS(name, flip)                                        \
-    __attribute__((noinline)) static int bitmap_short_##name(               \
-        const unsigned char *bs, size_t nbits, size_t start, size_t len,    \
-        unsigned align_log2, size_t residue, size_t *out_idx)               \
-    {                                                                       \
-        size_t w = start / 64;                                              \
-        uint64_t f0 = ~bitmap_word(bs, nbits, nbits / 64, w, (flip)) &      \
-                      (BITMAP_ONES << (start % 64));                        \
-        uint64_t cand = bitmap_period[align_log2] << residue;               \
-        return bitmap_find_short(bs, nbits, w, f0, len, cand, (flip),       \
-                                 out_idx);                                  \
-    }                                                                       \
-    __attribute__((noinline)) static int bitmap_long_##name(                \
-        const unsigned char *bs, size_t nbits, size_t start, size_t len,    \
-        size_t mask, size_t residue, size_t *out_idx)                       \
-    {                                                                       \
-        return bitmap_find_long(bs, nbits, start, len, mask, residue,       \
-                                (flip), out_idx);                           \
-    }
-BITMAP_SLOW_PATHS(clear, 0)
-BITMAP_SLOW_PATHS(set, BITMAP_ONES)
+/* Window [c, c + len) has no blocked bit. Its last word is tested first
+ * and alone: in a crowded bitmap it nearly always decides, so that branch
+ * is well predicted; the words below it are ORed together (a count fixed
+ * by len, so the loop is predicted too) and tested once. */
+BITMAP_INLINE bool bitmap_window_free(const unsigned char *bs, size_t nbits,
+                                      size_t nfull, size_t c, size_t len,
+                                      uint64_t flip)
+{
+    size_t e = c + len - 1;
+    size_t w0 = c / 64, w1 = e / 64;
+    uint64_t lo_mask = BITMAP_ONES << (c % 64);
+    uint64_t x = bitmap_word(bs, nbits, nfull, w1, flip) &
+                 (BITMAP_ONES >> (63 - e % 64));
+    if (w0 == w1)
+        return (x & lo_mask) == 0;
+    if (x != 0)
+        return false;
+    /* words below w1 lie below nbits / 64: all loadable */
+    uint64_t any = (bitmap_load64(bs + w0 * 8) ^ flip) & lo_mask;
+    for (size_t w = w0 + 1; w < w1; w++)
+        any |= bitmap_load64(bs + w * 8) ^ flip;
+    return any == 0;
+}
 
-/* Everything but the quickest case: argument checks, then a quick look
- * at the first candidate c (when len <= 56 and c + 64 <= nbits, one
- * unaligned 8-byte load from byte c / 8 shows bits c .. c + 56 at least),
- * then the word-parallel loop for short runs or the window jumps for long
- * ones. */
+/* len <= 2^a (step = 2^a): windows of consecutive candidates do not
+ * overlap, and a blocked bit anywhere in [c, c + len) rules out c and
+ * nothing after it, so the next candidate is c + step whatever the
+ * bit. Each candidate is thus a fixed set of words tested with one OR,
+ * and the next one never waits for the data (the general loop derives it
+ * from the last blocked bit: a chain of dependent steps per window). */
+BITMAP_INLINE int bitmap_find_slots(const unsigned char *bs, size_t nbits,
+                                    size_t c, size_t len, size_t step,
+                                    uint64_t flip, size_t *out_idx)
+{
+    size_t nfull = nbits / 64;
+    size_t last = nbits - len; /* highest start that fits */
+    if (c > last)
+        return K23_ERR_NOT_FOUND;
+    for (;;) {
+        if (bitmap_window_free(bs, nbits, nfull, c, len, flip)) {
+            *out_idx = c;
+            return K23_OK;
+        }
+        if (last - c < step)
+            return K23_ERR_NOT_FOUND;
+        c += step;
+    }
+}
+
+/* Short runs: the word of start with the bits before start masked off,
+ * then the word-parallel loop. */
+BITMAP_INLINE int bitmap_short(const unsigned char *bs, size_t nbits,
+                               size_t start, size_t len, unsigned align_log2,
+                               size_t residue, uint64_t flip, size_t *out_idx)
+{
+    size_t w = start / 64;
+    uint64_t f0 = ~bitmap_word(bs, nbits, nbits / 64, w, flip) &
+                  (BITMAP_ONES << (start % 64));
+    uint64_t cand = bitmap_period[align_log2] << residue;
+    return bitmap_find_short(bs, nbits, w, f0, len, cand, flip, out_idx);
+}
+
+/* Everything but the quickest case: argument checks (here only: the
+ * loops below trust them), then a quick look at the first candidate c
+ * (when len <= 56 and c + 64 <= nbits, one unaligned 8-byte load from
+ * byte c / 8 shows bits c .. c + 56 at least), then the word-parallel
+ * loop for short runs, the slot loop when len <= 2^a, or the window jumps
+ * for the rest. All of them are inlined into one function per polarity:
+ * a search is one call below the entry point. */
 BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
                               size_t start, size_t len, unsigned align_log2,
                               size_t align_offset, size_t *out_idx,
@@ -338,9 +378,9 @@ BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
     /* index + offset == 0 (mod 2^a)  <=>  index == -offset (mod 2^a) */
     size_t residue = (0 - align_offset) & mask;
     size_t c;
+    bool c_ok = bitmap_align_up(start, mask, residue, &c);
     if (len <= BITMAP_QUICK_MAX_LEN && nbits >= 64 && align_log2 != 0 &&
-        !k23_add_overflow_(start, (residue - start) & mask, &c) &&
-        c <= nbits - 64) {
+        c_ok && c <= nbits - 64) {
         uint64_t v = (bitmap_load64(bs + c / 8) ^ flip) >> (c % 8);
         if ((v << (64 - len)) == 0) {
             *out_idx = c;
@@ -349,14 +389,15 @@ BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
     }
     if (len <= BITMAP_SHORT_MAX_LEN &&
         align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2)
-        return flip ? bitmap_short_set(bs, nbits, start, len, align_log2,
-                                       residue, out_idx)
-                    : bitmap_short_clear(bs, nbits, start, len, align_log2,
-                                         residue, out_idx);
-    return flip ? bitmap_long_set(bs, nbits, start, len, mask, residue,
-                                  out_idx)
-                : bitmap_long_clear(bs, nbits, start, len, mask, residue,
-                                    out_idx);
+        return bitmap_short(bs, nbits, start, len, align_log2, residue, flip,
+                            out_idx);
+    if (len - 1 <= mask) {
+        if (!c_ok)
+            return K23_ERR_NOT_FOUND;
+        return bitmap_find_slots(bs, nbits, c, len, mask + 1, flip, out_idx);
+    }
+    return bitmap_find_long(bs, nbits, start, len, mask, residue, flip,
+                            out_idx);
 }
 
 __attribute__((noinline)) static struct k23_bitmap_hit

@@ -427,6 +427,89 @@ Test(bitmap, randomized_large_bitmaps_match_reference, .timeout = 300)
     }
 }
 
+/* Searches with len <= 2^a take a path of their own (whole windows at
+ * consecutive aligned slots); len just above 2^a and wide alignments with
+ * short runs are mixed in. Maps are mostly free with a few blocked bits
+ * (so that some windows are free, some just miss), often with a free
+ * aligned window placed right at the end, sizes often not a multiple of
+ * 64, start and align_offset anywhere. */
+static size_t slot_case_len(unsigned a)
+{
+    size_t step = (size_t)1 << a;
+    switch (rng_below(6)) {
+    case 0: return step;                              /* len == 2^a */
+    case 1: return step - 1;
+    case 2: return 1 + rng_below(step);               /* len <= 2^a */
+    case 3: return 57 + rng_below(16);                /* near a word */
+    case 4: return step + 1;                          /* len > 2^a */
+    default: return step + 1 + rng_below(step);
+    }
+}
+
+Test(bitmap, aligned_slot_windows_match_reference, .timeout = 120)
+{
+    rng_state = 7;
+    for (int iter = 0; iter < 1500; iter++) {
+        unsigned a = 6 + (unsigned)rng_below(5); /* slots of 64..1024 bits */
+        size_t mask = ((size_t)1 << a) - 1;
+        size_t len = slot_case_len(a);
+        size_t off = rng_below(2) ? 0 : rng_below(mask + 1);
+        size_t nbits = 64 + rng_below(4000);
+        switch (rng_below(3)) {
+        case 0: nbits = (nbits + 63) / 64 * 64 + 64; break; /* 64 | nbits */
+        case 1: /* the last start that fits is an aligned candidate */
+            nbits = (1 + rng_below(8)) * (mask + 1) + ((0 - off) & mask) +
+                    len;
+            break;
+        default: break;
+        }
+        if (len > nbits)
+            len = nbits;
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        memset(bs, 0, nbytes);
+        size_t nblocked = rng_below(12);
+        for (size_t k = 0; k < nblocked; k++)
+            bit_set(bs, rng_below(nbits));
+        if (rng_below(2)) {
+            /* the last aligned window that fits is free: it is the answer
+             * whenever nothing before it is */
+            size_t lastc = nbits - len;
+            size_t c = lastc - ((lastc + off) & mask);
+            if (c <= lastc) /* no wrap below 0 */
+                bit_nclear(bs, (int)c, (int)(c + len - 1));
+        }
+        size_t *runlen = malloc(nbits * sizeof(size_t));
+        for (int pol = 0; pol < 2; pol++) {
+            if (pol)
+                for (size_t i = 0; i < nbytes; i++)
+                    bs[i] = (unsigned char)~bs[i];
+            set_tail(bs, nbits, pol); /* garbage that would extend a run */
+            ref_runlen(bs, nbits, pol, runlen);
+            for (int q = 0; q < 8; q++) {
+                size_t start;
+                switch (rng_below(3)) {
+                case 0: start = 0; break;
+                case 1: start = nbits - 1 - rng_below(nbits < 2048 ? nbits : 2048); break;
+                default: start = rng_below(nbits); break;
+                }
+                size_t want = SIZE_MAX, got = SIZE_MAX;
+                int rr = ref_find_linear(bs, nbits, runlen, start, len, a,
+                                         off, &want);
+                int rc = call_find(pol, bs, nbits, start, len, a, off, &got);
+                if (rc != rr || got != want)
+                    cr_assert_fail("iter %d nbits %zu set %d len %zu a %u "
+                                   "off %zu start %zu: got %d/%zu want "
+                                   "%d/%zu",
+                                   iter, nbits, pol, len, a, off, start, rc,
+                                   got, rr, want);
+            }
+        }
+        free(runlen);
+        free(bs);
+    }
+}
+
 /* ---- boundaries ---- */
 
 Test(bitmap, runs_crossing_word_edges_and_ending_at_nbits)
