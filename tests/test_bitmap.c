@@ -510,6 +510,48 @@ Test(bitmap, aligned_slot_windows_match_reference, .timeout = 120)
     }
 }
 
+/* len 1 searches from every bit offset in a byte, over bitmaps from
+ * nearly empty to nearly full (single bits and runs), with sizes not a
+ * multiple of 64 and starts up to the last bit: the quick len-1 path
+ * answers from one 8-byte load, the rest falls through to the loops. */
+Test(bitmap, len1_from_every_start_matches_reference, .timeout = 60)
+{
+    rng_state = 11;
+    for (int iter = 0; iter < 300; iter++) {
+        size_t nbits = 1 + rng_below(700);
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        static const unsigned pcts[] = {0, 1, 10, 50, 90, 99, 100};
+        unsigned pct = pcts[rng_below(sizeof(pcts) / sizeof(pcts[0]))];
+        if (rng() & 1) {
+            fill_runs(bs, nbits, pct, 1 + rng_below(40));
+        } else {
+            memset(bs, 0, nbytes);
+            for (size_t i = 0; i < nbits; i++)
+                if (rng_below(100) < pct)
+                    bit_set(bs, i);
+        }
+        size_t *runlen = malloc(nbits * sizeof(size_t));
+        for (int pol = 0; pol < 2; pol++) {
+            set_tail(bs, nbits, pol);
+            ref_runlen(bs, nbits, pol, runlen);
+            for (size_t start = 0; start < nbits; start++) {
+                size_t want = SIZE_MAX, got = SIZE_MAX;
+                int rr = ref_find_linear(bs, nbits, runlen, start, 1, 0, 0,
+                                         &want);
+                int rc = call_find(pol, bs, nbits, start, 1, 0, 0, &got);
+                if (rc != rr || got != want)
+                    cr_assert_fail("iter %d nbits %zu pct %u set %d start "
+                                   "%zu: got %d/%zu want %d/%zu",
+                                   iter, nbits, pct, pol, start, rc, got, rr,
+                                   want);
+            }
+        }
+        free(runlen);
+        free(bs);
+    }
+}
+
 /* ---- boundaries ---- */
 
 Test(bitmap, runs_crossing_word_edges_and_ending_at_nbits)
