@@ -12,7 +12,7 @@
  *               next search starts where the last run ended) until the
  *               search reports no more, so it always covers the whole
  *               bitstring.
- * Each pattern is drawn RUNS_NMAPS times (same statistics, other seeds)
+ * Each pattern is drawn runs_nmaps times (same statistics, other seeds)
  * and consecutive passes go round the maps and, for "starts", round
  * several start sets per map: a branch predictor cannot learn one
  * search's path by seeing it again and again. Both implementations get
@@ -23,7 +23,9 @@
  * timing loop. The last lines are key=value pairs.
  *
  * Options: --quick (fewer samples, for smoke runs); --pattern NAME and
- * --len N run only the matching cases (for profiling).
+ * --len N run only the matching cases (for profiling); --maps N uses N
+ * maps per pattern instead of 8 (--maps 1: one map, searched again and
+ * again as before the pool, and small enough to stay in a 1 MiB L2).
  */
 #define _GNU_SOURCE
 #include <bsd/sys/bitstring.h>
@@ -174,17 +176,16 @@ static const struct query queries[] = {{1, 0}, {8, 0}, {512, 9}, {4096, 0}};
  * a different set of starts, so that no branch predictor can learn one
  * search's path: timed again and again on one map, the baseline's
  * len-512/a512 scan of random50 took a ninth of its first-pass time. */
-#ifndef RUNS_NMAPS
-#define RUNS_NMAPS 8
-#endif
+#define RUNS_NMAPS_MAX 8
+static int runs_nmaps = RUNS_NMAPS_MAX; /* --maps N */
 /* start sets per map for "starts" (fewer when the baseline is slow, so
  * that checking every input stays bounded) */
 #define RUNS_NBLOCKS_MAX 8
 #define RUNS_CHECK_BUDGET_NS 3e8
 
 struct inputs {
-    bitstr_t *map[RUNS_NMAPS];
-    int starts[RUNS_NMAPS][RUNS_NBLOCKS_MAX][RUNS_NSTARTS];
+    bitstr_t *map[RUNS_NMAPS_MAX];
+    int starts[RUNS_NMAPS_MAX][RUNS_NBLOCKS_MAX][RUNS_NSTARTS];
 };
 
 /* ---- timing ---- */
@@ -238,11 +239,11 @@ static long search(const struct job *j, bitstr_t *bs, long start)
 static long job_run(struct job *j)
 {
     long n = j->pass++;
-    int m = (int)(n % RUNS_NMAPS);
+    int m = (int)(n % runs_nmaps);
     bitstr_t *bs = j->in->map[m];
     long searches = 0, acc = 0;
     if (!j->scan) {
-        const int *st = j->in->starts[m][n / RUNS_NMAPS % j->nblocks];
+        const int *st = j->in->starts[m][n / runs_nmaps % j->nblocks];
         for (int k = 0; k < RUNS_NSTARTS; k++) {
             acc += search(j, bs, st[k]);
             searches++;
@@ -266,7 +267,7 @@ static int samples_min = 9;
 static double sample_min_ns = 2e5;
 
 /* Passes per sample so that a sample lasts sample_min_ns: 1, or a
- * multiple of RUNS_NMAPS so that every sample covers every map. */
+ * multiple of runs_nmaps so that every sample covers every map. */
 static long job_calibrate(struct job *j)
 {
     long inner = 1;
@@ -280,7 +281,7 @@ static long job_calibrate(struct job *j)
         inner *= dt > 0 && sample_min_ns / dt < 16 ? 2 : 16;
     }
     if (inner > 1)
-        inner = (inner + RUNS_NMAPS - 1) / RUNS_NMAPS * RUNS_NMAPS;
+        inner = (inner + runs_nmaps - 1) / runs_nmaps * runs_nmaps;
     return inner;
 }
 
@@ -320,7 +321,7 @@ static double plain_read_ns(const struct inputs *in, int nbits)
     double v[64];
     int n = samples_min * 3;
     for (int s = 0; s < n; s++) {
-        const bitstr_t *bs = in->map[s % RUNS_NMAPS];
+        const bitstr_t *bs = in->map[s % runs_nmaps];
         double t0 = now_ns();
         uint64_t acc = 0;
         for (size_t w = 0; w < nwords; w++) {
@@ -384,12 +385,12 @@ static int check_all(struct inputs *in, int nbits, const struct query *q,
                      long *scan_runs)
 {
     *scan_runs = 0;
-    for (int m = 0; m < RUNS_NMAPS; m++)
+    for (int m = 0; m < runs_nmaps; m++)
         if (!check_map(in->map[m], nbits, q, in->starts[m], 0, 0, true,
                        scan_runs))
             return 0;
     double t0 = now_ns();
-    for (int m = 0; m < RUNS_NMAPS; m++)
+    for (int m = 0; m < runs_nmaps; m++)
         if (!check_map(in->map[m], nbits, q, in->starts[m], 0, 1, false,
                        scan_runs))
             return 0;
@@ -398,7 +399,7 @@ static int check_all(struct inputs *in, int nbits, const struct query *q,
     while (nblocks < RUNS_NBLOCKS_MAX &&
            per_set * (nblocks + 1) < RUNS_CHECK_BUDGET_NS)
         nblocks++;
-    for (int m = 0; m < RUNS_NMAPS; m++)
+    for (int m = 0; m < runs_nmaps; m++)
         if (!check_map(in->map[m], nbits, q, in->starts[m], 1, nblocks,
                        false, scan_runs))
             return 0;
@@ -417,21 +418,28 @@ int k23_bench_runs(int argc, char **argv)
             only_pattern = argv[++i];
         } else if (strcmp(argv[i], "--len") == 0 && i + 1 < argc) {
             only_len = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--maps") == 0 && i + 1 < argc) {
+            runs_nmaps = atoi(argv[++i]);
+            if (runs_nmaps < 1 || runs_nmaps > RUNS_NMAPS_MAX) {
+                fprintf(stderr, "runs: --maps takes 1..%d\n",
+                        RUNS_NMAPS_MAX);
+                return 2;
+            }
         } else {
             fprintf(stderr, "usage: k23mem-bench runs [--quick] [--pattern NAME] "
-                            "[--len N]\n");
+                            "[--len N] [--maps 1..%d]\n", RUNS_NMAPS_MAX);
             return 2;
         }
     }
     const int nbits = RUNS_NBITS;
     static struct inputs in;
-    for (int m = 0; m < RUNS_NMAPS; m++) {
+    for (int m = 0; m < runs_nmaps; m++) {
         in.map[m] = calloc(bitstr_size(nbits), 1);
         if (in.map[m] == NULL)
             return 1;
     }
     rng_state = 1;
-    for (int m = 0; m < RUNS_NMAPS; m++)
+    for (int m = 0; m < runs_nmaps; m++)
         for (int b = 0; b < RUNS_NBLOCKS_MAX; b++)
             for (int k = 0; k < RUNS_NSTARTS; k++)
                 in.starts[m][b][k] = (int)(rng() % nbits);
@@ -442,7 +450,7 @@ int k23_bench_runs(int argc, char **argv)
 
     printf("runs: %d-bit bitstrings, %d maps per pattern, %d random starts "
            "per pass, median of %d samples (thread CPU time)\n",
-           nbits, RUNS_NMAPS, RUNS_NSTARTS, samples_min);
+           nbits, runs_nmaps, RUNS_NSTARTS, samples_min);
     printf("%-13s %-11s %-6s %8s %14s %14s %8s %10s\n", "pattern", "query",
            "kind", "searches", "ours_ns/srch", "libbsd_ns/srch", "speedup",
            "ours/read");
@@ -450,7 +458,7 @@ int k23_bench_runs(int argc, char **argv)
         if (only_pattern && strcmp(only_pattern, patterns[p].name) != 0)
             continue;
         long set = 0;
-        for (int m = 0; m < RUNS_NMAPS; m++) {
+        for (int m = 0; m < runs_nmaps; m++) {
             rng_state = 100 + p + 1000 * (uint64_t)m;
             patterns[p].fill(in.map[m], nbits);
             for (int i = 0; i < nbits; i++)
@@ -461,7 +469,7 @@ int k23_bench_runs(int argc, char **argv)
             read_ns_min = read_ns;
         printf("# pattern %s: %.2f%% set, plain 64-bit read of a "
                "bitstring %.0f ns\n",
-               patterns[p].name, 100.0 * (double)set / nbits / RUNS_NMAPS,
+               patterns[p].name, 100.0 * (double)set / nbits / runs_nmaps,
                read_ns);
         for (size_t qi = 0; qi < sizeof(queries) / sizeof(queries[0]); qi++) {
             const struct query *q = &queries[qi];
@@ -487,7 +495,7 @@ int k23_bench_runs(int argc, char **argv)
                 job_time2(&jo, &jb, &t_ours, &t_base);
                 /* a scan's searches: total over the maps, per map */
                 double n_srch = kind == 0 ? RUNS_NSTARTS
-                                          : (double)scan_runs / RUNS_NMAPS + 1;
+                                          : (double)scan_runs / runs_nmaps + 1;
                 double speedup = t_base / t_ours;
                 double vs_read = t_ours * n_srch / read_ns;
                 cases++;
@@ -511,10 +519,10 @@ int k23_bench_runs(int argc, char **argv)
             }
         }
     }
-    for (int m = 0; m < RUNS_NMAPS; m++)
+    for (int m = 0; m < runs_nmaps; m++)
         free(in.map[m]);
     printf("runs.nbits=%d\n", nbits);
-    printf("runs.maps=%d\n", RUNS_NMAPS);
+    printf("runs.maps=%d\n", runs_nmaps);
     printf("runs.cases=%d\n", cases);
     printf("runs.mismatches=%d\n", mismatches);
     printf("runs.plain_read_ns_min=%.0f\n", read_ns_min);
