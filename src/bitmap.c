@@ -11,7 +11,7 @@
  * Reading bytes 8w..8w+7 as a little-endian 64-bit word therefore puts bit
  * 64w + k at bit k of the word; big-endian hosts byte-swap each load.
  *
- * Two strategies:
+ * Three strategies:
  *
  *  - Short runs (len <= 64) with alignment <= 64 use word-parallel
  *    shifts: with f the free bits of words w and w + 1 seen as one 128-bit
@@ -23,6 +23,11 @@
  *    Example, len 3: f = ...0111_0110 gives f & f>>1 = ...0011_0010,
  *    & f>>2 (computed as (f & f>>1) & (f & f>>1)>>1) = ...0001_0000: a
  *    run of 3 starts at bit 4.
+ *
+ *  - Runs no longer than the alignment (len <= 2^a, a > 6) test whole
+ *    windows at consecutive aligned slots: the windows do not overlap, so
+ *    a blocked bit anywhere in one rules out that slot only, and the next
+ *    candidate is the next slot whatever the data said.
  *
  *  - Everything else (long runs, wide alignment) follows Zircon's
  *    FindFreeContiguous idea: check the candidate window [c, c + len)

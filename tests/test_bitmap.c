@@ -446,7 +446,7 @@ static size_t slot_case_len(unsigned a)
     }
 }
 
-Test(bitmap, aligned_slot_windows_match_reference, .timeout = 120)
+Test(bitmap, aligned_slot_windows_match_reference)
 {
     rng_state = 7;
     for (int iter = 0; iter < 1500; iter++) {
@@ -514,7 +514,7 @@ Test(bitmap, aligned_slot_windows_match_reference, .timeout = 120)
  * nearly empty to nearly full (single bits and runs), with sizes not a
  * multiple of 64 and starts up to the last bit: the quick len-1 path
  * answers from one 8-byte load, the rest falls through to the loops. */
-Test(bitmap, len1_from_every_start_matches_reference, .timeout = 60)
+Test(bitmap, len1_from_every_start_matches_reference)
 {
     rng_state = 11;
     for (int iter = 0; iter < 300; iter++) {
