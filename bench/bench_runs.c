@@ -3,22 +3,29 @@
  * form that returns its result; k23_bitmap_find_clear is the same search
  * behind an out-parameter) against
  * a baseline built only from libbsd's byte-wise <bsd/sys/bitstring.h>
- * macros (bit_test, bit_ffc), on a 4,194,304-bit bitstring (16 GiB of
+ * macros (bit_test, bit_ffc), on 4,194,304-bit bitstrings (16 GiB of
  * 4 KiB frames).
  *
  * For each pattern and query it times
- *   - "starts": one search from each of a fixed set of random starts;
+ *   - "starts": one search from each of a set of random starts;
  *   - "scan":   a full scan from bit 0 that finds every run in turn (each
  *               next search starts where the last run ended) until the
  *               search reports no more, so it always covers the whole
  *               bitstring.
- * Both implementations must agree on every result (checked before timing).
- * Times are medians over repeated samples; both sides are out-of-line
+ * Each pattern is drawn runs_nmaps times (same statistics, other seeds)
+ * and consecutive passes go round the maps and, for "starts", round
+ * several start sets per map: a branch predictor cannot learn one
+ * search's path by seeing it again and again. Both implementations get
+ * the same inputs in the same order and must agree on every one of them
+ * (checked before timing). Times are medians of samples of thread CPU
+ * time, ours and the baseline interleaved; both sides are out-of-line
  * calls (the baseline is noinline) so that neither gets inlined into the
  * timing loop. The last lines are key=value pairs.
  *
  * Options: --quick (fewer samples, for smoke runs); --pattern NAME and
- * --len N run only the matching cases (for profiling).
+ * --len N run only the matching cases (for profiling); --maps N uses N
+ * maps per pattern instead of 8 (--maps 1: one map, searched again and
+ * again as before the pool, and small enough to stay in a 1 MiB L2).
  */
 #define _GNU_SOURCE
 #include <bsd/sys/bitstring.h>
@@ -163,12 +170,32 @@ struct query {
 };
 static const struct query queries[] = {{1, 0}, {8, 0}, {512, 9}, {4096, 0}};
 
+/* ---- inputs: a pool of maps and of start sets ---- */
+
+/* Every repetition searches a different map of the same statistics, with
+ * a different set of starts, so that no branch predictor can learn one
+ * search's path: timed again and again on one map, the baseline's
+ * len-512/a512 scan of random50 took a ninth of its first-pass time. */
+#define RUNS_NMAPS_MAX 8
+static int runs_nmaps = RUNS_NMAPS_MAX; /* --maps N */
+/* start sets per map for "starts" (fewer when the baseline is slow, so
+ * that checking every input stays bounded) */
+#define RUNS_NBLOCKS_MAX 8
+#define RUNS_CHECK_BUDGET_NS 3e8
+
+struct inputs {
+    bitstr_t *map[RUNS_NMAPS_MAX];
+    int starts[RUNS_NMAPS_MAX][RUNS_NBLOCKS_MAX][RUNS_NSTARTS];
+};
+
 /* ---- timing ---- */
 
+/* Thread CPU time: on this shared (virtual) machine wall time also counts
+ * the time the thread waits for a CPU. */
 static double now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
@@ -187,45 +214,44 @@ static double median(double *v, int n)
 static volatile long sink;
 
 struct job {
-    bitstr_t *bs;
+    const struct inputs *in;
     int nbits;
     const struct query *q;
-    const int *starts; /* NULL: full scan */
+    bool scan;   /* full scan; else the starts */
+    int nblocks; /* start sets per map in use */
     bool baseline;
+    long pass;   /* passes made so far: picks the map and start set */
 };
 
-/* One pass of the job; returns the number of searches made. */
-static long job_run(const struct job *j)
+static long search(const struct job *j, bitstr_t *bs, long start)
 {
+    if (j->baseline)
+        return libbsd_find_clear(bs, j->nbits, (int)start, j->q->len,
+                                 j->q->align_log2);
+    struct k23_bitmap_hit h = k23_bitmap_next_clear(
+        bs, (size_t)j->nbits, (size_t)start, (size_t)j->q->len,
+        j->q->align_log2, 0);
+    return h.rc == K23_OK ? (long)h.index : -1;
+}
+
+/* One pass of the job on map pass % NMAPS (and start set
+ * pass / NMAPS % nblocks); returns the number of searches made. */
+static long job_run(struct job *j)
+{
+    long n = j->pass++;
+    int m = (int)(n % runs_nmaps);
+    bitstr_t *bs = j->in->map[m];
     long searches = 0, acc = 0;
-    if (j->starts != NULL) {
+    if (!j->scan) {
+        const int *st = j->in->starts[m][n / runs_nmaps % j->nblocks];
         for (int k = 0; k < RUNS_NSTARTS; k++) {
-            long r;
-            if (j->baseline) {
-                r = libbsd_find_clear(j->bs, j->nbits, j->starts[k],
-                                      j->q->len, j->q->align_log2);
-            } else {
-                struct k23_bitmap_hit h = k23_bitmap_next_clear(
-                    j->bs, (size_t)j->nbits, (size_t)j->starts[k],
-                    (size_t)j->q->len, j->q->align_log2, 0);
-                r = h.rc == K23_OK ? (long)h.index : -1;
-            }
-            acc += r;
+            acc += search(j, bs, st[k]);
             searches++;
         }
     } else {
         long pos = 0;
         while (pos < j->nbits) {
-            long r;
-            if (j->baseline) {
-                r = libbsd_find_clear(j->bs, j->nbits, (int)pos, j->q->len,
-                                      j->q->align_log2);
-            } else {
-                struct k23_bitmap_hit h = k23_bitmap_next_clear(
-                    j->bs, (size_t)j->nbits, (size_t)pos, (size_t)j->q->len,
-                    j->q->align_log2, 0);
-                r = h.rc == K23_OK ? (long)h.index : -1;
-            }
+            long r = search(j, bs, pos);
             searches++;
             if (r < 0)
                 break;
@@ -237,54 +263,65 @@ static long job_run(const struct job *j)
     return searches;
 }
 
-static int samples_min = 7;
+static int samples_min = 9;
 static double sample_min_ns = 2e5;
 
-/* Passes per sample so that a sample lasts sample_min_ns. */
-static long job_calibrate(const struct job *j, long *searches)
+/* Passes per sample so that a sample lasts sample_min_ns: 1, or a
+ * multiple of runs_nmaps so that every sample covers every map. */
+static long job_calibrate(struct job *j)
 {
     long inner = 1;
     for (;;) {
         double t0 = now_ns();
         for (long i = 0; i < inner; i++)
-            *searches = job_run(j);
+            job_run(j);
         double dt = now_ns() - t0;
         if (dt >= sample_min_ns || inner >= (1L << 20))
-            return inner;
+            break;
         inner *= dt > 0 && sample_min_ns / dt < 16 ? 2 : 16;
     }
+    if (inner > 1)
+        inner = (inner + runs_nmaps - 1) / runs_nmaps * runs_nmaps;
+    return inner;
 }
 
-static double job_sample(const struct job *j, long inner)
+static double job_sample(struct job *j, long inner, long *searches)
 {
+    long n = 0;
     double t0 = now_ns();
     for (long i = 0; i < inner; i++)
-        job_run(j);
-    return (now_ns() - t0) / (double)inner;
+        n += job_run(j);
+    double dt = now_ns() - t0;
+    *searches += n;
+    return dt;
 }
 
-/* Median time of one pass of each job in ns, samples interleaved (ours,
- * baseline, ours, ...) so that both see the same machine load. */
-static void job_time2(const struct job *a, const struct job *b, double *ta,
-                      double *tb, long *na, long *nb)
+/* Median time of one search of each job in ns, samples interleaved
+ * (ours, baseline, ours, ...) so that both see the same machine load; both
+ * jobs go through the same sequence of inputs from pass 0 on. */
+static void job_time2(struct job *a, struct job *b, double *ta, double *tb)
 {
-    long ia = job_calibrate(a, na), ib = job_calibrate(b, nb);
+    long ia = job_calibrate(a), ib = job_calibrate(b);
+    a->pass = b->pass = 0;
     double va[64], vb[64];
     for (int s = 0; s < samples_min; s++) {
-        va[s] = job_sample(a, ia);
-        vb[s] = job_sample(b, ib);
+        long na = 0, nb = 0;
+        va[s] = job_sample(a, ia, &na) / (double)na;
+        vb[s] = job_sample(b, ib, &nb) / (double)nb;
     }
     *ta = median(va, samples_min);
     *tb = median(vb, samples_min);
 }
 
-/* Sequential 64-bit read of the whole bitstring, median of samples. */
-static double plain_read_ns(const bitstr_t *bs, int nbits)
+/* Sequential 64-bit read of a whole bitstring (a different map each
+ * sample, as the searches see them), median of samples. */
+static double plain_read_ns(const struct inputs *in, int nbits)
 {
     size_t nwords = (size_t)nbits / 64;
     double v[64];
     int n = samples_min * 3;
     for (int s = 0; s < n; s++) {
+        const bitstr_t *bs = in->map[s % runs_nmaps];
         double t0 = now_ns();
         uint64_t acc = 0;
         for (size_t w = 0; w < nwords; w++) {
@@ -298,30 +335,37 @@ static double plain_read_ns(const bitstr_t *bs, int nbits)
     return median(v, n);
 }
 
-/* Both implementations give the same answers (every search of a scan). */
-static bool check_same(bitstr_t *bs, int nbits, const struct query *q,
-                       const int *starts, long *scan_runs)
+/* Both implementations give the same answers on one map: every start of
+ * start sets [b0, b1) and, when scan is set, every search of a scan. */
+static bool check_map(bitstr_t *bs, int nbits, const struct query *q,
+                      int (*starts)[RUNS_NSTARTS], int b0, int b1,
+                      bool scan, long *scan_runs)
 {
-    for (int k = 0; k < RUNS_NSTARTS; k++) {
-        long a = ours_find_clear(bs, (size_t)nbits, (size_t)starts[k],
-                                 (size_t)q->len, q->align_log2);
-        long b = libbsd_find_clear(bs, nbits, starts[k], q->len,
-                                   q->align_log2);
-        if (a != b) {
-            fprintf(stderr, "runs: MISMATCH start %d len %d: %ld vs %ld\n",
-                    starts[k], q->len, a, b);
-            return false;
+    for (int b = b0; b < b1; b++)
+        for (int k = 0; k < RUNS_NSTARTS; k++) {
+            long a = ours_find_clear(bs, (size_t)nbits,
+                                     (size_t)starts[b][k], (size_t)q->len,
+                                     q->align_log2);
+            long r = libbsd_find_clear(bs, nbits, starts[b][k], q->len,
+                                       q->align_log2);
+            if (a != r) {
+                fprintf(stderr,
+                        "runs: MISMATCH start %d len %d: %ld vs %ld\n",
+                        starts[b][k], q->len, a, r);
+                return false;
+            }
         }
-    }
+    if (!scan)
+        return true;
     long pos = 0, found = 0;
     while (pos < nbits) {
         long a = ours_find_clear(bs, (size_t)nbits, (size_t)pos,
                                  (size_t)q->len, q->align_log2);
-        long b = libbsd_find_clear(bs, nbits, (int)pos, q->len,
+        long r = libbsd_find_clear(bs, nbits, (int)pos, q->len,
                                    q->align_log2);
-        if (a != b) {
+        if (a != r) {
             fprintf(stderr, "runs: MISMATCH scan pos %ld len %d: %ld vs %ld\n",
-                    pos, q->len, a, b);
+                    pos, q->len, a, r);
             return false;
         }
         if (a < 0)
@@ -329,8 +373,37 @@ static bool check_same(bitstr_t *bs, int nbits, const struct query *q,
         found++;
         pos = a + q->len;
     }
-    *scan_runs = found;
+    *scan_runs += found;
     return true;
+}
+
+/* Checks every input the timing will use: all maps' scans and first start
+ * sets, then as many further start sets as RUNS_CHECK_BUDGET_NS of checking
+ * allows (the baseline takes milliseconds per search in some cases).
+ * Returns the number of start sets per map, 0 on a mismatch. */
+static int check_all(struct inputs *in, int nbits, const struct query *q,
+                     long *scan_runs)
+{
+    *scan_runs = 0;
+    for (int m = 0; m < runs_nmaps; m++)
+        if (!check_map(in->map[m], nbits, q, in->starts[m], 0, 0, true,
+                       scan_runs))
+            return 0;
+    double t0 = now_ns();
+    for (int m = 0; m < runs_nmaps; m++)
+        if (!check_map(in->map[m], nbits, q, in->starts[m], 0, 1, false,
+                       scan_runs))
+            return 0;
+    double per_set = now_ns() - t0; /* one start set on every map */
+    int nblocks = 1;
+    while (nblocks < RUNS_NBLOCKS_MAX &&
+           per_set * (nblocks + 1) < RUNS_CHECK_BUDGET_NS)
+        nblocks++;
+    for (int m = 0; m < runs_nmaps; m++)
+        if (!check_map(in->map[m], nbits, q, in->starts[m], 1, nblocks,
+                       false, scan_runs))
+            return 0;
+    return nblocks;
 }
 
 int k23_bench_runs(int argc, char **argv)
@@ -345,44 +418,59 @@ int k23_bench_runs(int argc, char **argv)
             only_pattern = argv[++i];
         } else if (strcmp(argv[i], "--len") == 0 && i + 1 < argc) {
             only_len = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--maps") == 0 && i + 1 < argc) {
+            runs_nmaps = atoi(argv[++i]);
+            if (runs_nmaps < 1 || runs_nmaps > RUNS_NMAPS_MAX) {
+                fprintf(stderr, "runs: --maps takes 1..%d\n",
+                        RUNS_NMAPS_MAX);
+                return 2;
+            }
         } else {
             fprintf(stderr, "usage: k23mem-bench runs [--quick] [--pattern NAME] "
-                            "[--len N]\n");
+                            "[--len N] [--maps 1..%d]\n", RUNS_NMAPS_MAX);
             return 2;
         }
     }
     const int nbits = RUNS_NBITS;
-    bitstr_t *bs = calloc(bitstr_size(nbits), 1);
-    if (bs == NULL)
-        return 1;
-    int starts[RUNS_NSTARTS];
+    static struct inputs in;
+    for (int m = 0; m < runs_nmaps; m++) {
+        in.map[m] = calloc(bitstr_size(nbits), 1);
+        if (in.map[m] == NULL)
+            return 1;
+    }
     rng_state = 1;
-    for (int k = 0; k < RUNS_NSTARTS; k++)
-        starts[k] = (int)(rng() % nbits);
+    for (int m = 0; m < runs_nmaps; m++)
+        for (int b = 0; b < RUNS_NBLOCKS_MAX; b++)
+            for (int k = 0; k < RUNS_NSTARTS; k++)
+                in.starts[m][b][k] = (int)(rng() % nbits);
 
     double speedup_min = 1e300, scan_speedup_min = 1e300;
     double long_vs_read_max = 0, read_ns_min = 1e300;
     int mismatches = 0, cases = 0;
 
-    printf("runs: %d-bit bitstring, %d random starts, median of %d samples\n",
-           nbits, RUNS_NSTARTS, samples_min);
-    printf("%-13s %-10s %-6s %8s %14s %14s %8s %10s\n", "pattern", "query",
+    printf("runs: %d-bit bitstrings, %d maps per pattern, %d random starts "
+           "per pass, median of %d samples (thread CPU time)\n",
+           nbits, runs_nmaps, RUNS_NSTARTS, samples_min);
+    printf("%-13s %-11s %-6s %8s %14s %14s %8s %10s\n", "pattern", "query",
            "kind", "searches", "ours_ns/srch", "libbsd_ns/srch", "speedup",
            "ours/read");
     for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
         if (only_pattern && strcmp(only_pattern, patterns[p].name) != 0)
             continue;
-        rng_state = 100 + p;
-        patterns[p].fill(bs, nbits);
-        int set = 0;
-        for (int i = 0; i < nbits; i++)
-            set += bit_test(bs, i) != 0;
-        double read_ns = plain_read_ns(bs, nbits);
+        long set = 0;
+        for (int m = 0; m < runs_nmaps; m++) {
+            rng_state = 100 + p + 1000 * (uint64_t)m;
+            patterns[p].fill(in.map[m], nbits);
+            for (int i = 0; i < nbits; i++)
+                set += bit_test(in.map[m], i) != 0;
+        }
+        double read_ns = plain_read_ns(&in, nbits);
         if (read_ns < read_ns_min)
             read_ns_min = read_ns;
-        printf("# pattern %s: %.2f%% set, plain 64-bit read of the "
+        printf("# pattern %s: %.2f%% set, plain 64-bit read of a "
                "bitstring %.0f ns\n",
-               patterns[p].name, 100.0 * set / nbits, read_ns);
+               patterns[p].name, 100.0 * (double)set / nbits / runs_nmaps,
+               read_ns);
         for (size_t qi = 0; qi < sizeof(queries) / sizeof(queries[0]); qi++) {
             const struct query *q = &queries[qi];
             if (only_len && only_len != q->len)
@@ -394,20 +482,22 @@ int k23_bench_runs(int argc, char **argv)
             else
                 snprintf(qname, sizeof(qname), "len%d", q->len);
             long scan_runs = 0;
-            if (!check_same(bs, nbits, q, starts, &scan_runs)) {
+            int nblocks = check_all(&in, nbits, q, &scan_runs);
+            if (nblocks == 0) {
                 mismatches++;
                 continue;
             }
             for (int kind = 0; kind < 2; kind++) {
-                struct job jo = {bs, nbits, q, kind == 0 ? starts : NULL,
-                                 false};
+                struct job jo = {&in, nbits, q, kind == 1, nblocks, false, 0};
                 struct job jb = jo;
                 jb.baseline = true;
-                long n_ours = 0, n_base = 0;
                 double t_ours, t_base;
-                job_time2(&jo, &jb, &t_ours, &t_base, &n_ours, &n_base);
+                job_time2(&jo, &jb, &t_ours, &t_base);
+                /* a scan's searches: total over the maps, per map */
+                double n_srch = kind == 0 ? RUNS_NSTARTS
+                                          : (double)scan_runs / runs_nmaps + 1;
                 double speedup = t_base / t_ours;
-                double vs_read = t_ours / read_ns;
+                double vs_read = t_ours * n_srch / read_ns;
                 cases++;
                 if (speedup < speedup_min)
                     speedup_min = speedup;
@@ -417,19 +507,22 @@ int k23_bench_runs(int argc, char **argv)
                     if (vs_read > long_vs_read_max)
                         long_vs_read_max = vs_read;
                 }
-                printf("%-13s %-10s %-6s %8ld %14.1f %14.1f %8.2f %10.3f\n",
+                printf("%-13s %-11s %-6s %8.0f %14.1f %14.1f %8.2f %10.3f\n",
                        patterns[p].name, qname, kind == 0 ? "starts" : "scan",
-                       n_ours, t_ours / n_ours, t_base / n_base, speedup,
-                       vs_read);
+                       n_srch, t_ours, t_base, speedup, vs_read);
                 if (kind == 1)
-                    printf("#   scan found %ld runs; whole scan %.0f ns "
-                           "(ours) vs %.0f ns (libbsd)\n",
-                           scan_runs, t_ours, t_base);
+                    printf("#   scan found %.1f runs per map; whole scan "
+                           "%.0f ns (ours) vs %.0f ns (libbsd)\n",
+                           n_srch - 1, t_ours * n_srch, t_base * n_srch);
+                else
+                    printf("#   %d start sets per map\n", nblocks);
             }
         }
     }
-    free(bs);
+    for (int m = 0; m < runs_nmaps; m++)
+        free(in.map[m]);
     printf("runs.nbits=%d\n", nbits);
+    printf("runs.maps=%d\n", runs_nmaps);
     printf("runs.cases=%d\n", cases);
     printf("runs.mismatches=%d\n", mismatches);
     printf("runs.plain_read_ns_min=%.0f\n", read_ns_min);

@@ -427,6 +427,131 @@ Test(bitmap, randomized_large_bitmaps_match_reference, .timeout = 300)
     }
 }
 
+/* Searches with len <= 2^a take a path of their own (whole windows at
+ * consecutive aligned slots); len just above 2^a and wide alignments with
+ * short runs are mixed in. Maps are mostly free with a few blocked bits
+ * (so that some windows are free, some just miss), often with a free
+ * aligned window placed right at the end, sizes often not a multiple of
+ * 64, start and align_offset anywhere. */
+static size_t slot_case_len(unsigned a)
+{
+    size_t step = (size_t)1 << a;
+    switch (rng_below(6)) {
+    case 0: return step;                              /* len == 2^a */
+    case 1: return step - 1;
+    case 2: return 1 + rng_below(step);               /* len <= 2^a */
+    case 3: return 57 + rng_below(16);                /* near a word */
+    case 4: return step + 1;                          /* len > 2^a */
+    default: return step + 1 + rng_below(step);
+    }
+}
+
+Test(bitmap, aligned_slot_windows_match_reference)
+{
+    rng_state = 7;
+    for (int iter = 0; iter < 1500; iter++) {
+        unsigned a = 6 + (unsigned)rng_below(5); /* slots of 64..1024 bits */
+        size_t mask = ((size_t)1 << a) - 1;
+        size_t len = slot_case_len(a);
+        size_t off = rng_below(2) ? 0 : rng_below(mask + 1);
+        size_t nbits = 64 + rng_below(4000);
+        switch (rng_below(3)) {
+        case 0: nbits = (nbits + 63) / 64 * 64 + 64; break; /* 64 | nbits */
+        case 1: /* the last start that fits is an aligned candidate */
+            nbits = (1 + rng_below(8)) * (mask + 1) + ((0 - off) & mask) +
+                    len;
+            break;
+        default: break;
+        }
+        if (len > nbits)
+            len = nbits;
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        memset(bs, 0, nbytes);
+        size_t nblocked = rng_below(12);
+        for (size_t k = 0; k < nblocked; k++)
+            bit_set(bs, rng_below(nbits));
+        if (rng_below(2)) {
+            /* the last aligned window that fits is free: it is the answer
+             * whenever nothing before it is */
+            size_t lastc = nbits - len;
+            size_t c = lastc - ((lastc + off) & mask);
+            if (c <= lastc) /* no wrap below 0 */
+                bit_nclear(bs, (int)c, (int)(c + len - 1));
+        }
+        size_t *runlen = malloc(nbits * sizeof(size_t));
+        for (int pol = 0; pol < 2; pol++) {
+            if (pol)
+                for (size_t i = 0; i < nbytes; i++)
+                    bs[i] = (unsigned char)~bs[i];
+            set_tail(bs, nbits, pol); /* garbage that would extend a run */
+            ref_runlen(bs, nbits, pol, runlen);
+            for (int q = 0; q < 8; q++) {
+                size_t start;
+                switch (rng_below(3)) {
+                case 0: start = 0; break;
+                case 1: start = nbits - 1 - rng_below(nbits < 2048 ? nbits : 2048); break;
+                default: start = rng_below(nbits); break;
+                }
+                size_t want = SIZE_MAX, got = SIZE_MAX;
+                int rr = ref_find_linear(bs, nbits, runlen, start, len, a,
+                                         off, &want);
+                int rc = call_find(pol, bs, nbits, start, len, a, off, &got);
+                if (rc != rr || got != want)
+                    cr_assert_fail("iter %d nbits %zu set %d len %zu a %u "
+                                   "off %zu start %zu: got %d/%zu want "
+                                   "%d/%zu",
+                                   iter, nbits, pol, len, a, off, start, rc,
+                                   got, rr, want);
+            }
+        }
+        free(runlen);
+        free(bs);
+    }
+}
+
+/* len 1 searches from every bit offset in a byte, over bitmaps from
+ * nearly empty to nearly full (single bits and runs), with sizes not a
+ * multiple of 64 and starts up to the last bit: the quick len-1 path
+ * answers from one 8-byte load, the rest falls through to the loops. */
+Test(bitmap, len1_from_every_start_matches_reference)
+{
+    rng_state = 11;
+    for (int iter = 0; iter < 300; iter++) {
+        size_t nbits = 1 + rng_below(700);
+        size_t nbytes = bitstr_size(nbits);
+        unsigned char *bs = malloc(nbytes);
+        static const unsigned pcts[] = {0, 1, 10, 50, 90, 99, 100};
+        unsigned pct = pcts[rng_below(sizeof(pcts) / sizeof(pcts[0]))];
+        if (rng() & 1) {
+            fill_runs(bs, nbits, pct, 1 + rng_below(40));
+        } else {
+            memset(bs, 0, nbytes);
+            for (size_t i = 0; i < nbits; i++)
+                if (rng_below(100) < pct)
+                    bit_set(bs, i);
+        }
+        size_t *runlen = malloc(nbits * sizeof(size_t));
+        for (int pol = 0; pol < 2; pol++) {
+            set_tail(bs, nbits, pol);
+            ref_runlen(bs, nbits, pol, runlen);
+            for (size_t start = 0; start < nbits; start++) {
+                size_t want = SIZE_MAX, got = SIZE_MAX;
+                int rr = ref_find_linear(bs, nbits, runlen, start, 1, 0, 0,
+                                         &want);
+                int rc = call_find(pol, bs, nbits, start, 1, 0, 0, &got);
+                if (rc != rr || got != want)
+                    cr_assert_fail("iter %d nbits %zu pct %u set %d start "
+                                   "%zu: got %d/%zu want %d/%zu",
+                                   iter, nbits, pct, pol, start, rc, got, rr,
+                                   want);
+            }
+        }
+        free(runlen);
+        free(bs);
+    }
+}
+
 /* ---- boundaries ---- */
 
 Test(bitmap, runs_crossing_word_edges_and_ending_at_nbits)
