@@ -46,12 +46,14 @@ include(ExternalProject)
 set(K23_KERNEL_DEPS "${CMAKE_BINARY_DIR}/kernel-deps" CACHE PATH
   "Where the kernel builds keep their private apt index and downloads")
 
-# Memory layouts every kernel boots with. Two NUMA nodes need
-# memory-backend objects; QEMU then writes one /memory node per node.
-set(_k23k_configs 128M 1G 3G numa2)
-set(_k23k_args_128M "-m 128M")
-set(_k23k_args_1G "-m 1G")
-set(_k23k_args_3G "-m 3G")
+# Memory layouts and CPU counts every kernel boots with (each boot runs
+# the SMP stress on all its CPUs). Two NUMA nodes need memory-backend
+# objects; QEMU then writes one /memory node per node.
+set(_k23k_configs 128M 1G 3G numa2 smp4_128M)
+set(_k23k_args_128M "-smp 1 -m 128M")
+set(_k23k_args_1G "-smp 2 -m 1G")
+set(_k23k_args_3G "-smp 4 -m 3G")
+set(_k23k_args_smp4_128M "-smp 4 -m 128M")
 set(_k23k_args_numa2 "-smp 2 -m 256M -object memory-backend-ram,id=k23m0,size=128M -object memory-backend-ram,id=k23m1,size=128M -numa node,nodeid=0,memdev=k23m0,cpus=0 -numa node,nodeid=1,memdev=k23m1,cpus=1")
 
 foreach(_arch IN LISTS _k23k_archs)

@@ -35,4 +35,13 @@ int k23k_frames_instance_init(k23k_frames_instance_t *fi, k23_frames_t *fa,
 /* Step 8 of the self-test (fails the run on any error). */
 void k23k_selftest_instance(k23_frames_t *fa);
 
+/*
+ * SMP stress (k23k_stress.c): every CPU allocates and frees frames and
+ * small runs for @p ms milliseconds; ownership checked in @p seen (one bit
+ * per frame from seen_base, all clear on entry and again on return).
+ */
+void k23k_selftest_smp_stress(k23_frames_t *fa, uint64_t *seen,
+                              uint64_t seen_base, uint64_t seen_frames,
+                              unsigned ms);
+
 #endif /* K23K_SELFTEST_H */

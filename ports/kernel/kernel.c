@@ -580,6 +580,20 @@ static void step_zeroed(const k23_frames_stats_t *st0)
                 (unsigned)ms_since(t0));
 }
 
+/* ---- 6b. all CPUs at once ---- */
+
+#define STRESS_MS 300
+
+static void step_smp_stress(const k23_frames_stats_t *st0)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    k23k_selftest_smp_stress(&kernel_frames, seen, seen_base, seen_frames,
+                             STRESS_MS);
+    stats_expect_start(st0, "after the SMP stress");
+    k23k_printf("  frames check passes, statistics and free lists back "
+                "(%u ms)\n", (unsigned)ms_since(t0));
+}
+
 /* ---- 7. kernel segments, W^X ---- */
 
 static void step_segments(void)
@@ -639,6 +653,8 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
         (uintptr_t)(ticks_start * UINT64_C(0x9e3779b97f4a7c15));
 
     const void *fdt = (const void *)dtb;
+    if (boot_hart == UINTPTR_MAX)
+        boot_hart = (uintptr_t)k23k_arch_boot_hwid();
     k23k_printf("\nlibk23mem kernel port: %s on QEMU virt, hart %lu, DTB at "
                 "0x%lx\n",
                 k23k_arch_name, (unsigned long)boot_hart, (unsigned long)dtb);
@@ -647,6 +663,11 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
         k23k_fail("no valid device tree at 0x%lx: %s", (unsigned long)dtb,
                   fdt_strerror(err));
     k23k_arch_init(fdt);
+    k23k_smp_init(fdt, boot_hart);
+    k23k_smp_guard_fill();
+    k23k_arch_cpu_local_init();
+    k23k_arch_irq_enable();
+    k23k_smp_start();
     const char *args = bootargs(fdt);
     inject_dtb = has_word(args, "k23.inject=dtb");
     if (args[0] != '\0')
@@ -659,9 +680,11 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     uint64_t frames = step_every_frame(&st0);
     step_runs(&st0);
     step_zeroed(&st0);
+    step_smp_stress(&st0);
     step_segments();
     k23k_selftest_instance(&kernel_frames);
     stats_expect_start(&st0, "at the end");
+    k23k_smp_guard_check();
 
     k23k_printf("self-test took %u ms\n", (unsigned)ms_since(ticks_start));
     k23k_printf("K23MEM-SELFTEST PASS frames=%llu arenas=%u\n",

@@ -4,6 +4,8 @@
  */
 #include <stdint.h>
 
+#include <libfdt.h>
+
 #include "kernel.h"
 
 const char k23k_arch_name[] = "aarch64";
@@ -58,17 +60,147 @@ uint64_t k23k_arch_tick_hz(void)
     return v != 0 ? v : 1;
 }
 
-void k23k_arch_init(const void *fdt)
+/* ---- device tree: PSCI conduit and the GIC ---- */
+
+static bool psci_smc;      /* /psci method = "smc" (else "hvc") */
+static uint64_t gicd_base; /* GICv2 distributor */
+static uint64_t gicc_base; /* GICv2 CPU interface */
+static uint64_t timer_period;
+
+#define GICD_CTLR 0x000
+#define GICD_ISENABLER0 0x100
+#define GICD_IPRIORITYR 0x400
+#define GICC_CTLR 0x000
+#define GICC_PMR 0x004
+#define GICC_IAR 0x00c
+#define GICC_EOIR 0x010
+#define TIMER_PPI 27 /* virtual timer, INTID 16 + 11 */
+#define TIMER_HZ 200
+
+static inline volatile uint32_t *mmio32(uint64_t a)
 {
-    (void)fdt;
+    return (volatile uint32_t *)(uintptr_t)a;
 }
 
-K23_NORETURN void k23k_arch_trap(uint64_t kind, uint64_t esr, uint64_t elr,
-                                 uint64_t far);
-
-void k23k_arch_trap(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far)
+static uint64_t fdt_reg_at(const void *fdt, int node, int index)
 {
-    k23k_fail("exception vector %lu esr=0x%lx elr=0x%lx far=0x%lx",
-              (unsigned long)kind, (unsigned long)esr, (unsigned long)elr,
-              (unsigned long)far);
+    int ac = fdt_address_cells(fdt, fdt_parent_offset(fdt, node));
+    int sc = fdt_size_cells(fdt, fdt_parent_offset(fdt, node));
+    int len = 0;
+    const fdt32_t *p = fdt_getprop(fdt, node, "reg", &len);
+    if (p == NULL || ac < 1 || ac > 2 || sc < 0 ||
+        len < (index + 1) * (ac + sc) * 4)
+        k23k_fail("bad reg property in the interrupt controller node");
+    p += index * (ac + sc);
+    uint64_t v = 0;
+    for (int i = 0; i < ac; i++)
+        v = (v << 32) | fdt32_to_cpu(p[i]);
+    return v;
+}
+
+void k23k_arch_init(const void *fdt)
+{
+    int psci = fdt_path_offset(fdt, "/psci");
+    const char *method = psci >= 0 ? fdt_getprop(fdt, psci, "method", NULL)
+                                   : NULL;
+    psci_smc = method != NULL && method[0] == 's';
+    int gic = fdt_node_offset_by_compatible(fdt, -1, "arm,cortex-a15-gic");
+    if (gic < 0)
+        gic = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-400");
+    if (gic < 0)
+        k23k_fail("no GICv2 in the device tree (a GICv3 machine, "
+                  "gic-version=3, is not supported by this kernel)");
+    gicd_base = fdt_reg_at(fdt, gic, 0);
+    gicc_base = fdt_reg_at(fdt, gic, 1);
+    timer_period = k23k_arch_tick_hz() / TIMER_HZ;
+    *mmio32(gicd_base + GICD_CTLR) = 1;
+    k23k_printf("aarch64: PSCI through %s, GICv2 at 0x%llx/0x%llx, virtual "
+                "timer every %llu ticks (%u Hz)\n", psci_smc ? "SMC" : "HVC",
+                (unsigned long long)gicd_base, (unsigned long long)gicc_base,
+                (unsigned long long)timer_period, TIMER_HZ);
+}
+
+uint64_t k23k_arch_timer_period(void)
+{
+    return timer_period;
+}
+
+static inline void timer_arm(void)
+{
+    __asm__ volatile("msr cntv_tval_el0, %0\n\tmsr cntv_ctl_el0, %1\n\tisb"
+                     ::"r"(timer_period), "r"(UINT64_C(1)));
+}
+
+void k23k_arch_cpu_local_init(void)
+{
+    /* The PPI's enable and priority registers are banked per CPU. */
+    *mmio32(gicd_base + GICD_ISENABLER0) = 1u << TIMER_PPI;
+    volatile uint8_t *prio =
+        (volatile uint8_t *)(uintptr_t)(gicd_base + GICD_IPRIORITYR);
+    prio[TIMER_PPI] = 0x80;
+    *mmio32(gicc_base + GICC_PMR) = 0xf0;
+    *mmio32(gicc_base + GICC_CTLR) = 1;
+    timer_arm();
+}
+
+uint64_t k23k_arch_boot_hwid(void)
+{
+    uint64_t v;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(v));
+    return v & UINT64_C(0xff00ffffff); /* Aff3..Aff0 */
+}
+
+long k23k_arch_cpu_start(uint64_t hwid, uintptr_t ctx)
+{
+    /* PSCI CPU_ON (SMC64 function 0xc4000003): target MPIDR, entry point
+     * (physical), context id (x0 at the entry). */
+    register uint64_t x0 __asm__("x0") = 0xc4000003;
+    register uint64_t x1 __asm__("x1") = hwid;
+    register uint64_t x2 __asm__("x2") = (uintptr_t)k23k_secondary_entry;
+    register uint64_t x3 __asm__("x3") = ctx;
+    if (psci_smc)
+        __asm__ volatile("smc #0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x3)
+                         : "memory");
+    else
+        __asm__ volatile("hvc #0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x3)
+                         : "memory");
+    return (long)(int64_t)x0;
+}
+
+/* ---- traps ---- */
+
+typedef struct k23k_trap_frame {
+    uint64_t x[31];
+    uint64_t elr, spsr, esr, far, pad;
+} k23k_trap_frame_t;
+
+_Static_assert(sizeof(k23k_trap_frame_t) == 288, "start.S FRAME");
+
+void k23k_arch_irq(uint64_t kind, k23k_trap_frame_t *f);
+void k23k_arch_trap(uint64_t kind, k23k_trap_frame_t *f);
+
+/* May interrupt code that uses FP/SIMD registers, which are not saved:
+ * general registers only. */
+__attribute__((target("general-regs-only")))
+void k23k_arch_irq(uint64_t kind, k23k_trap_frame_t *f)
+{
+    (void)kind;
+    (void)f;
+    uint32_t iar = *mmio32(gicc_base + GICC_IAR);
+    uint32_t id = iar & 0x3ff;
+    if (id == 1023)
+        return; /* spurious */
+    if (id == TIMER_PPI) {
+        k23k_cpu_self()->ticks++;
+        timer_arm();
+    }
+    *mmio32(gicc_base + GICC_EOIR) = iar;
+}
+
+void k23k_arch_trap(uint64_t kind, k23k_trap_frame_t *f)
+{
+    k23k_fail("exception vector %lu on CPU %u esr=0x%lx elr=0x%lx far=0x%lx",
+              (unsigned long)kind, k23k_cpu_self()->id,
+              (unsigned long)f->esr, (unsigned long)f->elr,
+              (unsigned long)f->far);
 }

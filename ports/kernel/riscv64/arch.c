@@ -71,10 +71,80 @@ void k23k_arch_init(const void *fdt)
         riscv_timebase_hz = fdt32_to_cpu(*p);
 }
 
-K23_NORETURN void k23k_arch_trap(uint64_t cause, uint64_t epc, uint64_t tval);
+/* ---- SBI: harts and the timer ---- */
 
-void k23k_arch_trap(uint64_t cause, uint64_t epc, uint64_t tval)
+#define SBI_EXT_TIME 0x54494d45
+#define SBI_EXT_HSM 0x48534d
+#define TIMER_HZ 200
+
+static uint64_t timer_period;
+
+static long sbi_call(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1,
+                     uint64_t a2)
 {
-    k23k_fail("trap scause=0x%lx sepc=0x%lx stval=0x%lx",
-              (unsigned long)cause, (unsigned long)epc, (unsigned long)tval);
+    register uint64_t r0 __asm__("a0") = a0;
+    register uint64_t r1 __asm__("a1") = a1;
+    register uint64_t r2 __asm__("a2") = a2;
+    register uint64_t r6 __asm__("a6") = fid;
+    register uint64_t r7 __asm__("a7") = ext;
+    __asm__ volatile("ecall"
+                     : "+r"(r0), "+r"(r1)
+                     : "r"(r2), "r"(r6), "r"(r7)
+                     : "memory");
+    return (long)r0;
+}
+
+uint64_t k23k_arch_timer_period(void)
+{
+    return timer_period;
+}
+
+static void timer_arm(void)
+{
+    sbi_call(SBI_EXT_TIME, 0, k23k_arch_ticks() + timer_period, 0, 0);
+}
+
+void k23k_arch_cpu_local_init(void)
+{
+    if (timer_period == 0)
+        timer_period = riscv_timebase_hz / TIMER_HZ;
+    timer_arm();
+    __asm__ volatile("csrs sie, %0" ::"r"(UINT64_C(1) << 5)); /* STIE */
+}
+
+uint64_t k23k_arch_boot_hwid(void)
+{
+    return ~UINT64_C(0); /* OpenSBI passes the hart id in a0 */
+}
+
+long k23k_arch_cpu_start(uint64_t hwid, uintptr_t ctx)
+{
+    return sbi_call(SBI_EXT_HSM, 0, hwid, (uintptr_t)k23k_secondary_entry,
+                    ctx);
+}
+
+/* ---- traps ---- */
+
+typedef struct k23k_trap_frame {
+    uint64_t x[32]; /* x[0] unused, x[2] the interrupted sp */
+    uint64_t sepc, sstatus;
+} k23k_trap_frame_t;
+
+_Static_assert(sizeof(k23k_trap_frame_t) == 272, "start.S FRAME");
+
+void k23k_arch_trap(uint64_t cause, uint64_t tval, k23k_trap_frame_t *f);
+
+#define SCAUSE_INTERRUPT (UINT64_C(1) << 63)
+#define IRQ_S_TIMER 5
+
+void k23k_arch_trap(uint64_t cause, uint64_t tval, k23k_trap_frame_t *f)
+{
+    if (cause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
+        k23k_cpu_self()->ticks++;
+        timer_arm();
+        return;
+    }
+    k23k_fail("trap on CPU %u scause=0x%lx sepc=0x%lx stval=0x%lx",
+              k23k_cpu_self()->id, (unsigned long)cause,
+              (unsigned long)f->sepc, (unsigned long)tval);
 }
