@@ -44,4 +44,13 @@ void k23k_selftest_smp_stress(k23_frames_t *fa, uint64_t *seen,
                               uint64_t seen_base, uint64_t seen_frames,
                               unsigned ms);
 
+/*
+ * Paging (k23k_paging.c): the kernel address space built with the
+ * page-table module from frames of @p fa, then turned on on every CPU.
+ */
+struct k23k_memmap;
+void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
+/* The kernel's page tables (valid after k23k_selftest_paging). */
+struct k23_pt *k23k_kernel_pt(void);
+
 #endif /* K23K_SELFTEST_H */

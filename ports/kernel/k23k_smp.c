@@ -110,7 +110,7 @@ void k23k_smp_init(const void *fdt, uint64_t boot_hwid)
                 (unsigned long long)boot_hwid);
 }
 
-static char *guard_of(unsigned i)
+char *k23k_smp_guard(unsigned i)
 {
     return i == 0 ? __boot_stack_guard : k23k_stacks[i];
 }
@@ -118,7 +118,7 @@ static char *guard_of(unsigned i)
 void k23k_smp_guard_fill(void)
 {
     for (unsigned i = 0; i < ncpus; i++) {
-        uint64_t *g = (uint64_t *)guard_of(i);
+        uint64_t *g = (uint64_t *)k23k_smp_guard(i);
         for (unsigned j = 0; j < K23K_GUARD_SIZE / 8; j++)
             g[j] = GUARD_PATTERN ^ j;
     }
@@ -127,7 +127,7 @@ void k23k_smp_guard_fill(void)
 void k23k_smp_guard_check(void)
 {
     for (unsigned i = 0; i < ncpus; i++) {
-        const volatile uint64_t *g = (const uint64_t *)guard_of(i);
+        const volatile uint64_t *g = (const uint64_t *)k23k_smp_guard(i);
         for (unsigned j = 0; j < K23K_GUARD_SIZE / 8; j++) {
             if (g[j] != (GUARD_PATTERN ^ j))
                 k23k_fail("CPU %u's stack overflowed into its guard page "

@@ -170,6 +170,27 @@ void k23k_smp_run_all(void (*fn)(void *), void *arg);
 /** Fill every stack's guard page with a pattern / check it is intact. */
 void k23k_smp_guard_fill(void);
 void k23k_smp_guard_check(void);
+/** CPU @p i's guard page (K23K_GUARD_SIZE bytes under its stack). */
+char *k23k_smp_guard(unsigned i);
+
+/* ---- paging (k23k_paging.c, <arch>/arch.c) ---- */
+
+struct k23_pt;
+struct k23_pt_format;
+
+/** An MMIO window the kernel maps (K23_PT_MEM_* memory type). */
+typedef struct k23k_mmio {
+    uint64_t base, size;
+    unsigned memtype;
+    const char *what;
+} k23k_mmio_t;
+
+/** The MMIO windows the kernel uses (console, exit device, interrupts). */
+unsigned k23k_arch_mmio(k23k_mmio_t *out, unsigned max);
+/** The page-table format this arch's kernel uses. */
+const struct k23_pt_format *k23k_arch_pt_format(void);
+/** On the calling CPU: set up and turn on translation with @p pt. */
+void k23k_arch_mmu_on(const struct k23_pt *pt);
 
 /* ---- kernel.c ---- */
 

@@ -7,6 +7,7 @@
 #include <libfdt.h>
 
 #include "kernel.h"
+#include "k23mem/pagetable.h"
 
 const char k23k_arch_name[] = "aarch64";
 
@@ -165,6 +166,49 @@ long k23k_arch_cpu_start(uint64_t hwid, uintptr_t ctx)
         __asm__ volatile("hvc #0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x3)
                          : "memory");
     return (long)(int64_t)x0;
+}
+
+/* ---- paging: EL1 stage 1, TTBR0 only, 48-bit VA, 4 KiB granule ---- */
+
+unsigned k23k_arch_mmio(k23k_mmio_t *out, unsigned max)
+{
+    const k23k_mmio_t all[] = {
+        {PL011_BASE, 0x1000, K23_PT_MEM_DEVICE, "PL011 UART"},
+        {gicd_base, 0x10000, K23_PT_MEM_DEVICE, "GIC distributor"},
+        {gicc_base, 0x10000, K23_PT_MEM_DEVICE, "GIC CPU interface"},
+    };
+    unsigned n = 0;
+    for (; n < max && n < sizeof(all) / sizeof(all[0]); n++)
+        out[n] = all[n];
+    return n;
+}
+
+const struct k23_pt_format *k23k_arch_pt_format(void)
+{
+    return &k23_pt_aarch64_48_ttbr0;
+}
+
+void k23k_arch_mmu_on(const struct k23_pt *pt)
+{
+    uint64_t mmfr0;
+    __asm__ volatile("mrs %0, id_aa64mmfr0_el1" : "=r"(mmfr0));
+    /* T0SZ 16 (48-bit VA), walks inner/outer write-back cacheable and
+     * inner shareable, TG0 4 KiB; TTBR1 walks off (EPD1) with TG1 4 KiB;
+     * IPS = the CPU's physical address range; ASID from TTBR0 (A1 = 0). */
+    uint64_t tcr = 16u | (1u << 8) | (1u << 10) | (3u << 12) |
+                   (UINT64_C(16) << 16) | (UINT64_C(1) << 23) |
+                   (UINT64_C(2) << 30) | ((mmfr0 & 7) << 32);
+    __asm__ volatile("msr mair_el1, %0\n\tmsr tcr_el1, %1\n\tisb"
+                     ::"r"((uint64_t)K23_PT_AARCH64_MAIR), "r"(tcr));
+    int rc = k23_pt_activate(pt);
+    if (rc != K23_OK)
+        k23k_fail("k23_pt_activate: %d", rc);
+    uint64_t sctlr;
+    __asm__ volatile("tlbi vmalle1\n\tdsb nsh\n\tisb\n\t"
+                     "mrs %0, sctlr_el1" : "=r"(sctlr)::"memory");
+    sctlr |= (1u << 0) | (1u << 2) | (1u << 12); /* M, C, I */
+    sctlr &= ~(uint64_t)(1u << 1);               /* no alignment checks */
+    __asm__ volatile("msr sctlr_el1, %0\n\tisb" ::"r"(sctlr) : "memory");
 }
 
 /* ---- traps ---- */

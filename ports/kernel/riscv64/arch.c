@@ -8,6 +8,7 @@
 #include <libfdt.h>
 
 #include "kernel.h"
+#include "k23mem/pagetable.h"
 
 const char k23k_arch_name[] = "riscv64";
 
@@ -121,6 +122,36 @@ long k23k_arch_cpu_start(uint64_t hwid, uintptr_t ctx)
 {
     return sbi_call(SBI_EXT_HSM, 0, hwid, (uintptr_t)k23k_secondary_entry,
                     ctx);
+}
+
+/* ---- paging: Sv39 ---- */
+
+unsigned k23k_arch_mmio(k23k_mmio_t *out, unsigned max)
+{
+    /* Normal memory type: QEMU's harts lack Svpbmt, and the PMAs already
+     * make these windows I/O (docs/pagetable.md). */
+    const k23k_mmio_t all[] = {
+        {UART_BASE, 0x1000, K23_PT_MEM_NORMAL, "16550 UART"},
+        {SIFIVE_TEST_BASE, 0x1000, K23_PT_MEM_NORMAL, "sifive_test"},
+    };
+    unsigned n = 0;
+    for (; n < max && n < sizeof(all) / sizeof(all[0]); n++)
+        out[n] = all[n];
+    return n;
+}
+
+const struct k23_pt_format *k23k_arch_pt_format(void)
+{
+    return &k23_pt_riscv_sv39;
+}
+
+void k23k_arch_mmu_on(const struct k23_pt *pt)
+{
+    /* Writing satp (sfence.vma around it, in the port hook) turns Sv39
+     * on at once; the kernel runs at VA = PA, so nothing moves. */
+    int rc = k23_pt_activate(pt);
+    if (rc != K23_OK)
+        k23k_fail("k23_pt_activate: %d", rc);
 }
 
 /* ---- traps ---- */
