@@ -53,4 +53,15 @@ void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
 /* The kernel's page tables (valid after k23k_selftest_paging). */
 struct k23_pt *k23k_kernel_pt(void);
 
+/*
+ * Page faults (k23k_faults.c): what the arch trap handler does with a
+ * decoded fault, and the self-test step that provokes them.
+ */
+#define K23K_FAULT_FATAL 0 /* fail the run */
+#define K23K_FAULT_RETRY 1 /* resolved: retry the access */
+#define K23K_FAULT_PROBE 2 /* a probe faulted: return 1 from it */
+struct k23_pt_fault;
+int k23k_page_fault(const struct k23_pt_fault *f);
+void k23k_selftest_faults(k23_frames_t *fa, const k23_frames_stats_t *st0);
+
 #endif /* K23K_SELFTEST_H */

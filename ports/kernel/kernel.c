@@ -693,6 +693,8 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     step_runs(&st0);
     step_zeroed(&st0);
     step_paging(&st0);
+    k23k_selftest_faults(&kernel_frames, &st0);
+    stats_expect_start(&st0, "after the fault tests");
     step_smp_stress(&st0);
     step_segments();
     k23k_selftest_instance(&kernel_frames);

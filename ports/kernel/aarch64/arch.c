@@ -7,6 +7,7 @@
 #include <libfdt.h>
 
 #include "kernel.h"
+#include "k23k_selftest.h"
 #include "k23mem/pagetable.h"
 
 const char k23k_arch_name[] = "aarch64";
@@ -243,6 +244,22 @@ void k23k_arch_irq(uint64_t kind, k23k_trap_frame_t *f)
 
 void k23k_arch_trap(uint64_t kind, k23k_trap_frame_t *f)
 {
+    unsigned ec = (unsigned)(f->esr >> 26);
+    /* Synchronous, current EL with SP_ELx: instruction (0x21) or data
+     * (0x25) abort. */
+    if (kind == 4 && (ec == 0x21 || ec == 0x25)) {
+        k23_pt_fault_t pf;
+        if (k23_pt_fault_aarch64(f->esr, f->far, &pf) == K23_OK) {
+            int act = k23k_page_fault(&pf);
+            if (act == K23K_FAULT_RETRY)
+                return;
+            if (act == K23K_FAULT_PROBE) {
+                f->elr = f->x[30];
+                f->x[0] = 1;
+                return;
+            }
+        }
+    }
     k23k_fail("exception vector %lu on CPU %u esr=0x%lx elr=0x%lx far=0x%lx",
               (unsigned long)kind, k23k_cpu_self()->id,
               (unsigned long)f->esr, (unsigned long)f->elr,

@@ -163,3 +163,22 @@ trap_common:
     ldr     x30, [sp, #240]
     add     sp, sp, #FRAME
     eret
+
+/*
+ * Probes for the fault tests (k23k_faults.c): each returns 0 if its
+ * access went through; when it faults, the trap handler resumes at the
+ * return address (x30, untouched) with x0 = 1.
+ */
+    .global k23k_probe_read
+k23k_probe_read:
+    ldr     x0, [x0]
+    mov     x0, #0
+    ret
+    .global k23k_probe_write
+k23k_probe_write:
+    str     xzr, [x0]
+    mov     x0, #0
+    ret
+    .global k23k_probe_exec
+k23k_probe_exec:
+    br      x0                      /* x30 still the caller's return */

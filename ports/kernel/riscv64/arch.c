@@ -8,6 +8,7 @@
 #include <libfdt.h>
 
 #include "kernel.h"
+#include "k23k_selftest.h"
 #include "k23mem/pagetable.h"
 
 const char k23k_arch_name[] = "riscv64";
@@ -174,6 +175,19 @@ void k23k_arch_trap(uint64_t cause, uint64_t tval, k23k_trap_frame_t *f)
         k23k_cpu_self()->ticks++;
         timer_arm();
         return;
+    }
+    if (cause == 12 || cause == 13 || cause == 15) { /* page faults */
+        k23_pt_fault_t pf;
+        if (k23_pt_fault_riscv64(cause, tval, f->sstatus, &pf) == K23_OK) {
+            int act = k23k_page_fault(&pf);
+            if (act == K23K_FAULT_RETRY)
+                return;
+            if (act == K23K_FAULT_PROBE) {
+                f->sepc = f->x[1];  /* ra */
+                f->x[10] = 1;       /* a0 */
+                return;
+            }
+        }
     }
     k23k_fail("trap on CPU %u scause=0x%lx sepc=0x%lx stval=0x%lx",
               k23k_cpu_self()->id, (unsigned long)cause,

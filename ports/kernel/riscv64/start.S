@@ -136,3 +136,22 @@ k23k_trap_entry:
     ld      x31, 248(sp)
     addi    sp, sp, FRAME
     sret
+
+/*
+ * Probes for the fault tests (k23k_faults.c): each returns 0 if its
+ * access went through; when it faults, the trap handler resumes at the
+ * return address (ra, untouched) with a0 = 1.
+ */
+    .global k23k_probe_read
+k23k_probe_read:
+    ld      a0, 0(a0)
+    li      a0, 0
+    ret
+    .global k23k_probe_write
+k23k_probe_write:
+    sd      zero, 0(a0)
+    li      a0, 0
+    ret
+    .global k23k_probe_exec
+k23k_probe_exec:
+    jr      a0                      /* ra still the caller's return */
