@@ -190,3 +190,94 @@ void k23k_selftest_faults(k23_frames_t *fa, const k23_frames_stats_t *st0)
                 (unsigned)((k23k_arch_ticks() - t0) * 1000 /
                            k23k_arch_tick_hz()));
 }
+
+/* ---- TLB shootdown: CPU 0 maps, CPU 1 reads, CPU 0 unmaps and flushes,
+ * CPU 1's next access must fault ---- */
+
+#define SD_VA (DZ_BASE + (UINT64_C(1) << 30))
+#define SD_VALUE UINT64_C(0x5d5d00c0ffee)
+
+static struct {
+    volatile uint32_t phase; /* 1 mapped, 2 read by B, 3 unmapped, 4 done */
+    uint64_t seen_by_b;
+    uint64_t faulted;
+    k23_pt_fault_t fault;
+} sd;
+
+static void wait_phase(uint32_t p)
+{
+    uint64_t limit = k23k_arch_ticks() + 2 * k23k_arch_tick_hz();
+    while (__atomic_load_n(&sd.phase, __ATOMIC_ACQUIRE) < p) {
+        if (k23k_arch_ticks() > limit)
+            k23k_fail("shootdown: waited 2 s for phase %u", p);
+        k23k_cpu_relax();
+    }
+}
+
+static void shootdown_job(void *arg)
+{
+    k23_frames_t *fa = arg;
+    unsigned cpu = k23k_cpu_self()->id;
+    if (cpu == 0) {
+        k23_paddr_t pa;
+        k23_pt_flush_t fl;
+        if (k23_frames_alloc_one(fa, &pa) != K23_OK)
+            k23k_fail("shootdown: no frame");
+        *(volatile uint64_t *)k23_port_phys_to_virt(pa) = SD_VALUE;
+        k23_pt_flush_init(&fl, 0);
+        int rc = k23_pt_map(k23k_kernel_pt(), SD_VA, pa, 4096,
+                            K23_PERM_READ | K23_PERM_WRITE,
+                            K23_PT_MEM_NORMAL, 0, &fl);
+        k23_pt_flush(&fl);
+        if (rc != K23_OK)
+            k23k_fail("shootdown: map: %s", k23_strerror_name(rc));
+        __atomic_store_n(&sd.phase, 1u, __ATOMIC_RELEASE);
+        wait_phase(2);
+        rc = k23_pt_unmap(k23k_kernel_pt(), SD_VA, 4096, &fl);
+        if (rc != K23_OK)
+            k23k_fail("shootdown: unmap: %s", k23_strerror_name(rc));
+        k23_pt_flush(&fl); /* the port's hook reaches every CPU */
+        k23_pt_flush_fini(&fl);
+        k23_frames_free_one(fa, pa);
+        __atomic_store_n(&sd.phase, 3u, __ATOMIC_RELEASE);
+        wait_phase(4);
+    } else if (cpu == 1) {
+        wait_phase(1);
+        /* The read puts the translation into this CPU's TLB. */
+        sd.seen_by_b = *(volatile uint64_t *)(uintptr_t)SD_VA;
+        __atomic_store_n(&sd.phase, 2u, __ATOMIC_RELEASE);
+        wait_phase(3);
+        probe[cpu].armed = true;
+        sd.faulted = k23k_probe_read(SD_VA);
+        probe[cpu].armed = false;
+        sd.fault = probe[cpu].fault;
+        __atomic_store_n(&sd.phase, 4u, __ATOMIC_RELEASE);
+    }
+}
+
+void k23k_selftest_shootdown(k23_frames_t *fa)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    if (k23k_smp_count() < 2) {
+        k23k_printf("TLB shootdown: skipped, one CPU\n");
+        return;
+    }
+    k23k_smp_run_all(shootdown_job, fa);
+    if (sd.seen_by_b != SD_VALUE)
+        k23k_fail("shootdown: CPU 1 read 0x%llx through the new mapping",
+                  (unsigned long long)sd.seen_by_b);
+    if (sd.faulted != 1)
+        k23k_fail("shootdown: CPU 1 still reached 0x%llx after CPU 0 "
+                  "unmapped it and flushed: stale TLB entry",
+                  (unsigned long long)SD_VA);
+    if (sd.fault.addr != SD_VA || sd.fault.cause != K23_FAULT_LOAD)
+        k23k_fail("shootdown: CPU 1's fault decoded as %s at 0x%llx",
+                  cause_name(sd.fault.cause),
+                  (unsigned long long)sd.fault.addr);
+    k23k_printf("TLB shootdown: CPU 0 mapped 0x%llx, CPU 1 read it, CPU 0 "
+                "unmapped and flushed, CPU 1's next read faulted (%s) "
+                "(%u ms)\n", (unsigned long long)SD_VA,
+                cause_name(sd.fault.cause),
+                (unsigned)((k23k_arch_ticks() - t0) * 1000 /
+                           k23k_arch_tick_hz()));
+}

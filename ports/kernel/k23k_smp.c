@@ -25,7 +25,14 @@ static char k23k_stacks[K23K_MAX_CPUS][K23K_GUARD_SIZE + K23K_STACK_SIZE]
     __attribute__((aligned(4096)));
 extern char __boot_stack_guard[];
 
+bool k23k_inject_local_tlb;
 static unsigned ncpus = 1;
+static volatile bool running;
+
+bool k23k_smp_running(void)
+{
+    return running && ncpus > 1;
+}
 
 /* The current job: k23k_smp_run_all() publishes fn and arg, then bumps
  * gen; every secondary that sees a new gen runs it and counts itself in
@@ -176,6 +183,7 @@ void k23k_smp_start(void)
             k23k_cpu_relax();
         }
     }
+    running = true;
     k23k_printf("CPUs: %u running, each on its own %u KiB stack over a "
                 "guard page, timer interrupts on (%u ms)\n", ncpus,
                 K23K_STACK_SIZE >> 10,

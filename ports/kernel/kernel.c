@@ -24,7 +24,9 @@
  *
  * Fault injection for the runner's negative tests, from /chosen/bootargs
  * (QEMU -append): "k23.inject=dtb" hands the DTB's pages to the frame
- * allocator as free memory, which step 4 must catch.
+ * allocator as free memory, which step 4 must catch; "k23.inject=local-tlb"
+ * keeps TLB flushes on the flushing CPU, which the shootdown test must
+ * catch.
  */
 #include <stdint.h>
 
@@ -682,6 +684,7 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     k23k_smp_start();
     const char *args = bootargs(fdt);
     inject_dtb = has_word(args, "k23.inject=dtb");
+    k23k_inject_local_tlb = has_word(args, "k23.inject=local-tlb");
     if (args[0] != '\0')
         k23k_printf("bootargs: %s\n", args);
 
@@ -695,6 +698,8 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     step_paging(&st0);
     k23k_selftest_faults(&kernel_frames, &st0);
     stats_expect_start(&st0, "after the fault tests");
+    k23k_selftest_shootdown(&kernel_frames);
+    stats_expect_start(&st0, "after the TLB shootdown");
     step_smp_stress(&st0);
     step_segments();
     k23k_selftest_instance(&kernel_frames);

@@ -165,6 +165,14 @@ void k23k_smp_init(const void *fdt, uint64_t boot_hwid);
 void k23k_smp_start(void);
 /** Number of CPUs found (and started once k23k_smp_start returned). */
 unsigned k23k_smp_count(void);
+/** Whether the other CPUs have been started (TLB shootdowns needed). */
+bool k23k_smp_running(void);
+/** riscv64: sfence.vma on every hart through SBI (arguments as
+ *  k23_port_tlb_flush). */
+void k23k_arch_tlb_remote(uint32_t asid, const uint64_t *va, size_t n,
+                          uint32_t flags);
+/** Fault injection (k23.inject=local-tlb): TLB flushes stay local. */
+extern bool k23k_inject_local_tlb;
 /** Run fn(arg) on every CPU at once (the caller's included); wait for all. */
 void k23k_smp_run_all(void (*fn)(void *), void *arg);
 /** Fill every stack's guard page with a pattern / check it is intact. */

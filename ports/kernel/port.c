@@ -249,6 +249,12 @@ void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
      * level" forms also drop walk-cache entries of removed tables. */
     if (arch != 2u)
         return;
+    if (k23k_inject_local_tlb) {
+        /* Fault injection: this CPU only; the shootdown test must fail. */
+        __asm__ volatile("dsb ishst\n\ttlbi vmalle1\n\tdsb nsh\n\tisb"
+                         ::: "memory");
+        return;
+    }
     __asm__ volatile("dsb ishst" ::: "memory");
     if (flags & K23_PORT_TLB_ALL) {
         if (flags & K23_PORT_TLB_GLOBAL)
@@ -271,10 +277,15 @@ void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
 #elif defined(__riscv) && __riscv_xlen == 64
     /* arch 3 is K23_PT_ARCH_RISCV64. sfence.vma rs1=va, rs2=asid orders
      * the earlier table writes and drops leaf and non-leaf entries for
-     * that address; rs2 = x0 also covers global entries. This hart only:
-     * other harts need a shootdown IPI, which is the kernel's business. */
+     * that address; rs2 = x0 also covers global entries. Once other harts
+     * run, the same goes to every hart through SBI's remote fence
+     * (k23k_arch_tlb_remote), which waits until each has done it. */
     if (arch != 3u)
         return;
+    if (k23k_smp_running() && !k23k_inject_local_tlb) {
+        k23k_arch_tlb_remote(asid, va, n, flags);
+        return;
+    }
     if (flags & K23_PORT_TLB_ALL) {
         if (flags & K23_PORT_TLB_GLOBAL)
             __asm__ volatile("sfence.vma" ::: "memory");

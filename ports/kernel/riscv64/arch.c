@@ -8,6 +8,7 @@
 #include <libfdt.h>
 
 #include "kernel.h"
+#include "k23mem/port.h"
 #include "k23k_selftest.h"
 #include "k23mem/pagetable.h"
 
@@ -123,6 +124,52 @@ long k23k_arch_cpu_start(uint64_t hwid, uintptr_t ctx)
 {
     return sbi_call(SBI_EXT_HSM, 0, hwid, (uintptr_t)k23k_secondary_entry,
                     ctx);
+}
+
+/* ---- TLB shootdown: SBI RFENCE remote_sfence_vma(_asid) ---- */
+
+#define SBI_EXT_RFENCE 0x52464e43
+
+static long sbi_call5(uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2,
+                      uint64_t a3, uint64_t a4)
+{
+    register uint64_t r0 __asm__("a0") = a0;
+    register uint64_t r1 __asm__("a1") = a1;
+    register uint64_t r2 __asm__("a2") = a2;
+    register uint64_t r3 __asm__("a3") = a3;
+    register uint64_t r4 __asm__("a4") = a4;
+    register uint64_t r6 __asm__("a6") = fid;
+    register uint64_t r7 __asm__("a7") = SBI_EXT_RFENCE;
+    __asm__ volatile("ecall"
+                     : "+r"(r0), "+r"(r1)
+                     : "r"(r2), "r"(r3), "r"(r4), "r"(r6), "r"(r7)
+                     : "memory");
+    return (long)r0;
+}
+
+void k23k_arch_tlb_remote(uint32_t asid, const uint64_t *va, size_t n,
+                          uint32_t flags)
+{
+    /* hart_mask_base = -1: every hart, this one included. FID 1 flushes
+     * all ASIDs (global entries too), FID 2 one ASID. */
+    const uint64_t all_harts = ~UINT64_C(0);
+    bool global = (flags & K23_PORT_TLB_GLOBAL) != 0;
+    long rc = 0;
+    if (flags & K23_PORT_TLB_ALL) {
+        rc = global ? sbi_call5(1, 0, all_harts, 0, ~UINT64_C(0), 0)
+                    : sbi_call5(2, 0, all_harts, 0, ~UINT64_C(0), asid);
+    } else {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            /* The low bits give the leaf's level: 4 KiB, 2 MiB, 1 GiB. */
+            uint64_t size = UINT64_C(1) << (12 + 9 * (va[i] & 3));
+            uint64_t a = va[i] & ~(size - 1);
+            rc = (va[i] & K23_PORT_TLB_ENTRY_GLOBAL)
+                     ? sbi_call5(1, 0, all_harts, a, size, 0)
+                     : sbi_call5(2, 0, all_harts, a, size, asid);
+        }
+    }
+    if (rc != 0)
+        k23k_fail("SBI remote sfence.vma failed: %ld", rc);
 }
 
 /* ---- paging: Sv39 ---- */
