@@ -80,6 +80,17 @@ foreach(_arch IN LISTS _k23k_archs)
       LABELS "qemu" TIMEOUT 400
       ENVIRONMENT "K23_QEMU_ARGS=${_k23k_args_${_cfg}}")
   endforeach()
+  # aarch64 with a GICv3 (QEMU's default is v2): the timer interrupt
+  # through the redistributors and the ICC system registers.
+  if(_arch STREQUAL "aarch64")
+    add_test(NAME kernel_aarch64_gicv3
+      COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-run" aarch64
+              "${_bin}/k23-kernel-aarch64.elf")
+    set_tests_properties(kernel_aarch64_gicv3 PROPERTIES
+      LABELS "qemu" TIMEOUT 400
+      ENVIRONMENT "K23_QEMU_ARGS=-smp 4 -m 256M -M virt,gic-version=3"
+      PASS_REGULAR_EXPRESSION "GICv3 at .*K23MEM-SELFTEST PASS")
+  endif()
   # The self-test can fail: with the DTB's pages handed to the allocator
   # as free memory (k23.inject=dtb), the every-frame step must report a
   # frame inside the device tree, and the kernel must exit non-zero.

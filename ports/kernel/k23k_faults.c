@@ -142,7 +142,7 @@ static void expect_fault(const char *what, uint64_t (*fn)(uintptr_t),
 /* A data page holding "return 0": executing it must fault, not return. */
 static uint32_t exec_target[1024] __attribute__((aligned(4096)));
 
-void k23k_selftest_faults(k23_frames_t *fa, const k23_frames_stats_t *st0)
+void k23k_selftest_faults(k23_frames_t *fa)
 {
     uint64_t t0 = k23k_arch_ticks();
     dz.fa = fa;
@@ -183,7 +183,6 @@ void k23k_selftest_faults(k23_frames_t *fa, const k23_frames_stats_t *st0)
     k23_pt_flush_fini(&fl);
     for (unsigned i = 0; i < DZ_PAGES; i++)
         k23_frames_free_one(fa, dz.frame[i]);
-    (void)st0;
     k23k_printf("faults: W^X and guards enforced by the MMU, decoded by the "
                 "library; %u demand-zero pages mapped on first touch, read "
                 "as zero, unmapped (%u ms)\n", dz.resolved,

@@ -62,7 +62,7 @@ struct k23_pt *k23k_kernel_pt(void);
 #define K23K_FAULT_PROBE 2 /* a probe faulted: return 1 from it */
 struct k23_pt_fault;
 int k23k_page_fault(const struct k23_pt_fault *f);
-void k23k_selftest_faults(k23_frames_t *fa, const k23_frames_stats_t *st0);
+void k23k_selftest_faults(k23_frames_t *fa);
 /* TLB shootdown between CPU 0 and CPU 1 (skipped with one CPU). */
 void k23k_selftest_shootdown(k23_frames_t *fa);
 

@@ -764,7 +764,7 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     step_runs(&st0);
     step_zeroed(&st0);
     step_paging(&st0);
-    k23k_selftest_faults(&kernel_frames, &st0);
+    k23k_selftest_faults(&kernel_frames);
     stats_expect_start(&st0, "after the fault tests");
     k23k_selftest_shootdown(&kernel_frames);
     stats_expect_start(&st0, "after the TLB shootdown");

@@ -62,11 +62,19 @@ uint64_t k23k_arch_tick_hz(void)
     return v != 0 ? v : 1;
 }
 
-/* ---- device tree: PSCI conduit and the GIC ---- */
+/* ---- device tree: PSCI conduit and the GIC (v2 or v3) ---- */
 
 static bool psci_smc;      /* /psci method = "smc" (else "hvc") */
 static uint64_t gicd_base; /* GICv2 distributor */
-static uint64_t gicc_base; /* GICv2 CPU interface */
+static uint64_t gicc_base; /* GICv2 CPU interface, GICv3 redistributors */
+static unsigned gic_version;
+
+/* GICv3 redistributor: one 128 KiB frame per CPU (RD_base, SGI_base). */
+#define GICR_FRAME 0x20000
+#define GICR_TYPER 0x0008
+#define GICR_WAKER 0x0014
+#define GICR_SGI 0x10000
+#define GICR_IGROUPR0 0x0080
 static uint64_t timer_period;
 
 #define GICD_CTLR 0x000
@@ -109,16 +117,24 @@ void k23k_arch_init(const void *fdt)
     int gic = fdt_node_offset_by_compatible(fdt, -1, "arm,cortex-a15-gic");
     if (gic < 0)
         gic = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-400");
+    gic_version = 2;
+    if (gic < 0) {
+        gic = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
+        gic_version = 3;
+    }
     if (gic < 0)
-        k23k_fail("no GICv2 in the device tree (a GICv3 machine, "
-                  "gic-version=3, is not supported by this kernel)");
+        k23k_fail("no GICv2 or GICv3 in the device tree");
     gicd_base = fdt_reg_at(fdt, gic, 0);
-    gicc_base = fdt_reg_at(fdt, gic, 1);
+    gicc_base = fdt_reg_at(fdt, gic, 1); /* v3: the redistributors */
     timer_period = k23k_arch_tick_hz() / TIMER_HZ;
-    *mmio32(gicd_base + GICD_CTLR) = 1;
-    k23k_printf("aarch64: PSCI through %s, GICv2 at 0x%llx/0x%llx, virtual "
+    /* v2: enable forwarding; v3 (one security state, as QEMU's virt
+     * without secure=on): affinity routing, groups 0 and 1. */
+    *mmio32(gicd_base + GICD_CTLR) =
+        gic_version == 2 ? 1u : (1u << 4) | (1u << 1) | 1u;
+    k23k_printf("aarch64: PSCI through %s, GICv%u at 0x%llx/0x%llx, virtual "
                 "timer every %llu ticks (%u Hz)\n", psci_smc ? "SMC" : "HVC",
-                (unsigned long long)gicd_base, (unsigned long long)gicc_base,
+                gic_version, (unsigned long long)gicd_base,
+                (unsigned long long)gicc_base,
                 (unsigned long long)timer_period, TIMER_HZ);
 }
 
@@ -133,15 +149,50 @@ static inline void timer_arm(void)
                      ::"r"(timer_period), "r"(UINT64_C(1)));
 }
 
+static void gicv3_cpu_init(void)
+{
+    /* Find this CPU's redistributor by its affinity (GICR_TYPER[63:32]
+     * is Aff3.Aff2.Aff1.Aff0), wake it, put the timer's PPI in group 1. */
+    uint64_t mpidr = k23k_arch_boot_hwid();
+    uint32_t aff = (uint32_t)(((mpidr >> 32) & 0xff) << 24 | (mpidr & 0xffffff));
+    uint64_t rd = gicc_base;
+    for (unsigned i = 0;; i++, rd += GICR_FRAME) {
+        uint64_t typer = *(volatile uint64_t *)(uintptr_t)(rd + GICR_TYPER);
+        if ((uint32_t)(typer >> 32) == aff)
+            break;
+        if ((typer & (1u << 4)) != 0 || i == K23K_MAX_CPUS) /* Last */
+            k23k_fail("no GICv3 redistributor for MPIDR 0x%llx",
+                      (unsigned long long)mpidr);
+    }
+    *mmio32(rd + GICR_WAKER) &= ~(1u << 1); /* ProcessorSleep */
+    while ((*mmio32(rd + GICR_WAKER) & (1u << 2)) != 0) /* ChildrenAsleep */
+        k23k_cpu_relax();
+    uint64_t sgi = rd + GICR_SGI;
+    *mmio32(sgi + GICR_IGROUPR0) |= 1u << TIMER_PPI;
+    ((volatile uint8_t *)(uintptr_t)(sgi + GICD_IPRIORITYR))[TIMER_PPI] = 0x80;
+    *mmio32(sgi + GICD_ISENABLER0) = 1u << TIMER_PPI;
+    /* CPU interface through system registers. */
+    uint64_t sre;
+    __asm__ volatile("mrs %0, s3_0_c12_c12_5" : "=r"(sre)); /* ICC_SRE_EL1 */
+    __asm__ volatile("msr s3_0_c12_c12_5, %0\n\tisb" ::"r"(sre | 1));
+    __asm__ volatile("msr s3_0_c4_c6_0, %0" ::"r"(UINT64_C(0xf0))); /* PMR */
+    __asm__ volatile("msr s3_0_c12_c12_7, %0\n\tisb" /* IGRPEN1 */
+                     ::"r"(UINT64_C(1)));
+}
+
 void k23k_arch_cpu_local_init(void)
 {
-    /* The PPI's enable and priority registers are banked per CPU. */
-    *mmio32(gicd_base + GICD_ISENABLER0) = 1u << TIMER_PPI;
-    volatile uint8_t *prio =
-        (volatile uint8_t *)(uintptr_t)(gicd_base + GICD_IPRIORITYR);
-    prio[TIMER_PPI] = 0x80;
-    *mmio32(gicc_base + GICC_PMR) = 0xf0;
-    *mmio32(gicc_base + GICC_CTLR) = 1;
+    if (gic_version == 3) {
+        gicv3_cpu_init();
+    } else {
+        /* The PPI's enable and priority registers are banked per CPU. */
+        *mmio32(gicd_base + GICD_ISENABLER0) = 1u << TIMER_PPI;
+        volatile uint8_t *prio =
+            (volatile uint8_t *)(uintptr_t)(gicd_base + GICD_IPRIORITYR);
+        prio[TIMER_PPI] = 0x80;
+        *mmio32(gicc_base + GICC_PMR) = 0xf0;
+        *mmio32(gicc_base + GICC_CTLR) = 1;
+    }
     timer_arm();
 }
 
@@ -176,7 +227,10 @@ unsigned k23k_arch_mmio(k23k_mmio_t *out, unsigned max)
     const k23k_mmio_t all[] = {
         {PL011_BASE, 0x1000, K23_PT_MEM_DEVICE, "PL011 UART"},
         {gicd_base, 0x10000, K23_PT_MEM_DEVICE, "GIC distributor"},
-        {gicc_base, 0x10000, K23_PT_MEM_DEVICE, "GIC CPU interface"},
+        {gicc_base,
+         gic_version == 3 ? (uint64_t)k23k_smp_count() * GICR_FRAME : 0x10000,
+         K23_PT_MEM_DEVICE,
+         gic_version == 3 ? "GICv3 redistributors" : "GIC CPU interface"},
     };
     unsigned n = 0;
     for (; n < max && n < sizeof(all) / sizeof(all[0]); n++)
@@ -231,15 +285,23 @@ void k23k_arch_irq(uint64_t kind, k23k_trap_frame_t *f)
 {
     (void)kind;
     (void)f;
-    uint32_t iar = *mmio32(gicc_base + GICC_IAR);
-    uint32_t id = iar & 0x3ff;
-    if (id == 1023)
+    uint64_t iar;
+    if (gic_version == 3)
+        __asm__ volatile("mrs %0, s3_0_c12_c12_0" : "=r"(iar)); /* IAR1 */
+    else
+        iar = *mmio32(gicc_base + GICC_IAR);
+    uint32_t id = (uint32_t)iar & 0xffffff;
+    if (id >= 1020 && id <= 1023)
         return; /* spurious */
     if (id == TIMER_PPI) {
         k23k_cpu_self()->ticks++;
         timer_arm();
     }
-    *mmio32(gicc_base + GICC_EOIR) = iar;
+    if (gic_version == 3)
+        __asm__ volatile("msr s3_0_c12_c12_1, %0\n\tisb" /* EOIR1 */
+                         ::"r"(iar));
+    else
+        *mmio32(gicc_base + GICC_EOIR) = (uint32_t)iar;
 }
 
 void k23k_arch_trap(uint64_t kind, k23k_trap_frame_t *f)
