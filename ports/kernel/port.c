@@ -204,8 +204,8 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
 
 /* ---- MMU: translation-table base registers and TLB invalidation ----
  *
- * The example kernels run with the MMU off; these hooks are what a kernel
- * that turns it on calls through k23_pt_activate() and k23_pt_flush(). */
+ * k23_pt_activate() and k23_pt_flush() call these; the example kernels
+ * turn translation on with them (k23k_paging.c) and flush on every CPU. */
 
 int k23_port_mmu_activate(unsigned reg, uint64_t value)
 {
