@@ -175,10 +175,10 @@ void k23k_smp_start(void)
         if (rc != 0)
             k23k_fail("starting CPU %u (0x%llx) failed: %ld", i,
                       (unsigned long long)c->hwid, rc);
-        uint64_t limit = k23k_arch_ticks() + k23k_arch_tick_hz();
+        uint64_t limit = k23k_arch_ticks() + 10 * k23k_arch_tick_hz();
         while (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE) == 0) {
             if (k23k_arch_ticks() > limit)
-                k23k_fail("CPU %u (0x%llx) did not come up within 1 s", i,
+                k23k_fail("CPU %u (0x%llx) did not come up within 10 s", i,
                           (unsigned long long)c->hwid);
             k23k_cpu_relax();
         }
