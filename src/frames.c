@@ -1427,3 +1427,45 @@ int k23_frames_check(k23_frames_t *fa)
     frames_unlock_all(fa);
     return rc;
 }
+
+/* ---- adding memory after init ----
+ *
+ * Memory that was not free at init (a boot loader's data, the device
+ * tree, early carve-outs) can be given to the allocator later, as long as
+ * its frames lie in one arena's span as a hole: the arena already has
+ * bookkeeping entries for them. The frames become free blocks exactly as
+ * if they had been freed, so they coalesce with free neighbours. */
+
+int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size)
+{
+    if (!frames_ready(fa) || size == 0 || base + (size - 1) < base)
+        return K23_ERR_INVAL;
+    if (((base | size) & (fa->cfg.frame_size - 1)) != 0)
+        return K23_ERR_ALIGN;
+    unsigned shift = fa->frame_shift;
+    uint64_t pfn = base >> shift, n = size >> shift;
+    int ai = frames_find_arena(fa, pfn);
+    if (ai < 0)
+        return K23_ERR_NOT_FOUND;
+    k23_frames_arena_t *a = &fa->arenas[ai];
+    uint64_t idx = pfn - a->base_pfn;
+    if (n > a->nframes - idx)
+        return K23_ERR_NOT_FOUND;
+    k23_port_lock_acquire(&fa->lock);
+    for (uint64_t i = 0; i < n; i++) {
+        if (k23_arena_state_(a, idx + i) != FRAME_HOLE) {
+            k23_port_lock_release(&fa->lock);
+            return K23_ERR_OVERLAP;
+        }
+    }
+    /* Hole -> handed out (its free bit is already set), then the normal
+     * free path, which merges buddies. */
+    for (uint64_t i = 0; i < n; i++)
+        k23_arena_set_state_(a, idx + i, FRAME_ALLOCATED);
+    a->hole_frames -= n;
+    a->usable_frames += n;
+    k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order, shift);
+    K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
+    k23_port_lock_release(&fa->lock);
+    return K23_OK;
+}

@@ -430,6 +430,32 @@ void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu);
  */
 void k23_frames_drain_all(k23_frames_t *fa);
 
+/* ---- adding memory after init ---- */
+
+/**
+ * Give the allocator memory it did not have at init, e.g. the device tree
+ * or a boot carve-out once the kernel is done with it. The range must lie
+ * inside one arena's span, in frames that are a hole there (neither free,
+ * handed out nor bookkeeping): init merges nearby regions into one arena,
+ * and the frames between them are such holes. The frames become free and
+ * coalesce with their free neighbours into the largest buddy blocks, as
+ * if they had been freed.
+ * @param[in,out] fa    an initialized allocator
+ * @param[in]     base  first byte, frame aligned
+ * @param[in]     size  bytes, a non-zero multiple of the frame size
+ * @retval K23_OK             added
+ * @retval K23_ERR_INVAL      NULL or never initialised @p fa, size 0, or
+ *                            base + size wraps
+ * @retval K23_ERR_ALIGN      base or size not frame aligned
+ * @retval K23_ERR_NOT_FOUND  not wholly inside one arena's span (an arena
+ *                            cannot be added after init)
+ * @retval K23_ERR_OVERLAP    a frame in the range is already the
+ *                            allocator's (free, handed out, cached or its
+ *                            bookkeeping); nothing was changed
+ * @context Any context in which the port's lock may be taken.
+ */
+int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size);
+
 /* ---- introspection ---- */
 
 /**

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "kernel.h"
+#include "k23mem/port.h"
 
 void k23k_puts(const char *s)
 {
@@ -116,12 +117,32 @@ void k23k_vprintf(const char *fmt, va_list ap)
     }
 }
 
+/* One line at a time from any CPU. Taken only if this CPU does not hold
+ * it already (a panic raised while printing). */
+static k23_port_lock_t console_lock;
+
+static bool console_enter(void)
+{
+    if (k23_port_lock_held(&console_lock))
+        return false;
+    k23_port_lock_acquire(&console_lock);
+    return true;
+}
+
+static void console_leave(bool took)
+{
+    if (took)
+        k23_port_lock_release(&console_lock);
+}
+
 void k23k_printf(const char *fmt, ...)
 {
     va_list ap;
+    bool took = console_enter();
     va_start(ap, fmt);
     k23k_vprintf(fmt, ap);
     va_end(ap);
+    console_leave(took);
 }
 
 void k23k_fail(const char *fmt, ...)
@@ -130,8 +151,9 @@ void k23k_fail(const char *fmt, ...)
     va_list ap;
     /* A failure while reporting a failure (a panic inside printf) must not
      * recurse forever: the second one exits straight away. */
-    if (failing++ != 0)
+    if (__atomic_fetch_add(&failing, 1, __ATOMIC_RELAXED) != 0)
         k23k_arch_exit(1);
+    console_enter();
     k23k_puts("\nK23MEM-SELFTEST FAIL ");
     va_start(ap, fmt);
     k23k_vprintf(fmt, ap);

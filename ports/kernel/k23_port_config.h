@@ -1,6 +1,6 @@
 /*
- * Port configuration for the kernel port: a single-CPU kernel running with
- * interrupts off and no MMU (physical == virtual). Installed as
+ * Port configuration for the kernel port: a kernel with several CPUs and
+ * a timer interrupt (physical == virtual until it turns paging on). Installed as
  * <k23_port_config.h> with a kernel build.
  */
 #ifndef K23_PORT_CONFIG_H
@@ -16,14 +16,15 @@
 #define K23_PORT_CACHE_LINE 64
 
 /**
- * A lock for one CPU with interrupts off: nothing can contend, so a lock
- * only records that it is held. Taking a held lock is a bug that would
- * deadlock on a real multi-CPU kernel, and panics here instead. A kernel
- * with several CPUs or interrupts replaces this with a spinlock that also
- * masks interrupts (see docs/porting.md).
+ * A spinlock for a kernel with several CPUs and interrupts: it masks
+ * interrupts on the taking CPU for as long as it is held (so an interrupt
+ * handler on that CPU can never spin on a lock its own CPU holds) and
+ * records its owner (CPU id + 1) so that taking it twice on one CPU panics
+ * instead of hanging.
  */
 typedef struct k23_port_lock {
-    volatile uint32_t held; /**< 1 while held, 0 when free */
+    volatile uint32_t locked; /**< 1 while held, 0 when free */
+    volatile uint32_t owner;  /**< holder's CPU id + 1, 0 when free */
 } k23_port_lock_t;
 
 #endif /* K23_PORT_CONFIG_H */

@@ -35,4 +35,35 @@ int k23k_frames_instance_init(k23k_frames_instance_t *fi, k23_frames_t *fa,
 /* Step 8 of the self-test (fails the run on any error). */
 void k23k_selftest_instance(k23_frames_t *fa);
 
+/*
+ * SMP stress (k23k_stress.c): every CPU allocates and frees frames and
+ * small runs for @p ms milliseconds; ownership checked in @p seen (one bit
+ * per frame from seen_base, all clear on entry and again on return).
+ */
+void k23k_selftest_smp_stress(k23_frames_t *fa, uint64_t *seen,
+                              uint64_t seen_base, uint64_t seen_frames,
+                              unsigned ms);
+
+/*
+ * Paging (k23k_paging.c): the kernel address space built with the
+ * page-table module from frames of @p fa, then turned on on every CPU.
+ */
+struct k23k_memmap;
+void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
+/* The kernel's page tables (valid after k23k_selftest_paging). */
+struct k23_pt *k23k_kernel_pt(void);
+
+/*
+ * Page faults (k23k_faults.c): what the arch trap handler does with a
+ * decoded fault, and the self-test step that provokes them.
+ */
+#define K23K_FAULT_FATAL 0 /* fail the run */
+#define K23K_FAULT_RETRY 1 /* resolved: retry the access */
+#define K23K_FAULT_PROBE 2 /* a probe faulted: return 1 from it */
+struct k23_pt_fault;
+int k23k_page_fault(const struct k23_pt_fault *f);
+void k23k_selftest_faults(k23_frames_t *fa);
+/* TLB shootdown between CPU 0 and CPU 1 (skipped with one CPU). */
+void k23k_selftest_shootdown(k23_frames_t *fa);
+
 #endif /* K23K_SELFTEST_H */

@@ -11,7 +11,7 @@
  *     libfdt reading (k23k_memmap.c);
  *  2. boot carve: the self-test's "seen" bitmap (one bit per frame of RAM)
  *     is taken from the free map before the allocator sees it, as a real
- *     kernel's early allocations would be;
+ *     kernel's early allocations would be (given back in step 9);
  *  3. frame allocator from the free map;
  *  4. every frame one by one: in RAM, outside every exclusion and every
  *     arena's bookkeeping, never twice; all freed; statistics and free
@@ -19,12 +19,20 @@
  *  5. 2 MiB-aligned 2 MiB runs until none is left: exactly as many as the
  *     map holds; freed; statistics back;
  *  6. zeroed frames and runs read as zero after being dirtied;
+ *  6a. paging on every CPU, built with the page-table module
+ *     (k23k_paging.c); W^X, guard and demand-zero faults, TLB shootdown
+ *     (k23k_faults.c);
+ *  6b. SMP stress: every CPU allocates and frees at once (k23k_stress.c);
  *  7. the kernel's segments described with permission flags, W^X;
- *  8. an instance allocator backed by the frame allocator (k23k_instance.c).
+ *  8. an instance allocator backed by the frame allocator (k23k_instance.c);
+ *  9. boot memory back: the DTB's and the boot carve's frames go to the
+ *     allocator through k23_frames_add_region.
  *
  * Fault injection for the runner's negative tests, from /chosen/bootargs
  * (QEMU -append): "k23.inject=dtb" hands the DTB's pages to the frame
- * allocator as free memory, which step 4 must catch.
+ * allocator as free memory, which step 4 must catch; "k23.inject=local-tlb"
+ * keeps TLB flushes on the flushing CPU, which the shootdown test must
+ * catch.
  */
 #include <stdint.h>
 
@@ -72,6 +80,7 @@ static uint64_t ticks_start;
 
 static bool inject_dtb;
 static const char what_dtb[] = "device tree";
+static const char what_bitmap[] = "self-test bitmap";
 
 /* ---- helpers ---- */
 
@@ -281,7 +290,7 @@ static void step_boot_carve(void)
     uint64_t bytes = ((seen_frames + 63) / 64) * 8;
     bytes = (bytes + K23K_PAGE - 1) & ~(uint64_t)(K23K_PAGE - 1);
 
-    /* From the top of the largest free region. */
+    /* From the largest free region. */
     size_t best = 0;
     for (size_t i = 1; i < n_frame_regions; i++) {
         if (frame_regions[i].size > frame_regions[best].size)
@@ -290,9 +299,13 @@ static void step_boot_carve(void)
     if (frame_regions[best].size < 2 * bytes)
         k23k_fail("no free region can hold the %llu-byte test bitmap",
                   (unsigned long long)bytes);
+    /* From its bottom: the allocator's arena then spans the carve as a
+     * hole, so the carve can go back to it at the end
+     * (k23_frames_add_region; memory past an arena's ends cannot). */
+    uint64_t pa = frame_regions[best].base;
+    frame_regions[best].base += bytes;
     frame_regions[best].size -= bytes;
-    uint64_t pa = frame_regions[best].base + frame_regions[best].size;
-    if (!k23k_memmap_exclude(m, pa, bytes, "self-test bitmap"))
+    if (!k23k_memmap_exclude(m, pa, bytes, what_bitmap))
         k23k_fail("too many exclusions");
     k23k_memmap_finish(m);
     seen = k23_port_phys_to_virt(pa);
@@ -580,6 +593,32 @@ static void step_zeroed(const k23_frames_stats_t *st0)
                 (unsigned)ms_since(t0));
 }
 
+/* ---- 6a. paging on, every CPU ---- */
+
+static void step_paging(k23_frames_stats_t *st0)
+{
+    k23k_selftest_paging(&kernel_frames, &kernel_map);
+    /* The page tables keep their frames: from here on the statistics must
+     * come back to those of the allocator holding them. */
+    k23_frames_drain_all(&kernel_frames);
+    check_rc(k23_frames_stats(&kernel_frames, st0), "k23_frames_stats");
+    check_rc(k23_frames_check(&kernel_frames), "k23_frames_check");
+}
+
+/* ---- 6b. all CPUs at once ---- */
+
+#define STRESS_MS 300
+
+static void step_smp_stress(const k23_frames_stats_t *st0)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    k23k_selftest_smp_stress(&kernel_frames, seen, seen_base, seen_frames,
+                             STRESS_MS);
+    stats_expect_start(st0, "after the SMP stress");
+    k23k_printf("  frames check passes, statistics and free lists back "
+                "(%u ms)\n", (unsigned)ms_since(t0));
+}
+
 /* ---- 7. kernel segments, W^X ---- */
 
 static void step_segments(void)
@@ -629,6 +668,63 @@ static void step_segments(void)
                 "refused\n");
 }
 
+/* ---- 9. boot memory back ---- */
+
+/* Give [base, base + size), whole frames of it, to the allocator. Returns
+ * the frames added; prints what happened. */
+static uint64_t give_back(uint64_t base, uint64_t size, const char *what)
+{
+    uint64_t b = (base + K23K_PAGE - 1) & ~(uint64_t)(K23K_PAGE - 1);
+    uint64_t e = (base + size) & ~(uint64_t)(K23K_PAGE - 1);
+    if (e <= b) {
+        k23k_printf("  %s: no whole frame to give back\n", what);
+        return 0;
+    }
+    int rc = k23_frames_add_region(&kernel_frames, b, e - b);
+    if (rc == K23_ERR_NOT_FOUND) {
+        /* Outside every arena's span: the allocator cannot grow an arena
+         * after init (k23_frames_add_region). */
+        k23k_printf("  %s [0x%llx, 0x%llx): outside every arena, kept "
+                    "(K23_ERR_NOT_FOUND)\n", what, (unsigned long long)b,
+                    (unsigned long long)e);
+        return 0;
+    }
+    check_rc(rc, "k23_frames_add_region");
+    k23k_printf("  %s [0x%llx, 0x%llx): %llu frames back to the allocator\n",
+                what, (unsigned long long)b, (unsigned long long)e,
+                (unsigned long long)((e - b) / K23K_PAGE));
+    return (e - b) / K23K_PAGE;
+}
+
+static void step_boot_memory_back(const k23_frames_stats_t *st0)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    uint64_t added = 0;
+    for (unsigned i = 0; i < kernel_map.n_excl; i++) {
+        const k23k_range_t *x = &kernel_map.excl[i];
+        if (x->what == what_dtb && !inject_dtb)
+            added += give_back(x->base, x->size, "device tree");
+        else if (x->what == what_bitmap)
+            added += give_back(x->base, x->size, "self-test bitmap");
+    }
+    k23_frames_stats_t st;
+    k23_frames_drain_all(&kernel_frames);
+    check_rc(k23_frames_stats(&kernel_frames, &st), "k23_frames_stats");
+    if (st.total_frames != st0->total_frames + added ||
+        st.free_frames != st0->free_frames + added)
+        k23k_fail("boot memory back: %llu frames in all, %llu free; "
+                  "expected %llu more than %llu and %llu",
+                  (unsigned long long)st.total_frames,
+                  (unsigned long long)st.free_frames,
+                  (unsigned long long)added,
+                  (unsigned long long)st0->total_frames,
+                  (unsigned long long)st0->free_frames);
+    check_rc(k23_frames_check(&kernel_frames), "k23_frames_check");
+    k23k_printf("boot memory back: %llu frames added after init, frames "
+                "check passes (%u ms)\n", (unsigned long long)added,
+                (unsigned)ms_since(t0));
+}
+
 /* ---- entry ---- */
 
 void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
@@ -639,6 +735,8 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
         (uintptr_t)(ticks_start * UINT64_C(0x9e3779b97f4a7c15));
 
     const void *fdt = (const void *)dtb;
+    if (boot_hart == UINTPTR_MAX)
+        boot_hart = (uintptr_t)k23k_arch_boot_hwid();
     k23k_printf("\nlibk23mem kernel port: %s on QEMU virt, hart %lu, DTB at "
                 "0x%lx\n",
                 k23k_arch_name, (unsigned long)boot_hart, (unsigned long)dtb);
@@ -647,8 +745,14 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
         k23k_fail("no valid device tree at 0x%lx: %s", (unsigned long)dtb,
                   fdt_strerror(err));
     k23k_arch_init(fdt);
+    k23k_smp_init(fdt, boot_hart);
+    k23k_smp_guard_fill();
+    k23k_arch_cpu_local_init();
+    k23k_arch_irq_enable();
+    k23k_smp_start();
     const char *args = bootargs(fdt);
     inject_dtb = has_word(args, "k23.inject=dtb");
+    k23k_inject_local_tlb = has_word(args, "k23.inject=local-tlb");
     if (args[0] != '\0')
         k23k_printf("bootargs: %s\n", args);
 
@@ -659,9 +763,16 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     uint64_t frames = step_every_frame(&st0);
     step_runs(&st0);
     step_zeroed(&st0);
+    step_paging(&st0);
+    k23k_selftest_faults(&kernel_frames);
+    stats_expect_start(&st0, "after the fault tests");
+    k23k_selftest_shootdown(&kernel_frames);
+    stats_expect_start(&st0, "after the TLB shootdown");
+    step_smp_stress(&st0);
     step_segments();
     k23k_selftest_instance(&kernel_frames);
     stats_expect_start(&st0, "at the end");
+    step_boot_memory_back(&st0);
 
     k23k_printf("self-test took %u ms\n", (unsigned)ms_since(ticks_start));
     k23k_printf("K23MEM-SELFTEST PASS frames=%llu arenas=%u\n",

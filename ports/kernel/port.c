@@ -1,73 +1,105 @@
 /*
- * libk23mem port hooks for a single-CPU kernel without an MMU set up:
- * physical addresses are virtual addresses (identity), interrupts stay off
- * for the life of the kernel, there is one CPU and no virtual-memory or
- * protection-key service. The hooks call into the kernel only for console
- * output and for stopping the machine (kernel.h).
+ * libk23mem port hooks for a kernel with several CPUs and a timer
+ * interrupt: spinlocks that mask interrupts, CPU ids from per-CPU data,
+ * physical addresses equal to virtual ones (the direct map, see
+ * docs/kernel.md), no virtual-memory or protection-key service. The hooks
+ * call into the kernel for console output, the CPU table and stopping the
+ * machine (kernel.h).
  */
 #include "k23mem/port.h"
 
 #include "kernel.h"
 
-/* ---- locking ---- */
+/* ---- interrupt masking, nestable ---- */
+
+void k23k_irq_push(void)
+{
+    uint64_t was = k23k_arch_irq_save();
+    k23k_cpu_t *c = k23k_cpu_self();
+    if (c->irq_depth++ == 0)
+        c->irq_saved = was;
+}
+
+void k23k_irq_pop(void)
+{
+    k23k_cpu_t *c = k23k_cpu_self();
+    if (k23k_arch_irq_enabled())
+        k23_port_panic(__FILE__, __LINE__, "interrupts on inside a push");
+    if (c->irq_depth == 0)
+        k23_port_panic(__FILE__, __LINE__, "interrupt pop without push");
+    if (--c->irq_depth == 0)
+        k23k_arch_irq_restore(c->irq_saved);
+}
+
+/* ---- locking: spinlocks that mask interrupts while held ---- */
 
 void k23_port_lock_init(k23_port_lock_t *l)
 {
-    l->held = 0;
+    l->locked = 0;
+    l->owner = 0;
 }
 
 void k23_port_lock_acquire(k23_port_lock_t *l)
 {
-    /* Nothing can contend: one CPU, no interrupts. A second acquire is a
-     * recursion bug that a multi-CPU kernel would hang on; say so. */
-    if (l->held != 0)
+    k23k_irq_push();
+    uint32_t me = k23k_cpu_self()->id + 1;
+    /* The owner field is only ever set to our id by us: reading it racily
+     * can only see our id if we hold the lock. */
+    if (l->owner == me)
         k23_port_panic(__FILE__, __LINE__, "lock acquired twice");
-    l->held = 1;
-    __asm__ volatile("" ::: "memory");
+    while (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE) != 0) {
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED) != 0)
+            k23k_cpu_relax();
+    }
+    l->owner = me;
 }
 
 void k23_port_lock_release(k23_port_lock_t *l)
 {
-    __asm__ volatile("" ::: "memory");
-    if (l->held == 0)
-        k23_port_panic(__FILE__, __LINE__, "lock released while free");
-    l->held = 0;
+    if (l->locked == 0 || l->owner != k23k_cpu_self()->id + 1)
+        k23_port_panic(__FILE__, __LINE__,
+                       "lock released while free or by another CPU");
+    l->owner = 0;
+    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+    k23k_irq_pop();
 }
 
 bool k23_port_lock_held(const k23_port_lock_t *l)
 {
-    return l->held != 0;
+    return l->locked != 0 && l->owner == k23k_cpu_self()->id + 1;
 }
 
-/* ---- CPUs ---- */
-
-static volatile unsigned kport_local_depth;
+/* ---- CPUs: ids from the per-CPU data TPIDR_EL1 / tp points at ---- */
 
 unsigned k23_port_cpu_count(void)
 {
-    return 1;
+    return k23k_smp_count();
 }
 
 unsigned k23_port_cpu_id(void)
 {
-    return 0;
+    return k23k_cpu_self()->id;
 }
 
 unsigned k23_port_cpu_local_enter(void)
 {
-    /* Interrupts are already off, so the caller cannot be preempted or
-     * migrated; only check that sections do not nest. */
-    if (kport_local_depth != 0)
+    /* No scheduler migrates anything here; masking interrupts keeps an
+     * interrupt handler off the CPU's data while the section runs. */
+    k23k_irq_push();
+    k23k_cpu_t *c = k23k_cpu_self();
+    if (c->local_depth != 0)
         k23_port_panic(__FILE__, __LINE__, "CPU-local sections nested");
-    kport_local_depth = 1;
-    return 0;
+    c->local_depth = 1;
+    return c->id;
 }
 
 void k23_port_cpu_local_exit(unsigned cpu)
 {
-    if (cpu != 0 || kport_local_depth != 1)
+    k23k_cpu_t *c = k23k_cpu_self();
+    if (cpu != c->id || c->local_depth != 1)
         k23_port_panic(__FILE__, __LINE__, "CPU-local exit without enter");
-    kport_local_depth = 0;
+    c->local_depth = 0;
+    k23k_irq_pop();
 }
 
 /* CPU-local stacks: no fast path; ports/common/pcpu_locked.c. */
@@ -172,8 +204,8 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
 
 /* ---- MMU: translation-table base registers and TLB invalidation ----
  *
- * The example kernels run with the MMU off; these hooks are what a kernel
- * that turns it on calls through k23_pt_activate() and k23_pt_flush(). */
+ * k23_pt_activate() and k23_pt_flush() call these; the example kernels
+ * turn translation on with them (k23k_paging.c) and flush on every CPU. */
 
 int k23_port_mmu_activate(unsigned reg, uint64_t value)
 {
@@ -217,6 +249,12 @@ void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
      * level" forms also drop walk-cache entries of removed tables. */
     if (arch != 2u)
         return;
+    if (k23k_inject_local_tlb) {
+        /* Fault injection: this CPU only; the shootdown test must fail. */
+        __asm__ volatile("dsb ishst\n\ttlbi vmalle1\n\tdsb nsh\n\tisb"
+                         ::: "memory");
+        return;
+    }
     __asm__ volatile("dsb ishst" ::: "memory");
     if (flags & K23_PORT_TLB_ALL) {
         if (flags & K23_PORT_TLB_GLOBAL)
@@ -239,10 +277,15 @@ void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
 #elif defined(__riscv) && __riscv_xlen == 64
     /* arch 3 is K23_PT_ARCH_RISCV64. sfence.vma rs1=va, rs2=asid orders
      * the earlier table writes and drops leaf and non-leaf entries for
-     * that address; rs2 = x0 also covers global entries. This hart only:
-     * other harts need a shootdown IPI, which is the kernel's business. */
+     * that address; rs2 = x0 also covers global entries. Once other harts
+     * run, the same goes to every hart through SBI's remote fence
+     * (k23k_arch_tlb_remote), which waits until each has done it. */
     if (arch != 3u)
         return;
+    if (k23k_smp_running() && !k23k_inject_local_tlb) {
+        k23k_arch_tlb_remote(asid, va, n, flags);
+        return;
+    }
     if (flags & K23_PORT_TLB_ALL) {
         if (flags & K23_PORT_TLB_GLOBAL)
             __asm__ volatile("sfence.vma" ::: "memory");

@@ -1,5 +1,5 @@
-# The kernel port: libk23mem linked into a freestanding single-CPU kernel
-# (no MMU set up, interrupts off). Needs a cross toolchain file:
+# The kernel port: libk23mem linked into a freestanding SMP kernel with
+# interrupts and paging (docs/kernel.md). Needs a cross toolchain file:
 #   cmake -S . -B build-kernel-aarch64 -DCMAKE_TOOLCHAIN_FILE=ports/kernel/toolchain-aarch64.cmake
 # The example kernels themselves are declared by ports/kernel/kernel.cmake
 # (included through tests/kernel.cmake once the library targets exist).
