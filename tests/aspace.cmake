@@ -1,0 +1,6 @@
+# The address-space tests read the page tables back with the independent
+# reader (pt_decoder.c), as the page-table tests do; log2 needs libm.
+if(TARGET test_aspace)
+  target_sources(test_aspace PRIVATE "${CMAKE_CURRENT_LIST_DIR}/pt_decoder.c")
+  target_link_libraries(test_aspace PRIVATE m)
+endif()
