@@ -34,9 +34,14 @@ typedef struct rec_frame {
     uint64_t used;              /* records handed out */
 } rec_frame_t;
 
-#define REC_FIRST_ \
-    ((sizeof(rec_frame_t) + _Alignof(region_t) - 1) & ~(_Alignof(region_t) - 1))
+/* Records start at a 64-byte boundary and are 96 bytes, so the fields a
+ * lookup reads (left, right, base, last: the first 32 bytes) never
+ * straddle two cache lines. */
+#define REC_FIRST_ UINT64_C(64)
 #define REC_PER_FRAME_ ((K23_ASPACE_PAGE_ - REC_FIRST_) / sizeof(region_t))
+
+_Static_assert(sizeof(rec_frame_t) <= 64, "record frame header fits 64 bytes");
+_Static_assert(sizeof(region_t) % 32 == 0, "records keep their hot half in a line");
 
 static rec_frame_t *rec_frame_of(const region_t *r)
 {

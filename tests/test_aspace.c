@@ -495,10 +495,20 @@ Test(aspace, model_matches_shadow_and_decoder, .init = setup, .fini = teardown,
     cr_assert_not_null(sh.resident);
     uint64_t seed = 0x5EED0016;
     unsigned counts[6] = {0};
+    size_t maxn = 0;
     for (int op = 0; op < MODEL_OPS; op++) {
+        /* phases: grow to a few hundred regions, then shrink, so the
+         * tree is exercised both deep and nearly empty */
         unsigned what = (unsigned)rnd_below(&seed, 10);
-        if (sh.n > 300 && what < 3)
+        bool grow = (op / 5000) % 2 == 0;
+        if (grow && what == 9)
+            what = 0;
+        if (!grow && what < 2)
             what = 9;
+        if (sh.n > 1000 && what < 3)
+            what = 9;
+        if (sh.n > maxn)
+            maxn = sh.n;
         counts[what < 3 ? 0 : what < 5 ? 1 : what < 7 ? 2 : what < 9 ? 3 : 4]++;
         if (what < 3)
             model_reserve(&seed);
@@ -516,8 +526,8 @@ Test(aspace, model_matches_shadow_and_decoder, .init = setup, .fini = teardown,
         }
     }
     cr_log_info("aspace model: %d ops (reserve %u, unmap %u, protect %u, "
-                "fault %u, release %u)", MODEL_OPS, counts[0], counts[1],
-                counts[2], counts[3], counts[4]);
+                "fault %u, release %u), up to %zu regions", MODEL_OPS, counts[0],
+                counts[1], counts[2], counts[3], counts[4], maxn);
     k23_aspace_destroy(&as, &fl);
     k23_pt_flush(&fl);
     cr_assert_eq(pool_used(&pool), 0, "after destroy %zu frames out",
