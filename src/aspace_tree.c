@@ -34,14 +34,14 @@ typedef struct rec_frame {
     uint64_t used;              /* records handed out */
 } rec_frame_t;
 
-/* Records start at a 64-byte boundary and are 96 bytes, so the fields a
- * lookup reads (left, right, base, last: the first 32 bytes) never
- * straddle two cache lines. */
+/* Records start at a 64-byte boundary, 32-byte strides apart (96 bytes
+ * on 64-bit targets), so the fields a lookup reads (left, right, base,
+ * last: at most the first 32 bytes) never straddle two cache lines. */
 #define REC_FIRST_ UINT64_C(64)
-#define REC_PER_FRAME_ ((K23_ASPACE_PAGE_ - REC_FIRST_) / sizeof(region_t))
+#define REC_STRIDE_ ((sizeof(region_t) + 31u) & ~(size_t)31u)
+#define REC_PER_FRAME_ ((K23_ASPACE_PAGE_ - REC_FIRST_) / REC_STRIDE_)
 
 _Static_assert(sizeof(rec_frame_t) <= 64, "record frame header fits 64 bytes");
-_Static_assert(sizeof(region_t) % 32 == 0, "records keep their hot half in a line");
 
 static rec_frame_t *rec_frame_of(const region_t *r)
 {
@@ -83,10 +83,11 @@ static rec_frame_t *rec_frame_new(k23_aspace_t *as)
     f->pa = pa;
     f->used = 0;
     f->free = NULL;
-    region_t *recs = (region_t *)((unsigned char *)f + REC_FIRST_);
+    unsigned char *first = (unsigned char *)f + REC_FIRST_;
     for (size_t i = REC_PER_FRAME_; i-- > 0;) {
-        recs[i].left = f->free;
-        f->free = &recs[i];
+        region_t *r = (region_t *)(void *)(first + i * REC_STRIDE_);
+        r->left = f->free;
+        f->free = r;
     }
     rec_list_push(as, f);
     as->record_frames++;
