@@ -103,7 +103,10 @@ static pool_t pool;
 static k23_aspace_t as;
 static k23_pt_flush_t fl;
 
-#define WIN_LO UINT64_C(0x40000000)          /* 1 GiB */
+/* The window: 1 GiB at 1 GiB, or (model runs on other formats) the top
+ * 1 GiB of the address space. */
+static uint64_t win_lo = UINT64_C(0x40000000);
+#define WIN_LO win_lo
 #define WIN_PAGES (UINT64_C(1) << 18)         /* 1 GiB window */
 #define WIN_LAST (WIN_LO + WIN_PAGES * K4 - 1)
 
@@ -118,6 +121,7 @@ static void setup_with(size_t frames, uint64_t lo, uint64_t last,
 
 static void setup(void)
 {
+    win_lo = UINT64_C(0x40000000);
     setup_with(8192, WIN_LO, WIN_LAST, &k23_pt_x86_64_4level);
 }
 
@@ -341,7 +345,7 @@ static void model_reserve(uint64_t *s)
         base = WIN_LO + rnd_below(s, WIN_PAGES / 64) * K4 * 64;
         if (size % M2 == 0)
             base &= ~(M2 - 1);
-        if (base < WIN_LO || base + size - 1 > WIN_LAST)
+        if (size - 1 > WIN_LAST - base)
             return;
         bool busy = sh_busy(base, base + size - 1);
         rc = k23_aspace_reserve(&as, base, size, &d, &fl);
@@ -363,12 +367,17 @@ static void model_reserve(uint64_t *s)
             /* first fit: no lower aligned position is free */
             uint64_t a = UINT64_C(1) << al;
             uint64_t x = (WIN_LO + a - 1) & ~(a - 1);
+            /* inclusive bounds: the window may end at 2^64 - 1 */
             for (size_t i = 0; i <= sh.n; i++) {
-                uint64_t end = i < sh.n ? sh.v[i].base : WIN_LAST + 1;
-                if (x < end && end - x >= size)
+                uint64_t end_last = i < sh.n ? sh.v[i].base - 1 : WIN_LAST;
+                if (x <= end_last && end_last - x >= size - 1 &&
+                    (i == sh.n || sh.v[i].base > x))
                     break;
-                if (i < sh.n && sh.v[i].last + 1 > x)
-                    x = (sh.v[i].last + 1 + a - 1) & ~(a - 1);
+                if (i < sh.n && sh.v[i].last >= x) {
+                    cr_assert(!__builtin_add_overflow(sh.v[i].last, a, &x),
+                              "first fit found space past the top");
+                    x &= ~(a - 1);
+                }
             }
             cr_assert_eq(base, x, "first fit %#llx, want %#llx",
                          (unsigned long long)base, (unsigned long long)x);
@@ -486,8 +495,7 @@ static void model_release(uint64_t *s)
 #define MODEL_OPS 100000
 #define MODEL_BATCH 500
 
-Test(aspace, model_matches_shadow_and_decoder, .init = setup, .fini = teardown,
-     .timeout = 300)
+static void run_model(int nops, ref_mode_t mode)
 {
     sh.n = 0;
     sh.nresident = 0;
@@ -496,7 +504,7 @@ Test(aspace, model_matches_shadow_and_decoder, .init = setup, .fini = teardown,
     uint64_t seed = 0x5EED0016;
     unsigned counts[6] = {0};
     size_t maxn = 0;
-    for (int op = 0; op < MODEL_OPS; op++) {
+    for (int op = 0; op < nops; op++) {
         /* phases: grow to a few hundred regions, then shrink, so the
          * tree is exercised both deep and nearly empty */
         unsigned what = (unsigned)rnd_below(&seed, 10);
@@ -522,17 +530,41 @@ Test(aspace, model_matches_shadow_and_decoder, .init = setup, .fini = teardown,
             model_release(&seed);
         if ((op + 1) % MODEL_BATCH == 0) {
             k23_pt_flush(&fl);
-            check_all(REF_X86_4LEVEL);
+            check_all(mode);
         }
     }
     cr_log_info("aspace model: %d ops (reserve %u, unmap %u, protect %u, "
-                "fault %u, release %u), up to %zu regions", MODEL_OPS, counts[0],
+                "fault %u, release %u), up to %zu regions", nops, counts[0],
                 counts[1], counts[2], counts[3], counts[4], maxn);
     k23_aspace_destroy(&as, &fl);
     k23_pt_flush(&fl);
     cr_assert_eq(pool_used(&pool), 0, "after destroy %zu frames out",
                  pool_used(&pool));
     free(sh.resident);
+}
+
+Test(aspace, model_matches_shadow_and_decoder, .init = setup, .fini = teardown,
+     .timeout = 300)
+{
+    run_model(MODEL_OPS, REF_X86_4LEVEL);
+}
+
+/* The top 1 GiB of the address space (TTBR1, the riscv64 high half): end
+ * addresses at 2^64 - 1, checked without wrapping. */
+Test(aspace, model_at_the_top_of_the_address_space, .timeout = 300)
+{
+    static const struct {
+        const k23_pt_format_t *fmt;
+        ref_mode_t mode;
+    } f[] = {{&k23_pt_aarch64_48_ttbr1, REF_A64_48_TTBR1},
+             {&k23_pt_riscv_sv39, REF_RV_SV39}};
+    for (size_t i = 0; i < 2; i++) {
+        win_lo = UINT64_C(0) - (UINT64_C(1) << 30);
+        setup_with(8192, WIN_LO, WIN_LAST, f[i].fmt);
+        cr_assert_eq(WIN_LAST, UINT64_MAX);
+        run_model(MODEL_OPS / 10, f[i].mode);
+        teardown();
+    }
 }
 
 /* ---- faults ---- */
