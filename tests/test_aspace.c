@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1085,4 +1086,50 @@ Test(aspace, window_at_the_top_of_the_address_space)
     cr_assert_null(ref_walk(REF_RV_SV39, k23_aspace_pt(&as)->root, hash_leaf,
                             &t, &t));
     teardown();
+}
+
+/* ---- out-pointers untouched, misuse panics ---- */
+
+Test(aspace, failed_calls_leave_out_pointers_untouched, .init = setup,
+     .fini = teardown)
+{
+    uint64_t b = 0xDEAD;
+    k23_aspace_desc_t d = desc(K23_ASPACE_ANON_LAZY, RW);
+    cr_assert_eq(k23_aspace_find(&as, 3, 12, NULL, &b), K23_ERR_INVAL);
+    cr_assert_eq(k23_aspace_find(&as, 2 * WIN_PAGES * K4, 12, NULL, &b),
+                 K23_ERR_NOT_FOUND);
+    cr_assert_eq(k23_aspace_reserve_any(&as, 2 * WIN_PAGES * K4, 12, NULL, &d,
+                                        &fl, &b), K23_ERR_NOT_FOUND);
+    d.perm = RW | K23_PERM_EXECUTE;
+    cr_assert_eq(k23_aspace_reserve_any(&as, K4, 12, NULL, &d, &fl, &b),
+                 K23_ERR_WX);
+    cr_assert_eq(b, 0xDEAD);
+    k23_aspace_fault_result_t r;
+    memset(&r, 0x3c, sizeof(r));
+    cr_assert_eq(k23_aspace_fault(&as, WIN_LO, 0x80, false, &fl, &r),
+                 K23_ERR_INVAL);
+    cr_assert_eq(r.outcome, 0x3c3c3c3c);
+    k23_aspace_info_t in;
+    memset(&in, 0x3c, sizeof(in));
+    cr_assert_eq(k23_aspace_lookup(&as, WIN_LO, &in), K23_ERR_NOT_FOUND);
+    cr_assert_eq(in.base, UINT64_C(0x3c3c3c3c3c3c3c3c));
+    void *p = &b;
+    cr_assert_eq(k23_aspace_vm_reserve(&as, K4, 3 * K4, &p), K23_ERR_INVAL);
+    cr_assert_eq(p, &b);
+    /* a flush object of another ASID is refused */
+    k23_pt_flush_t other;
+    cr_assert_eq(k23_pt_flush_init(&other, 2), K23_OK);
+    d.perm = RW;
+    cr_assert_eq(k23_aspace_reserve(&as, WIN_LO, K4, &d, &other),
+                 K23_ERR_INVAL);
+    k23_pt_flush_fini(&other);
+}
+
+Test(aspace, destroying_a_non_address_space_panics, .signal = SIGABRT)
+{
+    k23_aspace_t junk;
+    k23_pt_flush_t f;
+    memset(&junk, 0, sizeof(junk));
+    k23_pt_flush_init(&f, 1);
+    k23_aspace_destroy(&junk, &f);
 }
