@@ -27,5 +27,6 @@
 #include "k23mem/instance_pool.h"
 #include "k23mem/kmem.h"
 #include "k23mem/pagetable.h"
+#include "k23mem/aspace.h"
 
 #endif /* K23MEM_K23MEM_H */
