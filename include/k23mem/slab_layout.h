@@ -148,7 +148,7 @@ static inline uint64_t k23_slab_size_max(unsigned width)
  * @retval K23_ERR_INVAL  @p out is NULL
  * @context Any.
  */
-int k23_slab_target_host(k23_slab_target_t *out);
+K23_API int k23_slab_target_host(k23_slab_target_t *out);
 
 /**
  * Build constraints from user limits, as wasmtime's `MemoryPool::new` and
@@ -167,7 +167,7 @@ int k23_slab_target_host(k23_slab_target_t *out);
  *                                            target's SIZE_MAX, width out of range
  * @context Any.
  */
-int k23_slab_constraints_new(const k23_slab_limits_t *limits,
+K23_API int k23_slab_constraints_new(const k23_slab_limits_t *limits,
                              const k23_slab_target_t *target,
                              k23_slab_constraints_t *out);
 
@@ -193,7 +193,7 @@ int k23_slab_constraints_new(const k23_slab_limits_t *limits,
  *                                       page-aligned or a value above the target's SIZE_MAX
  * @context Any.
  */
-int k23_slab_calculate(const k23_slab_constraints_t *c,
+K23_API int k23_slab_calculate(const k23_slab_constraints_t *c,
                        k23_slab_layout_t *out);
 
 /**
@@ -204,7 +204,7 @@ int k23_slab_calculate(const k23_slab_constraints_t *c,
  * @return any code of the two functions
  * @context Any.
  */
-int k23_slab_plan(const k23_slab_limits_t *limits,
+K23_API int k23_slab_plan(const k23_slab_limits_t *limits,
                   const k23_slab_target_t *target, k23_slab_layout_t *out);
 
 /**
@@ -218,7 +218,7 @@ int k23_slab_plan(const k23_slab_limits_t *limits,
  * @retval K23_ERR_INVAL            NULL pointer or invalid width
  * @context Any.
  */
-int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
+K23_API int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
 
 /**
  * Bytes from the start of one slot to the start of the next slot of the
@@ -231,7 +231,7 @@ int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
  * @return the distance in bytes
  * @context Any.
  */
-uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
+K23_API uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
 
 /**
  * Byte offset of slot @p index from the start of the slab:
@@ -244,7 +244,7 @@ uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
  *                        range, or the offset exceeds the width's SIZE_MAX
  * @context Any.
  */
-int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
+K23_API int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
                                 uint64_t *out);
 
 /* ---- introspection ---- */
@@ -263,7 +263,7 @@ int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
  * @retval K23_ERR_INVAL    NULL pointer
  * @context Any.
  */
-int k23_slab_layout_check(const k23_slab_constraints_t *c,
+K23_API int k23_slab_layout_check(const k23_slab_constraints_t *c,
                           const k23_slab_layout_t *l);
 
 /**
@@ -287,7 +287,7 @@ int k23_slab_layout_check(const k23_slab_constraints_t *c,
  * @retval K23_ERR_INVAL    @p buf NULL or @p len 0
  * @context Any.
  */
-int k23_slab_error_message(int err, const k23_slab_limits_t *limits,
+K23_API int k23_slab_error_message(int err, const k23_slab_limits_t *limits,
                            const k23_slab_target_t *target, char *buf,
                            size_t len);
 

@@ -1,0 +1,14 @@
+# Release checks (ctest label "release"): the ABI the shared library
+# exports, and the installed headers in C and C++ consumers.
+if(K23_PORT_HOSTED AND TARGET k23mem_shared)
+  add_test(NAME release_abi_exports
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/abi.sh"
+            "${PROJECT_BINARY_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-abi")
+  set_tests_properties(release_abi_exports PROPERTIES LABELS "release" TIMEOUT 120)
+endif()
+if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
+  add_test(NAME release_consumers_c_cxx
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/consumers.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-consumers")
+  set_tests_properties(release_consumers_c_cxx PROPERTIES LABELS "release" TIMEOUT 300)
+endif()
