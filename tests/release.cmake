@@ -12,3 +12,11 @@ if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
             "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-consumers")
   set_tests_properties(release_consumers_c_cxx PROPERTIES LABELS "release" TIMEOUT 300)
 endif()
+# A library-only tree (BUILD_TESTING=OFF, K23_BUILD_TOOLS=OFF) configures
+# and builds without anything the tests need.
+if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
+  add_test(NAME release_library_only_build
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/library_only.sh"
+            "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-library-only")
+  set_tests_properties(release_library_only_build PROPERTIES LABELS "release" TIMEOUT 600)
+endif()
