@@ -31,5 +31,9 @@ file(RELATIVE_PATH K23_PC_PREFIX_FROM_PCDIR
      "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file("${PROJECT_SOURCE_DIR}/pkgconfig/k23mem.pc.in"
                "${PROJECT_BINARY_DIR}/k23mem.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/k23mem.pc"
+# k23mem-static.pc names libk23mem.a by path: `pkg-config --static k23mem`
+# only adds Libs.private, and the linker still prefers libk23mem.so.
+configure_file("${PROJECT_SOURCE_DIR}/pkgconfig/k23mem-static.pc.in"
+               "${PROJECT_BINARY_DIR}/k23mem-static.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/k23mem.pc" "${PROJECT_BINARY_DIR}/k23mem-static.pc"
         DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

@@ -20,3 +20,10 @@ if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
             "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-library-only")
   set_tests_properties(release_library_only_build PROPERTIES LABELS "release" TIMEOUT 600)
 endif()
+# The README's static-linking recipe (k23mem-static.pc, cc -static).
+if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
+  add_test(NAME release_static_link
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/static.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-static")
+  set_tests_properties(release_static_link PROPERTIES LABELS "release" TIMEOUT 120)
+endif()
