@@ -27,3 +27,10 @@ if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
             "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-static")
   set_tests_properties(release_static_link PROPERTIES LABELS "release" TIMEOUT 120)
 endif()
+# Debian packages (cpack -G DEB) unpacked into a scratch root.
+if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
+  add_test(NAME release_deb_packages
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/deb.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-deb")
+  set_tests_properties(release_deb_packages PROPERTIES LABELS "release" TIMEOUT 900)
+endif()
