@@ -34,3 +34,10 @@ if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
             "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-deb")
   set_tests_properties(release_deb_packages PROPERTIES LABELS "release" TIMEOUT 900)
 endif()
+# The installed tools: --version, man pages, one exit-status convention.
+if(K23_PORT_HOSTED AND K23_BUILD_TOOLS AND NOT K23_SANITIZE)
+  add_test(NAME release_tools_version_man
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/tools.sh"
+            "${PROJECT_BINARY_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-tools")
+  set_tests_properties(release_tools_version_man PROPERTIES LABELS "release" TIMEOUT 120)
+endif()

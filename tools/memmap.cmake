@@ -8,4 +8,6 @@ if(K23_PORT_HOSTED AND NOT "fdt_memmap.c" IN_LIST K23_CORE_EXCLUDE)
   target_link_libraries(k23mem-memmap PRIVATE k23mem_static)
   install(TARGETS k23mem-memmap RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
     COMPONENT tools)
+  install(FILES "${PROJECT_SOURCE_DIR}/tools/man/k23mem-memmap.1"
+    DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT tools)
 endif()

@@ -5,4 +5,6 @@ if(K23_PORT_HOSTED)
   target_link_libraries(k23mem-slab PRIVATE k23mem_static)
   install(TARGETS k23mem-slab RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
     COMPONENT tools)
+  install(FILES "${PROJECT_SOURCE_DIR}/tools/man/k23mem-slab.1"
+    DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT tools)
 endif()
