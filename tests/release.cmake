@@ -41,3 +41,10 @@ if(K23_PORT_HOSTED AND K23_BUILD_TOOLS AND NOT K23_SANITIZE)
             "${PROJECT_BINARY_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-tools")
   set_tests_properties(release_tools_version_man PROPERTIES LABELS "release" TIMEOUT 120)
 endif()
+# examples/ as a standalone project against the install prefix.
+if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
+  add_test(NAME release_examples_standalone
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/examples.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-examples")
+  set_tests_properties(release_examples_standalone PROPERTIES LABELS "release" TIMEOUT 300)
+endif()
