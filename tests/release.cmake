@@ -48,3 +48,7 @@ if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
             "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-examples")
   set_tests_properties(release_examples_standalone PROPERTIES LABELS "release" TIMEOUT 300)
 endif()
+# Doc claims that drifted once (hook count, CMake options, seed labels).
+add_test(NAME release_docs_claims
+  COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_claims.sh" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(release_docs_claims PROPERTIES LABELS "release" TIMEOUT 60)

@@ -5,8 +5,8 @@
  * An instance allocator hands out the memory a WebAssembly instance needs:
  * the instance context block (the "vmctx"), its linear memories and its
  * tables. The six operations mirror the InstanceAllocator trait of the k23
- * microkernel (seed 000): allocate/deallocate an instance block, a memory,
- * a table. The trait's default methods (allocate every memory and table of
+ * kernel (github.com/JonasKruckenberg/k23): allocate/deallocate an
+ * instance block, a memory, a table. The trait's default methods (allocate every memory and table of
  * a module, allocate a whole module, and the matching deallocations) are
  * ordinary functions here that call through the table and roll back
  * everything on failure.

@@ -1,7 +1,7 @@
 /**
  * @file mempool.h
- * Pool of WebAssembly linear memories in one reserved slab (wasmtime's
- * pooling `MemoryPool`, seed 001).
+ * Pool of WebAssembly linear memories in one reserved slab (the memory
+ * pool of wasmtime's pooling instance allocator, `memory_pool.rs`).
  *
  * k23_mempool_create() computes a slab layout (slab_layout.h), reserves the
  * whole slab inaccessible in one mapping, and, when protection keys are in
@@ -400,7 +400,10 @@ K23_API size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool);
 K23_API size_t k23_mempool_unused_bytes_resident(k23_mempool_t *pool);
 
 /**
- * Snapshot the counters.
+ * Read the counters. Each is read on its own (the stripes one lock at a
+ * time, the totals atomically), so while other threads allocate the
+ * result is not one consistent snapshot: counters may disagree by the
+ * operations that ran during the call.
  * @param[in]  pool  the pool; NULL panics
  * @param[out] out   the counters; NULL panics
  * @context Any.

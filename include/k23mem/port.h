@@ -108,9 +108,11 @@ K23_API unsigned k23_port_cpu_id(void);
  *
  * A kernel port disables preemption (or interrupts) so that the caller
  * stays on that CPU until k23_port_cpu_local_exit(). A hosted port cannot
- * pin a thread, so it only returns a hint: the library therefore always
- * guards per-CPU data with a per-CPU lock as well, which is uncontended
- * when the port does pin.
+ * pin a thread, so it only returns a hint: the library therefore guards
+ * per-CPU data with a per-CPU lock as well (uncontended when the port
+ * does pin), except on the CPU-local fast path, where the stack steps are
+ * the port's pop and push hooks (rseq on hosted x86_64 Linux) and a lock
+ * is taken only to fence a stack; see k23_port_pcpu_fast().
  *
  * @return a CPU id < k23_port_cpu_count()
  * @context Any. Sections do not nest.

@@ -22,8 +22,9 @@
  * the faulting region.
  *
  * The calculation follows wasmtime's `SlabConstraints` / `calculate()` /
- * `SlabLayout` (seed 001) exactly, including its edge cases (no slots, no
- * guard, zero max memory, fewer slots than keys, fewer than two keys),
+ * `SlabLayout` (the memory pool of its pooling allocator) exactly,
+ * including its edge cases (no slots, no guard, zero max memory, fewer
+ * slots than keys, fewer than two keys),
  * with one correction: a striped slot is the faulting region divided by
  * the stripes rounded *up* (the seed rounds down, which gives a layout
  * its own check rejects once there are more stripes than bytes in a page).
