@@ -1,6 +1,6 @@
 # Release checks (ctest label "release"): the ABI the shared library
 # exports, and the installed headers in C and C++ consumers.
-if(K23_PORT_HOSTED AND TARGET k23mem_shared)
+if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
   add_test(NAME release_abi_exports
     COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/abi.sh"
             "${PROJECT_BINARY_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-abi")
