@@ -12,6 +12,7 @@
 
 #include "k23mem/pagetable.h"
 #include "k23mem/port.h"
+#include "k23_port_hosted_test.h"
 
 TestSuite(pagetable_kat);
 

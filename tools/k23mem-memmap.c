@@ -7,8 +7,9 @@
  *   k23mem-memmap [--page-size SIZE] [--exclude START-END]... [--kv]
  *                 [--svg FILE] FILE.dtb
  *
- * Exit status: 0 done, 1 usage or I/O error, 2 malformed blob (one line on
- * stderr names the problem).
+ * Exit status (both tools): 0 done, 1 runtime error (a file that cannot
+ * be read or written, out of memory), 2 usage or invalid input (a bad
+ * option, a malformed blob; one line on stderr names the problem).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include "k23mem/error.h"
 #include "k23mem/fdt_memmap.h"
 #include "k23mem/frames.h"
+#include "k23mem/version.h"
 #include "memmap_args.h"
 
 #define PROG "k23mem-memmap"
@@ -47,7 +49,11 @@ static void usage(FILE *f)
             "lines\n"
             "  --svg FILE           also draw the map as an SVG picture\n"
             "\n"
-            "Exit status: 0 done, 1 usage or I/O error, 2 malformed blob.\n");
+            "  --version            print the library version and exit\n"
+            "\n"
+            "Exit status: 0 done, 1 runtime error (a file that cannot be "
+            "read or\nwritten, out of memory), 2 usage or invalid input (a "
+            "bad option, a\nmalformed blob).\n");
 }
 
 /* ---- numbers ---- */
@@ -916,6 +922,9 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf(PROG " %s (libk23mem)\n", k23_version());
+            return 0;
         } else if (strcmp(a, "--kv") == 0) {
             kv = true;
         } else if (strcmp(a, "--page-size") == 0 && i + 1 < argc) {
@@ -926,7 +935,7 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
                         PROG ": --page-size %s: want a power of two "
                              "from 1 to 1G\n",
                         argv[i]);
-                return 1;
+                return 2;
             }
             c->page = p;
         } else if (strcmp(a, "--exclude") == 0 && i + 1 < argc) {
@@ -937,7 +946,7 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
                         PROG ": --exclude %s: want START-END with "
                              "START <= END\n",
                         arg);
-                return 1;
+                return 2;
             }
             c->excl_text[c->nexcl] = (char *)arg;
             c->excl[c->nexcl++] = (k23_range_t){s, e - s};
@@ -946,17 +955,17 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, PROG ": unknown or incomplete option %s\n", a);
             usage(stderr);
-            return 1;
+            return 2;
         } else if (c->file == NULL) {
             c->file = a;
         } else {
             fprintf(stderr, PROG ": one FILE.dtb only\n");
-            return 1;
+            return 2;
         }
     }
     if (c->file == NULL) {
         usage(stderr);
-        return 1;
+        return 2;
     }
     if (read_file(c->file, &c->blob, &c->blob_size) != 0)
         return 1;
@@ -998,7 +1007,7 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
     }
     if (err == K23_ERR_INVAL) {
         fprintf(stderr, PROG ": invalid --exclude or --page-size\n");
-        return 1;
+        return 2;
     }
     if (err != K23_OK) {
         char path[256] = "";

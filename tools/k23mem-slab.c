@@ -6,9 +6,9 @@
  *               [--guard SIZE] [--guard-before] [--pkeys N]
  *               [--page-size SIZE] [--width 32|64] [--kv]
  *
- * Exit status: 0 done, 2 invalid configuration (one line on stderr) or bad
- * usage (usage on stderr), 1 a layout the library's own check rejects (a
- * bug: one line on stderr).
+ * Exit status (both tools): 0 done, 1 runtime error (here only a layout
+ * the library's own check rejects: a bug), 2 usage or invalid input (an
+ * invalid configuration: one line on stderr; bad usage: usage on stderr).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 
 #include "k23mem/mempool.h"
 #include "k23mem/slab_layout.h"
+#include "k23mem/version.h"
 #include "slab_size.h"
 
 static const char *slab_prog = "k23mem-slab";
@@ -42,7 +43,11 @@ static void slab_usage(FILE *f)
             "                      (default: this host's)\n"
             "  --kv                print one key=value line\n"
             "SIZE is a byte count with an optional suffix K, M, G, T or\n"
-            "KiB, MiB, GiB, TiB (powers of 1024).\n",
+            "KiB, MiB, GiB, TiB (powers of 1024).\n"
+            "  --version           print the library version and exit\n"
+            "\n"
+            "Exit status: 0 done, 1 runtime error (a layout the library's "
+            "own check\nrejects), 2 usage or invalid input.\n",
             slab_prog, K23_MEMPOOL_PKEYS_MAX);
 }
 
@@ -115,6 +120,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             slab_usage(stdout);
+            return 0;
+        }
+        if (strcmp(opt, "--version") == 0) {
+            printf("%s %s (libk23mem)\n", slab_prog, k23_version());
             return 0;
         }
         if (strcmp(opt, "--guard-before") == 0 || strcmp(opt, "--kv") == 0) {

@@ -6,5 +6,8 @@ if(K23_PORT_HOSTED AND NOT "fdt_memmap.c" IN_LIST K23_CORE_EXCLUDE)
   # strtoull, snprintf and friends: a normal hosted program.
   set_target_properties(k23mem-memmap PROPERTIES C_EXTENSIONS ON)
   target_link_libraries(k23mem-memmap PRIVATE k23mem_static)
-  install(TARGETS k23mem-memmap RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  install(TARGETS k23mem-memmap RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+    COMPONENT tools)
+  install(FILES "${PROJECT_SOURCE_DIR}/tools/man/k23mem-memmap.1"
+    DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT tools)
 endif()

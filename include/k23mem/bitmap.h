@@ -45,7 +45,7 @@ extern "C" {
  *                            start >= nbits, or align_log2 too wide
  * @context Any. Takes no lock.
  */
-int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
+K23_API int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
                           size_t len, unsigned align_log2, size_t align_offset,
                           size_t *out_idx);
 
@@ -63,7 +63,7 @@ int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
  * @retval K23_ERR_INVAL      as for k23_bitmap_find_clear()
  * @context Any. Takes no lock.
  */
-int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
+K23_API int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
                         size_t len, unsigned align_log2, size_t align_offset,
                         size_t *out_idx);
 
@@ -96,7 +96,7 @@ struct k23_bitmap_hit {
  *         `index` the first bit of the run when `rc` is K23_OK
  * @context Any. Takes no lock.
  */
-struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
+K23_API struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
                                             size_t nbits, size_t start,
                                             size_t len, unsigned align_log2,
                                             size_t align_offset);
@@ -112,7 +112,7 @@ struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
  * @return as k23_bitmap_next_clear()
  * @context Any. Takes no lock.
  */
-struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
+K23_API struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
                                           size_t nbits, size_t start,
                                           size_t len, unsigned align_log2,
                                           size_t align_offset);
@@ -127,7 +127,7 @@ struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
  * @retval K23_ERR_INVAL  NULL, or the range leaves [0, nbits) or overflows
  * @context Any. Takes no lock.
  */
-int k23_bitmap_set_range(unsigned char *bs, size_t nbits, size_t start,
+K23_API int k23_bitmap_set_range(unsigned char *bs, size_t nbits, size_t start,
                          size_t len);
 
 /**
@@ -140,7 +140,7 @@ int k23_bitmap_set_range(unsigned char *bs, size_t nbits, size_t start,
  * @retval K23_ERR_INVAL  NULL, or the range leaves [0, nbits) or overflows
  * @context Any. Takes no lock.
  */
-int k23_bitmap_clear_range(unsigned char *bs, size_t nbits, size_t start,
+K23_API int k23_bitmap_clear_range(unsigned char *bs, size_t nbits, size_t start,
                            size_t len);
 
 /**

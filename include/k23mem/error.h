@@ -18,6 +18,8 @@
 #ifndef K23MEM_ERROR_H
 #define K23MEM_ERROR_H
 
+#include "k23mem/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -77,7 +79,7 @@ enum k23_error {
  *         "unknown libk23mem error".
  * @context Any.
  */
-const char *k23_strerror(int err);
+K23_API const char *k23_strerror(int err);
 
 /**
  * The symbolic name of an error code, such as "K23_ERR_NOMEM".
@@ -86,7 +88,7 @@ const char *k23_strerror(int err);
  * @return a static string; never NULL. Unknown codes give "K23_ERR_UNKNOWN".
  * @context Any.
  */
-const char *k23_strerror_name(int err);
+K23_API const char *k23_strerror_name(int err);
 
 #ifdef __cplusplus
 }

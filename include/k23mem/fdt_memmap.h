@@ -214,7 +214,7 @@ typedef struct k23_fdt_memmap_diag {
  * @retval K23_ERR_ALIGN          @p fdt is not 8-byte aligned
  * @context Any. Reads the blob only; takes no lock; allocates nothing.
  */
-int k23_fdt_memmap(const void *fdt, size_t fdt_size,
+K23_API int k23_fdt_memmap(const void *fdt, size_t fdt_size,
                    const k23_fdt_memmap_config_t *cfg, k23_fdt_memmap_t *map,
                    k23_fdt_memmap_diag_t *diag);
 
@@ -228,7 +228,7 @@ int k23_fdt_memmap(const void *fdt, size_t fdt_size,
  *         matching libfdt errors; #K23_ERR_FDT_CORRUPT for any other
  * @context Any.
  */
-int k23_fdt_error(int fdt_err);
+K23_API int k23_fdt_error(int fdt_err);
 
 /**
  * A short name for a region kind, for logs: "RAM", "memreserve",
@@ -237,7 +237,7 @@ int k23_fdt_error(int fdt_err);
  * @return a static string; "unknown" for other values
  * @context Any.
  */
-const char *k23_fdt_kind_name(uint32_t kind);
+K23_API const char *k23_fdt_kind_name(uint32_t kind);
 
 #ifdef __cplusplus
 }

@@ -211,7 +211,7 @@ typedef struct k23_frames_arena_plan {
  * @retval K23_ERR_INVAL  @p cfg NULL or @p frame_size unsupported
  * @context Any.
  */
-int k23_frames_config_default(k23_frames_config_t *cfg, uint64_t frame_size);
+K23_API int k23_frames_config_default(k23_frames_config_t *cfg, uint64_t frame_size);
 
 /**
  * Build the allocator from a memory map.
@@ -247,7 +247,7 @@ int k23_frames_config_default(k23_frames_config_t *cfg, uint64_t frame_size);
  * @context Thread context, before any other use of @p fa. Writes only the
  *          bookkeeping areas it carves.
  */
-int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
+K23_API int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
                     size_t nregions, const k23_frames_config_t *cfg,
                     k23_range_t *rejected, size_t rejected_cap,
                     size_t *nrejected);
@@ -285,7 +285,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
  * @context Any. Pure: writes nothing but @p out and @p out_n, so it may
  *          run on a host over another machine's memory map.
  */
-int k23_frames_plan(const k23_range_t *regions, size_t n,
+K23_API int k23_frames_plan(const k23_range_t *regions, size_t n,
                     const k23_frames_config_t *cfg,
                     k23_frames_arena_plan_t *out, size_t cap, size_t *out_n);
 
@@ -304,7 +304,7 @@ int k23_frames_plan(const k23_range_t *regions, size_t n,
  * @retval K23_ERR_NOMEM  no such run is free
  * @context Any context that may take the allocator's locks.
  */
-int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
+K23_API int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
                      k23_paddr_t *out);
 
 /**
@@ -316,7 +316,7 @@ int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
  * @retval K23_ERR_NOMEM  no frame left anywhere (caches included)
  * @context Any context that may take the allocator's locks.
  */
-int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out);
+K23_API int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out);
 
 /**
  * As k23_frames_alloc_one(), and the frame is zeroed.
@@ -327,7 +327,7 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out);
  * @retval K23_ERR_NOMEM  no frame left
  * @context As k23_frames_alloc_one().
  */
-int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out);
+K23_API int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out);
 
 /**
  * Free one frame. Goes to the calling CPU's cache when caches are on.
@@ -338,7 +338,7 @@ int k23_frames_alloc_one_zeroed(k23_frames_t *fa, k23_paddr_t *out);
  *          on an unaligned address, and on a NULL or never initialised
  *          @p fa.
  */
-void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa);
+K23_API void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa);
 
 /**
  * Allocate `ceil(size / frame_size)` contiguous frames aligned to
@@ -353,7 +353,7 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa);
  * @retval K23_ERR_NOMEM  no such run free
  * @context As k23_frames_alloc().
  */
-int k23_frames_alloc_contiguous(k23_frames_t *fa, uint64_t size,
+K23_API int k23_frames_alloc_contiguous(k23_frames_t *fa, uint64_t size,
                                 unsigned align_log2, k23_paddr_t *out);
 
 /**
@@ -367,7 +367,7 @@ int k23_frames_alloc_contiguous(k23_frames_t *fa, uint64_t size,
  * @retval K23_ERR_NOMEM  no such run free
  * @context As k23_frames_alloc().
  */
-int k23_frames_alloc_contiguous_zeroed(k23_frames_t *fa, uint64_t size,
+K23_API int k23_frames_alloc_contiguous_zeroed(k23_frames_t *fa, uint64_t size,
                                        unsigned align_log2, k23_paddr_t *out);
 
 /**
@@ -381,7 +381,7 @@ int k23_frames_alloc_contiguous_zeroed(k23_frames_t *fa, uint64_t size,
  * @context As k23_frames_alloc(). Panics when any frame of the range is
  *          not allocated (double free, partly allocated range) or not owned.
  */
-int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
+K23_API int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
                                uint64_t size);
 
 /**
@@ -397,7 +397,7 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
  * @retval K23_ERR_NOMEM  fewer than @p n frames available: none taken
  * @context As k23_frames_alloc().
  */
-int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
+K23_API int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                           k23_paddr_t limit, k23_paddr_t *out);
 
 /**
@@ -409,7 +409,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
  * @retval K23_ERR_INVAL  NULL pointer with n > 0
  * @context As k23_frames_free_one(), which it calls for each frame.
  */
-int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa);
+K23_API int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa);
 
 /**
  * Give every frame in @p cpu's cache back to the arenas, for a CPU going
@@ -420,7 +420,7 @@ int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *pa);
  * @context Any context that may take the allocator's locks. Panics on a
  *          NULL or never initialised @p fa.
  */
-void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu);
+K23_API void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu);
 
 /**
  * Drain every per-CPU cache.
@@ -428,7 +428,7 @@ void k23_frames_drain_cpu(k23_frames_t *fa, unsigned cpu);
  * @context As k23_frames_drain_cpu(); panics on a NULL or never
  *          initialised @p fa.
  */
-void k23_frames_drain_all(k23_frames_t *fa);
+K23_API void k23_frames_drain_all(k23_frames_t *fa);
 
 /* ---- adding memory after init ---- */
 
@@ -465,7 +465,7 @@ int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size);
  * @return bytes, a power of two
  * @context Any. Panics on a NULL or never initialised @p fa.
  */
-uint64_t k23_frames_max_alignment(const k23_frames_t *fa);
+K23_API uint64_t k23_frames_max_alignment(const k23_frames_t *fa);
 
 /**
  * Exact statistics, taken under every lock.
@@ -475,7 +475,7 @@ uint64_t k23_frames_max_alignment(const k23_frames_t *fa);
  * @retval K23_ERR_INVAL  NULL pointer
  * @context Any context that may take the allocator's locks.
  */
-int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out);
+K23_API int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out);
 
 /**
  * Describe arena @p i (arenas are sorted by address).
@@ -486,7 +486,7 @@ int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out);
  * @retval K23_ERR_INVAL  NULL or @p i out of range
  * @context Any; free_frames is a racy hint unless the caller serialises.
  */
-int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
+K23_API int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
                           k23_frames_arena_info_t *out);
 
 /**
@@ -503,7 +503,7 @@ int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
  * @retval K23_ERR_INVAL    NULL or never initialised allocator
  * @context Any context that may take the allocator's locks. O(frames).
  */
-int k23_frames_check(k23_frames_t *fa);
+K23_API int k23_frames_check(k23_frames_t *fa);
 
 #ifdef __cplusplus
 }

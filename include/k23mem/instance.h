@@ -5,8 +5,8 @@
  * An instance allocator hands out the memory a WebAssembly instance needs:
  * the instance context block (the "vmctx"), its linear memories and its
  * tables. The six operations mirror the InstanceAllocator trait of the k23
- * microkernel (seed 000): allocate/deallocate an instance block, a memory,
- * a table. The trait's default methods (allocate every memory and table of
+ * kernel (github.com/JonasKruckenberg/k23): allocate/deallocate an
+ * instance block, a memory, a table. The trait's default methods (allocate every memory and table of
  * a module, allocate a whole module, and the matching deallocations) are
  * ordinary functions here that call through the table and roll back
  * everything on failure.
@@ -271,7 +271,7 @@ typedef struct k23_instance_faulty {
  * @retval K23_ERR_UNSUPPORTED  the port has no virtual memory
  * @context Any.
  */
-int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *cfg,
+K23_API int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *cfg,
                       k23_instance_allocator_t *out);
 
 /**
@@ -280,7 +280,7 @@ int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *cfg,
  * @param[out] out  a snapshot; NULL panics
  * @context Any.
  */
-void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out);
+K23_API void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out);
 
 /**
  * Wrap @p inner so that its @p fail_at-th allocation (counting instance,
@@ -296,7 +296,7 @@ void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out);
  * @retval K23_ERR_INVAL  a pointer is NULL or @p error is not negative
  * @context Any. The wrapper's counter is not thread-safe.
  */
-int k23_instance_faulty_init(k23_instance_faulty_t *f,
+K23_API int k23_instance_faulty_init(k23_instance_faulty_t *f,
                              const k23_instance_allocator_t *inner,
                              uint64_t fail_at, int error,
                              k23_instance_allocator_t *out);
@@ -311,7 +311,7 @@ int k23_instance_faulty_init(k23_instance_faulty_t *f,
  *                        multiples, min > max, or shared without max
  * @context Any.
  */
-int k23_memory_desc_check(const k23_memory_desc_t *desc);
+K23_API int k23_memory_desc_check(const k23_memory_desc_t *desc);
 
 /**
  * Check a table descriptor.
@@ -320,7 +320,7 @@ int k23_memory_desc_check(const k23_memory_desc_t *desc);
  * @retval K23_ERR_INVAL  NULL, element_size 0, or min > max
  * @context Any.
  */
-int k23_table_desc_check(const k23_table_desc_t *desc);
+K23_API int k23_table_desc_check(const k23_table_desc_t *desc);
 
 /**
  * Check a module descriptor and each of its memories and tables.
@@ -330,7 +330,7 @@ int k23_table_desc_check(const k23_table_desc_t *desc);
  *                        with a non-zero count, or a bad memory or table
  * @context Any.
  */
-int k23_module_desc_check(const k23_module_desc_t *m);
+K23_API int k23_module_desc_check(const k23_module_desc_t *m);
 
 /**
  * Shape of the block that k23_instance_allocate_module() asks for: the
@@ -342,7 +342,7 @@ int k23_module_desc_check(const k23_module_desc_t *m);
  * @retval K23_ERR_OVERFLOW  the block size does not fit a size_t
  * @context Any.
  */
-int k23_instance_block_shape(const k23_module_desc_t *m,
+K23_API int k23_instance_block_shape(const k23_module_desc_t *m,
                              k23_instance_shape_t *out);
 
 /* ---- operations: single calls through the table ---- */
@@ -357,7 +357,7 @@ int k23_instance_block_shape(const k23_module_desc_t *m,
  * @return or any error of the implementation
  * @context Thread context.
  */
-int k23_instance_allocate_instance(const k23_instance_allocator_t *a,
+K23_API int k23_instance_allocate_instance(const k23_instance_allocator_t *a,
                                    const k23_instance_shape_t *shape,
                                    void **out);
 
@@ -373,7 +373,7 @@ int k23_instance_allocate_instance(const k23_instance_allocator_t *a,
  *                      pooling allocator the size against its slot's record.
  * @context Thread context.
  */
-void k23_instance_deallocate_instance(const k23_instance_allocator_t *a,
+K23_API void k23_instance_deallocate_instance(const k23_instance_allocator_t *a,
                                       void *instance,
                                       const k23_instance_shape_t *shape);
 
@@ -389,7 +389,7 @@ void k23_instance_deallocate_instance(const k23_instance_allocator_t *a,
  * @return or any error of the implementation (K23_ERR_NOMEM, K23_ERR_FULL)
  * @context Thread context.
  */
-int k23_instance_allocate_memory(const k23_instance_allocator_t *a,
+K23_API int k23_instance_allocate_memory(const k23_instance_allocator_t *a,
                                  const k23_memory_desc_t *desc, uint32_t index,
                                  k23_memory_t *out);
 
@@ -401,7 +401,7 @@ int k23_instance_allocate_memory(const k23_instance_allocator_t *a,
  * @param[in,out] mem    the memory; no longer live afterwards
  * @context Thread context.
  */
-void k23_instance_deallocate_memory(const k23_instance_allocator_t *a,
+K23_API void k23_instance_deallocate_memory(const k23_instance_allocator_t *a,
                                     uint32_t index, k23_memory_t *mem);
 
 /**
@@ -416,7 +416,7 @@ void k23_instance_deallocate_memory(const k23_instance_allocator_t *a,
  * @return or any error of the implementation
  * @context Thread context.
  */
-int k23_instance_allocate_table(const k23_instance_allocator_t *a,
+K23_API int k23_instance_allocate_table(const k23_instance_allocator_t *a,
                                 const k23_table_desc_t *desc, uint32_t index,
                                 k23_table_t *out);
 
@@ -428,7 +428,7 @@ int k23_instance_allocate_table(const k23_instance_allocator_t *a,
  * @param[in,out] table  the table; no longer live afterwards
  * @context Thread context.
  */
-void k23_instance_deallocate_table(const k23_instance_allocator_t *a,
+K23_API void k23_instance_deallocate_table(const k23_instance_allocator_t *a,
                                    uint32_t index, k23_table_t *table);
 
 /* ---- operations: batch helpers (the trait's default methods) ---- */
@@ -446,7 +446,7 @@ void k23_instance_deallocate_table(const k23_instance_allocator_t *a,
  * @return or the first error of the implementation
  * @context Thread context.
  */
-int k23_instance_allocate_memories(const k23_instance_allocator_t *a,
+K23_API int k23_instance_allocate_memories(const k23_instance_allocator_t *a,
                                    const k23_module_desc_t *m,
                                    k23_memory_t *out);
 
@@ -461,7 +461,7 @@ int k23_instance_allocate_memories(const k23_instance_allocator_t *a,
  * @return or the first error of the implementation
  * @context Thread context.
  */
-int k23_instance_allocate_tables(const k23_instance_allocator_t *a,
+K23_API int k23_instance_allocate_tables(const k23_instance_allocator_t *a,
                                  const k23_module_desc_t *m,
                                  k23_table_t *out);
 
@@ -474,7 +474,7 @@ int k23_instance_allocate_tables(const k23_instance_allocator_t *a,
  * @param[in]     n     how many
  * @context Thread context.
  */
-void k23_instance_deallocate_memories(const k23_instance_allocator_t *a,
+K23_API void k23_instance_deallocate_memories(const k23_instance_allocator_t *a,
                                       k23_memory_t *mems, uint32_t n);
 
 /**
@@ -486,7 +486,7 @@ void k23_instance_deallocate_memories(const k23_instance_allocator_t *a,
  * @param[in]     n       how many
  * @context Thread context.
  */
-void k23_instance_deallocate_tables(const k23_instance_allocator_t *a,
+K23_API void k23_instance_deallocate_tables(const k23_instance_allocator_t *a,
                                     k23_table_t *tables, uint32_t n);
 
 /**
@@ -499,7 +499,7 @@ void k23_instance_deallocate_tables(const k23_instance_allocator_t *a,
  * @return or the implementation's limit error
  * @context Any.
  */
-int k23_instance_validate_module(const k23_instance_allocator_t *a,
+K23_API int k23_instance_validate_module(const k23_instance_allocator_t *a,
                                  const k23_module_desc_t *m);
 
 /**
@@ -517,7 +517,7 @@ int k23_instance_validate_module(const k23_instance_allocator_t *a,
  * @return or the first error of the implementation
  * @context Thread context.
  */
-int k23_instance_allocate_module(const k23_instance_allocator_t *a,
+K23_API int k23_instance_allocate_module(const k23_instance_allocator_t *a,
                                  const k23_module_desc_t *m,
                                  k23_instance_handle_t *out);
 
@@ -530,7 +530,7 @@ int k23_instance_allocate_module(const k23_instance_allocator_t *a,
  * @param[in,out] h  the instance
  * @context Thread context.
  */
-void k23_instance_deallocate_module(const k23_instance_allocator_t *a,
+K23_API void k23_instance_deallocate_module(const k23_instance_allocator_t *a,
                                     k23_instance_handle_t *h);
 
 /* ---- operations: memories and tables ---- */
@@ -541,7 +541,7 @@ void k23_instance_deallocate_module(const k23_instance_allocator_t *a,
  * @return its base
  * @context Any.
  */
-void *k23_memory_base(const k23_memory_t *mem);
+K23_API void *k23_memory_base(const k23_memory_t *mem);
 
 /**
  * Current size of a memory.
@@ -549,7 +549,7 @@ void *k23_memory_base(const k23_memory_t *mem);
  * @return size in bytes
  * @context Any.
  */
-size_t k23_memory_size(const k23_memory_t *mem);
+K23_API size_t k23_memory_size(const k23_memory_t *mem);
 
 /**
  * Grow a memory in place by @p delta_pages pages. The new bytes read as
@@ -566,7 +566,7 @@ size_t k23_memory_size(const k23_memory_t *mem);
  * @retval K23_ERR_NOMEM  the host could not back the pages; nothing changed
  * @context Thread context. Caller serialises use of @p mem.
  */
-int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
+K23_API int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
                     uint64_t *old_pages);
 
 /**
@@ -581,7 +581,7 @@ int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
  * @retval K23_ERR_NOMEM  the host could not back the pages; nothing changed
  * @context Thread context. Caller serialises use of @p table.
  */
-int k23_table_grow(k23_table_t *table, uint64_t delta, uint64_t *old_size);
+K23_API int k23_table_grow(k23_table_t *table, uint64_t delta, uint64_t *old_size);
 
 /* ---- introspection ---- */
 
@@ -593,7 +593,7 @@ int k23_table_grow(k23_table_t *table, uint64_t delta, uint64_t *old_size);
  * @retval K23_ERR_INVAL    @p mem NULL
  * @context Any.
  */
-int k23_memory_check(const k23_memory_t *mem);
+K23_API int k23_memory_check(const k23_memory_t *mem);
 
 /**
  * Check a table's invariants (see #k23_table_t).
@@ -603,7 +603,7 @@ int k23_memory_check(const k23_memory_t *mem);
  * @retval K23_ERR_INVAL    @p table NULL
  * @context Any.
  */
-int k23_table_check(const k23_table_t *table);
+K23_API int k23_table_check(const k23_table_t *table);
 
 #ifdef __cplusplus
 }

@@ -79,7 +79,7 @@ typedef struct k23_instance_pool k23_instance_pool_t;
  * @param[out] cfg  filled completely; NULL panics
  * @context Any.
  */
-void k23_instance_pool_config_default(k23_instance_pool_config_t *cfg);
+K23_API void k23_instance_pool_config_default(k23_instance_pool_config_t *cfg);
 
 /**
  * Create a pooling allocator: a memory pool and the table and instance
@@ -96,7 +96,7 @@ void k23_instance_pool_config_default(k23_instance_pool_config_t *cfg);
  * @return or any error of k23_mempool_create()
  * @context Thread context.
  */
-int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
+K23_API int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
                              k23_instance_pool_t **pool,
                              k23_instance_allocator_t *out);
 
@@ -107,7 +107,7 @@ int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
  * @retval K23_ERR_BUSY  something is still allocated; nothing was done
  * @context Thread context; nobody else may use @p pool.
  */
-int k23_instance_pool_destroy(k23_instance_pool_t *pool);
+K23_API int k23_instance_pool_destroy(k23_instance_pool_t *pool);
 
 /* ---- introspection ---- */
 
@@ -117,7 +117,7 @@ int k23_instance_pool_destroy(k23_instance_pool_t *pool);
  * @param[out] out   the counters; NULL panics
  * @context Any.
  */
-void k23_instance_pool_stats(k23_instance_pool_t *pool,
+K23_API void k23_instance_pool_stats(k23_instance_pool_t *pool,
                              k23_instance_pool_stats_t *out);
 
 /**
@@ -128,7 +128,7 @@ void k23_instance_pool_stats(k23_instance_pool_t *pool,
  * @retval K23_ERR_INVAL    NULL pointer
  * @context Thread context.
  */
-int k23_instance_pool_check(k23_instance_pool_t *pool);
+K23_API int k23_instance_pool_check(k23_instance_pool_t *pool);
 
 #ifdef __cplusplus
 }

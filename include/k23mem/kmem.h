@@ -153,7 +153,7 @@ typedef struct k23_kmem_class_info {
  * @retval K23_ERR_NOMEM  not enough frames
  * @context Thread context, once per @p km.
  */
-int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
+K23_API int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
                   const k23_kmem_config_t *cfg);
 
 /**
@@ -167,7 +167,7 @@ int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
  *                        use; nothing was changed
  * @context Thread context; no other call on @p km meanwhile.
  */
-int k23_kmem_destroy(k23_kmem_t *km);
+K23_API int k23_kmem_destroy(k23_kmem_t *km);
 
 /**
  * Create a cache of objects of @p size bytes aligned to @p align.
@@ -185,7 +185,7 @@ int k23_kmem_destroy(k23_kmem_t *km);
  * @retval K23_ERR_NOMEM  no frame for the cache's record
  * @context Thread context.
  */
-int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
+K23_API int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
                           size_t align, k23_kmem_ctor_t ctor, void *ctx,
                           uint32_t flags, k23_kmem_cache_t **out);
 
@@ -198,7 +198,7 @@ int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
  * @retval K23_ERR_BUSY   objects still in use; nothing was changed
  * @context Thread context; no other call on @p c meanwhile.
  */
-int k23_kmem_cache_destroy(k23_kmem_cache_t *c);
+K23_API int k23_kmem_cache_destroy(k23_kmem_cache_t *c);
 
 /**
  * Allocate one object.
@@ -208,7 +208,7 @@ int k23_kmem_cache_destroy(k23_kmem_cache_t *c);
  * @context As k23_frames_alloc_one(). Panics on a NULL or destroyed
  *          cache or bad flags (it cannot report them).
  */
-void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags);
+K23_API void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags);
 
 /**
  * Free an object of @p c. Panics, naming the object and the cache, on a
@@ -218,7 +218,7 @@ void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags);
  * @param[in] obj  the object; NULL is ignored
  * @context As k23_frames_free_one().
  */
-void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj);
+K23_API void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj);
 
 /**
  * Return the cache's empty slabs to the frame allocator, after draining
@@ -229,7 +229,7 @@ void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj);
  * @retval K23_ERR_INVAL  NULL cache
  * @context Thread context.
  */
-int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames);
+K23_API int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames);
 
 /**
  * Statistics of a cache, exact: every magazine is fenced while they are
@@ -240,7 +240,7 @@ int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames);
  * @retval K23_ERR_INVAL  NULL argument
  * @context Thread context.
  */
-int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out);
+K23_API int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out);
 
 /**
  * Check a cache's invariants: slab lists, free lists, state bytes and
@@ -251,7 +251,7 @@ int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out);
  * @retval K23_ERR_CORRUPT  an invariant does not hold (logged)
  * @context Thread context.
  */
-int k23_kmem_cache_check(k23_kmem_cache_t *c);
+K23_API int k23_kmem_cache_check(k23_kmem_cache_t *c);
 
 /**
  * Allocate @p size bytes: from the smallest size class that holds them,
@@ -265,7 +265,7 @@ int k23_kmem_cache_check(k23_kmem_cache_t *c);
  * @context As k23_frames_alloc(). Panics on a NULL or uninitialised
  *          @p km or unknown flags.
  */
-void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags);
+K23_API void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags);
 
 /**
  * Free memory of k23_kmalloc(), found from the address alone. Panics,
@@ -275,7 +275,7 @@ void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags);
  * @param[in]     ptr  the memory; NULL is ignored
  * @context As k23_frames_free_one().
  */
-void k23_kfree(k23_kmem_t *km, void *ptr);
+K23_API void k23_kfree(k23_kmem_t *km, void *ptr);
 
 /**
  * Usable size of memory of k23_kmalloc(): its class's size, or the frame
@@ -284,7 +284,7 @@ void k23_kfree(k23_kmem_t *km, void *ptr);
  * @param[in] ptr  memory of k23_kmalloc(), not NULL
  * @return bytes the caller may use
  */
-size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr);
+K23_API size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr);
 
 /**
  * Describe kmalloc size class @p i (0 .. count - 1; the count is
@@ -295,7 +295,7 @@ size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr);
  * @retval K23_OK         filled
  * @retval K23_ERR_INVAL  NULL argument or @p i out of range
  */
-int k23_kmem_class_info(const k23_kmem_t *km, unsigned i,
+K23_API int k23_kmem_class_info(const k23_kmem_t *km, unsigned i,
                         k23_kmem_class_info_t *out);
 
 /**
@@ -303,7 +303,7 @@ int k23_kmem_class_info(const k23_kmem_t *km, unsigned i,
  * @param[in] km  an initialised layer
  * @return the count
  */
-unsigned k23_kmem_class_count(const k23_kmem_t *km);
+K23_API unsigned k23_kmem_class_count(const k23_kmem_t *km);
 
 #ifdef __cplusplus
 }

@@ -144,7 +144,7 @@ typedef struct k23_mblock {
  * @retval K23_ERR_TOO_SMALL  @p meta_bytes too small
  * @context Thread context. @p m is not shared yet.
  */
-int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
+K23_API int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
                     size_t nmblocks, const k23_mblock_source_t *src,
                     void *meta, size_t meta_bytes);
 
@@ -172,7 +172,7 @@ int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
  *                        the run would leave the window); nothing changed
  * @context Thread context. Takes @p m's lock; calls the source with it held.
  */
-int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
+K23_API int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
                      uint32_t flags, void **out);
 
 /**
@@ -190,7 +190,7 @@ int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
  * @retval K23_ERR_INVAL  @p m NULL, n == 0, misaligned, or outside the window
  * @context Thread context. Takes @p m's lock.
  */
-int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n);
+K23_API int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n);
 
 /**
  * Free every allocated megablock (GHC's osFreeAllMBlocks at shutdown).
@@ -198,7 +198,7 @@ int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n);
  * @param[in,out] m  the allocator; NULL panics
  * @context Thread context. Takes @p m's lock.
  */
-void k23_mblock_free_all(k23_mblock_t *m);
+K23_API void k23_mblock_free_all(k23_mblock_t *m);
 
 /* ---- introspection ---- */
 
@@ -209,7 +209,7 @@ void k23_mblock_free_all(k23_mblock_t *m);
  * @return true when allocated
  * @context Thread context. Takes @p m's lock.
  */
-bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr);
+K23_API bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr);
 
 /**
  * Copy the counters.
@@ -217,7 +217,7 @@ bool k23_mblock_is_allocated(k23_mblock_t *m, const void *addr);
  * @param[out] out  the counters; NULL panics
  * @context Thread context. Takes @p m's lock.
  */
-void k23_mblock_stats(k23_mblock_t *m, k23_mblock_stats_t *out);
+K23_API void k23_mblock_stats(k23_mblock_t *m, k23_mblock_stats_t *out);
 
 /**
  * Check every invariant: counters match the bitmaps, nothing outside
@@ -228,7 +228,7 @@ void k23_mblock_stats(k23_mblock_t *m, k23_mblock_stats_t *out);
  * @retval K23_ERR_INVAL    @p m is NULL
  * @context Thread context. Takes @p m's lock. O(window size).
  */
-int k23_mblock_check(k23_mblock_t *m);
+K23_API int k23_mblock_check(k23_mblock_t *m);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /**
  * @file mempool.h
- * Pool of WebAssembly linear memories in one reserved slab (wasmtime's
- * pooling `MemoryPool`, seed 001).
+ * Pool of WebAssembly linear memories in one reserved slab (the memory
+ * pool of wasmtime's pooling instance allocator, `memory_pool.rs`).
  *
  * k23_mempool_create() computes a slab layout (slab_layout.h), reserves the
  * whole slab inaccessible in one mapping, and, when protection keys are in
@@ -153,7 +153,7 @@ typedef struct k23_mempool k23_mempool_t;
  * @param[out] cfg  filled completely; NULL panics
  * @context Any.
  */
-void k23_mempool_config_default(k23_mempool_config_t *cfg);
+K23_API void k23_mempool_config_default(k23_mempool_config_t *cfg);
 
 /**
  * Create a pool: decide the keys, compute the layout, reserve the slab
@@ -177,7 +177,7 @@ void k23_mempool_config_default(k23_mempool_config_t *cfg);
  * @retval K23_ERR_OS                 the host refused to protect the slab
  * @context Thread context.
  */
-int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out);
+K23_API int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out);
 
 /**
  * Destroy an empty pool: release the slab, the keys and the bookkeeping.
@@ -186,7 +186,7 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out);
  * @retval K23_ERR_BUSY  memories are still allocated; nothing was done
  * @context Thread context; no other thread may use @p pool.
  */
-int k23_mempool_destroy(k23_mempool_t *pool);
+K23_API int k23_mempool_destroy(k23_mempool_t *pool);
 
 /* ---- operations ---- */
 
@@ -197,7 +197,7 @@ int k23_mempool_destroy(k23_mempool_t *pool);
  * @return a stripe index < k23_mempool_num_stripes()
  * @context Any.
  */
-unsigned k23_mempool_next_stripe(k23_mempool_t *pool);
+K23_API unsigned k23_mempool_next_stripe(k23_mempool_t *pool);
 
 /**
  * Protection key of a stripe, to be enabled while the store's code runs.
@@ -209,7 +209,7 @@ unsigned k23_mempool_next_stripe(k23_mempool_t *pool);
  * @retval K23_ERR_INVAL      NULL pointer or stripe out of range
  * @context Any.
  */
-int k23_mempool_stripe_pkey(const k23_mempool_t *pool, unsigned stripe,
+K23_API int k23_mempool_stripe_pkey(const k23_mempool_t *pool, unsigned stripe,
                             unsigned *key);
 
 /**
@@ -222,7 +222,7 @@ int k23_mempool_stripe_pkey(const k23_mempool_t *pool, unsigned stripe,
  * @retval K23_ERR_INVAL          NULL pointer
  * @context Any.
  */
-int k23_mempool_validate_memory(const k23_mempool_t *pool,
+K23_API int k23_mempool_validate_memory(const k23_mempool_t *pool,
                                 const k23_mempool_memory_desc_t *mem);
 
 /**
@@ -240,7 +240,7 @@ int k23_mempool_validate_memory(const k23_mempool_t *pool,
  * @retval K23_ERR_INVAL                   NULL pointer
  * @context Any.
  */
-int k23_mempool_validate_memories(const k23_mempool_t *pool,
+K23_API int k23_mempool_validate_memories(const k23_mempool_t *pool,
                                   const k23_mempool_memory_desc_t *mems,
                                   size_t n, size_t *bad);
 
@@ -262,7 +262,7 @@ int k23_mempool_validate_memories(const k23_mempool_t *pool,
  * @retval K23_ERR_OS             the host refused another way
  * @context Thread context.
  */
-int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
+K23_API int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
                          k23_mempool_memory_t *out);
 
 /**
@@ -289,7 +289,7 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
  * @retval K23_ERR_OS     the host refused another way
  * @context Thread context; the caller owns @p mem.
  */
-int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
+K23_API int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
                      uint64_t new_size);
 
 /**
@@ -304,7 +304,7 @@ int k23_mempool_grow(k23_mempool_t *pool, k23_mempool_memory_t *mem,
  * @param[in,out] mem   the memory; must not be used afterwards; NULL panics
  * @context Thread context.
  */
-void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem);
+K23_API void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem);
 
 /**
  * Free a memory whose contents the caller cannot vouch for (for instance
@@ -316,7 +316,7 @@ void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem);
  * @param[in,out] mem   the memory; must not be used afterwards; NULL panics
  * @context Thread context.
  */
-void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
+K23_API void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
                                     k23_mempool_memory_t *mem);
 
 /**
@@ -327,7 +327,7 @@ void k23_mempool_deallocate_unknown(k23_mempool_t *pool,
  * @param[in] module_id  the module's unique id
  * @context Thread context.
  */
-void k23_mempool_purge_module(k23_mempool_t *pool, uint64_t module_id);
+K23_API void k23_mempool_purge_module(k23_mempool_t *pool, uint64_t module_id);
 
 /* ---- introspection ---- */
 
@@ -337,7 +337,7 @@ void k23_mempool_purge_module(k23_mempool_t *pool, uint64_t module_id);
  * @return the layout; valid until k23_mempool_destroy()
  * @context Any.
  */
-const k23_slab_layout_t *k23_mempool_layout(const k23_mempool_t *pool);
+K23_API const k23_slab_layout_t *k23_mempool_layout(const k23_mempool_t *pool);
 
 /**
  * Start of the slab reservation.
@@ -345,7 +345,7 @@ const k23_slab_layout_t *k23_mempool_layout(const k23_mempool_t *pool);
  * @return the address the slab was reserved at
  * @context Any.
  */
-void *k23_mempool_slab_base(const k23_mempool_t *pool);
+K23_API void *k23_mempool_slab_base(const k23_mempool_t *pool);
 
 /**
  * Base address of slot @p index:
@@ -355,7 +355,7 @@ void *k23_mempool_slab_base(const k23_mempool_t *pool);
  * @return the slot's first byte
  * @context Any.
  */
-void *k23_mempool_slot_base(const k23_mempool_t *pool, size_t index);
+K23_API void *k23_mempool_slot_base(const k23_mempool_t *pool, size_t index);
 
 /**
  * Number of stripes (1 without protection keys).
@@ -363,7 +363,7 @@ void *k23_mempool_slot_base(const k23_mempool_t *pool, size_t index);
  * @return stripes, >= 1
  * @context Any.
  */
-unsigned k23_mempool_num_stripes(const k23_mempool_t *pool);
+K23_API unsigned k23_mempool_num_stripes(const k23_mempool_t *pool);
 
 /**
  * Number of free slots of a stripe (cold and warm).
@@ -373,7 +373,7 @@ unsigned k23_mempool_num_stripes(const k23_mempool_t *pool);
  * @return free slots
  * @context Any.
  */
-size_t k23_mempool_stripe_free_slots(k23_mempool_t *pool, unsigned stripe);
+K23_API size_t k23_mempool_stripe_free_slots(k23_mempool_t *pool, unsigned stripe);
 
 /**
  * Whether no slot is allocated.
@@ -381,7 +381,7 @@ size_t k23_mempool_stripe_free_slots(k23_mempool_t *pool, unsigned stripe);
  * @return true when empty
  * @context Any.
  */
-bool k23_mempool_is_empty(k23_mempool_t *pool);
+K23_API bool k23_mempool_is_empty(k23_mempool_t *pool);
 
 /**
  * Freed slots not yet reused, all stripes.
@@ -389,7 +389,7 @@ bool k23_mempool_is_empty(k23_mempool_t *pool);
  * @return the count
  * @context Any.
  */
-size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool);
+K23_API size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool);
 
 /**
  * Bytes kept committed in freed slots, all stripes.
@@ -397,15 +397,18 @@ size_t k23_mempool_unused_warm_slots(k23_mempool_t *pool);
  * @return the byte count
  * @context Any.
  */
-size_t k23_mempool_unused_bytes_resident(k23_mempool_t *pool);
+K23_API size_t k23_mempool_unused_bytes_resident(k23_mempool_t *pool);
 
 /**
- * Snapshot the counters.
+ * Read the counters. Each is read on its own (the stripes one lock at a
+ * time, the totals atomically), so while other threads allocate the
+ * result is not one consistent snapshot: counters may disagree by the
+ * operations that ran during the call.
  * @param[in]  pool  the pool; NULL panics
  * @param[out] out   the counters; NULL panics
  * @context Any.
  */
-void k23_mempool_stats(k23_mempool_t *pool, k23_mempool_stats_t *out);
+K23_API void k23_mempool_stats(k23_mempool_t *pool, k23_mempool_stats_t *out);
 
 /**
  * Walk every stripe and check conservation (cold + warm + used == slots
@@ -417,7 +420,7 @@ void k23_mempool_stats(k23_mempool_t *pool, k23_mempool_stats_t *out);
  * @retval K23_ERR_INVAL    NULL pointer
  * @context Thread context.
  */
-int k23_mempool_check(k23_mempool_t *pool);
+K23_API int k23_mempool_check(k23_mempool_t *pool);
 
 #ifdef __cplusplus
 }

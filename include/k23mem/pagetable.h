@@ -134,23 +134,23 @@ typedef struct k23_pt_format {
 } k23_pt_format_t;
 
 /** x86_64 4-level paging (48-bit VA). */
-extern const k23_pt_format_t k23_pt_x86_64_4level;
+extern K23_API const k23_pt_format_t k23_pt_x86_64_4level;
 /** x86_64 5-level paging (LA57, 57-bit VA). */
-extern const k23_pt_format_t k23_pt_x86_64_5level;
+extern K23_API const k23_pt_format_t k23_pt_x86_64_5level;
 /** aarch64 4 KiB granule, 39-bit VA, TTBR0 (low half). */
-extern const k23_pt_format_t k23_pt_aarch64_39_ttbr0;
+extern K23_API const k23_pt_format_t k23_pt_aarch64_39_ttbr0;
 /** aarch64 4 KiB granule, 39-bit VA, TTBR1 (high half). */
-extern const k23_pt_format_t k23_pt_aarch64_39_ttbr1;
+extern K23_API const k23_pt_format_t k23_pt_aarch64_39_ttbr1;
 /** aarch64 4 KiB granule, 48-bit VA, TTBR0 (low half). */
-extern const k23_pt_format_t k23_pt_aarch64_48_ttbr0;
+extern K23_API const k23_pt_format_t k23_pt_aarch64_48_ttbr0;
 /** aarch64 4 KiB granule, 48-bit VA, TTBR1 (high half). */
-extern const k23_pt_format_t k23_pt_aarch64_48_ttbr1;
+extern K23_API const k23_pt_format_t k23_pt_aarch64_48_ttbr1;
 /** riscv64 Sv39. */
-extern const k23_pt_format_t k23_pt_riscv_sv39;
+extern K23_API const k23_pt_format_t k23_pt_riscv_sv39;
 /** riscv64 Sv48. */
-extern const k23_pt_format_t k23_pt_riscv_sv48;
+extern K23_API const k23_pt_format_t k23_pt_riscv_sv48;
 /** riscv64 Sv57. */
-extern const k23_pt_format_t k23_pt_riscv_sv57;
+extern K23_API const k23_pt_format_t k23_pt_riscv_sv57;
 
 /** Where table frames come from. alloc_zeroed returns a 4 KiB-aligned,
  *  zero-filled frame (its physical address) or an error; free takes back a
@@ -239,7 +239,7 @@ typedef struct k23_pt_fault {
  * @retval K23_ERR_INVAL  anything else out of range, or a NULL pointer
  * @context Any.
  */
-int k23_pt_encode_leaf(const k23_pt_format_t *fmt, unsigned level,
+K23_API int k23_pt_encode_leaf(const k23_pt_format_t *fmt, unsigned level,
                        k23_paddr_t pa, k23_perm_t perm, unsigned memtype,
                        uint64_t *out);
 
@@ -253,7 +253,7 @@ int k23_pt_encode_leaf(const k23_pt_format_t *fmt, unsigned level,
  * @retval K23_ERR_INVAL  out of range or NULL
  * @context Any.
  */
-int k23_pt_encode_table(const k23_pt_format_t *fmt, unsigned level,
+K23_API int k23_pt_encode_table(const k23_pt_format_t *fmt, unsigned level,
                         k23_paddr_t pa, uint64_t *out);
 
 /**
@@ -266,7 +266,7 @@ int k23_pt_encode_table(const k23_pt_format_t *fmt, unsigned level,
  * @retval K23_ERR_INVAL  level out of range or NULL
  * @context Any.
  */
-int k23_pt_decode(const k23_pt_format_t *fmt, unsigned level, uint64_t e,
+K23_API int k23_pt_decode(const k23_pt_format_t *fmt, unsigned level, uint64_t e,
                   k23_pt_entry_t *out);
 
 /* ---- frame sources ---- */
@@ -281,7 +281,7 @@ int k23_pt_decode(const k23_pt_format_t *fmt, unsigned level, uint64_t e,
  * @retval K23_ERR_INVAL  NULL
  * @context Any.
  */
-int k23_pt_frame_source_frames(k23_pt_frame_source_t *src,
+K23_API int k23_pt_frame_source_frames(k23_pt_frame_source_t *src,
                                struct k23_frames *fa);
 
 /* ---- lifecycle ---- */
@@ -298,7 +298,7 @@ int k23_pt_frame_source_frames(k23_pt_frame_source_t *src,
  * @retval K23_ERR_INVAL  NULL, a bad format or an ASID too wide
  * @context Thread context.
  */
-int k23_pt_create(k23_pt_t *pt, const k23_pt_format_t *fmt, uint32_t asid,
+K23_API int k23_pt_create(k23_pt_t *pt, const k23_pt_format_t *fmt, uint32_t asid,
                   const k23_pt_frame_source_t *src);
 
 /**
@@ -317,7 +317,7 @@ int k23_pt_create(k23_pt_t *pt, const k23_pt_format_t *fmt, uint32_t asid,
  *                          reserves, or a leaf where none may be
  * @context Thread context.
  */
-int k23_pt_from_active(k23_pt_t *pt, const k23_pt_format_t *fmt,
+K23_API int k23_pt_from_active(k23_pt_t *pt, const k23_pt_format_t *fmt,
                        k23_paddr_t root, uint32_t asid,
                        const k23_pt_frame_source_t *src);
 
@@ -329,7 +329,7 @@ int k23_pt_from_active(k23_pt_t *pt, const k23_pt_format_t *fmt,
  * @param[in,out] pt  the table; unusable afterwards
  * @context Thread context.
  */
-void k23_pt_destroy(k23_pt_t *pt);
+K23_API void k23_pt_destroy(k23_pt_t *pt);
 
 /* ---- operations ---- */
 
@@ -358,7 +358,7 @@ void k23_pt_destroy(k23_pt_t *pt);
  * @retval K23_ERR_INVAL  bad alignment, range, permissions, flags or NULL
  * @context Thread context.
  */
-int k23_pt_map(k23_pt_t *pt, uint64_t va, k23_paddr_t pa, uint64_t size,
+K23_API int k23_pt_map(k23_pt_t *pt, uint64_t va, k23_paddr_t pa, uint64_t size,
                k23_perm_t perm, unsigned memtype, uint32_t flags,
                k23_pt_flush_t *flush);
 
@@ -379,7 +379,7 @@ int k23_pt_map(k23_pt_t *pt, uint64_t va, k23_paddr_t pa, uint64_t size,
  * @retval K23_ERR_INVAL  bad range or permissions, NULL
  * @context Thread context.
  */
-int k23_pt_protect(k23_pt_t *pt, uint64_t va, uint64_t size, k23_perm_t perm,
+K23_API int k23_pt_protect(k23_pt_t *pt, uint64_t va, uint64_t size, k23_perm_t perm,
                    k23_pt_flush_t *flush);
 
 /**
@@ -397,7 +397,7 @@ int k23_pt_protect(k23_pt_t *pt, uint64_t va, uint64_t size, k23_perm_t perm,
  * @retval K23_ERR_INVAL  bad range, NULL
  * @context Thread context.
  */
-int k23_pt_unmap(k23_pt_t *pt, uint64_t va, uint64_t size,
+K23_API int k23_pt_unmap(k23_pt_t *pt, uint64_t va, uint64_t size,
                  k23_pt_flush_t *flush);
 
 /**
@@ -411,7 +411,7 @@ int k23_pt_unmap(k23_pt_t *pt, uint64_t va, uint64_t size,
  * @retval K23_ERR_INVAL      NULL
  * @context Any; the caller keeps writers away.
  */
-int k23_pt_query(const k23_pt_t *pt, uint64_t va, k23_pt_mapping_t *out);
+K23_API int k23_pt_query(const k23_pt_t *pt, uint64_t va, k23_pt_mapping_t *out);
 
 /**
  * Call @p fn for every leaf overlapping [@p va, @p va + @p size), in
@@ -425,7 +425,7 @@ int k23_pt_query(const k23_pt_t *pt, uint64_t va, k23_pt_mapping_t *out);
  *         to stop
  * @context Thread context; @p fn must not change the table.
  */
-int k23_pt_walk(const k23_pt_t *pt, uint64_t va, uint64_t size,
+K23_API int k23_pt_walk(const k23_pt_t *pt, uint64_t va, uint64_t size,
                 k23_pt_walk_fn fn, void *ctx);
 
 /**
@@ -438,7 +438,7 @@ int k23_pt_walk(const k23_pt_t *pt, uint64_t va, uint64_t size,
  * @retval K23_ERR_INVAL        NULL
  * @context Kernel, with whatever the port's hook requires.
  */
-int k23_pt_activate(const k23_pt_t *pt);
+K23_API int k23_pt_activate(const k23_pt_t *pt);
 
 /**
  * The register value k23_pt_activate() would load.
@@ -448,7 +448,7 @@ int k23_pt_activate(const k23_pt_t *pt);
  * @retval K23_ERR_INVAL  NULL
  * @context Any.
  */
-int k23_pt_activate_value(const k23_pt_t *pt, uint64_t *out);
+K23_API int k23_pt_activate_value(const k23_pt_t *pt, uint64_t *out);
 
 /**
  * Table frames in the tree, the root included.
@@ -456,7 +456,7 @@ int k23_pt_activate_value(const k23_pt_t *pt, uint64_t *out);
  * @return the count
  * @context Any.
  */
-uint64_t k23_pt_table_frames(const k23_pt_t *pt);
+K23_API uint64_t k23_pt_table_frames(const k23_pt_t *pt);
 
 /* ---- flush objects ---- */
 
@@ -470,7 +470,7 @@ uint64_t k23_pt_table_frames(const k23_pt_t *pt);
  * @retval K23_ERR_INVAL  NULL
  * @context Any.
  */
-int k23_pt_flush_init(k23_pt_flush_t *f, uint32_t asid);
+K23_API int k23_pt_flush_init(k23_pt_flush_t *f, uint32_t asid);
 
 /**
  * Invalidate what @p f recorded (k23_port_tlb_flush()), then free the
@@ -480,7 +480,7 @@ int k23_pt_flush_init(k23_pt_flush_t *f, uint32_t asid);
  * @retval K23_ERR_INVAL  NULL or not initialised
  * @context Kernel; as k23_port_tlb_flush().
  */
-int k23_pt_flush(k23_pt_flush_t *f);
+K23_API int k23_pt_flush(k23_pt_flush_t *f);
 
 /**
  * Whether @p f holds work for k23_pt_flush().
@@ -488,7 +488,7 @@ int k23_pt_flush(k23_pt_flush_t *f);
  * @return true when something is pending
  * @context Any.
  */
-bool k23_pt_flush_pending(const k23_pt_flush_t *f);
+K23_API bool k23_pt_flush_pending(const k23_pt_flush_t *f);
 
 /**
  * Finish with @p f. Panics, naming it, when work is still pending: a
@@ -496,7 +496,7 @@ bool k23_pt_flush_pending(const k23_pt_flush_t *f);
  * @param[in,out] f  an initialised flush object
  * @context Any.
  */
-void k23_pt_flush_fini(k23_pt_flush_t *f);
+K23_API void k23_pt_flush_fini(k23_pt_flush_t *f);
 
 /* ---- fault decoders ---- */
 
@@ -512,7 +512,7 @@ void k23_pt_flush_fini(k23_pt_flush_t *f);
  * @retval K23_ERR_INVAL        a combination the CPU never reports, or NULL
  * @context Any.
  */
-int k23_pt_fault_x86_64(uint64_t error_code, uint64_t cr2,
+K23_API int k23_pt_fault_x86_64(uint64_t error_code, uint64_t cr2,
                         k23_pt_fault_t *out);
 
 /**
@@ -529,7 +529,7 @@ int k23_pt_fault_x86_64(uint64_t error_code, uint64_t cr2,
  * @retval K23_ERR_INVAL        NULL
  * @context Any.
  */
-int k23_pt_fault_aarch64(uint64_t esr, uint64_t far, k23_pt_fault_t *out);
+K23_API int k23_pt_fault_aarch64(uint64_t esr, uint64_t far, k23_pt_fault_t *out);
 
 /**
  * Decode a riscv64 page fault (scause 12, 13, 15 with stval). The trap
@@ -544,7 +544,7 @@ int k23_pt_fault_aarch64(uint64_t esr, uint64_t far, k23_pt_fault_t *out);
  * @retval K23_ERR_INVAL        NULL
  * @context Any.
  */
-int k23_pt_fault_riscv64(uint64_t scause, uint64_t stval, uint64_t sstatus,
+K23_API int k23_pt_fault_riscv64(uint64_t scause, uint64_t stval, uint64_t sstatus,
                          k23_pt_fault_t *out);
 
 #ifdef __cplusplus

@@ -70,7 +70,7 @@ static inline bool k23_perm_is_wx(k23_perm_t p)
  * @retval K23_ERR_WX     WRITE and EXECUTE together
  * @context Any.
  */
-int k23_perm_check(k23_perm_t p);
+K23_API int k23_perm_check(k23_perm_t p);
 
 /**
  * Whether a fault flag set is valid: only defined bits, not LOAD and STORE
@@ -97,7 +97,7 @@ static inline bool k23_fault_is_valid(k23_fault_t f)
  *                        @p out is NULL
  * @context Any.
  */
-int k23_fault_to_perm(k23_fault_t f, k23_perm_t *out);
+K23_API int k23_fault_to_perm(k23_fault_t f, k23_perm_t *out);
 
 /**
  * Permissions from ELF program-header flags (PF_R, PF_W, PF_X).
@@ -110,7 +110,7 @@ int k23_fault_to_perm(k23_fault_t f, k23_perm_t *out);
  * @retval K23_ERR_INVAL  @p out is NULL
  * @context Any.
  */
-int k23_perm_from_elf(uint32_t p_flags, k23_perm_t *out);
+K23_API int k23_perm_from_elf(uint32_t p_flags, k23_perm_t *out);
 
 /**
  * Format a permission set as "READ | WRITE", in the fixed order READ,
@@ -124,7 +124,7 @@ int k23_perm_from_elf(uint32_t p_flags, k23_perm_t *out);
  * @retval K23_ERR_NOSPACE  @p len too small (buf is then left empty)
  * @context Any.
  */
-int k23_perm_format(k23_perm_t p, char *buf, size_t len);
+K23_API int k23_perm_format(k23_perm_t p, char *buf, size_t len);
 
 /**
  * Parse the spelling k23_perm_format() writes. Names are upper-case,
@@ -140,7 +140,7 @@ int k23_perm_format(k23_perm_t p, char *buf, size_t len);
  * @retval K23_ERR_INVAL  @p s or @p out NULL
  * @context Any.
  */
-int k23_perm_parse(const char *s, k23_perm_t *out);
+K23_API int k23_perm_parse(const char *s, k23_perm_t *out);
 
 #ifdef __cplusplus
 }

@@ -59,21 +59,21 @@ enum k23_log_level {
  * @param[out] l  the lock
  * @context Any.
  */
-void k23_port_lock_init(k23_port_lock_t *l);
+K23_API void k23_port_lock_init(k23_port_lock_t *l);
 
 /**
  * Acquire a lock; spins or sleeps until it is free. Not recursive.
  * @param[in,out] l  an initialized lock not held by the caller
  * @context Any context in which the port's lock may be taken.
  */
-void k23_port_lock_acquire(k23_port_lock_t *l);
+K23_API void k23_port_lock_acquire(k23_port_lock_t *l);
 
 /**
  * Release a lock held by the caller.
  * @param[in,out] l  a lock the caller holds
  * @context Any.
  */
-void k23_port_lock_release(k23_port_lock_t *l);
+K23_API void k23_port_lock_release(k23_port_lock_t *l);
 
 /**
  * Whether the calling thread or CPU holds @p l. Used by assertions only; a
@@ -82,7 +82,7 @@ void k23_port_lock_release(k23_port_lock_t *l);
  * @return true when held by the caller
  * @context Any.
  */
-bool k23_port_lock_held(const k23_port_lock_t *l);
+K23_API bool k23_port_lock_held(const k23_port_lock_t *l);
 
 /* ---- CPUs ---- */
 
@@ -92,7 +92,7 @@ bool k23_port_lock_held(const k23_port_lock_t *l);
  * @return at least 1
  * @context Any.
  */
-unsigned k23_port_cpu_count(void);
+K23_API unsigned k23_port_cpu_count(void);
 
 /**
  * Id of the CPU the caller runs on right now, < k23_port_cpu_count(). The
@@ -101,28 +101,30 @@ unsigned k23_port_cpu_count(void);
  * @return the CPU id
  * @context Any.
  */
-unsigned k23_port_cpu_id(void);
+K23_API unsigned k23_port_cpu_id(void);
 
 /**
  * Enter a CPU-local section and return the CPU id to use in it.
  *
  * A kernel port disables preemption (or interrupts) so that the caller
  * stays on that CPU until k23_port_cpu_local_exit(). A hosted port cannot
- * pin a thread, so it only returns a hint: the library therefore always
- * guards per-CPU data with a per-CPU lock as well, which is uncontended
- * when the port does pin.
+ * pin a thread, so it only returns a hint: the library therefore guards
+ * per-CPU data with a per-CPU lock as well (uncontended when the port
+ * does pin), except on the CPU-local fast path, where the stack steps are
+ * the port's pop and push hooks (rseq on hosted x86_64 Linux) and a lock
+ * is taken only to fence a stack; see k23_port_pcpu_fast().
  *
  * @return a CPU id < k23_port_cpu_count()
  * @context Any. Sections do not nest.
  */
-unsigned k23_port_cpu_local_enter(void);
+K23_API unsigned k23_port_cpu_local_enter(void);
 
 /**
  * Leave the CPU-local section entered by k23_port_cpu_local_enter().
  * @param[in] cpu  the id that k23_port_cpu_local_enter() returned
  * @context Inside a CPU-local section.
  */
-void k23_port_cpu_local_exit(unsigned cpu);
+K23_API void k23_port_cpu_local_exit(unsigned cpu);
 
 /* ---- CPU-local stacks (optional fast path) ---- */
 
@@ -170,7 +172,7 @@ typedef struct k23_port_pcpu_hdr {
  * @return true when the fast path is available
  * @context Any.
  */
-bool k23_port_pcpu_fast(void);
+K23_API bool k23_port_pcpu_fast(void);
 
 /*
  * A port may also define K23_PORT_PCPU_INLINE in its k23_port_config.h,
@@ -203,7 +205,7 @@ bool k23_port_pcpu_fast(void);
  *         port has no fast path
  * @context Any thread; never called when k23_port_pcpu_fast() is false.
  */
-uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
+K23_API uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
                            size_t slots_off);
 
 /**
@@ -223,7 +225,7 @@ uint64_t k23_port_pcpu_pop(void *base, size_t stride, unsigned ncpus,
  *                the CPU id is >= @p ncpus, or the port has no fast path
  * @context As k23_port_pcpu_pop().
  */
-bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
+K23_API bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
                         size_t slots_off, uint32_t cap, uint64_t value);
 
 /**
@@ -240,7 +242,7 @@ bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
  *                >= @p ncpus, or the port has no fast path
  * @context As k23_port_pcpu_pop().
  */
-bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
+K23_API bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
                        int32_t delta);
 
 /**
@@ -253,7 +255,7 @@ bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
  * @param[in]     cpu  the CPU whose stack it is (its index in the array)
  * @context Thread context; only called when k23_port_pcpu_fast() is true.
  */
-void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu);
+K23_API void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu);
 
 /**
  * Clear the fence set by k23_port_pcpu_fence(), publishing (release) the
@@ -261,7 +263,7 @@ void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu);
  * @param[in,out] hdr  the fenced header
  * @context As k23_port_pcpu_fence().
  */
-void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr);
+K23_API void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr);
 
 /* ---- physical memory ---- */
 
@@ -272,7 +274,7 @@ void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr);
  * @return the mapped address
  * @context Any.
  */
-void *k23_port_phys_to_virt(k23_paddr_t pa);
+K23_API void *k23_port_phys_to_virt(k23_paddr_t pa);
 
 /**
  * Inverse of k23_port_phys_to_virt().
@@ -280,7 +282,7 @@ void *k23_port_phys_to_virt(k23_paddr_t pa);
  * @return the physical address
  * @context Any.
  */
-k23_paddr_t k23_port_virt_to_phys(const void *va);
+K23_API k23_paddr_t k23_port_virt_to_phys(const void *va);
 
 /* ---- host capabilities, logging and panic ---- */
 
@@ -289,7 +291,7 @@ k23_paddr_t k23_port_virt_to_phys(const void *va);
  * @param[out] caps  filled completely
  * @context Any.
  */
-void k23_port_caps(k23_port_caps_t *caps);
+K23_API void k23_port_caps(k23_port_caps_t *caps);
 
 /**
  * Write one already formatted line (no trailing newline) to the host's log.
@@ -297,7 +299,7 @@ void k23_port_caps(k23_port_caps_t *caps);
  * @param[in] msg    NUL-terminated message
  * @context Any, including with locks held.
  */
-void k23_port_log(int level, const char *msg);
+K23_API void k23_port_log(int level, const char *msg);
 
 /**
  * Stop after a fatal misuse (double free, corrupted state). Prints
@@ -307,7 +309,7 @@ void k23_port_log(int level, const char *msg);
  * @param[in] msg   what went wrong, naming the address involved
  * @context Any.
  */
-K23_NORETURN void k23_port_panic(const char *file, int line, const char *msg);
+K23_API K23_NORETURN void k23_port_panic(const char *file, int line, const char *msg);
 
 /* ---- virtual memory (hosted and wasm32 ports) ---- */
 
@@ -324,7 +326,7 @@ K23_NORETURN void k23_port_panic(const char *file, int line, const char *msg);
  * @retval K23_ERR_UNSUPPORTED  the host has no virtual memory
  * @context Thread context.
  */
-int k23_port_vm_reserve(size_t size, size_t align, void **out);
+K23_API int k23_port_vm_reserve(size_t size, size_t align, void **out);
 
 /**
  * Make [@p addr, @p addr + @p size) of a reservation accessible with
@@ -341,7 +343,7 @@ int k23_port_vm_reserve(size_t size, size_t align, void **out);
  * @retval K23_ERR_OS     the host refused for another reason
  * @context Thread context.
  */
-int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm);
+K23_API int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm);
 
 /**
  * Make a range inaccessible and let the host drop its contents; it reads
@@ -354,7 +356,7 @@ int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm);
  * @retval K23_ERR_OS     the host refused for another reason
  * @context Thread context.
  */
-int k23_port_vm_decommit(void *addr, size_t size);
+K23_API int k23_port_vm_decommit(void *addr, size_t size);
 
 /**
  * Give a whole reservation back.
@@ -364,7 +366,7 @@ int k23_port_vm_decommit(void *addr, size_t size);
  * @retval K23_ERR_UNSUPPORTED  the host cannot release (wasm32)
  * @context Thread context.
  */
-int k23_port_vm_release(void *addr, size_t size);
+K23_API int k23_port_vm_release(void *addr, size_t size);
 
 /**
  * Bytes currently reserved through k23_port_vm_reserve() and not released.
@@ -372,7 +374,7 @@ int k23_port_vm_release(void *addr, size_t size);
  * @return the byte count
  * @context Any.
  */
-size_t k23_port_vm_reserved_bytes(void);
+K23_API size_t k23_port_vm_reserved_bytes(void);
 
 /* ---- memory protection keys (optional) ---- */
 
@@ -387,14 +389,14 @@ size_t k23_port_vm_reserved_bytes(void);
  * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */
-int k23_port_pkey_alloc(unsigned *out);
+K23_API int k23_port_pkey_alloc(unsigned *out);
 
 /**
  * Free a key from k23_port_pkey_alloc().
  * @param[in] key  the key
  * @context Thread context.
  */
-void k23_port_pkey_free(unsigned key);
+K23_API void k23_port_pkey_free(unsigned key);
 
 /**
  * Commit-style protection change that also tags the range with @p key.
@@ -410,7 +412,7 @@ void k23_port_pkey_free(unsigned key);
  * @retval K23_ERR_OS           the host refused for another reason
  * @context Thread context.
  */
-int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
+K23_API int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
                           unsigned key);
 
 /* ---- MMU (optional: page tables, pagetable.h) ---- */
@@ -438,7 +440,7 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
  *                              no MMU)
  * @context Kernel, privileged.
  */
-int k23_port_mmu_activate(unsigned reg, uint64_t value);
+K23_API int k23_port_mmu_activate(unsigned reg, uint64_t value);
 
 /**
  * Invalidate TLB entries after page-table entries were changed or
@@ -454,7 +456,7 @@ int k23_port_mmu_activate(unsigned reg, uint64_t value);
  * @param[in] flags  K23_PORT_TLB_*
  * @context Kernel, privileged. Ports without an MMU record or ignore it.
  */
-void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
+K23_API void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
                         size_t n, uint32_t flags);
 
 #ifdef __cplusplus

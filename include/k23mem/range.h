@@ -42,7 +42,7 @@ extern "C" {
  * @retval K23_ERR_OVERFLOW  the result does not fit 64 bits
  * @context Any.
  */
-int k23_align_up(uint64_t x, uint64_t align, uint64_t *out);
+K23_API int k23_align_up(uint64_t x, uint64_t align, uint64_t *out);
 
 /**
  * Round @p x down to a multiple of @p align.
@@ -53,7 +53,7 @@ int k23_align_up(uint64_t x, uint64_t align, uint64_t *out);
  * @retval K23_ERR_INVAL  @p align is not a power of two, or @p out NULL
  * @context Any.
  */
-int k23_align_down(uint64_t x, uint64_t align, uint64_t *out);
+K23_API int k23_align_down(uint64_t x, uint64_t align, uint64_t *out);
 
 /**
  * Whether @p x is a multiple of @p align (a power of two).
@@ -102,7 +102,7 @@ static inline uint64_t k23_range_last(k23_range_t r)
  * @retval K23_ERR_INVAL  @p end < @p start, or @p out NULL
  * @context Any.
  */
-int k23_range_from_bounds(uint64_t start, uint64_t end, k23_range_t *out);
+K23_API int k23_range_from_bounds(uint64_t start, uint64_t end, k23_range_t *out);
 
 /**
  * Exclusive end of a range.
@@ -113,7 +113,7 @@ int k23_range_from_bounds(uint64_t start, uint64_t end, k23_range_t *out);
  * @retval K23_ERR_INVAL     @p r invalid or @p out NULL
  * @context Any.
  */
-int k23_range_end(k23_range_t r, uint64_t *out);
+K23_API int k23_range_end(k23_range_t r, uint64_t *out);
 
 /**
  * Whether @p addr lies in @p r.
@@ -122,7 +122,7 @@ int k23_range_end(k23_range_t r, uint64_t *out);
  * @return true when inside (never for an empty range)
  * @context Any.
  */
-bool k23_range_contains(k23_range_t r, uint64_t addr);
+K23_API bool k23_range_contains(k23_range_t r, uint64_t addr);
 
 /**
  * Whether every byte of @p inner lies in @p outer. An empty @p inner is
@@ -132,7 +132,7 @@ bool k23_range_contains(k23_range_t r, uint64_t addr);
  * @return true when contained
  * @context Any.
  */
-bool k23_range_contains_range(k23_range_t outer, k23_range_t inner);
+K23_API bool k23_range_contains_range(k23_range_t outer, k23_range_t inner);
 
 /**
  * Whether two ranges share at least one byte (empty ranges share none).
@@ -141,7 +141,7 @@ bool k23_range_contains_range(k23_range_t outer, k23_range_t inner);
  * @return true when they overlap
  * @context Any.
  */
-bool k23_range_overlaps(k23_range_t a, k23_range_t b);
+K23_API bool k23_range_overlaps(k23_range_t a, k23_range_t b);
 
 /**
  * Shrink @p r to the largest sub-range whose base and end are multiples of
@@ -153,7 +153,7 @@ bool k23_range_overlaps(k23_range_t a, k23_range_t b);
  * @retval K23_ERR_INVAL  @p r invalid, @p align not a power of two, @p out NULL
  * @context Any.
  */
-int k23_range_align_inward(k23_range_t r, uint64_t align, k23_range_t *out);
+K23_API int k23_range_align_inward(k23_range_t r, uint64_t align, k23_range_t *out);
 
 /* ---- region lists ---- */
 
@@ -166,7 +166,7 @@ int k23_range_align_inward(k23_range_t r, uint64_t align, k23_range_t *out);
  * @retval K23_ERR_INVAL  @p v NULL with n > 0, or a range is invalid
  * @context Any.
  */
-int k23_ranges_sort(k23_range_t *v, size_t n);
+K23_API int k23_ranges_sort(k23_range_t *v, size_t n);
 
 /**
  * Sort, then merge overlapping and touching ranges and drop empty ones, in
@@ -181,7 +181,7 @@ int k23_ranges_sort(k23_range_t *v, size_t n);
  * @retval K23_ERR_OVERFLOW  the union is the whole 64-bit address space
  * @context Any.
  */
-int k23_ranges_merge(k23_range_t *v, size_t *n);
+K23_API int k23_ranges_merge(k23_range_t *v, size_t *n);
 
 /**
  * Check that a region list is sorted by base, non-empty ranges only, with
@@ -193,7 +193,7 @@ int k23_ranges_merge(k23_range_t *v, size_t *n);
  * @retval K23_ERR_OVERLAP  two ranges overlap
  * @context Any.
  */
-int k23_ranges_check_sorted(const k23_range_t *v, size_t n);
+K23_API int k23_ranges_check_sorted(const k23_range_t *v, size_t n);
 
 /**
  * Subtract @p holes (any order, may overlap each other or nothing) from a
@@ -216,7 +216,7 @@ int k23_ranges_check_sorted(const k23_range_t *v, size_t n);
  * @retval K23_ERR_OVERLAP  regions overlap each other
  * @context Any.
  */
-int k23_ranges_subtract(const k23_range_t *regions, size_t nregions,
+K23_API int k23_ranges_subtract(const k23_range_t *regions, size_t nregions,
                         const k23_range_t *holes, size_t nholes,
                         k23_range_t *out, size_t cap, size_t *out_n);
 

@@ -22,8 +22,9 @@
  * the faulting region.
  *
  * The calculation follows wasmtime's `SlabConstraints` / `calculate()` /
- * `SlabLayout` (seed 001) exactly, including its edge cases (no slots, no
- * guard, zero max memory, fewer slots than keys, fewer than two keys),
+ * `SlabLayout` (the memory pool of its pooling allocator) exactly,
+ * including its edge cases (no slots, no guard, zero max memory, fewer
+ * slots than keys, fewer than two keys),
  * with one correction: a striped slot is the faulting region divided by
  * the stripes rounded *up* (the seed rounds down, which gives a layout
  * its own check rejects once there are more stripes than bytes in a page).
@@ -148,7 +149,7 @@ static inline uint64_t k23_slab_size_max(unsigned width)
  * @retval K23_ERR_INVAL  @p out is NULL
  * @context Any.
  */
-int k23_slab_target_host(k23_slab_target_t *out);
+K23_API int k23_slab_target_host(k23_slab_target_t *out);
 
 /**
  * Build constraints from user limits, as wasmtime's `MemoryPool::new` and
@@ -167,7 +168,7 @@ int k23_slab_target_host(k23_slab_target_t *out);
  *                                            target's SIZE_MAX, width out of range
  * @context Any.
  */
-int k23_slab_constraints_new(const k23_slab_limits_t *limits,
+K23_API int k23_slab_constraints_new(const k23_slab_limits_t *limits,
                              const k23_slab_target_t *target,
                              k23_slab_constraints_t *out);
 
@@ -193,7 +194,7 @@ int k23_slab_constraints_new(const k23_slab_limits_t *limits,
  *                                       page-aligned or a value above the target's SIZE_MAX
  * @context Any.
  */
-int k23_slab_calculate(const k23_slab_constraints_t *c,
+K23_API int k23_slab_calculate(const k23_slab_constraints_t *c,
                        k23_slab_layout_t *out);
 
 /**
@@ -204,7 +205,7 @@ int k23_slab_calculate(const k23_slab_constraints_t *c,
  * @return any code of the two functions
  * @context Any.
  */
-int k23_slab_plan(const k23_slab_limits_t *limits,
+K23_API int k23_slab_plan(const k23_slab_limits_t *limits,
                   const k23_slab_target_t *target, k23_slab_layout_t *out);
 
 /**
@@ -218,7 +219,7 @@ int k23_slab_plan(const k23_slab_limits_t *limits,
  * @retval K23_ERR_INVAL            NULL pointer or invalid width
  * @context Any.
  */
-int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
+K23_API int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
 
 /**
  * Bytes from the start of one slot to the start of the next slot of the
@@ -231,7 +232,7 @@ int k23_slab_layout_total_bytes(const k23_slab_layout_t *l, uint64_t *out);
  * @return the distance in bytes
  * @context Any.
  */
-uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
+K23_API uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
 
 /**
  * Byte offset of slot @p index from the start of the slab:
@@ -244,7 +245,7 @@ uint64_t k23_slab_layout_bytes_to_next_stripe_slot(const k23_slab_layout_t *l);
  *                        range, or the offset exceeds the width's SIZE_MAX
  * @context Any.
  */
-int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
+K23_API int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
                                 uint64_t *out);
 
 /* ---- introspection ---- */
@@ -263,7 +264,7 @@ int k23_slab_layout_slot_offset(const k23_slab_layout_t *l, uint64_t index,
  * @retval K23_ERR_INVAL    NULL pointer
  * @context Any.
  */
-int k23_slab_layout_check(const k23_slab_constraints_t *c,
+K23_API int k23_slab_layout_check(const k23_slab_constraints_t *c,
                           const k23_slab_layout_t *l);
 
 /**
@@ -287,7 +288,7 @@ int k23_slab_layout_check(const k23_slab_constraints_t *c,
  * @retval K23_ERR_INVAL    @p buf NULL or @p len 0
  * @context Any.
  */
-int k23_slab_error_message(int err, const k23_slab_limits_t *limits,
+K23_API int k23_slab_error_message(int err, const k23_slab_limits_t *limits,
                            const k23_slab_target_t *target, char *buf,
                            size_t len);
 

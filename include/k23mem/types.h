@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "k23mem/api.h"
 
 #ifdef __cplusplus
 extern "C" {

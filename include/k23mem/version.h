@@ -9,6 +9,8 @@
 #ifndef K23MEM_VERSION_H
 #define K23MEM_VERSION_H
 
+#include "k23mem/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,7 +29,7 @@ extern "C" {
  * with #K23MEM_VERSION_STRING to catch headers and library that disagree.
  * @return a static string
  */
-const char *k23_version(void);
+K23_API const char *k23_version(void);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,6 @@
 #ifndef K23_PORT_CONFIG_H
 #define K23_PORT_CONFIG_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 /** Name of this port, for logs and the demo. */
@@ -21,7 +20,10 @@
  * and one release store: per-CPU sections take one on every allocation.
  */
 typedef struct k23_port_lock {
-    atomic_uintptr_t owner; /**< owner's thread tag, 0 when free */
+    uintptr_t owner; /**< owner's thread tag, 0 when free; accessed only
+                      *   with the __atomic builtins in port.c (a plain
+                      *   integer, not atomic_uintptr_t, so that C++ can
+                      *   include this header) */
 } k23_port_lock_t;
 
 
@@ -268,21 +270,5 @@ static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
     return ok != 0;
 }
 #endif
-
-/* Hosted port only: the MMU hooks cannot touch a real MMU here, so they
- * record what they were asked; page-table tests read the record. */
-typedef struct k23_hosted_mmu_log {
-    unsigned activate_calls;  /* k23_port_mmu_activate() calls */
-    unsigned reg;             /* its last register */
-    uint64_t value;           /* its last value */
-    unsigned flush_calls;     /* k23_port_tlb_flush() calls */
-    unsigned arch;            /* last flush: arch, asid, flags, entries */
-    uint32_t asid;
-    uint32_t flags;
-    size_t n;
-    uint64_t va[64];          /* first 64 entries of the last flush */
-    uint64_t entries_total;   /* entries over all flushes */
-} k23_hosted_mmu_log_t;
-k23_hosted_mmu_log_t *k23_hosted_mmu_log(void);
 
 #endif /* K23_PORT_CONFIG_H */

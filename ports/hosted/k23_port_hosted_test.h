@@ -7,6 +7,7 @@
 #define K23_PORT_HOSTED_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /** The protection-key system calls, each as the kernel answers: the
  *  result, or -1 with errno set. */
@@ -25,5 +26,22 @@ typedef struct k23_port_hosted_pkey_sys {
  */
 __attribute__((visibility("hidden"))) void
 k23_port_hosted_pkey_inject_(const k23_port_hosted_pkey_sys_t *sys);
+
+/* Hosted port only: the MMU hooks cannot touch a real MMU here, so they
+ * record what they were asked; page-table tests read the record. */
+typedef struct k23_hosted_mmu_log {
+    unsigned activate_calls;  /* k23_port_mmu_activate() calls */
+    unsigned reg;             /* its last register */
+    uint64_t value;           /* its last value */
+    unsigned flush_calls;     /* k23_port_tlb_flush() calls */
+    unsigned arch;            /* last flush: arch, asid, flags, entries */
+    uint32_t asid;
+    uint32_t flags;
+    size_t n;
+    uint64_t va[64];          /* first 64 entries of the last flush */
+    uint64_t entries_total;   /* entries over all flushes */
+} k23_hosted_mmu_log_t;
+__attribute__((visibility("hidden"))) k23_hosted_mmu_log_t *
+k23_hosted_mmu_log(void);
 
 #endif /* K23_PORT_HOSTED_TEST_H */

@@ -46,7 +46,7 @@ static inline uintptr_t hosted_thread_tag(void)
 
 void k23_port_lock_init(k23_port_lock_t *l)
 {
-    atomic_init(&l->owner, 0);
+    __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
 }
 
 __attribute__((noinline)) static void hosted_lock_slow(k23_port_lock_t *l,
@@ -56,7 +56,7 @@ __attribute__((noinline)) static void hosted_lock_slow(k23_port_lock_t *l,
     for (;;) {
         /* Wait on a plain load, not the CAS, to keep the line shared;
          * yield after a while because the holder may be descheduled. */
-        while (atomic_load_explicit(&l->owner, memory_order_relaxed) != 0) {
+        while (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) != 0) {
             if (++spins > 64)
                 sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
@@ -65,9 +65,8 @@ __attribute__((noinline)) static void hosted_lock_slow(k23_port_lock_t *l,
 #endif
         }
         uintptr_t expected = 0;
-        if (atomic_compare_exchange_weak_explicit(&l->owner, &expected, me,
-                                                  memory_order_acquire,
-                                                  memory_order_relaxed))
+        if (__atomic_compare_exchange_n(&l->owner, &expected, me, true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return;
     }
 }
@@ -76,9 +75,9 @@ void k23_port_lock_acquire(k23_port_lock_t *l)
 {
     uintptr_t me = hosted_thread_tag();
     uintptr_t expected = 0;
-    if (__builtin_expect(atomic_compare_exchange_strong_explicit(
-                             &l->owner, &expected, me, memory_order_acquire,
-                             memory_order_relaxed),
+    if (__builtin_expect(__atomic_compare_exchange_n(&l->owner, &expected, me, false,
+                                                 __ATOMIC_ACQUIRE,
+                                                 __ATOMIC_RELAXED),
                          1))
         return;
     hosted_lock_slow(l, me);
@@ -86,13 +85,12 @@ void k23_port_lock_acquire(k23_port_lock_t *l)
 
 void k23_port_lock_release(k23_port_lock_t *l)
 {
-    atomic_store_explicit(&l->owner, 0, memory_order_release);
+    __atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
 }
 
 bool k23_port_lock_held(const k23_port_lock_t *l)
 {
-    return atomic_load_explicit(&((k23_port_lock_t *)l)->owner,
-                                memory_order_relaxed) == hosted_thread_tag();
+    return __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == hosted_thread_tag();
 }
 
 /* ---- CPUs ---- */

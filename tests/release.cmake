@@ -1,0 +1,54 @@
+# Release checks (ctest label "release"): the ABI the shared library
+# exports, and the installed headers in C and C++ consumers.
+if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
+  add_test(NAME release_abi_exports
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/abi.sh"
+            "${PROJECT_BINARY_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-abi")
+  set_tests_properties(release_abi_exports PROPERTIES LABELS "release" TIMEOUT 120)
+endif()
+if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
+  add_test(NAME release_consumers_c_cxx
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/consumers.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-consumers")
+  set_tests_properties(release_consumers_c_cxx PROPERTIES LABELS "release" TIMEOUT 300)
+endif()
+# A library-only tree (BUILD_TESTING=OFF, K23_BUILD_TOOLS=OFF) configures
+# and builds without anything the tests need.
+if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
+  add_test(NAME release_library_only_build
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/library_only.sh"
+            "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-library-only")
+  set_tests_properties(release_library_only_build PROPERTIES LABELS "release" TIMEOUT 600)
+endif()
+# The README's static-linking recipe (k23mem-static.pc, cc -static).
+if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
+  add_test(NAME release_static_link
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/static.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-static")
+  set_tests_properties(release_static_link PROPERTIES LABELS "release" TIMEOUT 120)
+endif()
+# Debian packages (cpack -G DEB) unpacked into a scratch root.
+if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)
+  add_test(NAME release_deb_packages
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/deb.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-deb")
+  set_tests_properties(release_deb_packages PROPERTIES LABELS "release" TIMEOUT 900)
+endif()
+# The installed tools: --version, man pages, one exit-status convention.
+if(K23_PORT_HOSTED AND K23_BUILD_TOOLS AND NOT K23_SANITIZE)
+  add_test(NAME release_tools_version_man
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/tools.sh"
+            "${PROJECT_BINARY_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-tools")
+  set_tests_properties(release_tools_version_man PROPERTIES LABELS "release" TIMEOUT 120)
+endif()
+# examples/ as a standalone project against the install prefix.
+if(K23_PORT_HOSTED AND NOT K23_SANITIZE)
+  add_test(NAME release_examples_standalone
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/examples.sh"
+            "${PROJECT_BINARY_DIR}" "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-examples")
+  set_tests_properties(release_examples_standalone PROPERTIES LABELS "release" TIMEOUT 300)
+endif()
+# Doc claims that drifted once (hook count, CMake options, seed labels).
+add_test(NAME release_docs_claims
+  COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_claims.sh" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(release_docs_claims PROPERTIES LABELS "release" TIMEOUT 60)

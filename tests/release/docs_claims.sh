@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Claims in the docs that drifted once, checked against the tree:
+# - README's hook count is port.h's number of k23_port_* functions;
+# - every CMake option and cache variable the project defines is named in
+#   README's options list;
+# - the installed headers cite what a reader can look up, not the
+#   project's internal "seed NNN" labels.
+# Usage: docs_claims.sh SOURCE_DIR
+set -euo pipefail
+src="$1"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+hooks=$(grep -E '^K23_API .*\bk23_port_[a-z0-9_]+\(' "$src/include/k23mem/port.h" |
+        grep -oE '\bk23_port_[a-z0-9_]+\(' | sort -u | wc -l)
+grep -qE "port\.h\`, $hooks hooks" "$src/README.md" ||
+    fail "README does not say port.h has $hooks hooks"
+
+opts=$(cat "$src/CMakeLists.txt" "$src"/cmake/*.cmake "$src"/tests/*.cmake "$src"/ports/*/port.cmake |
+       sed -nE 's/^[[:space:]]*(option|set)\(([A-Z0-9_]+)[[:space:]].*/\1 \2 &/p' |
+       awk '($1 == "option" || /CACHE/) && !/CACHE INTERNAL/ {print $2}' | grep -E '^(K23_|BUILD_TESTING)' | sort -u)
+for o in $opts; do
+    grep -qF "\`$o\`" "$src/README.md" || fail "README's options list lacks $o"
+done
+
+if grep -rnE 'seed 0[0-9][0-9]' "$src/include/k23mem"; then
+    fail "installed headers cite internal seed labels"
+fi
+[ "$fails" -eq 0 ] || exit 1
+echo "docs claims: $hooks port hooks, $(echo "$opts" | wc -w) CMake options, no seed labels"
