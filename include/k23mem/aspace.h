@@ -198,7 +198,7 @@ typedef struct k23_aspace_stats {
  * @retval K23_ERR_INVAL  bad arguments
  * @context Thread context.
  */
-int k23_aspace_create(k23_aspace_t *as, const k23_pt_format_t *fmt,
+K23_API int k23_aspace_create(k23_aspace_t *as, const k23_pt_format_t *fmt,
                       uint32_t asid, const k23_pt_frame_source_t *src,
                       uint64_t lo, uint64_t last);
 
@@ -210,7 +210,7 @@ int k23_aspace_create(k23_aspace_t *as, const k23_pt_format_t *fmt,
  * @param[in,out] flush  an initialised flush object for its ASID; flushed
  * @context Thread context; no CPU runs on the table any more.
  */
-void k23_aspace_destroy(k23_aspace_t *as, k23_pt_flush_t *flush);
+K23_API void k23_aspace_destroy(k23_aspace_t *as, k23_pt_flush_t *flush);
 
 /* ---- regions ---- */
 
@@ -230,7 +230,7 @@ void k23_aspace_destroy(k23_aspace_t *as, k23_pt_flush_t *flush);
  * @retval K23_ERR_INVAL  bad arguments
  * @context Thread context.
  */
-int k23_aspace_reserve(k23_aspace_t *as, uint64_t base, uint64_t size,
+K23_API int k23_aspace_reserve(k23_aspace_t *as, uint64_t base, uint64_t size,
                        const k23_aspace_desc_t *d, k23_pt_flush_t *flush);
 
 /**
@@ -249,7 +249,7 @@ int k23_aspace_reserve(k23_aspace_t *as, uint64_t base, uint64_t size,
  *          times plus, when the space is crowded, once per attempt of a
  *          uniform draw.
  */
-int k23_aspace_find(const k23_aspace_t *as, uint64_t size,
+K23_API int k23_aspace_find(const k23_aspace_t *as, uint64_t size,
                     unsigned align_log2, const k23_aspace_placement_t *pl,
                     uint64_t *out);
 
@@ -265,7 +265,7 @@ int k23_aspace_find(const k23_aspace_t *as, uint64_t size,
  * @return as k23_aspace_find() and k23_aspace_reserve()
  * @context Thread context.
  */
-int k23_aspace_reserve_any(k23_aspace_t *as, uint64_t size,
+K23_API int k23_aspace_reserve_any(k23_aspace_t *as, uint64_t size,
                            unsigned align_log2,
                            const k23_aspace_placement_t *pl,
                            const k23_aspace_desc_t *d, k23_pt_flush_t *flush,
@@ -286,7 +286,7 @@ int k23_aspace_reserve_any(k23_aspace_t *as, uint64_t size,
  * @retval K23_ERR_INVAL  bad arguments
  * @context Thread context.
  */
-int k23_aspace_unmap(k23_aspace_t *as, uint64_t base, uint64_t size,
+K23_API int k23_aspace_unmap(k23_aspace_t *as, uint64_t base, uint64_t size,
                      k23_pt_flush_t *flush);
 
 /**
@@ -301,7 +301,7 @@ int k23_aspace_unmap(k23_aspace_t *as, uint64_t base, uint64_t size,
  * @retval K23_ERR_INVAL      bad arguments
  * @context Thread context.
  */
-int k23_aspace_release(k23_aspace_t *as, uint64_t addr,
+K23_API int k23_aspace_release(k23_aspace_t *as, uint64_t addr,
                        k23_pt_flush_t *flush);
 
 /**
@@ -322,7 +322,7 @@ int k23_aspace_release(k23_aspace_t *as, uint64_t addr,
  * @retval K23_ERR_INVAL      bad arguments
  * @context Thread context.
  */
-int k23_aspace_protect(k23_aspace_t *as, uint64_t base, uint64_t size,
+K23_API int k23_aspace_protect(k23_aspace_t *as, uint64_t base, uint64_t size,
                        k23_perm_t perm, k23_pt_flush_t *flush);
 
 /**
@@ -335,7 +335,7 @@ int k23_aspace_protect(k23_aspace_t *as, uint64_t base, uint64_t size,
  * @retval K23_ERR_INVAL      NULL or not an address space
  * @context Any; the caller keeps writers away.
  */
-int k23_aspace_lookup(const k23_aspace_t *as, uint64_t addr,
+K23_API int k23_aspace_lookup(const k23_aspace_t *as, uint64_t addr,
                       k23_aspace_info_t *out);
 
 /* ---- faults ---- */
@@ -360,7 +360,7 @@ int k23_aspace_lookup(const k23_aspace_t *as, uint64_t addr,
  * @retval K23_ERR_INVAL      bad arguments
  * @context Thread context (the fault handler, with the address-space lock).
  */
-int k23_aspace_fault(k23_aspace_t *as, uint64_t addr, k23_fault_t cause,
+K23_API int k23_aspace_fault(k23_aspace_t *as, uint64_t addr, k23_fault_t cause,
                      bool user, k23_pt_flush_t *flush,
                      k23_aspace_fault_result_t *res);
 
@@ -379,7 +379,7 @@ int k23_aspace_fault(k23_aspace_t *as, uint64_t addr, k23_fault_t cause,
  * @retval K23_ERR_INVAL  bad arguments
  * @context Thread context.
  */
-int k23_aspace_vm_reserve(k23_aspace_t *as, size_t size, size_t align,
+K23_API int k23_aspace_vm_reserve(k23_aspace_t *as, size_t size, size_t align,
                           void **out);
 
 /**
@@ -396,7 +396,7 @@ int k23_aspace_vm_reserve(k23_aspace_t *as, size_t size, size_t align,
  * @retval K23_ERR_INVAL  bad arguments, or not inside one reservation
  * @context Thread context.
  */
-int k23_aspace_vm_commit(k23_aspace_t *as, void *addr, size_t size,
+K23_API int k23_aspace_vm_commit(k23_aspace_t *as, void *addr, size_t size,
                          k23_perm_t perm);
 
 /**
@@ -409,7 +409,7 @@ int k23_aspace_vm_commit(k23_aspace_t *as, void *addr, size_t size,
  * @retval K23_ERR_INVAL  bad arguments, or not inside one reservation
  * @context Thread context.
  */
-int k23_aspace_vm_decommit(k23_aspace_t *as, void *addr, size_t size);
+K23_API int k23_aspace_vm_decommit(k23_aspace_t *as, void *addr, size_t size);
 
 /**
  * k23_port_vm_release(): give back a whole reservation (its committed
@@ -421,7 +421,7 @@ int k23_aspace_vm_decommit(k23_aspace_t *as, void *addr, size_t size);
  * @retval K23_ERR_INVAL  not a reservation of that start and size
  * @context Thread context.
  */
-int k23_aspace_vm_release(k23_aspace_t *as, void *addr, size_t size);
+K23_API int k23_aspace_vm_release(k23_aspace_t *as, void *addr, size_t size);
 
 /**
  * k23_port_caps() fields for VM hooks backed by @p as: 4 KiB pages and
@@ -433,7 +433,7 @@ int k23_aspace_vm_release(k23_aspace_t *as, void *addr, size_t size);
  * @retval K23_ERR_INVAL  NULL
  * @context Any.
  */
-int k23_aspace_vm_caps(const k23_aspace_t *as, k23_port_caps_t *caps);
+K23_API int k23_aspace_vm_caps(const k23_aspace_t *as, k23_port_caps_t *caps);
 
 /**
  * k23_port_vm_reserved_bytes(): bytes in VM reservations.
@@ -441,7 +441,7 @@ int k23_aspace_vm_caps(const k23_aspace_t *as, k23_port_caps_t *caps);
  * @return the byte count
  * @context Any.
  */
-size_t k23_aspace_vm_reserved_bytes(const k23_aspace_t *as);
+K23_API size_t k23_aspace_vm_reserved_bytes(const k23_aspace_t *as);
 
 /* ---- introspection ---- */
 
@@ -453,7 +453,7 @@ size_t k23_aspace_vm_reserved_bytes(const k23_aspace_t *as);
  * @retval K23_ERR_INVAL  NULL or not an address space
  * @context Any; the caller keeps writers away.
  */
-int k23_aspace_stats(const k23_aspace_t *as, k23_aspace_stats_t *out);
+K23_API int k23_aspace_stats(const k23_aspace_t *as, k23_aspace_stats_t *out);
 
 /**
  * The page table (for activation, and for tests that read it).
@@ -461,7 +461,7 @@ int k23_aspace_stats(const k23_aspace_t *as, k23_aspace_stats_t *out);
  * @return its k23_pt_t
  * @context Any.
  */
-const k23_pt_t *k23_aspace_pt(const k23_aspace_t *as);
+K23_API const k23_pt_t *k23_aspace_pt(const k23_aspace_t *as);
 
 /**
  * Walk the tree and check every invariant: order, no overlap, AVL
@@ -472,7 +472,7 @@ const k23_pt_t *k23_aspace_pt(const k23_aspace_t *as);
  * @retval K23_ERR_INVAL    NULL or not an address space
  * @context Any; the caller keeps writers away.
  */
-int k23_aspace_check(const k23_aspace_t *as);
+K23_API int k23_aspace_check(const k23_aspace_t *as);
 
 #ifdef __cplusplus
 }

@@ -454,7 +454,7 @@ K23_API void k23_frames_drain_all(k23_frames_t *fa);
  *                            bookkeeping); nothing was changed
  * @context Any context in which the port's lock may be taken.
  */
-int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size);
+K23_API int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size);
 
 /* ---- introspection ---- */
 
