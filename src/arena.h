@@ -26,14 +26,15 @@ enum {
     FRAME_CHECK_MARK = 6 /* transient, only inside k23_frames_check() */
 };
 
-/* 12 bytes per frame: doubly linked free-list links as arena-relative
- * indices (so free frames are never written), the state and the order. */
+/* 10 bytes per frame, in three arrays: doubly linked free-list links as
+ * arena-relative indices (so free frames are never written), then the
+ * state bytes (FRAME_*, accessed with relaxed atomics) and the order
+ * bytes (valid for FRAME_FREE_HEAD) each in an array of their own, so
+ * that the state of a run is contiguous and a 2 MiB block's 512 states
+ * are checked and set eight at a time. */
 struct k23_frame_meta {
     uint32_t next;  /* next block on the same free list, or K23_ARENA_NIL */
     uint32_t prev;  /* previous block, or K23_ARENA_NIL */
-    uint8_t state;  /* FRAME_*; accessed with relaxed atomics */
-    uint8_t order;  /* block order, valid for FRAME_FREE_HEAD */
-    uint16_t pad;   /* zero */
 };
 
 #define K23_ARENA_NIL UINT32_MAX
@@ -41,13 +42,13 @@ struct k23_frame_meta {
 static inline uint8_t k23_arena_state_(const k23_frames_arena_t *a,
                                        uint64_t idx)
 {
-    return __atomic_load_n(&a->meta[idx].state, __ATOMIC_RELAXED);
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED);
 }
 
 static inline void k23_arena_set_state_(k23_frames_arena_t *a, uint64_t idx,
                                         uint8_t st)
 {
-    __atomic_store_n(&a->meta[idx].state, st, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->state[idx], st, __ATOMIC_RELAXED);
 }
 
 /* Bookkeeping bytes for an arena of @nframes frames (entries + bitmap). */

@@ -105,7 +105,9 @@ typedef struct k23_frames_arena {
     uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
     uint64_t meta_frames;      /**< frames of the bookkeeping area */
     uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
-    struct k23_frame_meta *meta;  /**< per-frame entries, nframes of them */
+    struct k23_frame_meta *meta;  /**< per-frame free-list links, nframes */
+    uint8_t *state;            /**< per-frame state bytes, nframes */
+    uint8_t *order;            /**< per-frame block order (free heads) */
     unsigned char *bitmap;     /**< bit i clear: frame i is free */
     uint32_t nonempty;         /**< bit o set: free list o is not empty */
     uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
