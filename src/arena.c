@@ -63,8 +63,8 @@ static inline uint64_t arena_round8(uint64_t x)
     return (x + 7) & ~UINT64_C(7);
 }
 
-/* Layout of the bookkeeping: links, states, orders, free bitmap, each
- * starting 8-byte aligned. */
+/* Layout of the bookkeeping: links, states, free bitmap, each starting
+ * 8-byte aligned. */
 static uint64_t arena_links_bytes(uint64_t nframes)
 {
     return arena_round8(nframes * sizeof(struct k23_frame_meta));
@@ -72,7 +72,7 @@ static uint64_t arena_links_bytes(uint64_t nframes)
 
 uint64_t k23_arena_meta_bytes_(uint64_t nframes)
 {
-    return arena_links_bytes(nframes) + 2 * arena_round8(nframes) +
+    return arena_links_bytes(nframes) + arena_round8(nframes) +
            arena_round8((nframes + 7) / 8);
 }
 
@@ -131,20 +131,18 @@ static void arena_push(k23_frames_arena_t *a, uint64_t pfn, unsigned o)
     uint32_t head = a->free_head[o];
     m->prev = K23_ARENA_NIL;
     m->next = head;
-    a->order[idx] = (uint8_t)o;
     if (head != K23_ARENA_NIL)
         a->meta[head].prev = idx;
     a->free_head[o] = idx;
     a->free_blocks[o]++;
     a->nonempty |= UINT32_C(1) << o;
-    k23_arena_set_state_(a, idx, FRAME_FREE_HEAD);
+    __atomic_store_n(&a->state[idx], FRAME_HEAD_BYTE(o), __ATOMIC_RELAXED);
 }
 
 static void arena_unlink(k23_frames_arena_t *a, uint32_t idx, unsigned o)
 {
     struct k23_frame_meta *m = &a->meta[idx];
-    K23_ASSERT_INTERNAL(k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
-                        a->order[idx] == o);
+    K23_ASSERT_INTERNAL(a->state[idx] == FRAME_HEAD_BYTE(o));
     if (m->prev != K23_ARENA_NIL)
         a->meta[m->prev].next = m->next;
     else
@@ -181,8 +179,8 @@ static void arena_free_block(k23_frames_arena_t *a, uint64_t pfn, unsigned o,
         if (b < a->base_pfn || b >= end)
             break;
         uint32_t bidx = (uint32_t)(b - a->base_pfn);
-        if (k23_arena_state_(a, bidx) != FRAME_FREE_HEAD ||
-            a->order[bidx] != o)
+        if (__atomic_load_n(&a->state[bidx], __ATOMIC_RELAXED) !=
+            FRAME_HEAD_BYTE(o))
             break;
         arena_unlink(a, bidx, o);
         k23_arena_set_state_(a, bidx, FRAME_FREE);
@@ -208,8 +206,6 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
     a->meta_bytes = bytes;
     p += arena_links_bytes(nframes);
     a->state = p;
-    p += arena_round8(nframes);
-    a->order = p;
     p += arena_round8(nframes);
     a->bitmap = p;
     for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++)
@@ -273,7 +269,7 @@ static bool arena_find_block(const k23_frames_arena_t *a, uint64_t p,
             break;
         uint32_t idx = (uint32_t)(h - a->base_pfn);
         if (k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
-            a->order[idx] == o) {
+            k23_arena_order_(a, idx) == o) {
             *head = h;
             *order = o;
             return true;
@@ -361,6 +357,7 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
 
 void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
 {
+    st &= FRAME_STATE_MASK; /* a free head's byte also holds its order */
     if (st == FRAME_HOLE || st == FRAME_RESERVED)
         K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
                        "own at", addr);
@@ -434,11 +431,15 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
     uint64_t base = a->base_pfn, end = arena_end(a);
 
     for (uint64_t i = 0; i < a->nframes;) {
-        uint8_t st = k23_arena_state_(a, i);
+        uint8_t raw = __atomic_load_n(&a->state[i], __ATOMIC_RELAXED);
+        uint8_t st = raw & FRAME_STATE_MASK;
+        if (st != FRAME_FREE_HEAD && raw != st)
+            return arena_bad("frame in unknown state", base + i,
+                             frame_shift);
         bool bit = k23_bitmap_test(a->bitmap, (size_t)i);
         uint64_t pfn = base + i;
         if (st == FRAME_FREE_HEAD) {
-            unsigned o = a->order[i];
+            unsigned o = k23_arena_order_(a, i);
             if (o > max_order)
                 return arena_bad("free block order too large", pfn,
                                  frame_shift);
@@ -452,7 +453,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 return arena_bad("free frame marked busy in bitmap", pfn,
                                  frame_shift);
             for (uint64_t j = 1; j < bs; j++) {
-                if (k23_arena_state_(a, i + j) != FRAME_FREE)
+                if (a->state[i + j] != FRAME_FREE)
                     return arena_bad("frame inside free block not free",
                                      pfn + j, frame_shift);
                 if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
@@ -463,7 +464,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 uint64_t b = pfn ^ bs;
                 if (b >= base && b < end &&
                     k23_arena_state_(a, b - base) == FRAME_FREE_HEAD &&
-                    a->order[b - base] == o)
+                    k23_arena_order_(a, b - base) == o)
                     return arena_bad("free buddies not coalesced", pfn,
                                      frame_shift);
             }
@@ -505,7 +506,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 return arena_bad("free list link out of range", base,
                                  frame_shift);
             if (k23_arena_state_(a, idx) != FRAME_FREE_HEAD ||
-                a->order[idx] != o)
+                k23_arena_order_(a, idx) != o)
                 return arena_bad("free list entry is not a free head of "
                                  "its order", base + idx, frame_shift);
             if (a->meta[idx].prev != prev)

@@ -26,23 +26,36 @@ enum {
     FRAME_CHECK_MARK = 6 /* transient, only inside k23_frames_check() */
 };
 
-/* 10 bytes per frame, in three arrays: doubly linked free-list links as
- * arena-relative indices (so free frames are never written), then the
- * state bytes (FRAME_*, accessed with relaxed atomics) and the order
- * bytes (valid for FRAME_FREE_HEAD) each in an array of their own, so
- * that the state of a run is contiguous and a 2 MiB block's 512 states
- * are checked and set eight at a time. */
+/* 9 bytes per frame, in two arrays: doubly linked free-list links as
+ * arena-relative indices (so free frames are never written), and the
+ * state bytes: FRAME_* in the low 3 bits, and for FRAME_FREE_HEAD the
+ * block's order in the upper 5 (so that the buddy test of a free reads
+ * one byte). The states of a run are contiguous, so a 2 MiB block's 512
+ * states are checked and set eight at a time. State bytes are accessed
+ * with relaxed atomics. */
 struct k23_frame_meta {
     uint32_t next;  /* next block on the same free list, or K23_ARENA_NIL */
     uint32_t prev;  /* previous block, or K23_ARENA_NIL */
 };
+
+#define FRAME_STATE_MASK 7u
+#define FRAME_ORDER_SHIFT 3u
 
 #define K23_ARENA_NIL UINT32_MAX
 
 static inline uint8_t k23_arena_state_(const k23_frames_arena_t *a,
                                        uint64_t idx)
 {
-    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED);
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED) &
+           FRAME_STATE_MASK;
+}
+
+/* The order of the free block headed by frame idx (FRAME_FREE_HEAD). */
+static inline unsigned k23_arena_order_(const k23_frames_arena_t *a,
+                                        uint64_t idx)
+{
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED) >>
+           FRAME_ORDER_SHIFT;
 }
 
 static inline void k23_arena_set_state_(k23_frames_arena_t *a, uint64_t idx,
@@ -50,6 +63,9 @@ static inline void k23_arena_set_state_(k23_frames_arena_t *a, uint64_t idx,
 {
     __atomic_store_n(&a->state[idx], st, __ATOMIC_RELAXED);
 }
+
+/* The state byte of the head of a free block of order o. */
+#define FRAME_HEAD_BYTE(o) ((uint8_t)(FRAME_FREE_HEAD | (o) << FRAME_ORDER_SHIFT))
 
 /* Bookkeeping bytes for an arena of @nframes frames (entries + bitmap). */
 uint64_t k23_arena_meta_bytes_(uint64_t nframes);
