@@ -86,14 +86,23 @@ typedef uint64_t __attribute__((may_alias)) arena_word_t;
 
 #define ARENA_BYTES8(b) (UINT64_C(0x0101010101010101) * (uint8_t)(b))
 
-/* Index of the first frame of [idx, idx + n) whose state is not st, or
- * n when all are st. */
+/* The whole state byte of frame idx, order bits included. */
+static inline uint8_t arena_byte(const k23_frames_arena_t *a, uint64_t idx)
+{
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED);
+}
+
+/* Index of the first frame of [idx, idx + n) whose state byte is not st
+ * (st is never FRAME_FREE_HEAD, so whole bytes compare), or n when all
+ * are st. */
 static uint64_t arena_first_not(const k23_frames_arena_t *a, uint64_t idx,
                                 uint64_t n, uint8_t st)
 {
     uint64_t i = 0, w = ARENA_BYTES8(st);
+    if (n == 1) /* the single frames of the cache paths */
+        return arena_byte(a, idx) != st ? 0 : 1;
     while (i < n && ((idx + i) & 7) != 0) {
-        if (k23_arena_state_(a, idx + i) != st)
+        if (arena_byte(a, idx + i) != st)
             return i;
         i++;
     }
@@ -103,7 +112,7 @@ static uint64_t arena_first_not(const k23_frames_arena_t *a, uint64_t idx,
             break;
     }
     for (; i < n; i++)
-        if (k23_arena_state_(a, idx + i) != st)
+        if (arena_byte(a, idx + i) != st)
             return i;
     return n;
 }
@@ -113,6 +122,10 @@ static void arena_set_states(k23_frames_arena_t *a, uint64_t idx, uint64_t n,
                              uint8_t st)
 {
     uint64_t i = 0, w = ARENA_BYTES8(st);
+    if (n == 1) {
+        k23_arena_set_state_(a, idx, st);
+        return;
+    }
     for (; i < n && ((idx + i) & 7) != 0; i++)
         k23_arena_set_state_(a, idx + i, st);
     for (; i + 8 <= n; i += 8)
@@ -142,7 +155,7 @@ static void arena_push(k23_frames_arena_t *a, uint64_t pfn, unsigned o)
 static void arena_unlink(k23_frames_arena_t *a, uint32_t idx, unsigned o)
 {
     struct k23_frame_meta *m = &a->meta[idx];
-    K23_ASSERT_INTERNAL(a->state[idx] == FRAME_HEAD_BYTE(o));
+    K23_ASSERT_INTERNAL(arena_byte(a, idx) == FRAME_HEAD_BYTE(o));
     if (m->prev != K23_ARENA_NIL)
         a->meta[m->prev].next = m->next;
     else
@@ -179,8 +192,7 @@ static void arena_free_block(k23_frames_arena_t *a, uint64_t pfn, unsigned o,
         if (b < a->base_pfn || b >= end)
             break;
         uint32_t bidx = (uint32_t)(b - a->base_pfn);
-        if (__atomic_load_n(&a->state[bidx], __ATOMIC_RELAXED) !=
-            FRAME_HEAD_BYTE(o))
+        if (arena_byte(a, bidx) != FRAME_HEAD_BYTE(o))
             break;
         arena_unlink(a, bidx, o);
         k23_arena_set_state_(a, bidx, FRAME_FREE);
@@ -387,7 +399,7 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     if (bad != n) {
         bool partly = bad != 0;
         for (uint64_t i = bad + 1; i < n && !partly; i++)
-            partly = k23_arena_state_(a, idx0 + i) == expect;
+            partly = arena_byte(a, idx0 + i) == expect;
         k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), partly,
                           (pfn + bad) << frame_shift);
     }
@@ -431,7 +443,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
     uint64_t base = a->base_pfn, end = arena_end(a);
 
     for (uint64_t i = 0; i < a->nframes;) {
-        uint8_t raw = __atomic_load_n(&a->state[i], __ATOMIC_RELAXED);
+        uint8_t raw = arena_byte(a, i);
         uint8_t st = raw & FRAME_STATE_MASK;
         if (st != FRAME_FREE_HEAD && raw != st)
             return arena_bad("frame in unknown state", base + i,
@@ -453,7 +465,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 return arena_bad("free frame marked busy in bitmap", pfn,
                                  frame_shift);
             for (uint64_t j = 1; j < bs; j++) {
-                if (a->state[i + j] != FRAME_FREE)
+                if (arena_byte(a, i + j) != FRAME_FREE)
                     return arena_bad("frame inside free block not free",
                                      pfn + j, frame_shift);
                 if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
