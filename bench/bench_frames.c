@@ -11,12 +11,23 @@
  * (its pop+push alone, without the allocator's bookkeeping).
  *   frames.free_long_vs_short_list=<ratio>
  *   frames.metadata_bytes_per_frame=<bytes>
+ * The huge-frame and multicore cases of issue 18, shaped as the peer
+ * harness (../shared/peer-bench) runs them so the figures compare:
+ *   frames.pair2m_ns          2 MiB-aligned 2 MiB alloc+free, empty arena
+ *   frames.fill2m_alloc_ns / frames.fill2m_free_ns   take every 2 MiB
+ *                             block, then free them in random order
+ *   frames.mt_batch_cpu_ratio thread CPU per op, 2 threads / 1 thread,
+ *                             batches of 256 frames (past the cache)
+ *   frames.churn_free2m       aligned 2 MiB blocks still allocatable after
+ *                             a 50% 4 KiB churn with random lifetimes
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -301,6 +312,195 @@ static double bench_runs(uint64_t size, unsigned align_log2, int iters,
     return median(v, REPS);
 }
 
+/* ---- huge frames: 2 MiB pairs, fill and free every 2 MiB block ---- */
+
+#define F2M (UINT64_C(2) << 20)
+#define BLOCKS_2M (RAM_SIZE / F2M)
+
+static double bench_pair2m(int iters)
+{
+    double v[REPS];
+    k23_paddr_t pa;
+    init_fa(K23_FRAMES_DEFAULT_CACHE);
+    for (int r = 0; r < REPS; r++) {
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < iters; i++) {
+            int rc = k23_frames_alloc_contiguous(&fa, F2M, 21, &pa);
+            if (rc != K23_OK)
+                die("2 MiB alloc", rc);
+            k23_frames_free_contiguous(&fa, pa, F2M);
+        }
+        v[r] = (double)(now_ns() - t0) / iters;
+    }
+    return median(v, REPS);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void shuffle(k23_paddr_t *v, uint64_t n, uint64_t seed)
+{
+    for (uint64_t i = n; i > 1; i--) {
+        uint64_t j = xorshift(&seed) % i;
+        k23_paddr_t t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* ns per op: allocate every 2 MiB block of a fresh arena, then free them
+ * in random order. Rounds repeat on the same arena. */
+static void bench_fill2m(int rounds, double *alloc_ns, double *free_ns)
+{
+    static k23_paddr_t blk[BLOCKS_2M];
+    double a[REPS], f[REPS];
+    init_fa(K23_FRAMES_DEFAULT_CACHE);
+    for (int r = 0; r < REPS; r++) {
+        uint64_t ta = 0, tf = 0, ops = 0;
+        for (int round = 0; round < rounds; round++) {
+            uint64_t n = 0;
+            uint64_t t0 = now_ns();
+            while (n < BLOCKS_2M &&
+                   k23_frames_alloc_contiguous(&fa, F2M, 21, &blk[n]) == K23_OK)
+                n++;
+            uint64_t t1 = now_ns();
+            shuffle(blk, n, 777 + 1000 * (uint64_t)r + (uint64_t)round);
+            uint64_t t2 = now_ns();
+            for (uint64_t i = 0; i < n; i++)
+                k23_frames_free_contiguous(&fa, blk[i], F2M);
+            uint64_t t3 = now_ns();
+            ta += t1 - t0;
+            tf += t3 - t2;
+            ops += n;
+        }
+        a[r] = (double)ta / (double)ops;
+        f[r] = (double)tf / (double)ops;
+    }
+    *alloc_ns = median(a, REPS);
+    *free_ns = median(f, REPS);
+}
+
+/* ---- multicore: batches of 256 frames, 1 thread vs 2 threads ---- */
+
+enum { MT_BATCH = 256, MT_ITERS = 4000 };
+
+struct mt_arg {
+    int cpu;
+    pthread_barrier_t *bar;
+    uint64_t cpu_ns, ops;
+};
+
+static void *mt_thread(void *vp)
+{
+    struct mt_arg *a = vp;
+    k23_paddr_t buf[MT_BATCH];
+    cpu_set_t cs;
+    CPU_ZERO(&cs);
+    CPU_SET(a->cpu, &cs);
+    /* best effort: without the pin the figure is still CPU time per op */
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
+    pthread_barrier_wait(a->bar);
+    uint64_t c0 = now_ns();
+    for (int it = 0; it < MT_ITERS; it++) {
+        for (int k = 0; k < MT_BATCH; k++)
+            if (k23_frames_alloc_one(&fa, &buf[k]) != K23_OK)
+                die("mt alloc_one", K23_ERR_NOMEM);
+        for (int k = MT_BATCH - 1; k >= 0; k--)
+            k23_frames_free_one(&fa, buf[k]);
+    }
+    a->cpu_ns = now_ns() - c0;
+    a->ops = 2u * MT_BATCH * MT_ITERS;
+    return NULL;
+}
+
+/* Mean over threads of thread CPU ns per op (time descheduled by other
+ * tenants of the machine does not count). */
+static double mt_run(int nthreads)
+{
+    pthread_barrier_t bar;
+    pthread_t th[2];
+    struct mt_arg a[2];
+    init_fa(K23_FRAMES_DEFAULT_CACHE);
+    pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
+    for (int t = 0; t < nthreads; t++) {
+        a[t] = (struct mt_arg){nthreads == 1 ? 1 : t, &bar, 0, 0};
+        if (pthread_create(&th[t], NULL, mt_thread, &a[t]) != 0)
+            die("pthread_create", K23_ERR_NOMEM);
+    }
+    double per_op = 0;
+    for (int t = 0; t < nthreads; t++) {
+        pthread_join(th[t], NULL);
+        per_op += (double)a[t].cpu_ns / (double)a[t].ops;
+    }
+    pthread_barrier_destroy(&bar);
+    k23_frames_stats_t s;
+    k23_frames_drain_all(&fa);
+    k23_frames_stats(&fa, &s);
+    if (s.allocated_frames != 0 || k23_frames_check(&fa) != K23_OK)
+        die("mt frames lost", K23_ERR_CORRUPT);
+    return per_op / nthreads;
+}
+
+/* Median over REPS of (CPU per op with 2 threads) / (with 1 thread), the
+ * two runs of a repetition back to back. */
+static double bench_mt_batch(double *one_ns, double *two_ns)
+{
+    double r1[REPS], r2[REPS], q[REPS];
+    for (int r = 0; r < REPS; r++) {
+        r1[r] = mt_run(1);
+        r2[r] = mt_run(2);
+        q[r] = r2[r] / r1[r];
+    }
+    *one_ns = median(r1, REPS);
+    *two_ns = median(r2, REPS);
+    return median(q, REPS);
+}
+
+/* ---- anti-fragmentation: 50% 4 KiB churn, then free 2 MiB blocks ---- */
+
+/* The peer harness's churn: 4 x frames steps keeping about half the
+ * frames allocated as single frames with random lifetimes, then count
+ * the aligned 2 MiB blocks that can still be allocated. */
+static uint64_t bench_churn(uint64_t *live_out)
+{
+    const uint64_t nframes = RAM_SIZE / F4K, target = nframes / 2;
+    k23_paddr_t *live = malloc(nframes * sizeof(*live));
+    k23_paddr_t *huge = malloc(BLOCKS_2M * sizeof(*huge));
+    uint64_t rng = UINT64_C(0x9e3779b97f4a7c15), n = 0, nh = 0;
+    if (live == NULL || huge == NULL)
+        die("churn malloc", K23_ERR_NOMEM);
+    init_fa(K23_FRAMES_DEFAULT_CACHE);
+    for (uint64_t step = 0; step < 4 * nframes; step++) {
+        uint64_t x = xorshift(&rng);
+        bool do_alloc = n < target / 8 || (n < target && x % 100 < 60) ||
+                        (n >= target && x % 100 < 40);
+        if (do_alloc) {
+            if (k23_frames_alloc_one(&fa, &live[n]) == K23_OK)
+                n++;
+        } else if (n != 0) {
+            uint64_t i = (x >> 20) % n;
+            k23_frames_free_one(&fa, live[i]);
+            live[i] = live[--n];
+        }
+    }
+    while (nh < BLOCKS_2M &&
+           k23_frames_alloc_contiguous(&fa, F2M, 21, &huge[nh]) == K23_OK)
+        nh++;
+    for (uint64_t i = 0; i < nh; i++)
+        k23_frames_free_contiguous(&fa, huge[i], F2M);
+    for (uint64_t i = 0; i < n; i++)
+        k23_frames_free_one(&fa, live[i]);
+    *live_out = n;
+    free(live);
+    free(huge);
+    return nh;
+}
+
 int k23_bench_frames(int argc, char **argv)
 {
     (void)argc;
@@ -382,6 +582,24 @@ int k23_bench_frames(int argc, char **argv)
     printf("  coalescing free, 1,000 blocks listed: %.1f ns\n", short_free);
     printf("  coalescing free, 100,000 blocks listed: %.1f ns\n", long_free);
 
+    /* huge frames, multicore, anti-fragmentation (issue 18) */
+    double pair2m = bench_pair2m(20000);
+    printf("  2 MiB alloc+free pair, empty arena: %.1f ns\n", pair2m);
+    double fill2m_a, fill2m_f;
+    bench_fill2m(20, &fill2m_a, &fill2m_f);
+    printf("  allocate every 2 MiB block / free them randomly: %.1f / %.1f "
+           "ns per op\n", fill2m_a, fill2m_f);
+    double mt1, mt2;
+    double mt_ratio = bench_mt_batch(&mt1, &mt2);
+    printf("  256-frame batches, CPU per op: 1 thread %.1f ns, each of 2 "
+           "threads %.1f ns (x%.2f)\n", mt1, mt2, mt_ratio);
+    uint64_t churn_live;
+    uint64_t churn = bench_churn(&churn_live);
+    printf("  after a 50%% 4 KiB churn (%llu frames live): %llu of %llu "
+           "aligned 2 MiB blocks allocatable\n",
+           (unsigned long long)churn_live, (unsigned long long)churn,
+           (unsigned long long)BLOCKS_2M);
+
     printf("frames.cache_pair_ns=%.1f\n", cache_pair);
     printf("frames.lifo_pair_ns=%.1f\n", lifo_pair);
     printf("frames.nocache_pair_ns=%.1f\n", nocache_pair);
@@ -396,7 +614,14 @@ int k23_bench_frames(int argc, char **argv)
     printf("frames.cache_pair_vs_lifo=%.2f\n", cache_pair / lifo_pair);
     printf("frames.lock2_vs_lifo=%.2f\n", lock_pairs / lifo_pair);
     printf("frames.free_long_vs_short_list=%.2f\n", long_free / short_free);
-    printf("frames.metadata_bytes_per_frame=%.2f\n", meta);
+    printf("frames.metadata_bytes_per_frame=%.3f\n", meta);
+    printf("frames.pair2m_ns=%.1f\n", pair2m);
+    printf("frames.fill2m_alloc_ns=%.1f\n", fill2m_a);
+    printf("frames.fill2m_free_ns=%.1f\n", fill2m_f);
+    printf("frames.mt_batch_1t_ns=%.1f\n", mt1);
+    printf("frames.mt_batch_2t_ns=%.1f\n", mt2);
+    printf("frames.mt_batch_cpu_ratio=%.2f\n", mt_ratio);
+    printf("frames.churn_free2m=%llu\n", (unsigned long long)churn);
     munmap(p, map);
     return 0;
 }

@@ -58,13 +58,81 @@ static inline uint64_t arena_end(const k23_frames_arena_t *a)
     return a->base_pfn + a->nframes;
 }
 
+static inline uint64_t arena_round8(uint64_t x)
+{
+    return (x + 7) & ~UINT64_C(7);
+}
+
+/* Layout of the bookkeeping: links, states, free bitmap, each starting
+ * 8-byte aligned. */
+static uint64_t arena_links_bytes(uint64_t nframes)
+{
+    return arena_round8(nframes * sizeof(struct k23_frame_meta));
+}
+
 uint64_t k23_arena_meta_bytes_(uint64_t nframes)
 {
-    uint64_t entries = nframes * sizeof(struct k23_frame_meta);
-    uint64_t bits = (nframes + 7) / 8;
-    entries = (entries + 7) & ~UINT64_C(7);
-    bits = (bits + 7) & ~UINT64_C(7);
-    return entries + bits;
+    return arena_links_bytes(nframes) + arena_round8(nframes) +
+           arena_round8((nframes + 7) / 8);
+}
+
+/* ---- state runs, eight states per word ---- */
+
+/* Eight state bytes read or written as one word. The arrays are 8-byte
+ * aligned; a word is only used when all eight frames lie in the run, so
+ * no other thread touches any of its bytes (the cache paths flip states
+ * of frames in caches, never of a run being allocated or freed). */
+typedef uint64_t __attribute__((may_alias)) arena_word_t;
+
+#define ARENA_BYTES8(b) (UINT64_C(0x0101010101010101) * (uint8_t)(b))
+
+/* The whole state byte of frame idx, order bits included. */
+static inline uint8_t arena_byte(const k23_frames_arena_t *a, uint64_t idx)
+{
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED);
+}
+
+/* Index of the first frame of [idx, idx + n) whose state byte is not st
+ * (st is never FRAME_FREE_HEAD, so whole bytes compare), or n when all
+ * are st. */
+static uint64_t arena_first_not(const k23_frames_arena_t *a, uint64_t idx,
+                                uint64_t n, uint8_t st)
+{
+    uint64_t i = 0, w = ARENA_BYTES8(st);
+    if (n == 1) /* the single frames of the cache paths */
+        return arena_byte(a, idx) != st ? 0 : 1;
+    while (i < n && ((idx + i) & 7) != 0) {
+        if (arena_byte(a, idx + i) != st)
+            return i;
+        i++;
+    }
+    for (; i + 8 <= n; i += 8) {
+        const arena_word_t *p = (const arena_word_t *)&a->state[idx + i];
+        if (__atomic_load_n(p, __ATOMIC_RELAXED) != w)
+            break;
+    }
+    for (; i < n; i++)
+        if (arena_byte(a, idx + i) != st)
+            return i;
+    return n;
+}
+
+/* Set the states of [idx, idx + n) to st. */
+static void arena_set_states(k23_frames_arena_t *a, uint64_t idx, uint64_t n,
+                             uint8_t st)
+{
+    uint64_t i = 0, w = ARENA_BYTES8(st);
+    if (n == 1) {
+        k23_arena_set_state_(a, idx, st);
+        return;
+    }
+    for (; i < n && ((idx + i) & 7) != 0; i++)
+        k23_arena_set_state_(a, idx + i, st);
+    for (; i + 8 <= n; i += 8)
+        __atomic_store_n((arena_word_t *)&a->state[idx + i], w,
+                         __ATOMIC_RELAXED);
+    for (; i < n; i++)
+        k23_arena_set_state_(a, idx + i, st);
 }
 
 /* ---- free lists ---- */
@@ -76,20 +144,18 @@ static void arena_push(k23_frames_arena_t *a, uint64_t pfn, unsigned o)
     uint32_t head = a->free_head[o];
     m->prev = K23_ARENA_NIL;
     m->next = head;
-    m->order = (uint8_t)o;
     if (head != K23_ARENA_NIL)
         a->meta[head].prev = idx;
     a->free_head[o] = idx;
     a->free_blocks[o]++;
     a->nonempty |= UINT32_C(1) << o;
-    k23_arena_set_state_(a, idx, FRAME_FREE_HEAD);
+    __atomic_store_n(&a->state[idx], FRAME_HEAD_BYTE(o), __ATOMIC_RELAXED);
 }
 
 static void arena_unlink(k23_frames_arena_t *a, uint32_t idx, unsigned o)
 {
     struct k23_frame_meta *m = &a->meta[idx];
-    K23_ASSERT_INTERNAL(k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
-                        m->order == o);
+    K23_ASSERT_INTERNAL(arena_byte(a, idx) == FRAME_HEAD_BYTE(o));
     if (m->prev != K23_ARENA_NIL)
         a->meta[m->prev].next = m->next;
     else
@@ -126,8 +192,7 @@ static void arena_free_block(k23_frames_arena_t *a, uint64_t pfn, unsigned o,
         if (b < a->base_pfn || b >= end)
             break;
         uint32_t bidx = (uint32_t)(b - a->base_pfn);
-        if (k23_arena_state_(a, bidx) != FRAME_FREE_HEAD ||
-            a->meta[bidx].order != o)
+        if (arena_byte(a, bidx) != FRAME_HEAD_BYTE(o))
             break;
         arena_unlink(a, bidx, o);
         k23_arena_set_state_(a, bidx, FRAME_FREE);
@@ -144,15 +209,17 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
                      uint64_t nframes, void *meta)
 {
     uint64_t bytes = k23_arena_meta_bytes_(nframes);
-    uint64_t entries = (nframes * sizeof(struct k23_frame_meta) + 7) &
-                       ~UINT64_C(7);
+    unsigned char *p = meta;
     k23_memzero_(a, sizeof(*a));
     a->base_pfn = base_pfn;
     a->nframes = nframes;
     a->hole_frames = nframes;
     a->meta = meta;
     a->meta_bytes = bytes;
-    a->bitmap = (unsigned char *)meta + entries;
+    p += arena_links_bytes(nframes);
+    a->state = p;
+    p += arena_round8(nframes);
+    a->bitmap = p;
     for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++)
         a->free_head[o] = K23_ARENA_NIL;
     /* Everything starts as a hole (state 0) and not free (bit set). */
@@ -163,10 +230,8 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
 void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
 {
     uint64_t idx = pfn - a->base_pfn;
-    for (uint64_t i = 0; i < n; i++) {
-        K23_ASSERT_INTERNAL(k23_arena_state_(a, idx + i) == FRAME_HOLE);
-        k23_arena_set_state_(a, idx + i, FRAME_RESERVED);
-    }
+    K23_ASSERT_INTERNAL(arena_first_not(a, idx, n, FRAME_HOLE) == n);
+    arena_set_states(a, idx, n, FRAME_RESERVED);
     a->hole_frames -= n;
     a->meta_pfn = pfn;
     a->meta_frames = n;
@@ -178,10 +243,8 @@ void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     uint64_t idx = pfn - a->base_pfn;
     if (n == 0)
         return;
-    for (uint64_t i = 0; i < n; i++) {
-        K23_ASSERT_INTERNAL(k23_arena_state_(a, idx + i) == FRAME_HOLE);
-        k23_arena_set_state_(a, idx + i, FRAME_FREE);
-    }
+    K23_ASSERT_INTERNAL(arena_first_not(a, idx, n, FRAME_HOLE) == n);
+    arena_set_states(a, idx, n, FRAME_FREE);
     k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx,
                            (size_t)n);
     a->hole_frames -= n;
@@ -197,8 +260,7 @@ static void arena_take(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                        uint8_t st)
 {
     uint64_t idx = pfn - a->base_pfn;
-    for (uint64_t i = 0; i < n; i++)
-        k23_arena_set_state_(a, idx + i, st);
+    arena_set_states(a, idx, n, st);
     if (n == 1)
         a->bitmap[idx >> 3] |= (unsigned char)(1u << (idx & 7));
     else
@@ -219,7 +281,7 @@ static bool arena_find_block(const k23_frames_arena_t *a, uint64_t p,
             break;
         uint32_t idx = (uint32_t)(h - a->base_pfn);
         if (k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
-            a->meta[idx].order == o) {
+            k23_arena_order_(a, idx) == o) {
             *head = h;
             *order = o;
             return true;
@@ -307,6 +369,7 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
 
 void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
 {
+    st &= FRAME_STATE_MASK; /* a free head's byte also holds its order */
     if (st == FRAME_HOLE || st == FRAME_RESERVED)
         K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
                        "own at", addr);
@@ -330,26 +393,22 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                      unsigned frame_shift)
 {
     uint64_t idx0 = pfn - a->base_pfn;
-    uint64_t good = 0, bad = UINT64_MAX;
 
     /* Check the whole range before changing anything. */
-    for (uint64_t i = 0; i < n; i++) {
-        if (k23_arena_state_(a, idx0 + i) == expect)
-            good++;
-        else if (bad == UINT64_MAX)
-            bad = i;
-    }
-    if (bad != UINT64_MAX)
-        k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), good != 0,
+    uint64_t bad = arena_first_not(a, idx0, n, expect);
+    if (bad != n) {
+        bool partly = bad != 0;
+        for (uint64_t i = bad + 1; i < n && !partly; i++)
+            partly = arena_byte(a, idx0 + i) == expect;
+        k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), partly,
                           (pfn + bad) << frame_shift);
+    }
 
     uint64_t end = pfn + n;
     for (uint64_t q = pfn; q < end;) {
         unsigned o = arena_fit_order(q, end, max_order);
         uint64_t bs = UINT64_C(1) << o;
-        uint64_t qi = q - a->base_pfn;
-        for (uint64_t i = 0; i < bs; i++)
-            k23_arena_set_state_(a, qi + i, FRAME_FREE);
+        arena_set_states(a, q - a->base_pfn, bs, FRAME_FREE);
         arena_free_block(a, q, o, max_order);
         q += bs;
     }
@@ -384,11 +443,15 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
     uint64_t base = a->base_pfn, end = arena_end(a);
 
     for (uint64_t i = 0; i < a->nframes;) {
-        uint8_t st = k23_arena_state_(a, i);
+        uint8_t raw = arena_byte(a, i);
+        uint8_t st = raw & FRAME_STATE_MASK;
+        if (st != FRAME_FREE_HEAD && raw != st)
+            return arena_bad("frame in unknown state", base + i,
+                             frame_shift);
         bool bit = k23_bitmap_test(a->bitmap, (size_t)i);
         uint64_t pfn = base + i;
         if (st == FRAME_FREE_HEAD) {
-            unsigned o = a->meta[i].order;
+            unsigned o = k23_arena_order_(a, i);
             if (o > max_order)
                 return arena_bad("free block order too large", pfn,
                                  frame_shift);
@@ -402,7 +465,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 return arena_bad("free frame marked busy in bitmap", pfn,
                                  frame_shift);
             for (uint64_t j = 1; j < bs; j++) {
-                if (k23_arena_state_(a, i + j) != FRAME_FREE)
+                if (arena_byte(a, i + j) != FRAME_FREE)
                     return arena_bad("frame inside free block not free",
                                      pfn + j, frame_shift);
                 if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
@@ -413,7 +476,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 uint64_t b = pfn ^ bs;
                 if (b >= base && b < end &&
                     k23_arena_state_(a, b - base) == FRAME_FREE_HEAD &&
-                    a->meta[b - base].order == o)
+                    k23_arena_order_(a, b - base) == o)
                     return arena_bad("free buddies not coalesced", pfn,
                                      frame_shift);
             }
@@ -455,7 +518,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                 return arena_bad("free list link out of range", base,
                                  frame_shift);
             if (k23_arena_state_(a, idx) != FRAME_FREE_HEAD ||
-                a->meta[idx].order != o)
+                k23_arena_order_(a, idx) != o)
                 return arena_bad("free list entry is not a free head of "
                                  "its order", base + idx, frame_shift);
             if (a->meta[idx].prev != prev)

@@ -26,29 +26,46 @@ enum {
     FRAME_CHECK_MARK = 6 /* transient, only inside k23_frames_check() */
 };
 
-/* 12 bytes per frame: doubly linked free-list links as arena-relative
- * indices (so free frames are never written), the state and the order. */
+/* 9 bytes per frame, in two arrays: doubly linked free-list links as
+ * arena-relative indices (so free frames are never written), and the
+ * state bytes: FRAME_* in the low 3 bits, and for FRAME_FREE_HEAD the
+ * block's order in the upper 5 (so that the buddy test of a free reads
+ * one byte). The states of a run are contiguous, so a 2 MiB block's 512
+ * states are checked and set eight at a time. State bytes are accessed
+ * with relaxed atomics. */
 struct k23_frame_meta {
     uint32_t next;  /* next block on the same free list, or K23_ARENA_NIL */
     uint32_t prev;  /* previous block, or K23_ARENA_NIL */
-    uint8_t state;  /* FRAME_*; accessed with relaxed atomics */
-    uint8_t order;  /* block order, valid for FRAME_FREE_HEAD */
-    uint16_t pad;   /* zero */
 };
+
+#define FRAME_STATE_MASK 7u
+#define FRAME_ORDER_SHIFT 3u
 
 #define K23_ARENA_NIL UINT32_MAX
 
 static inline uint8_t k23_arena_state_(const k23_frames_arena_t *a,
                                        uint64_t idx)
 {
-    return __atomic_load_n(&a->meta[idx].state, __ATOMIC_RELAXED);
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED) &
+           FRAME_STATE_MASK;
+}
+
+/* The order of the free block headed by frame idx (FRAME_FREE_HEAD). */
+static inline unsigned k23_arena_order_(const k23_frames_arena_t *a,
+                                        uint64_t idx)
+{
+    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED) >>
+           FRAME_ORDER_SHIFT;
 }
 
 static inline void k23_arena_set_state_(k23_frames_arena_t *a, uint64_t idx,
                                         uint8_t st)
 {
-    __atomic_store_n(&a->meta[idx].state, st, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->state[idx], st, __ATOMIC_RELAXED);
 }
+
+/* The state byte of the head of a free block of order o. */
+#define FRAME_HEAD_BYTE(o) ((uint8_t)(FRAME_FREE_HEAD | (o) << FRAME_ORDER_SHIFT))
 
 /* Bookkeeping bytes for an arena of @nframes frames (entries + bitmap). */
 uint64_t k23_arena_meta_bytes_(uint64_t nframes);

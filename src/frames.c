@@ -576,8 +576,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
     if (fa->pcpu_fast && fa->narenas == 1) {
         const k23_frames_arena_t *a = &fa->arenas[0];
         fa->fast_nframes = a->nframes;
-        fa->fast_state = (uintptr_t)&a->meta[0].state -
-                         (uintptr_t)a->base_pfn * sizeof(a->meta[0]);
+        fa->fast_state = (uintptr_t)a->state - (uintptr_t)a->base_pfn;
     }
     K23_ASSERT_EXPENSIVE(k23_frames_check(fa) == K23_OK);
     return K23_OK;
@@ -871,12 +870,11 @@ static inline uint64_t frames_rotr(k23_paddr_t pa, unsigned s)
     return (pa >> s) | (pa << ((64u - s) & 63u));
 }
 
-/* The state byte of frame number pfn when fast_nframes != 0: one multiply
- * and add, with no arena lookup and no subtraction of its base. */
+/* The state byte of frame number pfn when fast_nframes != 0: one add,
+ * with no arena lookup and no subtraction of its base. */
 static inline uint8_t *frames_fast_state(const k23_frames_t *fa, uint64_t pfn)
 {
-    return (uint8_t *)(fa->fast_state +
-                       (uintptr_t)pfn * sizeof(struct k23_frame_meta));
+    return (uint8_t *)(fa->fast_state + (uintptr_t)pfn);
 }
 
 /* A frame just popped from a cache: mark it allocated, return its

@@ -822,6 +822,19 @@ Test(frames, checker_reports_corruption)
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
     a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
     cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* order bits on a frame that is not a free block's head */
+    a->state[idx] |= 1u << FRAME_ORDER_SHIFT;
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->state[idx] &= FRAME_STATE_MASK;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a free block head with the wrong order */
+    unsigned ho = 0;
+    while (a->free_head[ho] == K23_ARENA_NIL)
+        ho++;
+    a->state[a->free_head[ho]] ^= 1u << FRAME_ORDER_SHIFT;
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->state[a->free_head[ho]] ^= 1u << FRAME_ORDER_SHIFT;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
     /* a counter off by one */
     a->free_frames++;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);

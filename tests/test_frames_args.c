@@ -272,3 +272,38 @@ Test(frames_args, second_free_says_where_the_frame_is)
     expect_free_panic(16, 1, 1, "free of a frame that is not allocated (it "
                                 "is in a per-CPU cache)");
 }
+
+/* A run's states are checked eight at a time: a single frame not
+ * allocated anywhere in a 2 MiB run (word edges, word middles, the ends)
+ * must still be found, named by its own address, and the range called
+ * partly allocated. */
+struct run_args {
+    k23_frames_t *fa;
+    k23_paddr_t run;
+};
+
+static void call_free_run(void *arg)
+{
+    struct run_args *a = arg;
+    k23_frames_free_contiguous(a->fa, a->run, 512 * F4K);
+}
+
+Test(frames_args, free_of_a_run_with_one_frame_freed_names_that_frame)
+{
+    static const unsigned hole[] = {0, 1, 7, 8, 9, 255, 256, 263, 504, 510,
+                                    511};
+    for (unsigned i = 0; i < sizeof(hole) / sizeof(hole[0]); i++) {
+        k23_frames_t *fa = make_allocator(0);
+        struct run_args a = {fa, 0};
+        cr_assert_eq(k23_frames_alloc_contiguous(fa, 512 * F4K, 21, &a.run),
+                     K23_OK);
+        k23_paddr_t pa = a.run + (k23_paddr_t)hole[i] * F4K;
+        k23_frames_free_one(fa, pa);
+        char needle[160];
+        snprintf(needle, sizeof(needle),
+                 "free of a partly allocated range; frame not allocated at "
+                 "0x%llx",
+                 (unsigned long long)pa);
+        expect_panic(call_free_run, &a, needle);
+    }
+}

@@ -83,11 +83,11 @@ static void collect_blocks(const k23_frames_t *fa, struct outcome *o)
     for (unsigned i = 0; i < fa->narenas; i++) {
         const k23_frames_arena_t *a = &fa->arenas[i];
         for (uint64_t f = 0; f < a->nframes; f++) {
-            if (a->meta[f].state != FRAME_FREE_HEAD)
+            if (k23_arena_state_(a, f) != FRAME_FREE_HEAD)
                 continue;
             cr_assert(o->nblocks < MAX_BLOCKS);
             o->block_pfn[o->nblocks] = a->base_pfn + f;
-            o->block_order[o->nblocks] = a->meta[f].order;
+            o->block_order[o->nblocks] = k23_arena_order_(a, f);
             o->nblocks++;
         }
     }

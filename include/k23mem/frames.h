@@ -8,7 +8,7 @@
  * A kernel hands k23_frames_init() its free physical regions. They are
  * aligned inward to the frame size and merged into arenas while the
  * bookkeeping spent on the holes between them stays within a budget. Each
- * arena keeps 12 bytes per frame plus one bit (a free bitmap) in a
+ * arena keeps 9 bytes per frame plus one bit (a free bitmap) in a
  * bookkeeping area carved from the arena's own largest free piece and
  * reached through k23_port_phys_to_virt(); free frames themselves are never
  * read or written, so they need not even be mapped.
@@ -105,7 +105,9 @@ typedef struct k23_frames_arena {
     uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
     uint64_t meta_frames;      /**< frames of the bookkeeping area */
     uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
-    struct k23_frame_meta *meta;  /**< per-frame entries, nframes of them */
+    struct k23_frame_meta *meta;  /**< per-frame free-list links, nframes */
+    uint8_t *state;            /**< per-frame state bytes (with the block
+                                *   order of a free block's head), nframes */
     unsigned char *bitmap;     /**< bit i clear: frame i is free */
     uint32_t nonempty;         /**< bit o set: free list o is not empty */
     uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
