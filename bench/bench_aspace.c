@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench aspace: address spaces on the hosted port (phys == virt),
  * every frame from a k23_frames_t over 128 MiB of mmap'd memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench frames: the frame allocator on the hosted port. "RAM" is a
  * 1 GiB mmap(MAP_NORESERVE) reservation; only the allocator's bookkeeping

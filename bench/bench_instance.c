@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench instance [cycles] [rounds]: instantiate and tear down a
  * module with one 64 KiB memory (no declared maximum, 32 MiB offset guard

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench kmem: the object caches against mimalloc and jemalloc in
  * one run. The peers come from Debian's libmimalloc2.0 and libjemalloc2,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench megablocks [--ops N] [--live-max MB] [--seed S] [--shift K]
  *

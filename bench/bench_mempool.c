@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench mempool [ROUNDS]: cost of one allocate + touch + deallocate
  * cycle of a 1 MiB memory from the memory pool, for three reuse patterns:

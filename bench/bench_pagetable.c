@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench pagetable [format]: the page-table engine on the hosted
  * port (phys == virt). Table frames come from a LIFO of preallocated,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench plan [N]: k23_frames_plan() over N RAM regions of 64 KiB,
  * 128 KiB apart (the shape of tests/fdt_tool_big.sh; default 128,000),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench runs: contiguous-run search (k23_bitmap_next_clear, the
  * form that returns its result; k23_bitmap_find_clear is the same search

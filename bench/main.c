@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-bench MODE [args]: benchmarks, not tests. Each mode prints its
  * measurements and ends with key=value lines (see the issue each mode

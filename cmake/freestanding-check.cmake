@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 cmake_policy(VERSION 3.20)
 # Compile core sources as freestanding code against nothing but the
 # compiler's own headers, then reject any undefined symbol that is neither

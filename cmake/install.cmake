@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Install headers, libraries, k23mem.pc and a CMake package config.
 include(CMakePackageConfigHelpers)
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # libFuzzer targets, shared by tests/fdt.cmake and tests/fuzz.cmake.
 #
 # k23_add_fuzz(NAME <test> TARGET <binary> SOURCES <c files...>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Find Node and build the command line that runs a wasm32-wasi program:
 #   K23_NODE_COMMAND = node --no-warnings [--single-threaded-gc]
 #                      [--experimental-wasi-unstable-preview1] run-wasi.mjs

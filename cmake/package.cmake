@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Debian packages: `cpack -G DEB` in a build tree writes
 #   libk23mem0     the shared library (component lib)
 #   libk23mem-dev  headers, static library, k23mem.pc, CMake package, docs (dev)

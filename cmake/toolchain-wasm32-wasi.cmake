@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # CMake toolchain for wasm32-wasi with Debian's clang, lld and wasi-libc
 # (packages clang lld llvm wasi-libc libclang-rt-14-dev-wasm32: headers in
 # /usr/include/wasm32-wasi, libraries in /usr/lib/wasm32-wasi, so the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The frame allocator demo (a step of scripts/demo): needs mmap, so hosted
 # ports only.
 if(K23_PORT_HOSTED)

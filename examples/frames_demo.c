@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * frames_demo: the frame allocator on a PC-like memory map.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * instance_demo: the two instance allocators side by side. Creates an
  * on-demand and a pooling allocator, instantiates a batch of modules with

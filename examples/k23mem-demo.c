@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-demo: the foundation modules at work on a small, realistic input.
  * Takes a QEMU-virt-like memory map, removes the kernel image and the

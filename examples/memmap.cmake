@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Demo step: k23mem-memmap on the device trees of QEMU's virt machines.
 if(TARGET k23mem-memmap)
   set(K23_MEMMAP_TOOL "$<TARGET_FILE:k23mem-memmap>")

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Shared helpers for scripts/demo and scripts/test. Sourced, not run.
 set -euo pipefail
 

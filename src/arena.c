@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * One arena: a binary buddy allocator indexed by absolute frame number,
  * exact-size runs carved out of buddy blocks, and the invariant checker.

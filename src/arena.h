@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * One arena's buddy allocator, exact runs and checker. Private to the
  * frame allocator (src/frames.c); the public face is k23mem/frames.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Address spaces: regions over a page table (see include/k23mem/aspace.h
  * and docs/aspace.md). The tree and the records are in aspace_tree.c, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Private to the address-space module (src/aspace*.c): the region tree
  * and the record allocator, shared by the operations in aspace.c and the

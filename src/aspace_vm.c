@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The port's virtual-memory hooks (port.h) over an address space: a
  * kernel port forwards k23_port_vm_* here under its own lock.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Contiguous-run search on libbsd bitstrings (see k23mem/bitmap.h).
  *

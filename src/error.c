@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23_strerror(): a table indexed by the negated code, built the way
  * libfdt's fdt_strerror.c builds its table ([(val)] = { .str = #val }).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The memory map of a device-tree machine (see include/k23mem/fdt_memmap.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The frame allocator: memory map -> arenas, the global (arena) lock, the
  * per-CPU caches, requests with alignment and physical limits, statistics

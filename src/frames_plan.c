@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The frame allocator's view of a memory map: runs of touching regions in
  * address order (see frames_plan.h for why, and for the cost).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The memory map as the frame allocator plans it: runs of touching
  * regions, in address order. Private to src/frames.c and

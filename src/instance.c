@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Instance allocators: the wrappers and batch helpers that call through a
  * k23_instance_allocator_ops_t, the memory and table operations shared by

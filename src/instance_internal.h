@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Helpers shared by src/instance.c and src/instance_pool.c. Not installed.
  */

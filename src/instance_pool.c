@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Pooling instance allocator. Memories come from the memory pool
  * (mempool.c); tables and instance blocks from two slabs of equal slots

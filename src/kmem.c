@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Object caches (include/k23mem/kmem.h): Bonwick's slabs behind per-CPU
  * magazines, and k23_kmalloc() over a set of size-class caches.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Byte and string helpers for the freestanding core, in the spirit of
  * mimalloc's libc.c: the core never calls the C library by name.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Megablock allocator over a grow-only memory (see megablock.h).
  *

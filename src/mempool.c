@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Memory pool: wasmtime's pooling MemoryPool and its
  * ModuleAffinityIndexAllocator (seed 001), in freestanding C.

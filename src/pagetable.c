@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The page-table engine: one walker for every format in pagetable.h.
  *

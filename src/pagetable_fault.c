@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Page-fault decoders: the raw trap values of each architecture turned
  * into k23_fault_t flags, present-or-not, user-or-kernel and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Page-table formats: the descriptor bits of x86_64, aarch64 (stage 1,
  * 4 KiB granule) and riscv64 (Sv39/48/57) as data plus encode and decode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Shared between the page-table files (src/pagetable*.c). Not installed.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Permission flags: W^X checks, fault-flag conversion, ELF flags, and the
  * text form "READ | WRITE" (fixed order; "NONE" for the empty set).

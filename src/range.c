@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Address arithmetic and region lists. Internally a non-empty range is
  * handled by its inclusive last byte, which always fits in 64 bits, so a

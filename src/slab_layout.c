@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Slab layout calculator: wasmtime's SlabConstraints::new, calculate() and
  * SlabLayout (seed 001), in C.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* k23_version(): the version this library was built as (k23mem/version.h). */
 #include "k23mem/version.h"
 

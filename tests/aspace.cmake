@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The address-space tests read the page tables back with the independent
 # reader (pt_decoder.c), as the page-table tests do; log2 needs libm.
 if(TARGET test_aspace)

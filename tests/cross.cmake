@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The host-independent modules -- run search (src/bitmap.c), ranges,
 # permissions, slab layout, device-tree memory map -- built for other CPUs
 # and run there (ctest label "cross"): i386 for a 32-bit size_t, s390x for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The frame allocator's and the object caches' argument checks and misuse
 # panics must not depend on the debug level (README, "Invalid arguments"):
 # their suites also run against the K23_DEBUG=0 copy of the library

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Device-tree memory map (src/fdt_memmap.c): test DTBs compiled from
 # tests/fdt/*.dts with dtc, the Criterion suite's DTB folder, the tool's
 # tests, the QEMU virt maps, the libFuzzer target and the freestanding

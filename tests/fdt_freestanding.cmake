@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # src/fdt_memmap.c in a freestanding build, as the kernel port compiles it:
 # compiler headers, ports/freestanding-include/libfdt_env.h and libfdt's
 # own two headers only (tests/fdt_freestanding.sh). The project's general

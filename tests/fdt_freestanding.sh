@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Compile src/fdt_memmap.c as a freestanding kernel would: no C library
 # headers at all, only the compiler's own, our libfdt_env.h and libfdt's two
 # public headers (from a folder that holds nothing else). Then check that

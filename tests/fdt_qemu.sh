@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The memory maps of QEMU's virt machines: dump the DTB QEMU generates
 # (-M virt,dumpdtb=FILE) and compare k23mem-memmap --kv with the map QEMU
 # documents (RAM at 0x40000000 on aarch64, 0x80000000 on riscv64). With

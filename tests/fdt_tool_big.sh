@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # k23mem-memmap on a large, valid blob (issue 14): 128,000 RAM regions of
 # 64 KiB, 128 KiB apart from 0x80000000, in 1,000 memory nodes of 128
 # (dtc is slow on one property of 512,000 cells; k23_fdt_memmap walks the

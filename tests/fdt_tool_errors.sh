@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # k23mem-memmap's error paths, and a few good runs, with leak detection
 # on: every exit status must be the documented one (0 done, 1 runtime
 # error such as an unreadable file, 2 usage or invalid input). Under AddressSanitizer a leak turns the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Tests of the k23mem-memmap tool: --kv output of the test trees against
 # maps written by hand (the comments of tests/fdt/*.dts), --exclude and
 # --page-size, exit status 2 with one stderr line for every malformed blob,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The frame allocator's per-CPU caches once more without the port's rseq
 # fast path (K23MEM_NO_RSEQ makes k23_port_pcpu_fast() false), so that the
 # locked caches stay tested in the builds where the fast path is on.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The freestanding guarantee: every src/*.c compiles with -ffreestanding
 # against the compiler's own headers only, and calls nothing outside
 # libk23mem and the port. Modules built on libfdt (which brings its own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # libFuzzer targets over the text parsers (the device-tree one is declared
 # in tests/fdt.cmake): each is built with clang -fsanitize=fuzzer,address,
 # undefined by cmake/k23-fuzz.cmake and fuzzed for 15 s by ctest (label

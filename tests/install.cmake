@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Install into a temporary prefix and build a separate program against it
 # with pkg-config and with find_package (tests/install/check.sh).
 if(K23_PORT_HOSTED AND NOT K23_SANITIZE)

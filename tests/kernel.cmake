@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The kernel port (issue 8).
 #
 # In a kernel build (K23_PORT=kernel, a ports/kernel/toolchain-<arch>.cmake

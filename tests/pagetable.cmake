@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The page-table tests link the independent table reader (pt_decoder.c),
 # kept out of tests/support so no other suite carries it.
 if(TARGET test_pagetable)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The hosted port's inline CPU-local steps have two forms: with asm goto
 # (GCC 11+ and clang 11+, what the library uses) and without. Build the
 # port's suite once more with K23_PORT_HOSTED_NO_ASM_GOTO so that the

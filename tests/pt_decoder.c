@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Independent page-table reader (see pt_decoder.h). Each architecture has
  * its own walker following its manual's translation steps:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * An independent reader of x86_64, aarch64 and riscv64 page tables, for
  * the page-table tests. Written from the architecture manuals' descriptor

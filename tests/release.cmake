@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Release checks (ctest label "release"): the ABI the shared library
 # exports, and the installed headers in C and C++ consumers.
 if(K23_PORT_HOSTED AND TARGET k23mem_shared AND NOT K23_SANITIZE)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The k23mem-slab command line: kv output, exit codes, suffixes, --width 32.
 if(K23_PORT_HOSTED AND TARGET k23mem-slab)
   add_test(NAME slab_tool

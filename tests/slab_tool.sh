@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # CLI test of k23mem-slab: the --kv line, exit codes, size suffixes and
 # 32-bit overflow. Usage: slab_tool.sh PATH/TO/k23mem-slab
 tool="$1"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Threaded stress test of the frame allocator: more threads than CPUs
  * (so callers are preempted and migrated between CPU caches) allocate and

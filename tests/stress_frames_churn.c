@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The frame allocator under the worst scheduling we can arrange, with the
  * checker running all the time:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Threaded stress test of remote cache mutation against the fast path:
  * workers (more than CPUs, so they are preempted and migrate) allocate and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Threaded stress test of the object caches: more threads than CPUs
  * allocate and free k23_kmalloc() memory and objects of one cache, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Threads sharing one memory pool: allocations, frees and purges from four
  * threads at once, run under ThreadSanitizer by scripts/test. Each thread
  * checks that a slot it gets holds no other thread's data. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The hosted port's lock under contention: mutual exclusion and owner
  * tracking, run under ThreadSanitizer by scripts/test. */
 #include <pthread.h>

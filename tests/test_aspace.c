@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of address spaces (k23mem/aspace.h) on the hosted port
  * (phys == virt): every frame comes from a heap pool with failure

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the run search (k23mem/bitmap.h). Inputs are built with libbsd's
  * own <bsd/sys/bitstring.h> macros to prove the layouts agree, and results

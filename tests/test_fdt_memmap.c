@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of k23_fdt_memmap(): device-tree sources under tests/fdt compiled by
  * dtc at build time (K23_FDT_DTB_DIR), blobs corrupted in memory, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the frame allocator (k23mem/frames.h) on the hosted port:
  * "physical memory" is an mmap'd buffer (phys == virt), or, for the tests at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23_frames_add_region(): memory given to the allocator after init (a
  * hole inside an arena, as the device tree or a boot carve-out between

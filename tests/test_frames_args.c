@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The frame allocator's argument checks and misuse messages (README,
  * "Invalid arguments"): every function of k23mem/frames.h that returns an

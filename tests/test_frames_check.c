@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23_frames_check() with the rseq fast path, deterministically: a frame a
  * thread holds between a per-CPU cache step and its state update ("in

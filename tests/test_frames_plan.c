@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the frame allocator's planning (src/frames_plan.c and the
  * walk in src/frames.c): touching regions are one run, so a map cut into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Object caches (k23mem/kmem.h): a model test of k23_kmalloc/k23_kfree
  * against a shadow set of live objects, the cache API with constructors,

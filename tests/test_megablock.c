@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The portable megablock allocator (src/megablock.c) on a simulated
  * grow-only memory: argument checks, windows at the ends of the address

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the memory pool on the hosted port: slot addresses, guard
  * regions that really fault, resets that really zero, pool full and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the page-table engine (k23mem/pagetable.h) on the hosted port
  * (phys == virt): table frames come from a heap pool or a k23_frames_t,

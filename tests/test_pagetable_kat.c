@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Known-answer tests of the page-table formats (exact entry bits worked
  * out by hand from the manuals), the fault decoders over every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 #define _GNU_SOURCE /* sched_getcpu, CPU_SET */
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Tests of the slab layout calculator against wasmtime's calculate()
  * (seed 001): hand-computed layouts, the seed's known-layout sweep, its

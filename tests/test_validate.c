@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Argument checks of every public function outside frames.h, table-driven
  * (README, "Invalid arguments"): a function that returns an error code

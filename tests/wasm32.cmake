@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # wasm32 port tests (label "wasm"). Two roles, one table:
 #  - in a wasm32 tree (-DK23_PORT=wasm32) this file builds the test programs
 #    of tests/ports/wasm32/ and registers them with ctest (they run through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-memmap: print (and draw) the physical memory map a kernel would
  * build from a device-tree blob, using k23_fdt_memmap(), and the arenas the

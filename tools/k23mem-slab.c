@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * k23mem-slab: how much address space a memory-pool configuration
  * reserves, and how many slots fit.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # k23mem-memmap: the memory map of a device-tree blob (src/fdt_memmap.c).
 # Hosted ports only: it reads files and prints.
 if(K23_PORT_HOSTED AND NOT "fdt_memmap.c" IN_LIST K23_CORE_EXCLUDE)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The number syntax of k23mem-memmap (see memmap_args.h). */
 #include "memmap_args.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The number syntax of k23mem-memmap's --page-size and --exclude, shared by
  * the tool and its libFuzzer target (tests/fuzz/fuzz_memmap_args.c).

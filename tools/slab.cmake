@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # k23mem-slab: prints the slab layout of a memory-pool configuration.
 if(K23_PORT_HOSTED)
   add_executable(k23mem-slab "${CMAKE_CURRENT_LIST_DIR}/k23mem-slab.c"

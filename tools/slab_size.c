@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* The SIZE syntax of k23mem-slab (see slab_size.h). */
 #include "slab_size.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The SIZE syntax of k23mem-slab, shared by the tool and its libFuzzer
  * target (tests/fuzz/fuzz_slab_size.c).

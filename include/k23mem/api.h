@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file api.h
  * K23_API marks every function of the public API. The shared library is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file aspace.h
  * Address spaces: regions of virtual memory over one page table, their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file bitmap.h
  * Contiguous-run search on libbsd `bitstr_t` bitstrings.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file error.h
  * Error codes of libk23mem.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file fdt_memmap.h
  * The physical memory map of a device-tree machine, read from its

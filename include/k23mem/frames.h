@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file frames.h
  * The physical frame allocator: a memory map turned into arenas, an O(1)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file instance.h
  * Instance allocators: a const ops table plus a context pointer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file instance_pool.h
  * Pooling instance allocator: instance blocks, linear memories and tables

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file k23mem.h
  * Umbrella header: includes every public libk23mem module.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file kmem.h
  * Kernel object caches (Bonwick's slab allocator with per-CPU magazines)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file megablock.h
  * Megablock allocator for a linear memory that only grows (WebAssembly's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file mempool.h
  * Pool of WebAssembly linear memories in one reserved slab (the memory

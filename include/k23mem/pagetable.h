@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file pagetable.h
  * Page tables: one engine for x86_64, aarch64 and riscv64.

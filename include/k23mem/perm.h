@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file perm.h
  * Memory permission flags, page-fault flags and ELF segment flags.

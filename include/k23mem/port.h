@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file port.h
  * The port contract: everything a host supplies to libk23mem.

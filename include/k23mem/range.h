@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file range.h
  * Address arithmetic and address ranges, overflow-checked everywhere.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file slab_layout.h
  * Slab layout calculator for a pool of WebAssembly linear memories.

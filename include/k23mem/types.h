@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file types.h
  * Scalar types shared by every libk23mem module: physical and virtual

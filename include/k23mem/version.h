@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file version.h
  * The libk23mem version these headers belong to; k23_version() says which

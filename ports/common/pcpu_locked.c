@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The CPU-local stack hooks of port.h for a port without a lock-free fast
  * path (the kernel and wasm32 ports, and the hosted port where rseq is not

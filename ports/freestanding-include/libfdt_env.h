@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libfdt_env.h for freestanding builds of libk23mem (written for this
  * project; the name is fixed because <libfdt.h> includes it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Port configuration for the hosted (POSIX) port: the types port.h needs
  * from its port. Installed as <k23_port_config.h> with the hosted build.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Test hooks of the hosted port, for its own tests only: not installed,
  * and hidden from libk23mem.so (programs linked with the static library

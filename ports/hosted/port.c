@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The hosted port: libk23mem on a POSIX system (Linux first), with
  * pthreads, sched_getcpu, and mmap/mprotect/madvise for the virtual-memory

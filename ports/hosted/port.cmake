@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The hosted port: POSIX (Linux) with pthreads and mmap.
 set(K23_PORT_SOURCES "${CMAKE_CURRENT_LIST_DIR}/port.c")
 find_package(Threads REQUIRED)

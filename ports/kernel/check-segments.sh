@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # check-segments.sh IMAGE: the kernel's program headers are what its link
 # script promises and what the kernel itself checks at boot: three PT_LOAD
 # segments text (R E), rodata (R), data (RW), none writable and executable,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Boot console: a small printf over the arch's polled UART, and the
  * verdict-and-exit path every failure takes.

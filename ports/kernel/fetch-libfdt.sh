@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Fetch libfdt for a kernel target into the build folder. Never touches the
 # system's dpkg architectures or apt state: apt runs with its own lists and
 # cache under DEPS_DIR.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Port configuration for the kernel port: a kernel with several CPUs and
  * a timer interrupt (physical == virtual until it turns paging on). Installed as

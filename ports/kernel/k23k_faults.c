@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Page faults with paging on: the W^X and guard checks of the self-test
  * and a demand-zero region. The arch trap handler decodes a fault with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * An instance allocator backed by the frame allocator (k23k_selftest.h),
  * and the self-test that drives it through libk23mem's generic module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Reference memory map read straight from the DTB with libfdt (see
  * k23k_memmap.h). Deliberately simple: small fixed tables, insertion sort,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The example kernels' own reading of the device tree's memory map, done
  * with libfdt directly. It is the reference the self-test checks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Paging for the example kernels, built with libk23mem's page-table
  * module (k23mem/pagetable.h) from frames of the kernel's frame allocator,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Pieces of the example kernels' self-test and the frame-backed instance
  * allocator (k23k_instance.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * CPUs of the example kernels: the per-CPU table, reading /cpus, starting
  * the other CPUs (PSCI CPU_ON on aarch64, SBI HSM hart_start on riscv64,

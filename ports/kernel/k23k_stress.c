@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * SMP stress of the frame allocator: every CPU allocates and frees single
  * frames (through the per-CPU caches) and small runs for a bounded time,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The example kernel: boots on QEMU's virt machine (aarch64 or riscv64),
  * finds its RAM through the device tree, hands it to libk23mem and checks

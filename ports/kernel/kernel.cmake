@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The example kernel for K23_KERNEL_ARCH, linked with libk23mem built for
 # the kernel port and with libfdt fetched into the build folder.
 # Included by tests/kernel.cmake when K23_PORT=kernel.

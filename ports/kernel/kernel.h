@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * What the kernel port's hooks (port.c) need from the kernel, and what the
  * two example kernels share: console output, the exit path and a few

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The C library subset a freestanding kernel must supply: memset, memcpy,
  * memmove and memcmp, which GCC and clang emit calls to on their own, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libk23mem port hooks for a kernel with several CPUs and a timer
  * interrupt: spinlocks that mask interrupts, CPU ids from per-CPU data,

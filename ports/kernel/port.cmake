@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The kernel port: libk23mem linked into a freestanding SMP kernel with
 # interrupts and paging (docs/kernel.md). Needs a cross toolchain file:
 #   cmake -S . -B build-kernel-aarch64 -DCMAKE_TOOLCHAIN_FILE=ports/kernel/toolchain-aarch64.cmake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # CMake toolchain file: libk23mem's kernel port for aarch64 (QEMU virt).
 #   cmake -S . -B build-kernel-aarch64 -DCMAKE_TOOLCHAIN_FILE=ports/kernel/toolchain-aarch64.cmake
 # -mstrict-align: with the MMU off all memory is Device memory, where

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Shared part of ports/kernel/toolchain-<arch>.cmake: a freestanding
 # cross build of libk23mem and the example kernels. The arch file sets
 # K23_KERNEL_ARCH, K23_KERNEL_CROSS (compiler prefix) and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # CMake toolchain file: libk23mem's kernel port for riscv64 (QEMU virt).
 #   cmake -S . -B build-kernel-riscv64 -DCMAKE_TOOLCHAIN_FILE=ports/kernel/toolchain-riscv64.cmake
 # No F/D extensions: kernel code must not touch FP state. medany: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * GHC's OS-memory interface (ghc_osmem.h) on the wasm32 port's megablock
  * allocator. Meanings follow rts/sm/OSMem.h and rts/posix/OSMem.c; see the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file ghc_osmem.h
  * GHC's OS-memory interface (rts/sm/OSMem.h) for wasm32, backed by the

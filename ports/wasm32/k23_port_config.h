@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Port configuration for the wasm32 port (wasm32-wasi, single-threaded):
  * the types port.h needs from its port. Installed as <k23_port_config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file k23mem_wasm32.h
  * The wasm32 port's process-wide megablock allocator: k23_mblock_t over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The wasm32 port: libk23mem in a wasm32-wasi module.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The wasm32 port: wasm32-wasi with clang and Debian's wasi-libc, run under
 # a WASI host (Node's built-in WASI in the tests). Configure with
 #   cmake -S . -B build-wasm32 -DK23_PORT=wasm32 \

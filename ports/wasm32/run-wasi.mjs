@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
 // Run a wasm32-wasi command module under Node's built-in WASI:
 //   node --no-warnings run-wasi.mjs prog.wasm [args...]
 // The exit code of the program becomes Node's; a trap (abort, panic)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The wasm32 port's process-wide megablock allocator: the portable
  * k23_mblock_t (src/megablock.c) fed by memory.grow on memory 0.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Build the test programs of the host-independent modules (run search,
 # ranges, permissions, slab layout, device-tree memory map) for one CPU:
 #

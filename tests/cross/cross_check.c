@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Host-independent modules against naive references, built for other CPUs
  * (tests/cross/build.sh: i386 for a 32-bit size_t, s390x for big-endian)

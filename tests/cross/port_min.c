@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The three port hooks the host-independent modules call (panic, log,
  * caps), for the test programs tests/cross/build.sh builds for other CPUs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Run one program built by tests/cross/build.sh, through the target's
 # emulator when it needs one. Exit status 77 (ctest: skipped) when the
 # target could not be built on this machine.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Minimal port configuration for the freestanding check: what a bare-metal
  * port would supply, using nothing but the compiler's own headers.

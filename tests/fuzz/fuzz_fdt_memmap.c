@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libFuzzer target over k23_fdt_memmap(): any byte string is a blob. The
  * last input byte also picks the page size and whether to add an

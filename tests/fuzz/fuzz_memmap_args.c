@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libFuzzer target over k23mem-memmap's argument parsers
  * (tools/memmap_args.c): memmap_parse_u64, memmap_parse_page_size and

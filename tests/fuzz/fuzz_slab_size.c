@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libFuzzer target over slab_parse_size() (tools/slab_size.c), the SIZE
  * and count syntax of k23mem-slab.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Install libk23mem into a temporary prefix, then build and run a separate
 # program against it twice: with pkg-config and with find_package.
 # Usage: check.sh BUILD_DIR SOURCE_DIR SCRATCH_DIR

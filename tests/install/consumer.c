@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* A separate program built against an installed libk23mem: proves the
  * headers, the libraries and the discovery files work together. */
 #include <k23mem/k23mem.h>

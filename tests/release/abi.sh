@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The shared library exports exactly the API: every function and variable
 # declared in the installed headers, and nothing else (no k23_*_ internal,
 # no port helper). Usage: abi.sh BUILD_DIR SCRATCH_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The installed headers compile, and a program using them links and runs,
 # in every language mode a consumer may use: C99 and C11 with -pedantic,
 # C++11 and C++17, each with gcc and clang.

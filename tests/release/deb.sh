@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # `cpack -G DEB` writes libk23mem0, libk23mem-dev and k23mem-tools with
 # the right contents and dependencies; unpacked into a scratch root
 # (dpkg-deb -x, no installation), they build and run a consumer through

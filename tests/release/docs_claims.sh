@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Claims in the docs that drifted once, checked against the tree:
 # - README's hook count is port.h's number of k23_port_* functions;
 # - every CMake option and cache variable the project defines is named in

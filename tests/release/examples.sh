@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # examples/ builds on its own against an installed libk23mem, in C11
 # without extensions: with its CMakeLists.txt (find_package) and with its
 # Makefile (pkg-config), both from the install prefix; the programs run.

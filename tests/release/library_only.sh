@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # A library-only tree: BUILD_TESTING and K23_BUILD_TOOLS off configure and
 # build the library alone -- no Criterion lookup, no cross or wasm
 # sub-build, no download -- and K23_WERROR defaults to OFF.

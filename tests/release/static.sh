@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # The README's static-linking recipes work: k23mem-static.pc links
 # libk23mem.a (no libk23mem.so needed at run time), with -static the
 # binary has no shared library at all, and find_package's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Both installed tools: --version prints k23_version(), --help and the
 # installed man page state the one exit-status convention (0 done, 1
 # runtime error, 2 usage or invalid input), and a bad option exits 2.

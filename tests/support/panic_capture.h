@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Run a function that must panic in a child process and hand back what it
  * wrote to stderr, so a test can check that the panic names the object

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A tiny harness for the threaded stress programs (tests/stress_*.c), which
  * cannot use Criterion under ThreadSanitizer. STRESS_CHECK records a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Free an instance block with another shape than it was allocated with,
  * in a child process, and check the panic names the block and both sizes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * aarch64 pieces of the example kernel for QEMU virt: PL011 console at
  * 0x09000000, exit through semihosting, the generic timer, traps.

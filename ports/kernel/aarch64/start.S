@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * aarch64 entry for QEMU's virt machine, booted as a bare-metal ELF with
  * -kernel. QEMU enters at _start at EL1 with the MMU and caches off, puts

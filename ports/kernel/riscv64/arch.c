@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * riscv64 pieces of the example kernel for QEMU virt: 16550 console at
  * 0x10000000 (OpenSBI has set it up), exit through the sifive_test device

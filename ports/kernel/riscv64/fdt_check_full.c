@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * fdt_check_full() for the riscv64 kernel. Its libfdt is compiled from
  * Linux 6.1's copy (scripts/dtc/libfdt), which leaves out fdt_check.c, but

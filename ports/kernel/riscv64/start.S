@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * riscv64 entry for QEMU's virt machine behind OpenSBI (-bios default).
  * OpenSBI enters at 0x80200000 in S-mode with satp = 0 (no translation),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * libk23mem.so can be unloaded after its CPU-local fast path ran.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /* Runner of the Criterion stand-in (criterion/criterion.h). */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Run a program that must stop with a given exit status and output:
 #   cmake -DEXPECT_RC=<status> -DEXPECT_OUT=<regex> -P expect_exit.cmake
 #         -- <command> [args...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A double free panics naming the address (expected to die; ctest checks
  * the panic message). Exits 0 only if the double free went unnoticed, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Exhaustion at the memory limit and recovery. Linked with
  * -Wl,--max-memory=16 MiB, so memory.grow fails deterministically.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * GHC's OS-memory interface (ghc_osmem.h) with the meanings GHC's RTS
  * gives it: aligned contiguous megablocks, partial frees, reuse of what

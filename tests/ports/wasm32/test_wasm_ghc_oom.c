@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * GHC's callers never check osGetMBlocks() for NULL, so when memory.grow
  * fails it must stop the program as GHC's own OSMem.c does: one line

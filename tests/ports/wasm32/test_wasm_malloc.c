@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Megablocks and malloc never overlap. main(void), so that nothing
  * mallocs before the port's first memory.grow (wasi-libc mallocs the argv

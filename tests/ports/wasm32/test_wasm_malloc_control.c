@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Control for test_wasm_malloc.c: grow memory the way GHC's wasm OSMem.c
  * does (memory.grow, no malloc first), then malloc a block bigger than

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The wasm32 port's megablock allocator on a real linear memory:
  * alignment, reuse before growth, tail extension, and a randomized run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * The wasm32 port's hooks: caps, virtual memory on top of the megablock
  * allocator (reserve reads zero even when it reuses dirty megablocks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A tiny assert harness for the wasm32 test programs (Criterion does not
  * build for wasm32-wasi). CHECK records a failure and goes on; REQUIRE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * A small stand-in for Criterion's <criterion/criterion.h>, so that the
  * core's unit suites (tests/test_<module>.c) also build and run as wasm32
