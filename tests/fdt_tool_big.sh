@@ -40,24 +40,25 @@ awk -v n="$n" '{
     "$work/kv" || fail "--kv output"
 
 # Arenas, worked out by hand. Each region is 16 frames and each gap 16.
-# An arena's bookkeeping (12 bytes a frame plus a bit) must fit in one
-# region with a frame to spare, 15 frames = 61440 bytes: 158 regions and
-# 157 gaps make 5040 frames, 61110 bytes; one more region, 5072 frames,
-# would need 61496. So 810 arenas of 158 regions (2513 usable, 2512 in
-# holes, 15 bookkeeping) and a last one of 128000 - 810 * 158 = 20
-# regions (20 * 16 + 19 * 16 = 624 frames).
+# An arena's bookkeeping (9 bytes a frame plus a bit: links and a state
+# byte) must fit in one region with a frame to spare, 15 frames = 61440
+# bytes: 210 regions and 209 gaps make 6704 frames, 61174 bytes; one more
+# region, 6736 frames, would need 61466. So 609 arenas of 210 regions
+# (3345 usable, 3344 in holes, 15 bookkeeping) and a last one of
+# 128000 - 609 * 210 = 110 regions (110 * 16 + 109 * 16 = 3504 frames,
+# 31974 bytes of bookkeeping: 8 frames).
 "$tool" "$work/big.dtb" > "$work/text" || fail "default output: exit $?"
 sed -n '/^arenas/,$p' "$work/text" > "$work/arenas"
-grep -qF "  811 arenas, 0 regions rejected):" "$work/arenas" ||
-    fail "not 811 arenas: $(sed -n 2p "$work/arenas")"
-[ "$(grep -c '5040 frames: 2513 usable, 2512 in holes, 15 bookkeeping' \
-    "$work/arenas")" -eq 810 ] || fail "not 810 arenas of 158 regions"
-grep -qF "  arena 0  0x0000000080000000-0x00000000813b0000" "$work/arenas" ||
+grep -qF "  610 arenas, 0 regions rejected):" "$work/arenas" ||
+    fail "not 610 arenas: $(sed -n 2p "$work/arenas")"
+[ "$(grep -c '6704 frames: 3345 usable, 3344 in holes, 15 bookkeeping' \
+    "$work/arenas")" -eq 609 ] || fail "not 609 arenas of 210 regions"
+grep -qF "  arena 0  0x0000000080000000-0x0000000081a30000" "$work/arenas" ||
     fail "arena 0 range"
-grep -qF "  arena 810  0x0000000467d80000-0x0000000467ff0000" \
-    "$work/arenas" || fail "arena 810 range"
-grep -qF "624 frames: 318 usable, 304 in holes, 2 bookkeeping" \
-    "$work/arenas" || fail "arena 810 frames"
+grep -qF "  arena 609  0x0000000467240000-0x0000000467ff0000" \
+    "$work/arenas" || fail "arena 609 range"
+grep -qF "3504 frames: 1752 usable, 1744 in holes, 8 bookkeeping" \
+    "$work/arenas" || fail "arena 609 frames"
 grep -qF "k23_frames_init() would fail with K23_ERR_LIMIT" "$work/arenas" ||
     fail "no note about K23_ERR_LIMIT"
 

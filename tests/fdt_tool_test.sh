@@ -97,18 +97,19 @@ done
 
 # Arenas the frame allocator would build, worked out by hand for basic.dts
 # with the 1 MiB bank at 4 GiB cut to one frame: the four free regions
-# below 0x50000000 merge (holes 512 + 1 + 257 = 770 frames, 770 * 12.125
-# bytes < 528 KiB), 65535 frames need 65535 * 12 + 8192 (bitmap) bytes of
-# bookkeeping, 194 frames, carved from the end of the largest piece
-# (0x48101000-0x50000000); usable 65535 - 770 - 194 = 64571. The lone frame
+# below 0x50000000 merge (holes 512 + 1 + 257 = 770 frames, 770 * 9.125
+# bytes < 528 KiB), 65535 frames need 65535 * 9 (links and a state byte)
+# + 8192 (bitmap) bytes of bookkeeping, 598007 rounded to 598008: 146
+# frames, carved from the end of the largest piece (0x48101000-0x50000000);
+# usable 65535 - 770 - 146 = 64619. The lone frame
 # at 4 GiB is 2.75 GiB away (far beyond the hole budget) and cannot hold
 # its own bookkeeping and a frame to hand out.
 out=$("$tool" --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
 want_arenas="arenas the frame allocator would build (frame size 4 KiB, hole budget 528 KiB;
   1 arena, 1 region rejected):
   arena 0  0x0000000040001000-0x0000000050000000  262140 KiB
-           65535 frames: 64571 usable, 770 in holes, 194 bookkeeping
-           bookkeeping 0x000000004ff3e000-0x0000000050000000  776 KiB (794616 bytes used)
+           65535 frames: 64619 usable, 770 in holes, 146 bookkeeping
+           bookkeeping 0x000000004ff6e000-0x0000000050000000  584 KiB (598008 bytes used)
   rejected 0x0000000100000000-0x0000000100001000  4 KiB
            too small: 1 frame, needs 1 for bookkeeping (24 bytes) and 1 to hand out"
 got_arenas=$(sed -n '/^arenas/,$p' <<<"$out")
@@ -164,7 +165,7 @@ fi
 for want in "<svg" "memory@40000000" "firmware@41000000 (no-map)" "initrd" \
             "--exclude #0" "free #5" "gap of 2.75 GiB" "0x100100000" \
             "arenas (frame allocator)" "arena #0 · 262140 KiB" \
-            "arena #1 · 1 MiB" "bookkeeping · 776 KiB" \
+            "arena #1 · 1 MiB" "bookkeeping · 584 KiB" \
             "0x40001000 – 0x50000000"; do
     grep -qF -- "$want" "$work/basic.svg" || fail "SVG lacks '$want'"
 done

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0 OR MIT
 # Every source, header, script and CMake file carries the licence's SPDX
 # line (tests/release/spdx.sh; "add" mode writes the missing ones).
 find_program(K23_GIT git)
