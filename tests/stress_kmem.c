@@ -27,17 +27,6 @@
 #define RING 1024
 #define RAM (UINT64_C(128) << 20)
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define STRESS_SLOW 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define STRESS_SLOW 1
-#endif
-#endif
-#ifndef STRESS_SLOW
-#define STRESS_SLOW 0
-#endif
-
 static k23_frames_t fa;
 static k23_kmem_t km;
 static k23_kmem_cache_t *objs;
