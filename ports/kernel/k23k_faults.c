@@ -6,6 +6,10 @@
  * k23k_page_fault() what to do:
  *  - a fault inside the demand-zero region that finds nothing mapped gets
  *    a zeroed frame mapped there, and the access is retried;
+ *  - a fault inside the VM window goes to the kernel's address space
+ *    (k23_aspace_fault): a stale TLB entry is retried; otherwise (a page
+ *    not committed, outside every reservation) the answer is kept with a
+ *    description of the address for the probe's caller;
  *  - a fault while this CPU runs a probe (k23k_probe_* in start.S) is
  *    recorded and the probe returns 1 to its caller;
  *  - anything else fails the run.
@@ -14,6 +18,7 @@
 
 #include "k23k_selftest.h"
 #include "kernel.h"
+#include "k23mem/aspace.h"
 #include "k23mem/pagetable.h"
 #include "k23mem/perm.h"
 
@@ -39,7 +44,84 @@ static struct {
 static struct {
     volatile bool armed;
     k23_pt_fault_t fault;
+    bool in_vm;                     /* the fault was inside the VM window */
+    k23_aspace_fault_result_t vm;   /* then: what the address space said */
+    char what[96];                  /* and what the describer said */
 } probe[K23K_MAX_CPUS];
+
+static struct {
+    k23k_vm_describe_fn fn;
+    void *ctx;
+} describer;
+
+void k23k_vm_fault_describer(k23k_vm_describe_fn fn, void *ctx)
+{
+    describer.ctx = ctx;
+    describer.fn = fn;
+}
+
+int k23k_probe_vm_read(uint64_t addr, k23_aspace_fault_result_t *res,
+                       char *buf, unsigned size)
+{
+    unsigned cpu = k23k_cpu_self()->id;
+    probe[cpu].in_vm = false;
+    probe[cpu].armed = true;
+    uint64_t faulted = k23k_probe_read((uintptr_t)addr);
+    probe[cpu].armed = false;
+    if (faulted != 1)
+        return 0;
+    if (!probe[cpu].in_vm)
+        return 1;
+    *res = probe[cpu].vm;
+    unsigned i = 0;
+    for (; i + 1 < size && probe[cpu].what[i] != '\0'; i++)
+        buf[i] = probe[cpu].what[i];
+    if (size != 0)
+        buf[i] = '\0';
+    return 2;
+}
+
+static const char *outcome_name(unsigned o)
+{
+    static const char *const names[] = {
+        "resolved", "present", "no region", "guard", "denied", "no memory",
+        "uncommitted"};
+    return o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
+}
+
+/* Ask the kernel's address space about a fault in the VM window. Returns
+ * true when the access should be retried. */
+static bool vm_fault(const k23_pt_fault_t *f, unsigned cpu)
+{
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    k23_aspace_fault_result_t res;
+    k23_pt_flush_t fl;
+    k23_pt_flush_init(&fl, 0);
+    k23k_port_vm_lock();
+    int rc = k23_aspace_fault(as, f->addr, f->cause, f->user, &fl, &res);
+    k23_pt_flush(&fl);
+    k23k_port_vm_unlock();
+    k23_pt_flush_fini(&fl);
+    if (rc == K23_OK)
+        return true;
+    if (rc == K23_ERR_INVAL)
+        k23k_fail("k23_aspace_fault at 0x%llx: %s",
+                  (unsigned long long)f->addr, k23_strerror_name(rc));
+    probe[cpu].in_vm = true;
+    probe[cpu].vm = res;
+    probe[cpu].what[0] = '\0';
+    if (describer.fn != NULL)
+        describer.fn(describer.ctx, f->addr, probe[cpu].what,
+                     sizeof(probe[cpu].what));
+    if (!probe[cpu].armed)
+        k23k_printf("  VM fault at 0x%llx: %s, region [0x%llx, +0x%llx) "
+                    "kind %u; %s\n", (unsigned long long)f->addr,
+                    outcome_name(res.outcome),
+                    (unsigned long long)res.region_base,
+                    (unsigned long long)res.region_size, res.kind,
+                    probe[cpu].what);
+    return false;
+}
 
 static int map_zero_page(uint64_t va)
 {
@@ -82,6 +164,10 @@ int k23k_page_fault(const k23_pt_fault_t *f)
                       (unsigned long long)f->addr, k23_strerror_name(rc));
         return K23K_FAULT_RETRY;
     }
+    probe[cpu].in_vm = false;
+    if (f->addr >= K23K_VM_LO && f->addr <= K23K_VM_LAST &&
+        k23k_port_vm_aspace() != NULL && vm_fault(f, cpu))
+        return K23K_FAULT_RETRY;
     if (probe[cpu].armed) {
         probe[cpu].fault = *f;
         probe[cpu].armed = false;

@@ -15,13 +15,21 @@
  *  - the guard page under every CPU's stack: not mapped at all;
  *  - the MMIO windows the kernel uses (k23k_arch_mmio), as device memory.
  * Everything is done through k23_pt_map/k23_pt_unmap with one flush
- * object; a later address-space module can take over these calls.
+ * object.
+ *
+ * The table belongs to an address space (k23mem/aspace.h) whose window is
+ * [K23K_VM_LO, K23K_VM_LAST], a range far above RAM that nothing above
+ * maps: the port's VM hooks (port.c) hand out reservations there, so the
+ * memory pool and the instance allocators run as on the host. The
+ * mappings above lie outside the window and are not regions of it: the
+ * address space never hands them out and never unmaps them.
  */
 #include <stdint.h>
 
 #include "k23k_memmap.h"
 #include "k23k_selftest.h"
 #include "kernel.h"
+#include "k23mem/aspace.h"
 #include "k23mem/pagetable.h"
 #include "k23mem/perm.h"
 
@@ -30,7 +38,8 @@ extern char __text_start[], __text_end[], __text_pflags[];
 extern char __rodata_start[], __rodata_end[], __rodata_pflags[];
 extern char __data_start[], __data_end[], __data_pflags[];
 
-static k23_pt_t kernel_pt;
+static k23_aspace_t kernel_as;
+#define kernel_pt (kernel_as.pt)
 static k23_pt_flush_t kernel_flush;
 
 k23_pt_t *k23k_kernel_pt(void)
@@ -83,8 +92,9 @@ void k23k_selftest_paging(k23_frames_t *fa, const k23k_memmap_t *m)
     uint64_t t0 = k23k_arch_ticks();
     k23_pt_frame_source_t src;
     pt_check(k23_pt_frame_source_frames(&src, fa), "frame source", 0, 0);
-    pt_check(k23_pt_create(&kernel_pt, k23k_arch_pt_format(), 0, &src),
-             "k23_pt_create", 0, 0);
+    pt_check(k23_aspace_create(&kernel_as, k23k_arch_pt_format(), 0, &src,
+                               K23K_VM_LO, K23K_VM_LAST),
+             "k23_aspace_create", K23K_VM_LO, K23K_VM_LAST - K23K_VM_LO + 1);
     pt_check(k23_pt_flush_init(&kernel_flush, 0), "k23_pt_flush_init", 0, 0);
 
     /* RAM, except the image: the direct map, RW and never executable. */
@@ -141,6 +151,7 @@ void k23k_selftest_paging(k23_frames_t *fa, const k23k_memmap_t *m)
 
     pt_check(k23_pt_flush(&kernel_flush), "k23_pt_flush", 0, 0);
     k23k_smp_run_all(mmu_on_job, NULL);
+    k23k_port_vm_enable(&kernel_as);
 
     leaf_count_t c = {0, 0, 0};
     pt_check(k23_pt_walk(&kernel_pt, 0, UINT64_C(1) << 38, count_leaf, &c),
@@ -148,11 +159,13 @@ void k23k_selftest_paging(k23_frames_t *fa, const k23k_memmap_t *m)
     k23k_printf("paging on (%s) on %u CPU(s): %llu table frames; leaves "
                 "%llu x 1 GiB, %llu x 2 MiB, %llu x 4 KiB; text R-X, rodata "
                 "R, data RW, RAM RW no-exec, %u guard pages unmapped, %u "
-                "MMIO windows (%u ms)\n",
+                "MMIO windows; VM window [0x%llx, 0x%llx] (%u ms)\n",
                 kernel_pt.fmt->name, k23k_smp_count(),
                 (unsigned long long)k23_pt_table_frames(&kernel_pt),
                 (unsigned long long)c.n1g, (unsigned long long)c.n2m,
                 (unsigned long long)c.n4k, k23k_smp_count(), nmmio,
+                (unsigned long long)K23K_VM_LO,
+                (unsigned long long)K23K_VM_LAST,
                 (unsigned)((k23k_arch_ticks() - t0) * 1000 /
                            k23k_arch_tick_hz()));
 }

@@ -55,6 +55,26 @@ void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
 struct k23_pt *k23k_kernel_pt(void);
 
 /*
+ * The VM window of the kernel's address space: 64 GiB from 192 GiB, above
+ * RAM, the demand-zero page and the shootdown page (k23k_faults.c) and
+ * below 2^38, so it is inside Sv39's low half and aarch64's 48-bit TTBR0.
+ */
+#define K23K_VM_LO UINT64_C(0x3000000000)
+#define K23K_VM_LAST UINT64_C(0x3fffffffff)
+
+/*
+ * The port's VM hooks (port.c): K23_ERR_UNSUPPORTED until paging is on,
+ * then forwarded to @p as under the lock below.
+ */
+struct k23_aspace;
+void k23k_port_vm_enable(struct k23_aspace *as);
+/* The address space behind the hooks, NULL before paging. */
+struct k23_aspace *k23k_port_vm_aspace(void);
+/* The lock that serialises every change of that address space. */
+void k23k_port_vm_lock(void);
+void k23k_port_vm_unlock(void);
+
+/*
  * Page faults (k23k_faults.c): what the arch trap handler does with a
  * decoded fault, and the self-test step that provokes them.
  */
@@ -66,5 +86,24 @@ int k23k_page_fault(const struct k23_pt_fault *f);
 void k23k_selftest_faults(k23_frames_t *fa);
 /* TLB shootdown between CPU 0 and CPU 1 (skipped with one CPU). */
 void k23k_selftest_shootdown(k23_frames_t *fa);
+
+/*
+ * A fault inside the VM window that the address space did not resolve:
+ * its answer, and a description of the address from whoever registered a
+ * describer (the wasm self-test names the memory it belongs to).
+ */
+struct k23_aspace_fault_result;
+typedef void (*k23k_vm_describe_fn)(void *ctx, uint64_t addr, char *buf,
+                                    unsigned size);
+void k23k_vm_fault_describer(k23k_vm_describe_fn fn, void *ctx);
+/* Read @p addr with a probe: 0 if the read went through, 1 if it faulted
+ * outside the VM window, 2 if inside: then @p res and @p buf hold what
+ * the address space and the describer said. */
+int k23k_probe_vm_read(uint64_t addr, struct k23_aspace_fault_result *res,
+                       char *buf, unsigned size);
+
+/* Wasm memories over the VM hooks: pooling and on-demand instances, an
+ * out-of-bounds read into a guard region (k23k_wasm.c). */
+void k23k_selftest_wasm(void);
 
 #endif /* K23K_SELFTEST_H */

@@ -772,6 +772,7 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     step_smp_stress(&st0);
     step_segments();
     k23k_selftest_instance(&kernel_frames);
+    k23k_selftest_wasm();
     stats_expect_start(&st0, "at the end");
     step_boot_memory_back(&st0);
 

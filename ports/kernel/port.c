@@ -3,13 +3,16 @@
  * libk23mem port hooks for a kernel with several CPUs and a timer
  * interrupt: spinlocks that mask interrupts, CPU ids from per-CPU data,
  * physical addresses equal to virtual ones (the direct map, see
- * docs/kernel.md), no virtual-memory or protection-key service. The hooks
- * call into the kernel for console output, the CPU table and stopping the
- * machine (kernel.h).
+ * docs/kernel.md), virtual memory from the kernel's address space once
+ * paging is on (the VM hooks forward to k23mem/aspace.h), no protection
+ * keys. The hooks call into the kernel for console output, the CPU table
+ * and stopping the machine (kernel.h).
  */
 #include "k23mem/port.h"
 
+#include "k23k_selftest.h"
 #include "kernel.h"
+#include "k23mem/aspace.h"
 
 /* ---- interrupt masking, nestable ---- */
 
@@ -127,6 +130,9 @@ void k23_port_caps(k23_port_caps_t *caps)
     caps->can_release = false;
     caps->has_vm = false;
     caps->pkeys_available = 0;
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    if (as != NULL)
+        (void)k23_aspace_vm_caps(as, caps);
 }
 
 static const char *const kport_level_names[] = {"error", "warn", "info",
@@ -145,42 +151,93 @@ void k23_port_panic(const char *file, int line, const char *msg)
     k23k_fail("panic: %s", msg);
 }
 
-/* ---- virtual memory and protection keys: not offered ---- */
+/* ---- virtual memory: the kernel's address space, once paging is on ----
+ *
+ * Before k23k_port_vm_enable() (paging off, physical addresses only) the
+ * hooks say K23_ERR_UNSUPPORTED; afterwards each one takes the VM lock and
+ * forwards to the address-space module. The lock masks interrupts, and
+ * the fault handler takes it too (k23k_faults.c). */
+
+static k23_aspace_t *vm_as; /* set once, before any CPU uses the hooks */
+static k23_port_lock_t vm_lock;
+
+void k23k_port_vm_enable(k23_aspace_t *as)
+{
+    k23_port_lock_init(&vm_lock);
+    __atomic_store_n(&vm_as, as, __ATOMIC_RELEASE);
+}
+
+k23_aspace_t *k23k_port_vm_aspace(void)
+{
+    return __atomic_load_n(&vm_as, __ATOMIC_ACQUIRE);
+}
+
+void k23k_port_vm_lock(void)
+{
+    k23_port_lock_acquire(&vm_lock);
+}
+
+void k23k_port_vm_unlock(void)
+{
+    k23_port_lock_release(&vm_lock);
+}
 
 int k23_port_vm_reserve(size_t size, size_t align, void **out)
 {
-    (void)size;
-    (void)align;
-    (void)out;
-    return K23_ERR_UNSUPPORTED;
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    if (as == NULL)
+        return K23_ERR_UNSUPPORTED;
+    k23_port_lock_acquire(&vm_lock);
+    int rc = k23_aspace_vm_reserve(as, size, align, out);
+    k23_port_lock_release(&vm_lock);
+    return rc;
 }
 
 int k23_port_vm_commit(void *addr, size_t size, k23_perm_t perm)
 {
-    (void)addr;
-    (void)size;
-    (void)perm;
-    return K23_ERR_UNSUPPORTED;
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    if (as == NULL)
+        return K23_ERR_UNSUPPORTED;
+    k23_port_lock_acquire(&vm_lock);
+    int rc = k23_aspace_vm_commit(as, addr, size, perm);
+    k23_port_lock_release(&vm_lock);
+    return rc;
 }
 
 int k23_port_vm_decommit(void *addr, size_t size)
 {
-    (void)addr;
-    (void)size;
-    return K23_ERR_UNSUPPORTED;
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    if (as == NULL)
+        return K23_ERR_UNSUPPORTED;
+    k23_port_lock_acquire(&vm_lock);
+    int rc = k23_aspace_vm_decommit(as, addr, size);
+    k23_port_lock_release(&vm_lock);
+    return rc;
 }
 
 int k23_port_vm_release(void *addr, size_t size)
 {
-    (void)addr;
-    (void)size;
-    return K23_ERR_UNSUPPORTED;
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    if (as == NULL)
+        return K23_ERR_UNSUPPORTED;
+    k23_port_lock_acquire(&vm_lock);
+    int rc = k23_aspace_vm_release(as, addr, size);
+    k23_port_lock_release(&vm_lock);
+    return rc;
 }
 
 size_t k23_port_vm_reserved_bytes(void)
 {
-    return 0;
+    k23_aspace_t *as = k23k_port_vm_aspace();
+    if (as == NULL)
+        return 0;
+    k23_port_lock_acquire(&vm_lock);
+    size_t n = k23_aspace_vm_reserved_bytes(as);
+    k23_port_lock_release(&vm_lock);
+    return n;
 }
+
+/* ---- protection keys: not offered ---- */
 
 int k23_port_pkey_alloc(unsigned *out)
 {
