@@ -48,18 +48,31 @@ endforeach()
 # Symbols of one object: _k23_undef_<file> and _k23_def_<file>.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
-foreach(_s IN LISTS _all)
-  get_filename_component(_b "${_s}" NAME_WE)
-  execute_process(COMMAND "${CC}" -std=c11 -ffreestanding ${_cflags} -DK23_DEBUG=3
-      "-I${_k23_root}/include" "-I${_k23_root}/src" "-I${PORT_CONFIG_DIR}"
-      "-I${_k23_root}/ports/freestanding-include" "-I${FDT_INCLUDE}"
-      -c "${_k23_root}/src/${_s}" -o "${WORK}/${_b}.o"
-    RESULT_VARIABLE _rc ERROR_VARIABLE _err)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "compiling src/${_s} failed:\n${_err}")
+set(_compile "${CC}" -std=c11 -ffreestanding ${_cflags} -DK23_DEBUG=3
+  "-I${_k23_root}/include" "-I${_k23_root}/src" "-I${PORT_CONFIG_DIR}"
+  "-I${_k23_root}/ports/freestanding-include" "-I${FDT_INCLUDE}")
+# Two compilers at a time: the COMMANDs of one execute_process run
+# concurrently (as a pipeline whose data nobody reads).
+set(_todo ${_all})
+while(_todo)
+  list(POP_FRONT _todo _s1)
+  set(_batch ${_s1})
+  set(_cmds COMMAND ${_compile} -c "${_k23_root}/src/${_s1}" -o "${WORK}/${_s1}.o")
+  if(_todo)
+    list(POP_FRONT _todo _s2)
+    list(APPEND _batch ${_s2})
+    list(APPEND _cmds COMMAND ${_compile} -c "${_k23_root}/src/${_s2}" -o "${WORK}/${_s2}.o")
   endif()
-  execute_process(COMMAND "${NM}" -u "${WORK}/${_b}.o" OUTPUT_VARIABLE _u RESULT_VARIABLE _rc)
-  execute_process(COMMAND "${NM}" -g --defined-only "${WORK}/${_b}.o" OUTPUT_VARIABLE _d)
+  execute_process(${_cmds} RESULTS_VARIABLE _rcs ERROR_VARIABLE _err)
+  foreach(_rc IN LISTS _rcs)
+    if(NOT _rc EQUAL 0)
+      message(FATAL_ERROR "compiling src/${_batch} failed:\n${_err}")
+    endif()
+  endforeach()
+endwhile()
+foreach(_s IN LISTS _all)
+  execute_process(COMMAND "${NM}" -u "${WORK}/${_s}.o" OUTPUT_VARIABLE _u)
+  execute_process(COMMAND "${NM}" -g --defined-only "${WORK}/${_s}.o" OUTPUT_VARIABLE _d)
   string(REGEX MATCHALL "[A-Za-z_][A-Za-z0-9_]*\n" _u "${_u}")
   string(REGEX MATCHALL "[A-Za-z_][A-Za-z0-9_]*\n" _d "${_d}")
   string(REPLACE "\n" "" _u "${_u}")

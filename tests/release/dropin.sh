@@ -3,8 +3,9 @@
 # libk23mem dropped into a kernel it does not know (docs/porting.md,
 # "Dropping it into an existing kernel"): a riscv64 lp64d (rv64gc,
 # hard-float) test kernel with an out-of-tree port folder
-# (tests/release/dropin/port) is linked twice, once with the amalgamation
-# and once with the core-only archive (frames and kmem only), and each
+# (tests/release/dropin/port) is linked three times: with the
+# amalgamation, with the core-only archive (frames and kmem only), and
+# with a library built through CMake from that port folder; and each
 # image must carry the double-float ABI flag and boot under QEMU virt
 # with OpenSBI to its "DROPIN PASS" line. Also: the whole default
 # amalgamation compiles cleanly at K23_DEBUG 0 and 3, the core-only archive
@@ -101,7 +102,22 @@ done
 build_kernel_objects "$b" "$src/include"
 link_kernel "$b/dropin-core.elf" "$b"/*.o "$archive"
 
-# 3. The check above can fail: a soft-float (lp64) object does not link
+# 3. The whole port through CMake: the out-of-tree folder's sources and
+# the common group go into the archive; the kernel links only its own code.
+c="$scratch/kernel-port"
+cmake -S "$src" -B "$scratch/port" -DK23_PORT_DIR="$port" -DK23_PORT_COMMON=pcpu_locked \
+    "-DK23_MODULES=$modules" -DBUILD_TESTING=OFF -DK23_BUILD_TOOLS=OFF \
+    -DCMAKE_SYSTEM_NAME=Generic -DCMAKE_C_COMPILER="$cc" -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
+    -DCMAKE_C_FLAGS="${arch[*]} -ffreestanding" -DCMAKE_BUILD_TYPE=Release >>"$log"
+cmake --build "$scratch/port" -j2 >>"$log"
+port_members="$(${cross}ar t "$scratch/port/libk23mem.a")"
+grep -q '^port\.c\.o' <<<"$port_members" ||
+    fail "K23_PORT_DIR without port.cmake: the folder's port.c is not in the archive"
+mkdir -p "$c"
+cp "$b/main.c.o" "$b/start.S.o" "$b/klibc.o" "$c/"
+link_kernel "$c/dropin-port.elf" "$c"/*.o "$scratch/port/libk23mem.a"
+
+# 4. The check above can fail: a soft-float (lp64) object does not link
 # with the lp64d ones, which is what the example kernel's toolchain gave.
 "$cc" -march=rv64imac -mabi=lp64 -mcmodel=medany -ffreestanding -std=c11 \
     -I"$src/include" -I"$port" -c "$port/port.c" -o "$scratch/port-lp64.o"
@@ -112,7 +128,8 @@ if "$cc" "${arch[@]}" -nostdlib -static -T "$kern/kernel.ld" -o "$scratch/mixed.
 fi
 grep -q 'soft-float' "$scratch/mixed.log" || fail "mixed link failed for another reason: $(cat "$scratch/mixed.log")"
 
-# 4. Both kernels boot and pass.
+# 5. The kernels boot and pass.
 boot_kernel "$a/dropin-amalg.elf"
 boot_kernel "$b/dropin-core.elf"
-echo "dropin: amalgamation and core-only archive linked into an lp64d kernel with an out-of-tree port; both pass under QEMU"
+boot_kernel "$c/dropin-port.elf"
+echo "dropin: amalgamation, core-only archive and whole-port archive linked into an lp64d kernel with an out-of-tree port; all pass under QEMU"
