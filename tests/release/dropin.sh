@@ -8,7 +8,8 @@
 # with a library built through CMake from that port folder; and each
 # image must carry the double-float ABI flag and boot under QEMU virt
 # with OpenSBI to its "DROPIN PASS" line. Also: the whole default
-# amalgamation compiles cleanly at K23_DEBUG 0 and 3, the core-only archive
+# amalgamation compiles cleanly at K23_DEBUG 0 and 3 and so does each
+# module's alone (clang, -Werror), the core-only archive
 # holds exactly the chosen modules (no port hooks, no fdt_memmap), and a
 # soft-float object really cannot be linked in (the ABI check can fail).
 # Usage: dropin.sh SOURCE_DIR SCRATCH_DIR
@@ -73,6 +74,14 @@ for level in 0 3; do
 done
 grep -q '^#line 1 "src/fdt_memmap.c"' "$scratch/amalg-all/k23mem.c" &&
     fail "the default amalgamation contains fdt_memmap"
+# Each module alone: clang warns about unused static functions of the
+# main file, which the private headers' helpers are once pasted in.
+for m in $(sed -n 's/^set(K23_MODULE_\([a-z_]*\)_SOURCES.*/\1/p' "$src/cmake/modules.cmake"); do
+    [ "$m" = base ] || [ "$m" = fdt_memmap ] && continue
+    cmake -DOUT="$scratch/amalg-$m" -DK23_MODULES=$m -P "$src/cmake/amalgamate.cmake" >>"$log"
+    clang -std=c11 -ffreestanding -Wall -Wextra -Werror -I"$scratch/amalg-$m/include" -I"$port" \
+        -fsyntax-only "$scratch/amalg-$m/k23mem.c" || fail "the amalgamation of $m alone does not compile cleanly"
+done
 cmake -DOUT="$scratch/amalg" "-DK23_MODULES=$modules" -P "$src/cmake/amalgamate.cmake" >>"$log"
 a="$scratch/kernel-amalg"
 build_kernel_objects "$a" "$scratch/amalg/include"
