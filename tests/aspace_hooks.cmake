@@ -5,9 +5,9 @@
 # forwarding to an address space (aspace.h) over memfd "physical" memory,
 # its page tables mirrored onto a PROT_NONE host window
 # (ports/hosted/vm_aspace.c). The suites are built unchanged against it as
-# <name>_aspace (label unit; the stress program also "threads"), with the
-# backend's own suite (tests/ports/hosted/aspace_hooks.c) as
-# test_port_hosted_aspace.
+# <name>_aspace (labels unit and aspace_hooks; the stress program also
+# threads), with the backend's own suite (tests/ports/hosted/
+# aspace_hooks.c) as test_port_hosted_aspace: `ctest -L aspace_hooks`.
 if(K23_PORT_HOSTED AND TARGET test_mempool)
   add_library(k23mem_aspace_objects OBJECT ${K23_CORE_SOURCES}
     ${K23_PORT_SOURCES} "${PROJECT_SOURCE_DIR}/ports/hosted/vm_aspace.c")
@@ -39,7 +39,7 @@ if(K23_PORT_HOSTED AND TARGET test_mempool)
       target_link_libraries(${_name} PRIVATE "${CRITERION_LIB}")
       add_test(NAME ${_name} COMMAND ${_name} --jobs 2 --short-filename)
     endif()
-    set_tests_properties(${_name} PROPERTIES LABELS "${_labels}" TIMEOUT 600
+    set_tests_properties(${_name} PROPERTIES LABELS "${_labels};aspace_hooks" TIMEOUT 600
       ENVIRONMENT "ASAN_OPTIONS=handle_segv=0")
   endfunction()
 
