@@ -46,18 +46,23 @@ void k23k_selftest_smp_stress(k23_frames_t *fa, uint64_t *seen,
                               unsigned ms);
 
 /*
- * Paging (k23k_paging.c): the kernel address space built with the
- * page-table module from frames of @p fa, then turned on on every CPU.
+ * Paging (k23k_paging.c): the kernel address space, a k23_aspace_t whose
+ * regions are the image's segments, the direct map, the MMIO windows and
+ * the stack guards, built from frames of @p fa, then turned on on every
+ * CPU; the port's VM hooks forward to it from then on.
  */
 struct k23k_memmap;
 void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
 /* The kernel's page tables (valid after k23k_selftest_paging). */
-struct k23_pt *k23k_kernel_pt(void);
+const struct k23_pt *k23k_kernel_pt(void);
 
 /*
- * The VM window of the kernel's address space: 64 GiB from 192 GiB, above
- * RAM, the demand-zero page and the shootdown page (k23k_faults.c) and
- * below 2^38, so it is inside Sv39's low half and aarch64's 48-bit TTBR0.
+ * The kernel's address space covers [0, K23K_VM_LAST]: the fixed regions
+ * (image, direct map, MMIO, stack guards, "unused" guards) fill
+ * [0, K23K_VM_LO), and regions placed first fit (the VM hooks'
+ * reservations, the fault test's demand-zero region, the shootdown page)
+ * land in [K23K_VM_LO, K23K_VM_LAST]: 64 GiB from 192 GiB, above RAM and
+ * below 2^38, so inside Sv39's low half and aarch64's 48-bit TTBR0.
  */
 #define K23K_VM_LO UINT64_C(0x3000000000)
 #define K23K_VM_LAST UINT64_C(0x3fffffffff)
