@@ -671,12 +671,30 @@ static void step_segments(void)
 
 /* ---- 9. boot memory back ---- */
 
-/* Give [base, base + size), whole frames of it, to the allocator. Returns
- * the frames added; prints what happened. */
-static uint64_t give_back(uint64_t base, uint64_t size, const char *what)
+/* Whether the frame at @p pa holds part of an exclusion other than @p x. */
+static bool frame_shared(uint64_t pa, const k23k_range_t *x)
 {
-    uint64_t b = (base + K23K_PAGE - 1) & ~(uint64_t)(K23K_PAGE - 1);
-    uint64_t e = (base + size) & ~(uint64_t)(K23K_PAGE - 1);
+    for (unsigned i = 0; i < kernel_map.n_excl; i++) {
+        const k23k_range_t *o = &kernel_map.excl[i];
+        if (o != x && ranges_overlap(pa, K23K_PAGE, o->base, o->size))
+            return true;
+    }
+    return false;
+}
+
+/* Give the frames of exclusion @p x to the allocator: every frame it
+ * touches (the free map left them all out), except a partial first or
+ * last frame that another exclusion shares. Returns the frames added;
+ * prints what happened. */
+static uint64_t give_back(const k23k_range_t *x, const char *what)
+{
+    uint64_t b = x->base & ~(uint64_t)(K23K_PAGE - 1);
+    uint64_t e = (x->base + x->size + K23K_PAGE - 1) &
+                 ~(uint64_t)(K23K_PAGE - 1);
+    if (b < e && b != x->base && frame_shared(b, x))
+        b += K23K_PAGE;
+    if (b < e && e != x->base + x->size && frame_shared(e - K23K_PAGE, x))
+        e -= K23K_PAGE;
     if (e <= b) {
         k23k_printf("  %s: no whole frame to give back\n", what);
         return 0;
@@ -704,9 +722,9 @@ static void step_boot_memory_back(const k23_frames_stats_t *st0)
     for (unsigned i = 0; i < kernel_map.n_excl; i++) {
         const k23k_range_t *x = &kernel_map.excl[i];
         if (x->what == what_dtb && !inject_dtb)
-            added += give_back(x->base, x->size, "device tree");
+            added += give_back(x, "device tree");
         else if (x->what == what_bitmap)
-            added += give_back(x->base, x->size, "self-test bitmap");
+            added += give_back(x, "self-test bitmap");
     }
     k23_frames_stats_t st;
     k23_frames_drain_all(&kernel_frames);
