@@ -115,6 +115,18 @@ foreach(_arch IN LISTS _k23k_archs)
     ENVIRONMENT "K23_QEMU_ARGS=-smp 2 -append k23.inject=local-tlb"
     PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL shootdown: [^\n]*stale TLB entry.*injected run exit status [1-9]"
     FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
+  # Building the kernel address space refuses a W+X segment: with the data
+  # segment's flags asking for execute too (k23.inject=wx), the paging
+  # step must fail naming it.
+  add_test(NAME kernel_${_arch}_inject_wx
+    COMMAND sh -c "\"$0\" \"$1\" \"$2\"; echo \"injected run exit status $?\""
+            "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-run" ${_arch}
+            "${_bin}/k23-kernel-${_arch}.elf")
+  set_tests_properties(kernel_${_arch}_inject_wx PROPERTIES
+    LABELS "qemu" TIMEOUT 400
+    ENVIRONMENT "K23_QEMU_ARGS=-smp 2 -append k23.inject=wx"
+    PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL segment data asks for W\\+X: refused.*injected run exit status [1-9]"
+    FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
   # The ELF's program headers match what the kernel checks at boot.
   add_test(NAME kernel_${_arch}_segments
     COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/check-segments.sh"

@@ -42,6 +42,8 @@ extern char __text_start[], __text_end[], __text_pflags[];
 extern char __rodata_start[], __rodata_end[], __rodata_pflags[];
 extern char __data_start[], __data_end[], __data_pflags[];
 
+bool k23k_inject_wx;
+
 static k23_aspace_t kernel_as;
 static k23_pt_flush_t kernel_flush;
 
@@ -121,7 +123,10 @@ static void reserve_segments(void)
     };
     for (unsigned i = 0; i < 3; i++) {
         k23_perm_t perm;
-        int rc = k23_perm_from_elf((uint32_t)seg[i].pflags, &perm);
+        uint32_t pflags = (uint32_t)seg[i].pflags;
+        if (k23k_inject_wx && i == 2)
+            pflags |= K23_ELF_PF_X;
+        int rc = k23_perm_from_elf(pflags, &perm);
         if (rc == K23_ERR_WX)
             k23k_fail("segment %s asks for W+X: refused", seg[i].name);
         check(rc, "k23_perm_from_elf", seg[i].start,

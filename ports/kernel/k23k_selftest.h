@@ -55,6 +55,9 @@ struct k23k_memmap;
 void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
 /* The kernel's page tables (valid after k23k_selftest_paging). */
 const struct k23_pt *k23k_kernel_pt(void);
+/* Fault injection (k23.inject=wx): the data segment's program-header
+ * flags ask for execute too; building the address space must refuse. */
+extern bool k23k_inject_wx;
 
 /*
  * The kernel's address space covers [0, K23K_VM_LAST]: the fixed regions

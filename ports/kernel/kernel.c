@@ -20,12 +20,15 @@
  *  5. 2 MiB-aligned 2 MiB runs until none is left: exactly as many as the
  *     map holds; freed; statistics back;
  *  6. zeroed frames and runs read as zero after being dirtied;
- *  6a. paging on every CPU, built with the page-table module
- *     (k23k_paging.c); W^X, guard and demand-zero faults, TLB shootdown
+ *  6a. paging on every CPU: the kernel address space is a k23_aspace_t
+ *     whose regions are the image's segments, the direct map, the MMIO
+ *     windows and the stack guards (k23k_paging.c); W^X, guard and
+ *     demand-zero faults answered by k23_aspace_fault, TLB shootdown
  *     (k23k_faults.c);
  *  6b. SMP stress: every CPU allocates and frees at once (k23k_stress.c);
  *  7. the kernel's segments described with permission flags, W^X;
- *  8. an instance allocator backed by the frame allocator (k23k_instance.c);
+ *  8. an instance allocator backed by the frame allocator (k23k_instance.c),
+ *     then wasm memories over the VM hooks (k23k_wasm.c);
  *  9. boot memory back: the DTB's and the boot carve's frames go to the
  *     allocator through k23_frames_add_region.
  *
@@ -33,7 +36,8 @@
  * (QEMU -append): "k23.inject=dtb" hands the DTB's pages to the frame
  * allocator as free memory, which step 4 must catch; "k23.inject=local-tlb"
  * keeps TLB flushes on the flushing CPU, which the shootdown test must
- * catch.
+ * catch; "k23.inject=wx" makes the data segment's flags ask for execute,
+ * which building the address space must refuse.
  */
 #include <stdint.h>
 
@@ -280,6 +284,7 @@ static void step_memory_map(const void *fdt, uintptr_t dtb)
 
 static void step_boot_carve(void)
 {
+    uint64_t t0 = k23k_arch_ticks();
     k23k_memmap_t *m = &kernel_map;
     seen_base = m->ram[0].base & ~(uint64_t)(K23K_PAGE - 1);
     uint64_t end = 0;
@@ -312,9 +317,9 @@ static void step_boot_carve(void)
     seen = k23_port_phys_to_virt(pa);
     memset(seen, 0, bytes);
     k23k_printf("boot carve: %llu KiB at 0x%llx for the self-test bitmap "
-                "(%llu frames of RAM span)\n",
+                "(%llu frames of RAM span) (%u ms)\n",
                 (unsigned long long)(bytes >> 10), (unsigned long long)pa,
-                (unsigned long long)seen_frames);
+                (unsigned long long)seen_frames, (unsigned)ms_since(t0));
 
     if (inject_dtb) {
         /* Fault injection: give the DTB's pages to the allocator too. */
@@ -624,6 +629,7 @@ static void step_smp_stress(const k23_frames_stats_t *st0)
 
 static void step_segments(void)
 {
+    uint64_t t0 = k23k_arch_ticks();
     struct {
         const char *name;
         uintptr_t start, end, pflags;
@@ -666,7 +672,7 @@ static void step_segments(void)
         K23_ERR_WX)
         k23k_fail("k23_perm_from_elf accepted an RWX segment");
     k23k_printf("segments: text, rodata and data W^X; an RWX segment is "
-                "refused\n");
+                "refused (%u ms)\n", (unsigned)ms_since(t0));
 }
 
 /* ---- 9. boot memory back ---- */
@@ -772,6 +778,7 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     const char *args = bootargs(fdt);
     inject_dtb = has_word(args, "k23.inject=dtb");
     k23k_inject_local_tlb = has_word(args, "k23.inject=local-tlb");
+    k23k_inject_wx = has_word(args, "k23.inject=wx");
     if (args[0] != '\0')
         k23k_printf("bootargs: %s\n", args);
 
