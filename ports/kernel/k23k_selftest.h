@@ -96,17 +96,18 @@ void k23k_selftest_faults(k23_frames_t *fa);
 void k23k_selftest_shootdown(k23_frames_t *fa);
 
 /*
- * A fault inside the VM window that the address space did not resolve:
- * its answer, and a description of the address from whoever registered a
- * describer (the wasm self-test names the memory it belongs to).
+ * A fault the kernel's address space did not resolve: its answer, and for
+ * an address inside a VM reservation a description from whoever
+ * registered a describer (the wasm self-test names the memory it belongs
+ * to).
  */
 struct k23_aspace_fault_result;
 typedef void (*k23k_vm_describe_fn)(void *ctx, uint64_t addr, char *buf,
                                     unsigned size);
 void k23k_vm_fault_describer(k23k_vm_describe_fn fn, void *ctx);
 /* Read @p addr with a probe: 0 if the read went through, 1 if it faulted
- * outside the VM window, 2 if inside: then @p res and @p buf hold what
- * the address space and the describer said. */
+ * and the address space was not asked (paging off), 2 if it was: then
+ * @p res and @p buf hold what the address space and the describer said. */
 int k23k_probe_vm_read(uint64_t addr, struct k23_aspace_fault_result *res,
                        char *buf, unsigned size);
 
