@@ -127,6 +127,16 @@ foreach(_arch IN LISTS _k23k_archs)
     ENVIRONMENT "K23_QEMU_ARGS=-smp 2 -append k23.inject=wx"
     PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL segment data asks for W\\+X: refused.*injected run exit status [1-9]"
     FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
+  # A /reserved-memory node (QEMU's tree plus two reservations, one
+  # no-map, through -dtb): both taken out of the free map, the no-map one
+  # left out of the direct map, a read of it faulting on a guard.
+  add_test(NAME kernel_${_arch}_resmem
+    COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-resmem.sh" ${_arch}
+            "${_bin}/k23-kernel-${_arch}.elf")
+  set_tests_properties(kernel_${_arch}_resmem PROPERTIES
+    LABELS "qemu" TIMEOUT 400
+    PASS_REGULAR_EXPRESSION "reserved-memory: k23-nomap@[48]4000000 \\(no-map\\).*reserved-memory: k23-keep@[48]6000000.*region [^\n]*k23-nomap@[48]4000000 +guard.*fault: read of a no-map reservation[^\n]*aspace: guard.*K23MEM-SELFTEST PASS"
+    FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL")
   # The ELF's program headers match what the kernel checks at boot.
   add_test(NAME kernel_${_arch}_segments
     COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/check-segments.sh"

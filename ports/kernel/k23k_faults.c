@@ -264,6 +264,15 @@ void k23k_selftest_faults(k23_frames_t *fa)
                  K23_PT_FAULT_NOT_PRESENT, K23_PERM_READ,
                  K23_ASPACE_FAULT_GUARD);
 
+    /* A no-map reservation of the device tree, when there is one: left
+     * out of the direct map, so a read faults on the guard in its place. */
+    uint64_t nomap = k23k_paging_first_nomap();
+    if (nomap != 0)
+        expect_fault("read of a no-map reservation", k23k_probe_read,
+                     (uintptr_t)nomap + 64, K23_FAULT_LOAD,
+                     K23_PT_FAULT_NOT_PRESENT, K23_PERM_READ,
+                     K23_ASPACE_FAULT_GUARD);
+
     /* Demand-zero: a lazy region; first touches fault, k23_aspace_fault
      * maps a zeroed frame, the access is retried. */
     k23_aspace_desc_t d = {.kind = K23_ASPACE_ANON_LAZY,

@@ -84,25 +84,70 @@ static void reserve(uint64_t base, uint64_t size, unsigned kind,
     nfixed++;
 }
 
-/* The direct map: RAM except the kernel image, RW and never executable. */
-static void reserve_direct_map(const k23k_memmap_t *m)
+/* The first no-map reservation's first page, 0 if there is none. */
+static uint64_t first_nomap;
+
+/* A range the direct map leaves out: the image, a no-map reservation. */
+typedef struct hole {
+    uint64_t base, end;
+} hole_t;
+
+/* The direct map: RAM except the kernel image and the no-map
+ * reservations (page-rounded outward), RW and never executable. */
+static void reserve_direct_map(const k23k_memmap_t *m,
+                               const k23k_range_t *nomap, unsigned n_nomap)
 {
-    uint64_t ks = (uintptr_t)__kernel_start, ke = (uintptr_t)__kernel_end;
+    hole_t hole[K23K_MAX_RANGES + 1];
+    unsigned nh = 0;
+    hole[nh].base = (uintptr_t)__kernel_start;
+    hole[nh].end = (uintptr_t)__kernel_end;
+    nh++;
+    for (unsigned i = 0; i < n_nomap && nh < K23K_MAX_RANGES + 1; i++) {
+        hole[nh].base = nomap[i].base & ~(uint64_t)(K23K_PAGE - 1);
+        hole[nh].end = (nomap[i].base + nomap[i].size + K23K_PAGE - 1) &
+                       ~(uint64_t)(K23K_PAGE - 1);
+        nh++;
+    }
+    /* By base (a handful: insertion sort). */
+    for (unsigned i = 1; i < nh; i++) {
+        hole_t h = hole[i];
+        unsigned j = i;
+        for (; j > 0 && hole[j - 1].base > h.base; j--)
+            hole[j] = hole[j - 1];
+        hole[j] = h;
+    }
     const k23_perm_t rw = K23_PERM_READ | K23_PERM_WRITE;
     for (unsigned i = 0; i < m->n_ram; i++) {
-        uint64_t b = m->ram[i].base & ~(uint64_t)(K23K_PAGE - 1);
+        uint64_t cur = m->ram[i].base & ~(uint64_t)(K23K_PAGE - 1);
         uint64_t e = (m->ram[i].base + m->ram[i].size) &
                      ~(uint64_t)(K23K_PAGE - 1);
-        if (ks >= b && ke <= e) {
-            reserve(b, ks - b, K23_ASPACE_WIRED, rw, K23_PT_MEM_NORMAL,
-                    "direct map");
-            reserve(ke, e - ke, K23_ASPACE_WIRED, rw, K23_PT_MEM_NORMAL,
-                    "direct map");
-        } else {
-            reserve(b, e - b, K23_ASPACE_WIRED, rw, K23_PT_MEM_NORMAL,
-                    "direct map");
+        for (unsigned k = 0; k < nh && cur < e; k++) {
+            if (hole[k].end <= cur || hole[k].base >= e)
+                continue;
+            if (hole[k].base > cur)
+                reserve(cur, hole[k].base - cur, K23_ASPACE_WIRED, rw,
+                        K23_PT_MEM_NORMAL, "direct map");
+            cur = hole[k].end;
         }
+        if (cur < e)
+            reserve(cur, e - cur, K23_ASPACE_WIRED, rw, K23_PT_MEM_NORMAL,
+                    "direct map");
     }
+    /* The no-map reservations themselves: guards named after their
+     * nodes, so a stray access is reported as such. */
+    for (unsigned i = 0; i < n_nomap; i++) {
+        uint64_t b = nomap[i].base & ~(uint64_t)(K23K_PAGE - 1);
+        uint64_t e = (nomap[i].base + nomap[i].size + K23K_PAGE - 1) &
+                     ~(uint64_t)(K23K_PAGE - 1);
+        reserve(b, e - b, K23_ASPACE_GUARD, K23_PERM_NONE, 0, nomap[i].what);
+        if (i == 0)
+            first_nomap = b;
+    }
+}
+
+uint64_t k23k_paging_first_nomap(void)
+{
+    return first_nomap;
 }
 
 /* The image, segment by segment, with its program headers' flags (the
@@ -251,7 +296,7 @@ static void print_regions(void)
             perm[0] = '-', perm[1] = '\0';
         else
             k23_perm_format(info.perm, perm, sizeof(perm));
-        k23k_printf("  region [0x%010llx, 0x%010llx) %-17s %-12s %s\n",
+        k23k_printf("  region [0x%010llx, 0x%010llx) %-20s %-12s %s\n",
                     (unsigned long long)info.base,
                     (unsigned long long)(info.base + info.size), info.name,
                     kind_name(info.kind, info.memtype), perm);
@@ -282,7 +327,8 @@ static void mmu_on_job(void *arg)
     k23k_arch_mmu_on(k23_aspace_pt(&kernel_as));
 }
 
-void k23k_selftest_paging(k23_frames_t *fa, const k23k_memmap_t *m)
+void k23k_selftest_paging(k23_frames_t *fa, const k23k_memmap_t *m,
+                          const k23k_range_t *nomap, unsigned n_nomap)
 {
     uint64_t t0 = k23k_arch_ticks();
     k23_pt_frame_source_t src;
@@ -292,7 +338,7 @@ void k23k_selftest_paging(k23_frames_t *fa, const k23k_memmap_t *m)
           "k23_aspace_create", 0, K23K_VM_LAST + 1);
     check(k23_pt_flush_init(&kernel_flush, 0), "k23_pt_flush_init", 0, 0);
 
-    reserve_direct_map(m);
+    reserve_direct_map(m, nomap, n_nomap);
     reserve_segments();
     reserve_stack_guards();
     reserve_mmio();

@@ -52,7 +52,13 @@ void k23k_selftest_smp_stress(k23_frames_t *fa, uint64_t *seen,
  * CPU; the port's VM hooks forward to it from then on.
  */
 struct k23k_memmap;
-void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
+struct k23k_range;
+/* @p nomap: the device tree's no-map reservations, left out of the
+ * direct map (reserved as guards named after their nodes). */
+void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m,
+                          const struct k23k_range *nomap, unsigned n_nomap);
+/* The first page of the first no-map reservation, 0 if none. */
+uint64_t k23k_paging_first_nomap(void);
 /* The kernel's page tables (valid after k23k_selftest_paging). */
 const struct k23_pt *k23k_kernel_pt(void);
 /* Fault injection (k23.inject=wx): the data segment's program-header

@@ -67,6 +67,7 @@ static k23_frames_t kernel_frames; /* the allocator under test */
 /* libk23mem's reading of the map. */
 static k23_fdt_region_t lib_ram[K23K_MAX_RANGES];
 static k23_fdt_region_t lib_taken[K23K_MAX_RANGES];
+static size_t n_lib_taken;
 static k23_fdt_region_t lib_dynamic[16];
 static k23_range_t lib_free[2 * K23K_MAX_RANGES];
 static k23_range_t frame_regions[2 * K23K_MAX_RANGES + 1];
@@ -247,11 +248,13 @@ static void step_memory_map(const void *fdt, uintptr_t dtb)
         const char *name = lib_taken[i].name;
         if (lib_taken[i].kind == K23_FDT_KIND_EXCLUDE)
             name = lib_taken[i].index == 0 ? "kernel image" : what_dtb;
-        k23k_printf("  taken [0x%010llx, 0x%010llx) %s: %s\n",
+        k23k_printf("  taken [0x%010llx, 0x%010llx) %s: %s%s\n",
                     (unsigned long long)lib_taken[i].range.base,
                     (unsigned long long)(lib_taken[i].range.base +
                                          lib_taken[i].range.size),
-                    k23_fdt_kind_name(lib_taken[i].kind), name);
+                    k23_fdt_kind_name(lib_taken[i].kind), name,
+                    (lib_taken[i].flags & K23_FDT_FLAG_NO_MAP) != 0
+                        ? " (no-map)" : "");
     }
     for (size_t i = 0; i < map.free_count; i++)
         k23k_printf("  free  [0x%010llx, 0x%010llx) %llu KiB\n",
@@ -273,6 +276,7 @@ static void step_memory_map(const void *fdt, uintptr_t dtb)
                       (unsigned long long)m->free[i].base,
                       (unsigned long long)m->free[i].size);
     }
+    n_lib_taken = map.taken_count;
     n_frame_regions = map.free_count;
     for (size_t i = 0; i < map.free_count; i++)
         frame_regions[i] = lib_free[i];
@@ -603,7 +607,19 @@ static void step_zeroed(const k23_frames_stats_t *st0)
 
 static void step_paging(k23_frames_stats_t *st0)
 {
-    k23k_selftest_paging(&kernel_frames, &kernel_map);
+    /* The tree's no-map reservations stay out of the direct map. */
+    static k23k_range_t nomap[K23K_MAX_RANGES];
+    unsigned n_nomap = 0;
+    for (size_t i = 0; i < n_lib_taken && n_nomap < K23K_MAX_RANGES; i++) {
+        if (lib_taken[i].kind == K23_FDT_KIND_RESERVED_MEMORY &&
+            (lib_taken[i].flags & K23_FDT_FLAG_NO_MAP) != 0) {
+            nomap[n_nomap].base = lib_taken[i].range.base;
+            nomap[n_nomap].size = lib_taken[i].range.size;
+            nomap[n_nomap].what = lib_taken[i].name;
+            n_nomap++;
+        }
+    }
+    k23k_selftest_paging(&kernel_frames, &kernel_map, nomap, n_nomap);
     /* The page tables keep their frames: from here on the statistics must
      * come back to those of the allocator holding them. */
     k23_frames_drain_all(&kernel_frames);
