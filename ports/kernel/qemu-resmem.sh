@@ -10,9 +10,10 @@
 #
 #   ports/kernel/qemu-resmem.sh ARCH IMAGE
 #
-# The tree is packed: QEMU's aarch64 loader grows a -dtb file to twice
-# its size plus 10000 bytes and must fit it below the kernel (0x40200000),
-# which the 1 MiB dump does not. Exit status: qemu-run's.
+# The tree is packed: QEMU opens a -dtb file into twice its size plus
+# 20000 bytes (load_device_tree in device_tree.c), and on aarch64 the
+# result must fit below the kernel at 0x40200000, which the 1 MiB dump's
+# does not. Exit status: qemu-run's.
 set -uo pipefail
 arch="${1:-}" image="${2:-}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
