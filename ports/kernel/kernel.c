@@ -7,6 +7,8 @@
  * "K23MEM-SELFTEST FAIL <reason>", and the machine exits with status 0 or 1.
  *
  * Steps (each prints what it did and how long it took):
+ *  0. the DTB moved, packed, into a boot carve above a free region (the
+ *     loader's copy becomes free RAM; see step_move_dtb);
  *  1. memory map: libk23mem's device-tree module (k23_fdt_memmap) with the
  *     kernel image and the DTB taken out, compared with the kernel's own
  *     libfdt reading (k23k_memmap.c);
@@ -194,6 +196,66 @@ static bool has_word(const char *s, const char *w)
             return true;
     }
     return false;
+}
+
+/* ---- 0. the device tree moved into a boot carve ----
+ *
+ * The loader's DTB lies wherever the loader put it. On aarch64 QEMU puts
+ * it at the start of RAM, below every free frame, and an arena starts at
+ * its first free frame: k23_frames_add_region could never give those
+ * frames back (it fills holes inside an arena's span). So the kernel
+ * reads the map once with its own libfdt reading, copies the tree,
+ * packed, to the bottom of the largest free region (above a free region
+ * below the kernel, so inside the arena's span) and runs everything from
+ * the copy: the loader's range is plain RAM, free at init, and the copy
+ * goes back after the self-test (step 10). Both arches do the same. */
+
+static const void *step_move_dtb(const void *fdt, uintptr_t *dtb)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    k23k_memmap_t *m = &kernel_map; /* read again from the copy in step 1 */
+    int err = k23k_memmap_read(fdt, m);
+    if (err != 0)
+        k23k_fail("reading the DTB with libfdt failed (%d)", err);
+    uint64_t kbase = (uintptr_t)__kernel_start;
+    uint64_t ksize = (uintptr_t)__kernel_end - (uintptr_t)__kernel_start;
+    uint64_t old_size = fdt_totalsize(fdt);
+    if (!k23k_memmap_exclude(m, kbase, ksize, "kernel image") ||
+        !k23k_memmap_exclude(m, *dtb, old_size, what_dtb))
+        k23k_fail("too many exclusions");
+    k23k_memmap_finish(m);
+    /* What fdt_open_into needs: header, reservation block, structure,
+     * strings; then fdt_pack makes totalsize exactly that. */
+    uint64_t need = 64 + (uint64_t)(fdt_num_mem_rsv(fdt) + 1) * 16 +
+                    fdt_size_dt_struct(fdt) + fdt_size_dt_strings(fdt);
+    uint64_t size = (need + K23K_PAGE - 1) & ~(uint64_t)(K23K_PAGE - 1);
+    unsigned best = 0;
+    for (unsigned i = 1; i < m->n_free; i++) {
+        if (m->free[i].size > m->free[best].size)
+            best = i;
+    }
+    if (m->n_free == 0 || m->free[best].size < 2 * size)
+        k23k_fail("no free region can hold the %llu-byte device tree",
+                  (unsigned long long)size);
+    uint64_t pa = m->free[best].base;
+    void *copy = k23_port_phys_to_virt(pa);
+    /* Packed where it is first: fdt_open_into only moves a tree whose
+     * blocks are in order, and then needs room for all of totalsize
+     * (QEMU's aarch64 tree: 1 MiB, nearly all of it free space). The
+     * loader's tree is the kernel's to change. */
+    err = fdt_pack((void *)(uintptr_t)fdt);
+    if (err == 0)
+        err = fdt_open_into(fdt, copy, (int)size);
+    if (err == 0)
+        err = fdt_pack(copy);
+    if (err != 0)
+        k23k_fail("copying the DTB: %s", fdt_strerror(err));
+    k23k_printf("device tree moved: [0x%lx, +0x%llx) -> [0x%llx, +0x%x), "
+                "packed (%u ms)\n", (unsigned long)*dtb,
+                (unsigned long long)old_size, (unsigned long long)pa,
+                fdt_totalsize(copy), (unsigned)ms_since(t0));
+    *dtb = (uintptr_t)pa;
+    return copy;
 }
 
 /* ---- 1. memory map ---- */
@@ -721,16 +783,14 @@ static uint64_t give_back(const k23k_range_t *x, const char *what)
         k23k_printf("  %s: no whole frame to give back\n", what);
         return 0;
     }
+    /* Both lie inside the arena's span by construction (step 0 and step
+     * 2 place them above a free region), so K23_ERR_NOT_FOUND fails the
+     * run as any other error does. */
     int rc = k23_frames_add_region(&kernel_frames, b, e - b);
-    if (rc == K23_ERR_NOT_FOUND) {
-        /* Outside every arena's span: the allocator cannot grow an arena
-         * after init (k23_frames_add_region). */
-        k23k_printf("  %s [0x%llx, 0x%llx): outside every arena, kept "
-                    "(K23_ERR_NOT_FOUND)\n", what, (unsigned long long)b,
-                    (unsigned long long)e);
-        return 0;
-    }
-    check_rc(rc, "k23_frames_add_region");
+    if (rc != K23_OK)
+        k23k_fail("k23_frames_add_region of the %s [0x%llx, 0x%llx): %s",
+                  what, (unsigned long long)b, (unsigned long long)e,
+                  k23_strerror_name(rc));
     k23k_printf("  %s [0x%llx, 0x%llx): %llu frames back to the allocator\n",
                 what, (unsigned long long)b, (unsigned long long)e,
                 (unsigned long long)((e - b) / K23K_PAGE));
@@ -799,6 +859,7 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
         k23k_printf("bootargs: %s\n", args);
 
     k23_frames_stats_t st0;
+    fdt = step_move_dtb(fdt, &dtb);
     step_memory_map(fdt, dtb);
     step_boot_carve();
     step_frames_init(&st0);
