@@ -7,7 +7,7 @@
  * "K23MEM-SELFTEST FAIL <reason>", and the machine exits with status 0 or 1.
  *
  * Steps (each prints what it did and how long it took):
- *  0. the DTB moved, packed, into a boot carve above a free region (the
+ *  0a. the DTB moved, packed, into a boot carve above a free region (the
  *     loader's copy becomes free RAM; see step_move_dtb);
  *  1. memory map: libk23mem's device-tree module (k23_fdt_memmap) with the
  *     kernel image and the DTB taken out, compared with the kernel's own
@@ -29,9 +29,9 @@
  *     (k23k_faults.c);
  *  6b. SMP stress: every CPU allocates and frees at once (k23k_stress.c);
  *  7. the kernel's segments described with permission flags, W^X;
- *  8. an instance allocator backed by the frame allocator (k23k_instance.c),
- *     then wasm memories over the VM hooks (k23k_wasm.c);
- *  9. boot memory back: the DTB's and the boot carve's frames go to the
+ *  8. an instance allocator backed by the frame allocator (k23k_instance.c);
+ *  9. wasm memories over the VM hooks (k23k_wasm.c);
+ *  10. boot memory back: the DTB's and the boot carve's frames go to the
  *     allocator through k23_frames_add_region.
  *
  * Fault injection for the runner's negative tests, from /chosen/bootargs
@@ -198,7 +198,7 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
-/* ---- 0. the device tree moved into a boot carve ----
+/* ---- 0a. the device tree moved into a boot carve ----
  *
  * The loader's DTB lies wherever the loader put it. On aarch64 QEMU puts
  * it at the start of RAM, below every free frame, and an arena starts at
@@ -753,7 +753,7 @@ static void step_segments(void)
                 "refused (%u ms)\n", (unsigned)ms_since(t0));
 }
 
-/* ---- 9. boot memory back ---- */
+/* ---- 10. boot memory back ---- */
 
 /* Whether the frame at @p pa holds part of an exclusion other than @p x. */
 static bool frame_shared(uint64_t pa, const k23k_range_t *x)
@@ -783,8 +783,8 @@ static uint64_t give_back(const k23k_range_t *x, const char *what)
         k23k_printf("  %s: no whole frame to give back\n", what);
         return 0;
     }
-    /* Both lie inside the arena's span by construction (step 0 and step
-     * 2 place them above a free region), so K23_ERR_NOT_FOUND fails the
+    /* Both lie inside the arena's span by construction (steps 0a and 2
+     * place them above a free region), so K23_ERR_NOT_FOUND fails the
      * run as any other error does. */
     int rc = k23_frames_add_region(&kernel_frames, b, e - b);
     if (rc != K23_OK)
