@@ -210,20 +210,30 @@ static bool has_word(const char *s, const char *w)
  * the copy: the loader's range is plain RAM, free at init, and the copy
  * goes back after the self-test (step 10). Both arches do the same. */
 
-static const void *step_move_dtb(const void *fdt, uintptr_t *dtb)
+/* The kernel's own reading of the map into kernel_map, with the image
+ * and the whole DTB at @p dtb excluded. */
+static k23k_memmap_t *read_own_map(const void *fdt, uintptr_t dtb)
 {
-    uint64_t t0 = k23k_arch_ticks();
-    k23k_memmap_t *m = &kernel_map; /* read again from the copy in step 1 */
+    k23k_memmap_t *m = &kernel_map;
     int err = k23k_memmap_read(fdt, m);
     if (err != 0)
         k23k_fail("reading the DTB with libfdt failed (%d)", err);
     uint64_t kbase = (uintptr_t)__kernel_start;
     uint64_t ksize = (uintptr_t)__kernel_end - (uintptr_t)__kernel_start;
-    uint64_t old_size = fdt_totalsize(fdt);
     if (!k23k_memmap_exclude(m, kbase, ksize, "kernel image") ||
-        !k23k_memmap_exclude(m, *dtb, old_size, what_dtb))
+        !k23k_memmap_exclude(m, dtb, fdt_totalsize(fdt), what_dtb))
         k23k_fail("too many exclusions");
     k23k_memmap_finish(m);
+    return m;
+}
+
+static const void *step_move_dtb(const void *fdt, uintptr_t *dtb)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    uint64_t old_size = fdt_totalsize(fdt);
+    /* Read again from the copy in step 1. */
+    const k23k_memmap_t *m = read_own_map(fdt, *dtb);
+    int err;
     /* What fdt_open_into needs: header, reservation block, structure,
      * strings; then fdt_pack makes totalsize exactly that. */
     uint64_t need = 64 + (uint64_t)(fdt_num_mem_rsv(fdt) + 1) * 16 +
@@ -263,17 +273,10 @@ static const void *step_move_dtb(const void *fdt, uintptr_t *dtb)
 static void step_memory_map(const void *fdt, uintptr_t dtb)
 {
     uint64_t t0 = k23k_arch_ticks();
-    k23k_memmap_t *m = &kernel_map;
-    int err = k23k_memmap_read(fdt, m);
-    if (err != 0)
-        k23k_fail("reading the DTB with libfdt failed (%d)", err);
+    k23k_memmap_t *m = read_own_map(fdt, dtb);
     uint64_t kbase = (uintptr_t)__kernel_start;
     uint64_t ksize = (uintptr_t)__kernel_end - (uintptr_t)__kernel_start;
     uint64_t dsize = fdt_totalsize(fdt);
-    if (!k23k_memmap_exclude(m, kbase, ksize, "kernel image") ||
-        !k23k_memmap_exclude(m, dtb, dsize, what_dtb))
-        k23k_fail("too many exclusions");
-    k23k_memmap_finish(m);
     if (m->n_ram == 0)
         k23k_fail("the DTB describes no RAM");
     if (!k23k_memmap_in_ram(m, kbase, ksize))
