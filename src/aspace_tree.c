@@ -18,6 +18,7 @@
  *   gap[i]   largest free run strictly between two regions of slot i's
  *            subtree (a leaf slot: 0)
  *   ptr[i]   the child node, or in a leaf the region record
+ * (last and ptr of a slot side by side),
  * so leaves and inner nodes share one layout and one set of operations,
  * and a slot's aggregates depend only on its child: a node's own summary
  * is (base[0], last[n-1], the largest of its gap[i] and of the free runs
@@ -27,10 +28,10 @@
  * Why not the AVL tree of 96-byte records this replaced: with 10^5
  * regions a lookup took 11 L1 and 10 L2 (1 MiB) misses (callgrind,
  * docs/aspace.md), one per level below the cached top of a 17-level tree,
- * each on a different page. Here a lookup reads one or two lines of keys
- * per level over 4-5 levels whose upper part stays cached, then last[]
- * and ptr[] of one leaf slot, then the record: base and last sit in the
- * leaf, so a miss (no region) never touches a record.
+ * each on a different page. Here a level costs two lines of keys and the
+ * line with the chosen slot's last and pointer, over 5 levels at 10^5
+ * regions whose upper part stays cached; the record is read only once
+ * the region is found (a miss never touches one).
  *
  * Splits need nodes, and tree changes must not fail (every operation is
  * all or nothing, see aspace.c): an operation takes the nodes its inserts
@@ -159,19 +160,22 @@ void k23_aspace_rec_free_(k23_aspace_t *as, region_t *r)
 
 /* ---- nodes ---- */
 
-/* 17 slots of 32 bytes fill nine lines with the count; a quarter as the
+/* 16 slots: the keys fill two cache lines, a slot's last and pointer
+ * share a line, so a level costs a lookup three lines. A quarter as the
  * least fill of a node other than the root lets a split that appends
  * (addresses handed out in order) keep three quarters on the left. */
-#define NODE_CAP 17u
+#define NODE_CAP 16u
 #define NODE_MIN 4u
 /* Levels: with NODE_MIN slots a node, 2^52 pages need fewer than 27. */
 #define DEPTH_MAX 32u
 
 typedef struct node {
-    uint64_t base[NODE_CAP];
-    uint64_t last[NODE_CAP];
-    uint64_t gap[NODE_CAP];
-    void *ptr[NODE_CAP];
+    uint64_t base[NODE_CAP];    /* first: what a search reads */
+    struct {
+        uint64_t last;
+        void *ptr;
+    } ls[NODE_CAP];
+    uint64_t gap[NODE_CAP];     /* read by placement only */
     uint32_t n;
 } node_t;
 
@@ -190,14 +194,14 @@ static uint64_t max64(uint64_t a, uint64_t b)
 static void slot_put(node_t *x, unsigned i, slot_t s)
 {
     x->base[i] = s.base;
-    x->last[i] = s.last;
+    x->ls[i].last = s.last;
     x->gap[i] = s.gap;
-    x->ptr[i] = s.ptr;
+    x->ls[i].ptr = s.ptr;
 }
 
 static slot_t slot_get(const node_t *x, unsigned i)
 {
-    slot_t s = {x->base[i], x->last[i], x->gap[i], x->ptr[i]};
+    slot_t s = {x->base[i], x->ls[i].last, x->gap[i], x->ls[i].ptr};
     return s;
 }
 
@@ -210,21 +214,23 @@ static void slot_clear(node_t *x, unsigned i)
 /* What x's parent keeps in x's slot. */
 static slot_t summary(node_t *x)
 {
-    slot_t s = {x->base[0], x->last[x->n - 1], x->gap[0], x};
+    slot_t s = {x->base[0], x->ls[x->n - 1].last, x->gap[0], x};
     for (unsigned i = 1; i < x->n; i++)
         s.gap = max64(s.gap, max64(x->gap[i],
-                                   x->base[i] - x->last[i - 1] - 1));
+                                   x->base[i] - x->ls[i - 1].last - 1));
     return s;
 }
 
-/* Slots of x whose base is <= key (branch-free over all NODE_CAP slots:
- * unused ones hold UINT64_MAX; the clamp handles key == UINT64_MAX). */
+/* Slots of x whose base is <= key, branch-free over all NODE_CAP slots:
+ * unused ones hold UINT64_MAX, which no base equals (bases are page
+ * aligned), so clamping key below it keeps them out without reading n. */
 static unsigned rank(const node_t *x, uint64_t key)
 {
+    uint64_t k = key - (key == UINT64_MAX);
     unsigned c = 0;
     for (unsigned i = 0; i < NODE_CAP; i++)
-        c += x->base[i] <= key;
-    return c < x->n ? c : x->n;
+        c += x->base[i] <= k;
+    return c;
 }
 
 /* The child of inner node x to descend into for key: the last slot with
@@ -309,7 +315,7 @@ static node_t *insert_below(k23_aspace_t *as, node_t *x, unsigned level,
     if (level == 0)
         return node_add(as, x, rank(x, s.base), s);
     unsigned i = route(x, s.base);
-    node_t *child = x->ptr[i];
+    node_t *child = x->ls[i].ptr;
     node_t *sib = insert_below(as, child, level - 1, s);
     slot_put(x, i, summary(child));
     return sib != NULL ? node_add(as, x, i + 1, summary(sib)) : NULL;
@@ -341,9 +347,9 @@ void k23_aspace_tree_insert_(k23_aspace_t *as, region_t *r)
  * so the merged node has room). */
 static void fix_underflow(k23_aspace_t *as, node_t *x, unsigned i)
 {
-    node_t *c = x->ptr[i];
-    node_t *l = i > 0 ? x->ptr[i - 1] : NULL;
-    node_t *r = i + 1 < x->n ? x->ptr[i + 1] : NULL;
+    node_t *c = x->ls[i].ptr;
+    node_t *l = i > 0 ? x->ls[i - 1].ptr : NULL;
+    node_t *r = i + 1 < x->n ? x->ls[i + 1].ptr : NULL;
     if (l != NULL && l->n > NODE_MIN) {
         node_insert_at(c, 0, slot_get(l, l->n - 1));
         node_delete_at(l, l->n - 1);
@@ -356,7 +362,7 @@ static void fix_underflow(k23_aspace_t *as, node_t *x, unsigned i)
         slot_put(x, i + 1, summary(r));
     } else {
         unsigned li = l != NULL ? i - 1 : i;
-        node_t *left = x->ptr[li], *right = x->ptr[li + 1];
+        node_t *left = x->ls[li].ptr, *right = x->ls[li + 1].ptr;
         node_move_tail(right, 0, left);
         node_free(as, right);
         slot_put(x, li, summary(left));
@@ -370,14 +376,14 @@ static bool remove_below(k23_aspace_t *as, node_t *x, unsigned level,
 {
     if (level == 0) {
         unsigned c = rank(x, r->base);
-        if (c == 0 || x->base[c - 1] != r->base || x->ptr[c - 1] != r)
+        if (c == 0 || x->base[c - 1] != r->base || x->ls[c - 1].ptr != r)
             K23_PANIC_ADDR("aspace: removing a region not in the index at",
                            r->base);
         node_delete_at(x, c - 1);
         return x->n < NODE_MIN;
     }
     unsigned i = route(x, r->base);
-    node_t *child = x->ptr[i];
+    node_t *child = x->ls[i].ptr;
     bool under = remove_below(as, child, level - 1, r);
     slot_put(x, i, summary(child));
     if (under)
@@ -393,7 +399,7 @@ void k23_aspace_tree_remove_(k23_aspace_t *as, region_t *r)
                        r->base);
     remove_below(as, root, as->depth, r);
     if (as->depth > 0 && root->n == 1) {
-        as->root = root->ptr[0];
+        as->root = root->ls[0].ptr;
         as->depth--;
         node_free(as, root);
     } else if (as->depth == 0 && root->n == 0) {
@@ -407,14 +413,14 @@ static void update_below(node_t *x, unsigned level, const region_t *r,
                          uint64_t key)
 {
     unsigned c = rank(x, key);
-    if (c == 0 || (level == 0 && x->ptr[c - 1] != r))
+    if (c == 0 || (level == 0 && x->ls[c - 1].ptr != r))
         K23_PANIC_ADDR("aspace: updating a region not in the index at", key);
     if (level == 0) {
         x->base[c - 1] = r->base;
-        x->last[c - 1] = r->last;
+        x->ls[c - 1].last = r->last;
         return;
     }
-    node_t *child = x->ptr[c - 1];
+    node_t *child = x->ls[c - 1].ptr;
     update_below(child, level - 1, r, key);
     slot_put(x, c - 1, summary(child));
 }
@@ -434,8 +440,8 @@ region_t *k23_aspace_tree_first_(const k23_aspace_t *as)
     if (x == NULL)
         return NULL;
     for (unsigned l = as->depth; l > 0; l--)
-        x = x->ptr[0];
-    return x->ptr[0];
+        x = x->ls[0].ptr;
+    return x->ls[0].ptr;
 }
 
 int k23_aspace_tree_prepare_(k23_aspace_t *as, uint64_t key, unsigned grow)
@@ -453,7 +459,7 @@ int k23_aspace_tree_prepare_(k23_aspace_t *as, uint64_t key, unsigned grow)
         const node_t *x = as->root;
         for (unsigned l = as->depth; l > 0; l--) {
             path[l] = x;
-            x = x->ptr[route(x, key)];
+            x = x->ls[route(x, key)].ptr;
         }
         path[0] = x;
         need = 0;
@@ -502,7 +508,7 @@ static const node_t *descend(const k23_aspace_t *as, uint64_t addr,
         return NULL;
     for (unsigned l = as->depth; l > 0; l--) {
         unsigned k = rank(x, addr);
-        x = x->ptr[k - (k != 0)];
+        x = x->ls[k - (k != 0)].ptr;
     }
     *c = rank(x, addr);
     return x;
@@ -512,9 +518,9 @@ region_t *k23_aspace_tree_find_(const k23_aspace_t *as, uint64_t addr)
 {
     unsigned c;
     const node_t *x = descend(as, addr, &c);
-    if (x == NULL || c == 0 || x->last[c - 1] < addr)
+    if (x == NULL || c == 0 || x->ls[c - 1].last < addr)
         return NULL;
-    return x->ptr[c - 1];
+    return x->ls[c - 1].ptr;
 }
 
 bool k23_aspace_tree_busy_(const k23_aspace_t *as, uint64_t base,
@@ -524,7 +530,7 @@ bool k23_aspace_tree_busy_(const k23_aspace_t *as, uint64_t base,
      * before `last` can reach into [base, last]. */
     unsigned c;
     const node_t *x = descend(as, last, &c);
-    return x != NULL && c != 0 && x->last[c - 1] >= base;
+    return x != NULL && c != 0 && x->ls[c - 1].last >= base;
 }
 
 /* ---- placement ---- */
@@ -597,27 +603,27 @@ static bool place_walk(const node_t *x, unsigned level, uint64_t lo_free,
             if ((i > 0 || lead) && x->base[i] > lo &&
                 place_visit(q, lo, x->base[i] - 1))
                 return true;
-            if (x->last[i] == UINT64_MAX)
+            if (x->ls[i].last == UINT64_MAX)
                 return false;
-            lo = x->last[i] + 1;
+            lo = x->ls[i].last + 1;
             if (lo > q->blast)
                 return false;
         }
         return lo <= hi_free && place_visit(q, lo, hi_free);
     }
     for (unsigned i = 0; i < x->n; i++) {
-        uint64_t lo = i == 0 ? lo_free : x->last[i - 1] + 1;
+        uint64_t lo = i == 0 ? lo_free : x->ls[i - 1].last + 1;
         uint64_t hi = i + 1 < x->n ? x->base[i + 1] - 1 : hi_free;
         bool lead_i = i == 0 && lead;
         if (lo > q->blast)
             return false;
         /* the largest run the child can offer: a subtree whose best is
          * smaller than the request is skipped whole */
-        uint64_t best = max64(x->gap[i], hi - x->last[i]);
+        uint64_t best = max64(x->gap[i], hi - x->ls[i].last);
         if (lead_i)
             best = max64(best, x->base[i] - lo);
         if (best >= q->size &&
-            place_walk(x->ptr[i], level - 1, lo, hi, lead_i, q))
+            place_walk(x->ls[i].ptr, level - 1, lo, hi, lead_i, q))
             return true;
     }
     return false;
@@ -701,8 +707,8 @@ static bool check_fail(const char *what, uint64_t at)
 
 static bool check_region(const node_t *x, unsigned i, check_t *c)
 {
-    const region_t *r = x->ptr[i];
-    if (r == NULL || r->base != x->base[i] || r->last != x->last[i] ||
+    const region_t *r = x->ls[i].ptr;
+    if (r == NULL || r->base != x->base[i] || r->last != x->ls[i].last ||
         x->gap[i] != 0)
         return check_fail("aspace check: index slot differs from its "
                           "record at ", x->base[i]);
@@ -741,11 +747,11 @@ static bool check_node(const node_t *x, unsigned level, bool root,
                 return false;
             continue;
         }
-        node_t *child = x->ptr[i];
+        node_t *child = x->ls[i].ptr;
         if (!check_node(child, level - 1, false, c))
             return false;
         slot_t s = summary(child);
-        if (s.base != x->base[i] || s.last != x->last[i] ||
+        if (s.base != x->base[i] || s.last != x->ls[i].last ||
             s.gap != x->gap[i])
             return check_fail("aspace check: stale subtree aggregates at ",
                               x->base[i]);
