@@ -600,7 +600,8 @@ static bool place_walk(const node_t *x, unsigned level, uint64_t lo_free,
     if (level == 0) {
         uint64_t lo = lo_free;
         for (unsigned i = 0; i < x->n; i++) {
-            if ((i > 0 || lead) && x->base[i] > lo &&
+            /* runs shorter than the request have no position */
+            if ((i > 0 || lead) && x->base[i] - lo >= q->size &&
                 place_visit(q, lo, x->base[i] - 1))
                 return true;
             if (x->ls[i].last == UINT64_MAX)
