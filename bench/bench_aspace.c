@@ -4,10 +4,10 @@
  * every frame from a k23_frames_t over 128 MiB of mmap'd memory.
  *
  * Cases (median of REPS runs, thread CPU time), each with 10^3 and 10^5
- * regions of 16 KiB, 4 KiB apart, in a 47-bit window:
- *   find+reserve, first fit: 512 regions of 8 KiB; every 4 KiB gap is too
- *     small, so the search must reach the free space after the last
- *     region (the gap aggregates prune the rest);
+ * regions of 16 KiB, 64 KiB apart, in a 47-bit window:
+ *   find+reserve, first fit: 512 regions of 8 KiB, filling the lowest
+ *     gaps in address order, eight to a gap (the gap aggregates skip the
+ *     subtrees already full);
  *   find+reserve, randomized (uniform over the window);
  *   lookup: 2^20 lookups, the same access pattern at both sizes: each
  *     takes one of 1024 addresses drawn uniformly over the populated

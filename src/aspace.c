@@ -377,8 +377,8 @@ static int split_prepare(k23_aspace_t *as, uint64_t base, uint64_t last,
         }
         s->spare[s->nspare++] = x;
     }
-    /* r stays (its bounds change in place), up to two pieces go in */
-    if (k23_aspace_tree_prepare_(as, base, 2) != K23_OK) {
+    /* r keeps one piece in place; the pieces with new records go in */
+    if (k23_aspace_tree_prepare_(as, base, need) != K23_OK) {
         while (s->nspare > 0)
             k23_aspace_rec_free_(as, s->spare[--s->nspare]);
         return K23_ERR_NOMEM;

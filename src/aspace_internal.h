@@ -37,8 +37,8 @@ void k23_aspace_rec_free_(k23_aspace_t *as, region_t *r);
 /* Take the index nodes the inserts of one operation can need, before
  * anything that can fail changes: key is an address of the region
  * inserted or split, grow how many regions the operation adds there at
- * most (1: a reserve; 2: a split, whose first piece keeps the record
- * and the index slot). K23_ERR_NOMEM (nothing taken) when the source is out
+ * most (1: a reserve; for a split the pieces that get new records: the
+ * first keeps its record and index slot; 0: nothing to take). K23_ERR_NOMEM (nothing taken) when the source is out
  * of frames. Every operation that prepared ends with unprepare, which
  * gives back what the inserts did not use. */
 int k23_aspace_tree_prepare_(k23_aspace_t *as, uint64_t key, unsigned grow);

@@ -336,7 +336,11 @@ void k23_aspace_tree_insert_(k23_aspace_t *as, region_t *r)
             node_insert_at(top, 0, summary(as->root));
             node_insert_at(top, 1, summary(sib));
             as->root = top;
-            as->depth++;
+            /* unreachable with NODE_MIN slots a node (see DEPTH_MAX), and
+             * prepare's path array depends on it */
+            if (++as->depth > DEPTH_MAX)
+                K23_PANIC_ADDR("aspace: index deeper than DEPTH_MAX in",
+                               (uintptr_t)as);
         }
     }
     as->nregions++;
@@ -455,6 +459,8 @@ int k23_aspace_tree_prepare_(k23_aspace_t *as, uint64_t key, unsigned grow)
      * down this path. */
     const node_t *path[DEPTH_MAX + 1];
     unsigned need = 1;
+    if (grow == 0)
+        return K23_OK;
     if (as->root != NULL) {
         const node_t *x = as->root;
         for (unsigned l = as->depth; l > 0; l--) {
