@@ -4,7 +4,10 @@
  * every frame from a k23_frames_t over 128 MiB of mmap'd memory.
  *
  * Cases (median of REPS runs, thread CPU time), each with 10^3 and 10^5
- * regions of 16 KiB, 64 KiB apart, in a 47-bit window:
+ * regions of 16 KiB, 64 KiB apart, in a 47-bit window; both address
+ * spaces exist side by side and their repetitions alternate, and each
+ * ratio is the median of the ratios of back-to-back repetitions, so a
+ * shared machine's load weighs on both sizes alike:
  *   find+reserve, first fit: 512 regions of 8 KiB, filling the lowest
  *     gaps in address order, eight to a gap (the gap aggregates skip the
  *     subtrees already full);
@@ -168,48 +171,83 @@ static double lookups(const k23_aspace_t *as, const uint64_t *addr)
     return (double)(t1 - t0) / NQUERY;
 }
 
-static scale_t run_scale(unsigned n)
-{
+/* One size: its address space, its query arrays, and per repetition the
+ * figures of each case. */
+typedef struct scale_run {
+    unsigned n;
     k23_aspace_t as;
     k23_pt_flush_t fl;
-    check("create", k23_aspace_create(&as, &k23_pt_x86_64_4level, 1, &src,
+    uint64_t *addr, *work;
+    flat_t *flat;
+    double f[REPS], r[REPS], h[REPS], b[REPS], l[REPS];
+} scale_run_t;
+
+static void scale_open(scale_run_t *s, unsigned n)
+{
+    s->n = n;
+    check("create", k23_aspace_create(&s->as, &k23_pt_x86_64_4level, 1, &src,
                                       0, (UINT64_C(1) << 47) - 1));
-    check("flush_init", k23_pt_flush_init(&fl, 1));
-    populate(&as, &fl, n);
-    uint64_t *addr = malloc(NQUERY * sizeof(uint64_t));
+    check("flush_init", k23_pt_flush_init(&s->fl, 1));
+    populate(&s->as, &s->fl, n);
+    s->addr = malloc(NQUERY * sizeof(uint64_t));
     for (unsigned i = 0; i < NQUERY; i++)
-        addr[i] = BASE0 + next_rand(NULL) % ((uint64_t)n * STRIDE);
+        s->addr[i] = BASE0 + next_rand(NULL) % ((uint64_t)n * STRIDE);
     /* the working set: NWORK addresses drawn the same way, looked up in
      * random order */
-    uint64_t *work = malloc(NQUERY * sizeof(uint64_t));
+    s->work = malloc(NQUERY * sizeof(uint64_t));
     for (unsigned i = 0; i < NQUERY; i++)
-        work[i] = addr[next_rand(NULL) % NWORK];
-    flat_t *flat = calloc(n, sizeof(flat_t));
+        s->work[i] = s->addr[next_rand(NULL) % NWORK];
+    s->flat = calloc(n, sizeof(flat_t));
     for (unsigned i = 0; i < n; i++) {
-        flat[i].base = BASE0 + i * STRIDE;
-        flat[i].last = flat[i].base + 4 * K4 - 1;
+        s->flat[i].base = BASE0 + i * STRIDE;
+        s->flat[i].last = s->flat[i].base + 4 * K4 - 1;
     }
-    double f[REPS], r[REPS], l[REPS], b[REPS], h[REPS];
-    for (int k = 0; k < REPS; k++) {
-        f[k] = place(&as, &fl, false);
-        r[k] = place(&as, &fl, true);
-        h[k] = lookups(&as, addr);
-        b[k] = flat_lookups(flat, n, addr);
-        l[k] = lookups(&as, work);
-    }
-    free(addr);
-    free(work);
-    free(flat);
-    k23_aspace_destroy(&as, &fl);
-    k23_pt_flush(&fl);
-    k23_pt_flush_fini(&fl);
-    scale_t s = {median(f, REPS), median(r, REPS), median(h, REPS),
-                 median(b, REPS), median(l, REPS)};
+}
+
+static void scale_rep(scale_run_t *s, int k)
+{
+    s->f[k] = place(&s->as, &s->fl, false);
+    s->r[k] = place(&s->as, &s->fl, true);
+    s->h[k] = lookups(&s->as, s->addr);
+    s->b[k] = flat_lookups(s->flat, s->n, s->addr);
+    s->l[k] = lookups(&s->as, s->work);
+}
+
+static void scale_close(scale_run_t *s)
+{
+    free(s->addr);
+    free(s->work);
+    free(s->flat);
+    k23_aspace_destroy(&s->as, &s->fl);
+    k23_pt_flush(&s->fl);
+    k23_pt_flush_fini(&s->fl);
+}
+
+static scale_t scale_medians(scale_run_t *s)
+{
+    double v[5][REPS];
+    memcpy(v[0], s->f, sizeof(v[0]));
+    memcpy(v[1], s->r, sizeof(v[1]));
+    memcpy(v[2], s->h, sizeof(v[2]));
+    memcpy(v[3], s->b, sizeof(v[3]));
+    memcpy(v[4], s->l, sizeof(v[4]));
+    scale_t m = {median(v[0], REPS), median(v[1], REPS), median(v[2], REPS),
+                 median(v[3], REPS), median(v[4], REPS)};
     printf("regions %6u: find+reserve first-fit %7.1f ns, random %7.1f ns, "
            "lookup %5.1f ns; over all %6.1f ns (floor: sorted-array binary "
-           "search %6.1f ns)\n", n, s.place_first_ns, s.place_random_ns,
-           s.lookup_ns, s.all_ns, s.floor_ns);
-    return s;
+           "search %6.1f ns)\n", s->n, m.place_first_ns, m.place_random_ns,
+           m.lookup_ns, m.all_ns, m.floor_ns);
+    return m;
+}
+
+/* Median of the ratios of repetitions run back to back: both sizes see
+ * the same load of a shared machine. */
+static double paired(const double *big, const double *small)
+{
+    double v[REPS];
+    for (int k = 0; k < REPS; k++)
+        v[k] = big[k] / small[k];
+    return median(v, REPS);
 }
 
 /* ---- faults ---- */
@@ -266,8 +304,16 @@ int k23_bench_aspace(int argc, char **argv)
     check("frames_init", k23_frames_init(&fa, &r, 1, NULL, NULL, 0, NULL));
     check("source", k23_pt_frame_source_frames(&src, &fa));
 
-    scale_t s3 = run_scale(1000);
-    scale_t s5 = run_scale(100000);
+    /* the two sizes side by side, repetitions interleaved */
+    static scale_run_t r3, r5;
+    scale_open(&r3, 1000);
+    scale_open(&r5, 100000);
+    for (int k = 0; k < REPS; k++) {
+        scale_rep(&r3, k);
+        scale_rep(&r5, k);
+    }
+    scale_medians(&r3);
+    scale_medians(&r5);
 
     k23_aspace_t as;
     k23_pt_flush_t fl;
@@ -285,15 +331,15 @@ int k23_bench_aspace(int argc, char **argv)
     double fault = median(fv, REPS), floor = median(flv, REPS);
     printf("demand-zero fault %.1f ns, floor (alloc_one_zeroed + 4 KiB "
            "pt_map) %.1f ns\n", fault, floor);
-    printf("aspace.find_reserve_1e5_vs_1e3=%.2f\n",
-           s5.place_first_ns / s3.place_first_ns);
-    printf("aspace.find_reserve_random_1e5_vs_1e3=%.2f\n",
-           s5.place_random_ns / s3.place_random_ns);
-    printf("aspace.lookup_all_1e5_vs_1e3=%.2f\n", s5.all_ns / s3.all_ns);
-    printf("aspace.lookup_floor_1e5_vs_1e3=%.2f\n", s5.floor_ns / s3.floor_ns);
-    printf("aspace.lookup_vs_floor_1e5=%.2f\n", s5.all_ns / s5.floor_ns);
-    printf("aspace.lookup_1e5_vs_1e3=%.2f\n", s5.lookup_ns / s3.lookup_ns);
+    printf("aspace.find_reserve_1e5_vs_1e3=%.2f\n", paired(r5.f, r3.f));
+    printf("aspace.find_reserve_random_1e5_vs_1e3=%.2f\n", paired(r5.r, r3.r));
+    printf("aspace.lookup_all_1e5_vs_1e3=%.2f\n", paired(r5.h, r3.h));
+    printf("aspace.lookup_floor_1e5_vs_1e3=%.2f\n", paired(r5.b, r3.b));
+    printf("aspace.lookup_vs_floor_1e5=%.2f\n", paired(r5.h, r5.b));
+    printf("aspace.lookup_1e5_vs_1e3=%.2f\n", paired(r5.l, r3.l));
     printf("aspace.fault_vs_floor=%.2f\n", fault / floor);
+    scale_close(&r3);
+    scale_close(&r5);
     munmap(m, RAM + (2u << 20));
     return 0;
 }
