@@ -92,12 +92,21 @@ typedef struct k23_kmem_config {
  *  the storage and calls k23_kmem_init(). Fields are private. */
 typedef struct k23_kmem {
     uint64_t magic;            /**< set by init, cleared by destroy */
+    /* What k23_kmalloc() and k23_kfree() read on a cache hit, together. */
+    uintptr_t map_vlo;         /**< virtual address of @c lo when the direct
+                                *   map is linear */
+    uint64_t map_span;         /**< @c hi - @c lo then, else 0 (every lookup
+                                *   takes the translating path) */
+    uint64_t *slab_map;        /**< bit i set: block lo + i*slab is a slab */
+    unsigned slab_shift;       /**< log2(slab bytes) */
+    uint32_t table_bytes;      /**< requests up to this use @c class_of */
+    /** class index of a request of 8i+1 .. 8i+8 bytes (up to 1 KiB) */
+    uint8_t class_of[128];
+    k23_kmem_cache_t *classes[K23_KMEM_CLASSES_MAX]; /**< their caches */
     k23_frames_t *fa;          /**< where slabs come from */
     k23_kmem_config_t cfg;     /**< translations and flags in use */
-    unsigned slab_shift;       /**< log2(slab bytes) */
     unsigned nclasses;         /**< kmalloc classes in use */
     uint32_t class_size[K23_KMEM_CLASSES_MAX]; /**< bytes per class */
-    k23_kmem_cache_t *classes[K23_KMEM_CLASSES_MAX]; /**< their caches */
     k23_kmem_cache_t *records; /**< cache of large-allocation records */
     k23_port_lock_t lock;      /**< guards the cache list and large table */
     k23_kmem_cache_t *caches;  /**< every cache, linked */
@@ -105,8 +114,7 @@ typedef struct k23_kmem {
     k23_paddr_t hi;            /**< and the end (exclusive) */
     bool linear;               /**< the direct map is one offset over it */
     uint64_t vdelta;           /**< that offset: virtual - physical */
-    uint64_t *slab_map;        /**< bit i set: block lo + i*slab is a slab */
-    k23_paddr_t slab_map_pa;   /**< its frames */
+    k23_paddr_t slab_map_pa;   /**< the slab map's frames */
     uint64_t slab_map_bytes;   /**< and their size */
     struct k23_kmem_large **large; /**< hash buckets of large allocations */
     k23_paddr_t large_pa;      /**< the bucket array's frame */
