@@ -87,13 +87,12 @@ struct k23_kmem_cache {
     uint32_t slab_mask;     /* slab bytes - 1 (slabs are < 4 GiB) */
     int32_t state_adj;      /* object i's state byte is at
                              * (obj | slab_mask) + state_adj + i */
-    uint8_t plain;          /* fast hooks and no debug flag */
-    uint8_t kmalloc_class;  /* one of k23_kmalloc()'s classes */
+    uint16_t id;            /* in the slab map, for each of its slabs */
     uint8_t slab_shift;     /* log2(slab bytes) */
-    uint8_t is_class;       /* a class or the records: not destroyable */
+    uint8_t plain;          /* fast hooks and no debug flag */
     uintptr_t map_vlo;      /* copies of the layer's map_vlo, map_span */
     uint64_t map_span;      /* and slab_map, so that a free needs no */
-    const uint64_t *slab_map; /* load through km */
+    const uint16_t *slab_map; /* load through km */
     /* Cold. */
     k23_kmem_t *km;
     struct k23_kmem_cache *next_cache;
@@ -103,6 +102,8 @@ struct k23_kmem_cache {
     uint32_t state_off;     /* state bytes, from the slab base */
     uint32_t flags;         /* K23_KMEM_DEBUG_* */
     bool fast;              /* magazines through the port's fast hooks */
+    bool kmalloc_class;     /* one of k23_kmalloc()'s classes */
+    bool is_class;          /* a class or the records: not destroyable */
     k23_kmem_ctor_t ctor;
     void *ctx;
     k23_paddr_t self_pa;    /* frames of this record and its magazines */
@@ -216,21 +217,23 @@ static uint64_t kmem_map_index(const k23_kmem_t *km, k23_paddr_t pa)
     return (pa - km->lo) >> km->slab_shift;
 }
 
-static bool kmem_map_test(const k23_kmem_t *km, k23_paddr_t pa)
+/* The id of the cache whose slab is the block at pa, 0 when it is no
+ * slab. */
+static uint16_t kmem_map_id(const k23_kmem_t *km, k23_paddr_t pa)
 {
-    uint64_t i = kmem_map_index(km, pa);
-    uint64_t w = __atomic_load_n(&km->slab_map[i / 64], __ATOMIC_ACQUIRE);
-    return (w >> (i % 64)) & 1;
+    return __atomic_load_n(&km->slab_map[kmem_map_index(km, pa)],
+                           __ATOMIC_ACQUIRE);
 }
 
-static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, bool on)
+static bool kmem_map_test(const k23_kmem_t *km, k23_paddr_t pa)
 {
-    uint64_t i = kmem_map_index(km, pa);
-    uint64_t bit = UINT64_C(1) << (i % 64);
-    if (on)
-        __atomic_fetch_or(&km->slab_map[i / 64], bit, __ATOMIC_RELEASE);
-    else
-        __atomic_fetch_and(&km->slab_map[i / 64], ~bit, __ATOMIC_RELEASE);
+    return kmem_map_id(km, pa) != 0;
+}
+
+static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, uint16_t id)
+{
+    __atomic_store_n(&km->slab_map[kmem_map_index(km, pa)], id,
+                     __ATOMIC_RELEASE);
 }
 
 /* Where an object lives: its slab and index, or no slab (s == NULL). */
@@ -369,7 +372,7 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
         st[i] = OBJ_FREE;
     }
     kmem_list_add(c, s, LIST_EMPTY);
-    kmem_map_set(km, pa, true);
+    kmem_map_set(km, pa, c->id);
     return true;
 }
 
@@ -378,7 +381,7 @@ static void kmem_slab_release(k23_kmem_cache_t *c, struct kmem_slab *s)
     k23_kmem_t *km = c->km;
     k23_paddr_t pa = s->pa;
     kmem_list_remove(c, s);
-    kmem_map_set(km, pa, false);
+    kmem_map_set(km, pa, 0);
     s->magic = 0;
     s->cache = NULL;
     int rc = k23_frames_free_contiguous(km->fa, pa, kmem_slab_bytes(km));
@@ -728,20 +731,19 @@ kmem_alloc_hit(k23_kmem_cache_t *c)
     return (void *)(uintptr_t)v;
 }
 
-/* Whether the slab map has the block holding obj (the map's fields come
- * from the layer or a cache's copy of them). False for anything outside
- * the frame allocator's memory, and for everything when the direct map is
- * not linear (span 0): then the translating lookup decides. */
-static inline bool kmem_map_hit(uintptr_t vlo, uint64_t span,
-                                const uint64_t *map, unsigned shift,
-                                const void *obj)
+/* The id of the cache whose slab holds obj, from the slab map (its
+ * fields come from the layer or a cache's copy of them); 0 when obj is in
+ * no slab, or outside the frame allocator's memory, and for everything
+ * when the direct map is not linear (span 0): then the translating
+ * lookup decides. One load: the map says both "a slab" and "whose". */
+static inline uint16_t kmem_map_lookup(uintptr_t vlo, uint64_t span,
+                                       const uint16_t *map, unsigned shift,
+                                       const void *obj)
 {
     uint64_t off = (uint64_t)((uintptr_t)obj - vlo);
     if (K23_UNLIKELY(off >= span))
-        return false;
-    uint64_t blk = off >> shift;
-    return (__atomic_load_n(&map[blk / 64], __ATOMIC_ACQUIRE) >> (blk % 64)) &
-           1;
+        return 0;
+    return __atomic_load_n(&map[off >> shift], __ATOMIC_ACQUIRE);
 }
 
 /* The cache of a slab's object: one load from the slab's header. */
@@ -816,8 +818,8 @@ kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
     if (obj == NULL)
         return;
     k23_kmem_cache_t *owner;
-    if (kmem_map_hit(c->map_vlo, c->map_span, c->slab_map, c->slab_shift,
-                     obj)) {
+    if (kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map, c->slab_shift,
+                        obj) != 0) {
         owner = kmem_cache_at(obj, c->slab_shift);
     } else {
         struct kmem_found f = kmem_find_slab(c->km, obj);
@@ -833,15 +835,11 @@ kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
 
 void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
 {
+    /* a live plain cache, and the slab map names it for obj's block */
     if (K23_LIKELY(c != NULL && (c->magic | 1) == KMEM_CACHE_PLAIN_CLASS &&
                    obj != NULL &&
-                   kmem_map_hit(c->map_vlo, c->map_span, c->slab_map,
-                                c->slab_shift, obj))) {
-        /* the slab header is at the end of the aligned slab */
-        k23_kmem_cache_t *owner = (k23_kmem_cache_t *)((const struct kmem_slab *)(
-            ((uintptr_t)obj | c->slab_mask) + 1 - KMEM_HDR_BYTES))->cache;
-        if (K23_UNLIKELY(owner != c))
-            kmem_wrong_cache(obj, owner);
+                   kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map,
+                                   c->slab_shift, obj) == c->id)) {
         kmem_free_in_slab(c, obj, true);
         return;
     }
@@ -880,6 +878,24 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
     c->state_adj = (int32_t)((int64_t)c->state_off - (int64_t)c->slab_mask);
     c->recip = (uint32_t)(((UINT64_C(1) << 32) + c->stride - 1) / c->stride);
     return true;
+}
+
+/* An id no live cache has (layer lock held); 0 when all are taken. Ids
+ * go up from 1 in the order caches are made, so the kmalloc classes,
+ * made first, have ids 1 .. nclasses (k23_kfree() relies on it). */
+static uint16_t kmem_pick_id(k23_kmem_t *km)
+{
+    for (unsigned tries = 0; tries < UINT16_MAX; tries++) {
+        uint16_t id = km->next_id == 0 ? 1 : km->next_id;
+        km->next_id = (uint16_t)(id + 1);
+        bool used = false;
+        for (const k23_kmem_cache_t *o = km->caches; o != NULL && !used;
+             o = o->next_cache)
+            used = o->id == id;
+        if (!used)
+            return id;
+    }
+    return 0;
 }
 
 static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
@@ -933,9 +949,16 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     k23_port_lock_init(&c->lock);
     c->magic = c->plain ? KMEM_CACHE_PLAIN : KMEM_CACHE_MAGIC;
     k23_port_lock_acquire(&km->lock);
-    c->next_cache = km->caches;
-    km->caches = c;
+    c->id = kmem_pick_id(km);
+    if (c->id != 0) {
+        c->next_cache = km->caches;
+        km->caches = c;
+    }
     k23_port_lock_release(&km->lock);
+    if (c->id == 0) { /* 65535 caches live */
+        k23_frames_free_contiguous(km->fa, pa, bytes);
+        return K23_ERR_NOMEM;
+    }
     *out = c;
     return K23_OK;
 }
@@ -1060,7 +1083,7 @@ static bool kmem_check_slab(const k23_kmem_cache_t *c,
     uintptr_t base = kmem_slab_base(c->km, s);
     if (s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) || s->cache != c ||
         s->list != list || kmem_list_for(c, s) != list ||
-        !kmem_map_test(c->km, s->pa))
+        kmem_map_id(c->km, s->pa) != c->id)
         return false;
     const uint8_t *st = kmem_states(c, s);
     uint32_t nfree = 0;
@@ -1286,9 +1309,11 @@ void k23_kfree(k23_kmem_t *km, void *ptr)
     kmem_require_live(km, "k23_kfree: not an initialised k23_kmem_t:");
     if (ptr == NULL)
         return;
-    if (K23_LIKELY(kmem_map_hit(km->map_vlo, km->map_span, km->slab_map,
-                                km->slab_shift, ptr))) {
-        k23_kmem_cache_t *c = kmem_cache_at(ptr, km->slab_shift);
+    /* class i has id i + 1; 0 (no slab) wraps to above every class */
+    unsigned id = kmem_map_lookup(km->map_vlo, km->map_span, km->slab_map,
+                                  km->slab_shift, ptr);
+    if (K23_LIKELY(id - 1 < km->nclasses)) {
+        k23_kmem_cache_t *c = km->classes[id - 1];
         if (K23_LIKELY(c->magic == KMEM_CACHE_PLAIN_CLASS)) {
             kmem_free_in_slab(c, ptr, true);
             return;
@@ -1392,7 +1417,7 @@ static int kmem_tables_init(k23_kmem_t *km)
 {
     uint64_t frame = km->fa->cfg.frame_size;
     uint64_t blocks = ((km->hi - km->lo) >> km->slab_shift) + 1;
-    km->slab_map_bytes = (((blocks + 63) / 64) * 8 + frame - 1) & ~(frame - 1);
+    km->slab_map_bytes = (blocks * sizeof(uint16_t) + frame - 1) & ~(frame - 1);
     if (k23_frames_alloc_contiguous_zeroed(km->fa, km->slab_map_bytes, 0,
                                            &km->slab_map_pa) != K23_OK)
         return K23_ERR_NOMEM;
@@ -1461,8 +1486,10 @@ static int kmem_classes_init(k23_kmem_t *km)
         if (rc != K23_OK)
             return rc;
     }
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
+        K23_ASSERT_INTERNAL(km->classes[i]->id == i + 1);
         kmem_mark_class(km->classes[i]);
+    }
     kmem_class_table_init(km);
     return kmem_cache_make(km, "kmem-large", sizeof(struct k23_kmem_large),
                            0, NULL, NULL, 0, true, &km->records);

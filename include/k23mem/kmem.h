@@ -97,15 +97,17 @@ typedef struct k23_kmem {
                                 *   map is linear */
     uint64_t map_span;         /**< @c hi - @c lo then, else 0 (every lookup
                                 *   takes the translating path) */
-    uint64_t *slab_map;        /**< bit i set: block lo + i*slab is a slab */
+    /** entry i: id of the cache whose slab is block lo + i*slab, or 0 */
+    uint16_t *slab_map;
     unsigned slab_shift;       /**< log2(slab bytes) */
+    unsigned nclasses;         /**< kmalloc classes in use (ids 1..n) */
     uint32_t table_bytes;      /**< requests up to this use @c class_of */
     /** class index of a request of 8i+1 .. 8i+8 bytes (up to 1 KiB) */
     uint8_t class_of[128];
     k23_kmem_cache_t *classes[K23_KMEM_CLASSES_MAX]; /**< their caches */
     k23_frames_t *fa;          /**< where slabs come from */
     k23_kmem_config_t cfg;     /**< translations and flags in use */
-    unsigned nclasses;         /**< kmalloc classes in use */
+    uint16_t next_id;          /**< where the search for a cache id starts */
     uint32_t class_size[K23_KMEM_CLASSES_MAX]; /**< bytes per class */
     k23_kmem_cache_t *records; /**< cache of large-allocation records */
     k23_port_lock_t lock;      /**< guards the cache list and large table */
