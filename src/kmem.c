@@ -30,13 +30,11 @@
 #include "internal.h"
 
 #define KMEM_MAGIC UINT64_C(0x6b6d656d5f6b3233)       /* "k23_mem k" */
-/* A live cache's magic says how its hits go: a plain cache (the port's
- * fast hooks, no debug option) has KMEM_CACHE_PLAIN, or with its low bit
- * set when it is a k23_kmalloc() class, so that a hit checks "live and
- * plain" with one compare. */
+/* A live cache's magic also says how its hits go: a plain cache (the
+ * port's fast hooks, no debug option) has KMEM_CACHE_PLAIN, so that a
+ * hit checks "live and plain" with one compare. */
 #define KMEM_CACHE_MAGIC UINT32_C(0x68636b32) /* "2kch": live, not plain */
-#define KMEM_CACHE_PLAIN UINT32_C(0x706c6b32)       /* live, plain */
-#define KMEM_CACHE_PLAIN_CLASS (KMEM_CACHE_PLAIN | 1) /* and a class */
+#define KMEM_CACHE_PLAIN UINT32_C(0x706c6b32) /* "2klp": live, plain */
 #define KMEM_SLAB_MAGIC UINT64_C(0x9e3779b97f4a7c15)
 #define KMEM_CACHE_DEAD UINT32_C(0xdeadcace)
 
@@ -77,7 +75,7 @@ struct kmem_mag {
 struct k23_kmem_cache {
     /* Hot: everything an alloc or free hit reads, in one cache line (on
      * 64-bit hosts; the record is frame-aligned). */
-    uint32_t magic;         /* KMEM_CACHE_{MAGIC,PLAIN,PLAIN_CLASS} while
+    uint32_t magic;         /* KMEM_CACHE_MAGIC or _PLAIN while
                              * live, KMEM_CACHE_DEAD after */
     uint32_t ncpus;         /* magazines */
     struct kmem_mag *mags;
@@ -612,7 +610,7 @@ static __attribute__((noinline)) void kmem_free_locked(k23_kmem_cache_t *c,
 static inline bool kmem_cache_live(const k23_kmem_cache_t *c)
 {
     return c->magic == KMEM_CACHE_MAGIC ||
-           (c->magic | 1) == KMEM_CACHE_PLAIN_CLASS;
+           c->magic == KMEM_CACHE_PLAIN;
 }
 
 __attribute__((noinline, cold)) K23_NORETURN static void
@@ -796,7 +794,7 @@ kmem_cache_alloc_slow(k23_kmem_cache_t *c, uint32_t flags)
 
 void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
 {
-    if (K23_LIKELY(c != NULL && (c->magic | 1) == KMEM_CACHE_PLAIN_CLASS &&
+    if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
                    flags == 0))
         return kmem_alloc_hit(c);
     return kmem_cache_alloc_slow(c, flags);
@@ -836,7 +834,7 @@ kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
 void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
 {
     /* a live plain cache, and the slab map names it for obj's block */
-    if (K23_LIKELY(c != NULL && (c->magic | 1) == KMEM_CACHE_PLAIN_CLASS &&
+    if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
                    obj != NULL &&
                    kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map,
                                    c->slab_shift, obj) == c->id)) {
@@ -1269,7 +1267,7 @@ void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags)
     kmem_require_live(km, "k23_kmalloc: not an initialised k23_kmem_t:");
     /* size 0 wraps to SIZE_MAX here and takes the slow path */
     if (K23_LIKELY(size - 1 < km->table_bytes && flags == 0)) {
-        k23_kmem_cache_t *c = km->classes[km->class_of[(size - 1) >> 3]];
+        k23_kmem_cache_t *c = km->class_of[(size - 1) >> 3];
         if (K23_LIKELY(c->plain))
             return kmem_alloc_hit(c);
     }
@@ -1314,7 +1312,7 @@ void k23_kfree(k23_kmem_t *km, void *ptr)
                                   km->slab_shift, ptr);
     if (K23_LIKELY(id - 1 < km->nclasses)) {
         k23_kmem_cache_t *c = km->classes[id - 1];
-        if (K23_LIKELY(c->magic == KMEM_CACHE_PLAIN_CLASS)) {
+        if (K23_LIKELY(c->magic == KMEM_CACHE_PLAIN)) {
             kmem_free_in_slab(c, ptr, true);
             return;
         }
@@ -1449,22 +1447,15 @@ static int kmem_caches_teardown(k23_kmem_t *km)
     return K23_OK;
 }
 
-static void kmem_mark_class(k23_kmem_cache_t *c)
-{
-    c->kmalloc_class = 1;
-    if (c->plain)
-        c->magic = KMEM_CACHE_PLAIN_CLASS;
-}
-
 /* The table k23_kmalloc() looks requests up to 1 KiB in: one entry per
  * 8 bytes (every class is a multiple of 8). */
 static void kmem_class_table_init(k23_kmem_t *km)
 {
     uint64_t top = km->nclasses > 0 ? km->class_size[km->nclasses - 1] : 0;
-    uint64_t max = sizeof(km->class_of) * 8;
+    uint64_t max = (sizeof(km->class_of) / sizeof(km->class_of[0])) * 8;
     km->table_bytes = (uint32_t)(top < max ? top : max);
     for (uint32_t g = 0; g < km->table_bytes / 8; g++)
-        km->class_of[g] = (uint8_t)kmem_class_index((uint64_t)g * 8 + 8);
+        km->class_of[g] = km->classes[kmem_class_index((uint64_t)g * 8 + 8)];
 }
 
 static int kmem_classes_init(k23_kmem_t *km)
@@ -1488,7 +1479,7 @@ static int kmem_classes_init(k23_kmem_t *km)
     }
     for (unsigned i = 0; i < n; i++) {
         K23_ASSERT_INTERNAL(km->classes[i]->id == i + 1);
-        kmem_mark_class(km->classes[i]);
+        km->classes[i]->kmalloc_class = true;
     }
     kmem_class_table_init(km);
     return kmem_cache_make(km, "kmem-large", sizeof(struct k23_kmem_large),

@@ -102,8 +102,8 @@ typedef struct k23_kmem {
     unsigned slab_shift;       /**< log2(slab bytes) */
     unsigned nclasses;         /**< kmalloc classes in use (ids 1..n) */
     uint32_t table_bytes;      /**< requests up to this use @c class_of */
-    /** class index of a request of 8i+1 .. 8i+8 bytes (up to 1 KiB) */
-    uint8_t class_of[128];
+    /** class of a request of 8i+1 .. 8i+8 bytes (up to 1 KiB) */
+    k23_kmem_cache_t *class_of[128];
     k23_kmem_cache_t *classes[K23_KMEM_CLASSES_MAX]; /**< their caches */
     k23_frames_t *fa;          /**< where slabs come from */
     k23_kmem_config_t cfg;     /**< translations and flags in use */
