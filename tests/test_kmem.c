@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,18 @@ static void setup(void)
     frames_up(64 * MiB, 64);
     free_before_kmem = frames_free();
     cr_assert_eq(k23_kmem_init(&km, &fa, NULL), K23_OK);
+}
+
+/* Keep this test's process on the CPU it runs on, so that an object
+ * freed into its magazine is the next one handed out again (the poison
+ * tests need the freed object back). */
+static void stay_on_this_cpu(void)
+{
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15;
@@ -510,6 +523,7 @@ Test(kmem, use_after_free_is_caught_by_poison, .init = setup,
     k23_kmem_cache_t *c;
     cr_assert_eq(k23_kmem_cache_create(&km, "poison", 48, 0, NULL, NULL,
                                        K23_KMEM_DEBUG_POISON, &c), K23_OK);
+    stay_on_this_cpu();
     char *p = k23_kmem_cache_alloc(c, 0);
     k23_kmem_cache_free(c, p);
     p[5] = 0; /* after free */
@@ -666,6 +680,7 @@ Test(kmem, debug_panics_name_the_object_and_the_cache, .init = setup)
                  (const char *[]){"write past the end", "(cache redzoned)",
                                   NULL});
     mc1 = make_cache("poisoned", 48, K23_KMEM_DEBUG_POISON);
+    stay_on_this_cpu();
     mp = k23_kmem_cache_alloc(mc1, 0);
     k23_kmem_cache_free(mc1, mp);
     expect_panic(do_alloc_after_poison_write, mp, mp,
