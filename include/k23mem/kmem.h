@@ -193,7 +193,8 @@ K23_API int k23_kmem_destroy(k23_kmem_t *km);
  * @param[out]    out    the cache; untouched on error
  * @retval K23_OK         created
  * @retval K23_ERR_INVAL  a bad argument
- * @retval K23_ERR_NOMEM  no frame for the cache's record
+ * @retval K23_ERR_NOMEM  no frame for the cache's record, or 65535
+ *                        caches (the kmalloc classes included) live
  * @context Thread context.
  */
 K23_API int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
