@@ -6,8 +6,12 @@
  * malloc (both export one); a peer that cannot be opened is reported and
  * left out. The library itself never links them.
  *
- * Cases (each allocator gets the same inputs; medians of REPS rounds,
- * allocators interleaved inside every round):
+ * Cases (each allocator gets the same inputs, through the same kind of
+ * indirect call; one unmeasured warm-up round, then medians of REPS
+ * rounds, the allocators interleaved inside every round, in alternating
+ * order; the single-threaded cases are timed in thread CPU time, so that
+ * the time the thread spends descheduled on a shared machine counts for
+ * nobody, page faults and system time included):
  *  - pair64 / pair256: free one of 16 live objects chosen by a random
  *    index sequence and allocate its replacement (an alloc+free pair whose
  *    object changes every step, so no allocator gets a single hot slot);
@@ -48,12 +52,18 @@ struct alloc {
     void *ctx;
 };
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* Wall time, for the two-thread case. */
+static uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+/* CPU time of the calling thread, for the single-threaded cases. */
+static uint64_t cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -122,13 +132,13 @@ static double time_pairs(const struct alloc *a, size_t size, int iters)
     void *live[NLIVE];
     for (int i = 0; i < NLIVE; i++)
         live[i] = a->alloc(a->ctx, size);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cpu_ns();
     for (int i = 0; i < iters; i++) {
         unsigned j = idx[i & (NIDX - 1)];
         a->free(a->ctx, live[j]);
         live[j] = a->alloc(a->ctx, size);
     }
-    uint64_t t = now_ns() - t0;
+    uint64_t t = cpu_ns() - t0;
     for (int i = 0; i < NLIVE; i++)
         a->free(a->ctx, live[i]);
     return (double)t / iters;
@@ -139,12 +149,12 @@ static unsigned *order;
 
 static double time_fill(const struct alloc *a)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cpu_ns();
     for (int i = 0; i < MILLION; i++)
         objs[i] = a->alloc(a->ctx, 64);
     for (int i = 0; i < MILLION; i++)
         a->free(a->ctx, objs[order[i]]);
-    return (double)(now_ns() - t0) / MILLION;
+    return (double)(cpu_ns() - t0) / MILLION;
 }
 
 #define RING 4096
@@ -266,7 +276,8 @@ int k23_bench_kmem(int argc, char **argv)
         return 1;
     }
     printf("kmem: object caches vs mimalloc and jemalloc, medians of %d "
-           "rounds, lock-free magazines: %s\n", REPS,
+           "rounds (thread CPU time; remote: wall time), lock-free "
+           "magazines: %s\n", REPS,
            k23_port_pcpu_fast() ? "yes" : "no (locked)");
     struct alloc al[4] = {
         {"k23 cache", k23_cache_alloc, k23_cache_free, NULL},
@@ -291,8 +302,14 @@ int k23_bench_kmem(int argc, char **argv)
     }
 
     double p64[4][REPS], p256[4][REPS], fill[4][REPS], remote[4][REPS];
+    for (int a = 0; a < n; a++) { /* warm-up: every allocator set up */
+        time_pairs(&al[a], 64, 200000);
+        time_pairs(&al[a], 256, 200000);
+        time_fill(&al[a]);
+    }
     for (int rep = 0; rep < REPS; rep++)
-        for (int a = 0; a < n; a++) {
+        for (int k = 0; k < n; k++) {
+            int a = rep % 2 == 0 ? k : n - 1 - k;
             p64[a][rep] = time_pairs(&al[a], 64, 2000000);
             p256[a][rep] = a == 0 ? 0 : time_pairs(&al[a], 256, 2000000);
             fill[a][rep] = time_fill(&al[a]);

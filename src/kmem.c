@@ -30,9 +30,13 @@
 #include "internal.h"
 
 #define KMEM_MAGIC UINT64_C(0x6b6d656d5f6b3233)       /* "k23_mem k" */
-#define KMEM_CACHE_MAGIC UINT64_C(0x63616368655f6b32) /* "2k_ehcac" */
+/* A live cache's magic also says how its hits go: a plain cache (the
+ * port's fast hooks, no debug option) has KMEM_CACHE_PLAIN, so that a
+ * hit checks "live and plain" with one compare. */
+#define KMEM_CACHE_MAGIC UINT32_C(0x68636b32) /* "2kch": live, not plain */
+#define KMEM_CACHE_PLAIN UINT32_C(0x706c6b32) /* "2klp": live, plain */
 #define KMEM_SLAB_MAGIC UINT64_C(0x9e3779b97f4a7c15)
-#define KMEM_CACHE_DEAD UINT64_C(0xdeadcace)
+#define KMEM_CACHE_DEAD UINT32_C(0xdeadcace)
 
 #define KMEM_SLAB_MIN_BYTES (UINT64_C(32) << 10)
 #define KMEM_POISON_BYTE 0x6b
@@ -69,25 +73,39 @@ struct kmem_mag {
 #define KMEM_DEPOT 16
 
 struct k23_kmem_cache {
-    uint64_t magic;
+    /* Hot: everything an alloc or free hit reads, in one cache line (on
+     * 64-bit hosts; the record is frame-aligned). */
+    uint32_t magic;         /* KMEM_CACHE_MAGIC or _PLAIN while
+                             * live, KMEM_CACHE_DEAD after */
+    uint32_t ncpus;         /* magazines */
+    struct kmem_mag *mags;
+    uint32_t recip;         /* ceil(2^32 / stride): offset -> index */
+    uint32_t nobj;          /* objects per slab */
+    uint32_t stride;        /* bytes between objects */
+    uint32_t slab_mask;     /* slab bytes - 1 (slabs are < 4 GiB) */
+    int32_t state_adj;      /* object i's state byte is at
+                             * (obj | slab_mask) + state_adj + i */
+    uint16_t id;            /* in the slab map, for each of its slabs */
+    uint8_t slab_shift;     /* log2(slab bytes) */
+    uint8_t plain;          /* fast hooks and no debug flag */
+    uintptr_t map_vlo;      /* copies of the layer's map_vlo, map_span */
+    uint64_t map_span;      /* and slab_map, so that a free needs no */
+    const uint16_t *slab_map; /* load through km */
+    /* Cold. */
     k23_kmem_t *km;
     struct k23_kmem_cache *next_cache;
     char name[K23_KMEM_NAME_MAX];
     uint64_t size;          /* bytes asked for */
-    uint64_t stride;        /* bytes between objects */
-    uint32_t nobj;          /* objects per slab */
-    uint32_t recip;         /* ceil(2^32 / stride): offset -> index */
     uint32_t link_off;      /* where a FREE object keeps its list link */
-    uint32_t flags;         /* K23_KMEM_DEBUG_* */
     uint32_t state_off;     /* state bytes, from the slab base */
+    uint32_t flags;         /* K23_KMEM_DEBUG_* */
     bool fast;              /* magazines through the port's fast hooks */
-    bool is_class;          /* a kmalloc class: not destroyable alone */
+    bool kmalloc_class;     /* one of k23_kmalloc()'s classes */
+    bool is_class;          /* a class or the records: not destroyable */
     k23_kmem_ctor_t ctor;
     void *ctx;
     k23_paddr_t self_pa;    /* frames of this record and its magazines */
     uint64_t self_bytes;
-    unsigned ncpus;
-    struct kmem_mag *mags;
     k23_port_lock_t lock;   /* guards the slab lists and the depot */
     struct kmem_slab *lists[3];
     uint64_t nslabs[3];
@@ -95,6 +113,10 @@ struct k23_kmem_cache {
     uint64_t (*depot)[K23_KMEM_BATCH]; /* KMEM_DEPOT batches of CACHED
                                          objects (Bonwick's depot) */
 };
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(offsetof(struct k23_kmem_cache, km) == 64,
+               "a cache's hot fields fill its first cache line");
+#endif
 
 /* ---- small helpers ---- */
 
@@ -193,21 +215,23 @@ static uint64_t kmem_map_index(const k23_kmem_t *km, k23_paddr_t pa)
     return (pa - km->lo) >> km->slab_shift;
 }
 
-static bool kmem_map_test(const k23_kmem_t *km, k23_paddr_t pa)
+/* The id of the cache whose slab is the block at pa, 0 when it is no
+ * slab. */
+static uint16_t kmem_map_id(const k23_kmem_t *km, k23_paddr_t pa)
 {
-    uint64_t i = kmem_map_index(km, pa);
-    uint64_t w = __atomic_load_n(&km->slab_map[i / 64], __ATOMIC_ACQUIRE);
-    return (w >> (i % 64)) & 1;
+    return __atomic_load_n(&km->slab_map[kmem_map_index(km, pa)],
+                           __ATOMIC_ACQUIRE);
 }
 
-static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, bool on)
+static bool kmem_map_test(const k23_kmem_t *km, k23_paddr_t pa)
 {
-    uint64_t i = kmem_map_index(km, pa);
-    uint64_t bit = UINT64_C(1) << (i % 64);
-    if (on)
-        __atomic_fetch_or(&km->slab_map[i / 64], bit, __ATOMIC_RELEASE);
-    else
-        __atomic_fetch_and(&km->slab_map[i / 64], ~bit, __ATOMIC_RELEASE);
+    return kmem_map_id(km, pa) != 0;
+}
+
+static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, uint16_t id)
+{
+    __atomic_store_n(&km->slab_map[kmem_map_index(km, pa)], id,
+                     __ATOMIC_RELEASE);
 }
 
 /* Where an object lives: its slab and index, or no slab (s == NULL). */
@@ -346,7 +370,7 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
         st[i] = OBJ_FREE;
     }
     kmem_list_add(c, s, LIST_EMPTY);
-    kmem_map_set(km, pa, true);
+    kmem_map_set(km, pa, c->id);
     return true;
 }
 
@@ -355,7 +379,7 @@ static void kmem_slab_release(k23_kmem_cache_t *c, struct kmem_slab *s)
     k23_kmem_t *km = c->km;
     k23_paddr_t pa = s->pa;
     kmem_list_remove(c, s);
-    kmem_map_set(km, pa, false);
+    kmem_map_set(km, pa, 0);
     s->magic = 0;
     s->cache = NULL;
     int rc = k23_frames_free_contiguous(km->fa, pa, kmem_slab_bytes(km));
@@ -581,19 +605,31 @@ static __attribute__((noinline)) void kmem_free_locked(k23_kmem_cache_t *c,
     k23_port_cpu_local_exit(cpu);
 }
 
-/* ---- the cache API ---- */
+/* ---- the cache API: general paths (out of line) ---- */
 
-static void kmem_require_cache(const k23_kmem_cache_t *c, const char *fn)
+static inline bool kmem_cache_live(const k23_kmem_cache_t *c)
+{
+    return c->magic == KMEM_CACHE_MAGIC ||
+           c->magic == KMEM_CACHE_PLAIN;
+}
+
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_bad_cache(const k23_kmem_cache_t *c, const char *fn)
 {
     if (c == NULL)
         k23_port_panic(__FILE__, __LINE__, fn);
-    if (c->magic != KMEM_CACHE_MAGIC)
-        kmem_panic_obj("k23_kmem: not a live cache:", c, NULL);
+    kmem_panic_obj("k23_kmem: not a live cache:", c, NULL);
+}
+
+static inline void kmem_require_cache(const k23_kmem_cache_t *c,
+                                      const char *fn)
+{
+    if (K23_UNLIKELY(c == NULL || !kmem_cache_live(c)))
+        kmem_bad_cache(c, fn);
 }
 
 /* CACHED -> ALLOCATED, with the debug checks; returns obj. */
-static inline void *kmem_hand_out(k23_kmem_cache_t *c, void *obj,
-                                  uint32_t flags)
+static void *kmem_hand_out(k23_kmem_cache_t *c, void *obj, uint32_t flags)
 {
     struct kmem_slab *s = kmem_slab_of(c->km, obj);
     uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
@@ -608,10 +644,13 @@ static inline void *kmem_hand_out(k23_kmem_cache_t *c, void *obj,
     return obj;
 }
 
-static void *kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
+/* Any cache, any flags (already checked): the locked magazines, the
+ * debug options, zeroing. */
+static __attribute__((noinline)) void *
+kmem_cache_alloc_general(k23_kmem_cache_t *c, uint32_t flags)
 {
     void *obj;
-    if (K23_LIKELY(c->fast)) {
+    if (c->fast) {
         uint64_t v = kmem_fast_pop(c);
         obj = v != K23_PORT_PCPU_NONE ? (void *)(uintptr_t)v
                                       : kmem_alloc_refill_fast(c);
@@ -623,34 +662,18 @@ static void *kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
     return kmem_hand_out(c, obj, flags);
 }
 
-void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
+/* The free of an ALLOCATED object (state byte st) of a cache that is not
+ * plain: the debug checks, then the magazine, locked or not. */
+static __attribute__((noinline)) void
+kmem_free_general(k23_kmem_cache_t *c, void *obj, uint8_t *st)
 {
-    kmem_require_cache(c, "k23_kmem_cache_alloc: NULL cache");
-    K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0 &&
-                    !((flags & K23_KMEM_ZERO) && c->ctor != NULL),
-                "k23_kmem_cache_alloc");
-    return kmem_cache_alloc(c, flags);
-}
-
-/* Free obj, the start of object idx of slab s of cache c. */
-static inline void kmem_cache_free_at(k23_kmem_cache_t *c,
-                                      struct kmem_slab *s, uint32_t idx,
-                                      void *obj)
-{
-    uint8_t *st = &kmem_states(c, s)[idx];
-    uint8_t state = kmem_state_load(st);
-    if (K23_UNLIKELY(state != OBJ_ALLOCATED))
-        kmem_panic_obj(state == OBJ_CACHED || state == OBJ_FREE
-                           ? "k23_kmem: double free of"
-                           : "k23_kmem: corrupt state byte of",
-                       obj, c);
     if (K23_UNLIKELY(c->flags & K23_KMEM_DEBUG_REDZONE) &&
         *kmem_redzone(c, obj) != KMEM_REDZONE_WORD)
         kmem_panic_obj("k23_kmem: write past the end of", obj, c);
     if (K23_UNLIKELY(c->flags & K23_KMEM_DEBUG_POISON))
         kmem_poison(c, obj);
     kmem_state_store(st, OBJ_CACHED);
-    if (K23_LIKELY(c->fast)) {
+    if (c->fast) {
         if (K23_UNLIKELY(!kmem_fast_push(c, (uint64_t)(uintptr_t)obj)))
             kmem_free_spill_fast(c, obj);
     } else {
@@ -658,20 +681,167 @@ static inline void kmem_cache_free_at(k23_kmem_cache_t *c,
     }
 }
 
-void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_bad_state(const void *obj, const k23_kmem_cache_t *c, uint8_t state)
+{
+    kmem_panic_obj(state == OBJ_CACHED || state == OBJ_FREE
+                       ? "k23_kmem: double free of"
+                       : "k23_kmem: corrupt state byte of",
+                   obj, c);
+}
+
+/* ---- the hit paths (inline; everything else is called out of line) ----
+ *
+ * An allocation hit is one pop from the calling CPU's magazine and the
+ * object's state byte set to ALLOCATED; a free hit checks that the
+ * address is the start of an object of a slab (slab map, then the
+ * header's cache, then the index), that its state byte says ALLOCATED
+ * (a double free is caught here, whether the first free left the object
+ * in a magazine, the depot or its slab), sets it to CACHED and pushes the
+ * object. Only caches that are "plain" (the port's fast hooks, no debug
+ * option) take them as they are. */
+
+/* The state byte of obj, an object of c. */
+static inline uint8_t *kmem_state_byte(const k23_kmem_cache_t *c,
+                                       uintptr_t obj)
+{
+    return (uint8_t *)((obj | c->slab_mask) + c->state_adj +
+                       kmem_index(c, obj & c->slab_mask));
+}
+
+/* Allocation miss of a plain cache: a batch onto the magazine. */
+static __attribute__((noinline)) void *kmem_alloc_miss(k23_kmem_cache_t *c)
+{
+    void *obj = kmem_alloc_refill_fast(c);
+    if (obj != NULL)
+        kmem_state_store(kmem_state_byte(c, (uintptr_t)obj), OBJ_ALLOCATED);
+    return obj;
+}
+
+/* Allocate from a plain cache. */
+static inline __attribute__((always_inline)) void *
+kmem_alloc_hit(k23_kmem_cache_t *c)
+{
+    uint64_t v = kmem_fast_pop(c);
+    if (K23_UNLIKELY(v == K23_PORT_PCPU_NONE))
+        return kmem_alloc_miss(c);
+    kmem_state_store(kmem_state_byte(c, (uintptr_t)v), OBJ_ALLOCATED);
+    return (void *)(uintptr_t)v;
+}
+
+/* The id of the cache whose slab holds obj, from the slab map (its
+ * fields come from the layer or a cache's copy of them); 0 when obj is in
+ * no slab, or outside the frame allocator's memory, and for everything
+ * when the direct map is not linear (span 0): then the translating
+ * lookup decides. One load: the map says both "a slab" and "whose". */
+static inline uint16_t kmem_map_lookup(uintptr_t vlo, uint64_t span,
+                                       const uint16_t *map, unsigned shift,
+                                       const void *obj)
+{
+    uint64_t off = (uint64_t)((uintptr_t)obj - vlo);
+    if (K23_UNLIKELY(off >= span))
+        return 0;
+    return __atomic_load_n(&map[off >> shift], __ATOMIC_ACQUIRE);
+}
+
+/* The cache of a slab's object: one load from the slab's header. */
+static inline k23_kmem_cache_t *kmem_cache_at(const void *obj, unsigned shift)
+{
+    uintptr_t end = ((uintptr_t)obj | (((uintptr_t)1 << shift) - 1)) + 1;
+    return ((const struct kmem_slab *)(end - KMEM_HDR_BYTES))->cache;
+}
+
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_not_an_object(const void *obj, const k23_kmem_cache_t *c)
+{
+    kmem_panic_obj("k23_kmem: free of an address that is not the start "
+                   "of an object:", obj, c);
+}
+
+/* Free obj, an address in a slab of c (the slab map said so); plain:
+ * the caller knows c is plain (a compile-time constant). */
+static inline __attribute__((always_inline)) void
+kmem_free_in_slab(k23_kmem_cache_t *c, void *obj, bool plain)
+{
+    uintptr_t o = (uintptr_t)obj;
+    uintptr_t off = o & c->slab_mask;
+    uint32_t idx = kmem_index(c, off);
+    if (K23_UNLIKELY(idx >= c->nobj || (uintptr_t)idx * c->stride != off))
+        kmem_not_an_object(obj, c);
+    uint8_t *st = (uint8_t *)((o | c->slab_mask) + c->state_adj + idx);
+    uint8_t state = kmem_state_load(st);
+    if (K23_UNLIKELY(state != OBJ_ALLOCATED))
+        kmem_bad_state(obj, c, state);
+    if (!plain && !c->plain) {
+        kmem_free_general(c, obj, st);
+        return;
+    }
+    kmem_state_store(st, OBJ_CACHED);
+    if (K23_UNLIKELY(!kmem_fast_push(c, o)))
+        kmem_free_spill_fast(c, obj);
+}
+
+/* Everything but a hit of a plain cache: validates c and flags. */
+static __attribute__((noinline)) void *
+kmem_cache_alloc_slow(k23_kmem_cache_t *c, uint32_t flags)
+{
+    kmem_require_cache(c, "k23_kmem_cache_alloc: NULL cache");
+    K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0 &&
+                    !((flags & K23_KMEM_ZERO) && c->ctor != NULL),
+                "k23_kmem_cache_alloc");
+    return kmem_cache_alloc_general(c, flags);
+}
+
+void *k23_kmem_cache_alloc(k23_kmem_cache_t *c, uint32_t flags)
+{
+    if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
+                   flags == 0))
+        return kmem_alloc_hit(c);
+    return kmem_cache_alloc_slow(c, flags);
+}
+
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_wrong_cache(const void *obj, const k23_kmem_cache_t *owner)
+{
+    kmem_panic_obj("k23_kmem: object freed to the wrong cache:", obj, owner);
+}
+
+/* Everything but a plain cache's free the slab map places: a cache that
+ * is not plain (or not live), a direct map that is not linear, memory no
+ * cache handed out. */
+static __attribute__((noinline)) void
+kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
 {
     kmem_require_cache(c, "k23_kmem_cache_free: NULL cache");
     if (obj == NULL)
         return;
-    struct kmem_found f = kmem_find_slab(c->km, obj);
-    struct kmem_slab *s = f.s;
-    uint32_t idx = f.idx;
-    if (K23_UNLIKELY(s == NULL))
-        kmem_panic_obj("k23_kmem: free of memory no cache handed out:", obj, c);
-    if (K23_UNLIKELY(s->cache != c))
-        kmem_panic_obj("k23_kmem: object freed to the wrong cache:", obj,
-                       s->cache);
-    kmem_cache_free_at(c, s, idx, obj);
+    k23_kmem_cache_t *owner;
+    if (kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map, c->slab_shift,
+                        obj) != 0) {
+        owner = kmem_cache_at(obj, c->slab_shift);
+    } else {
+        struct kmem_found f = kmem_find_slab(c->km, obj);
+        if (K23_UNLIKELY(f.s == NULL))
+            kmem_panic_obj("k23_kmem: free of memory no cache handed out:",
+                           obj, c);
+        owner = f.s->cache;
+    }
+    if (K23_UNLIKELY(owner != c))
+        kmem_wrong_cache(obj, owner);
+    kmem_free_in_slab(c, obj, false);
+}
+
+void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
+{
+    /* a live plain cache, and the slab map names it for obj's block */
+    if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
+                   obj != NULL &&
+                   kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map,
+                                   c->slab_shift, obj) == c->id)) {
+        kmem_free_in_slab(c, obj, true);
+        return;
+    }
+    kmem_cache_free_slow(c, obj);
 }
 
 /* Object layout of a new cache: stride, link offset, objects per slab. */
@@ -689,17 +859,41 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
         bytes += 8;
     if (align < 8)
         align = 8;
-    c->stride = (bytes + align - 1) & ~(align - 1);
+    /* offsets within a slab are 32-bit (kmem_index) */
+    if (slab_bytes > UINT32_MAX)
+        return false;
+    uint64_t stride = (bytes + align - 1) & ~(align - 1);
+    c->stride = (uint32_t)stride;
     uint64_t room = slab_bytes - KMEM_HDR_BYTES;
-    uint64_t n = room / (c->stride + 1);
-    while (n > 0 && n * c->stride + ((n + 7) & ~(uint64_t)7) > room)
+    uint64_t n = room / (stride + 1);
+    while (n > 0 && n * stride + ((n + 7) & ~(uint64_t)7) > room)
         n--;
     if (n == 0)
         return false;
     c->nobj = (uint32_t)n;
     c->state_off = (uint32_t)(room - ((n + 7) & ~(uint64_t)7));
+    c->slab_mask = (uint32_t)(slab_bytes - 1);
+    c->state_adj = (int32_t)((int64_t)c->state_off - (int64_t)c->slab_mask);
     c->recip = (uint32_t)(((UINT64_C(1) << 32) + c->stride - 1) / c->stride);
     return true;
+}
+
+/* An id no live cache has (layer lock held); 0 when all are taken. Ids
+ * go up from 1 in the order caches are made, so the kmalloc classes,
+ * made first, have ids 1 .. nclasses (k23_kfree() relies on it). */
+static uint16_t kmem_pick_id(k23_kmem_t *km)
+{
+    for (unsigned tries = 0; tries < UINT16_MAX; tries++) {
+        uint16_t id = km->next_id == 0 ? 1 : km->next_id;
+        km->next_id = (uint16_t)(id + 1);
+        bool used = false;
+        for (const k23_kmem_cache_t *o = km->caches; o != NULL && !used;
+             o = o->next_cache)
+            used = o->id == id;
+        if (!used)
+            return id;
+    }
+    return 0;
 }
 
 static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
@@ -738,6 +932,11 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     k23_str_append_(c->name, sizeof(c->name), &pos, name);
     c->is_class = is_class;
     c->fast = k23_port_pcpu_fast();
+    c->plain = c->fast && flags == 0;
+    c->slab_shift = (uint8_t)km->slab_shift;
+    c->map_vlo = km->map_vlo;
+    c->map_span = km->map_span;
+    c->slab_map = km->slab_map;
     c->self_pa = pa;
     c->self_bytes = bytes;
     c->ncpus = ncpus;
@@ -746,16 +945,23 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     for (unsigned i = 0; i < ncpus; i++)
         k23_port_lock_init(&c->mags[i].lock);
     k23_port_lock_init(&c->lock);
-    c->magic = KMEM_CACHE_MAGIC;
+    c->magic = c->plain ? KMEM_CACHE_PLAIN : KMEM_CACHE_MAGIC;
     k23_port_lock_acquire(&km->lock);
-    c->next_cache = km->caches;
-    km->caches = c;
+    c->id = kmem_pick_id(km);
+    if (c->id != 0) {
+        c->next_cache = km->caches;
+        km->caches = c;
+    }
     k23_port_lock_release(&km->lock);
+    if (c->id == 0) { /* 65535 caches live */
+        k23_frames_free_contiguous(km->fa, pa, bytes);
+        return K23_ERR_NOMEM;
+    }
     *out = c;
     return K23_OK;
 }
 
-static bool kmem_live(const k23_kmem_t *km)
+static inline bool kmem_live(const k23_kmem_t *km)
 {
     return km != NULL && km->magic == KMEM_MAGIC;
 }
@@ -818,14 +1024,14 @@ static int kmem_cache_teardown(k23_kmem_cache_t *c)
 
 int k23_kmem_cache_destroy(k23_kmem_cache_t *c)
 {
-    if (c == NULL || c->magic != KMEM_CACHE_MAGIC || c->is_class)
+    if (c == NULL || !kmem_cache_live(c) || c->is_class)
         return K23_ERR_INVAL;
     return kmem_cache_teardown(c);
 }
 
 int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames)
 {
-    if (c == NULL || c->magic != KMEM_CACHE_MAGIC)
+    if (c == NULL || !kmem_cache_live(c))
         return K23_ERR_INVAL;
     kmem_mags_lock_all(c);
     kmem_mags_drain_locked(c);
@@ -842,7 +1048,7 @@ int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames)
 
 int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out)
 {
-    if (c == NULL || c->magic != KMEM_CACHE_MAGIC || out == NULL)
+    if (c == NULL || !kmem_cache_live(c) || out == NULL)
         return K23_ERR_INVAL;
     k23_kmem_cache_stats_t st = {0};
     kmem_mags_lock_all(c);
@@ -875,7 +1081,7 @@ static bool kmem_check_slab(const k23_kmem_cache_t *c,
     uintptr_t base = kmem_slab_base(c->km, s);
     if (s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) || s->cache != c ||
         s->list != list || kmem_list_for(c, s) != list ||
-        !kmem_map_test(c->km, s->pa))
+        kmem_map_id(c->km, s->pa) != c->id)
         return false;
     const uint8_t *st = kmem_states(c, s);
     uint32_t nfree = 0;
@@ -900,7 +1106,7 @@ static bool kmem_check_slab(const k23_kmem_cache_t *c,
 
 int k23_kmem_cache_check(k23_kmem_cache_t *c)
 {
-    if (c == NULL || c->magic != KMEM_CACHE_MAGIC)
+    if (c == NULL || !kmem_cache_live(c))
         return K23_ERR_INVAL;
     bool ok = true;
     uint64_t cached_states = 0, cached = 0;
@@ -984,7 +1190,7 @@ static unsigned kmem_large_bucket(const k23_kmem_t *km, k23_paddr_t pa)
 
 static void *kmem_large_alloc(k23_kmem_t *km, size_t size, uint32_t flags)
 {
-    struct k23_kmem_large *r = kmem_cache_alloc(km->records, 0);
+    struct k23_kmem_large *r = kmem_cache_alloc_general(km->records, 0);
     if (r == NULL)
         return NULL;
     uint64_t frame = km->fa->cfg.frame_size;
@@ -1030,37 +1236,61 @@ static struct k23_kmem_large *kmem_large_find(k23_kmem_t *km, k23_paddr_t pa,
     return r;
 }
 
-static void kmem_require_live(const k23_kmem_t *km, const char *fn)
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_bad_layer(const k23_kmem_t *km, const char *what)
 {
-    if (!kmem_live(km))
-        kmem_panic_obj(fn, km, NULL);
+    kmem_panic_obj(what, km, NULL);
 }
 
-void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags)
+static inline void kmem_require_live(const k23_kmem_t *km, const char *what)
 {
-    kmem_require_live(km, "k23_kmalloc: not an initialised k23_kmem_t:");
+    if (K23_UNLIKELY(!kmem_live(km)))
+        kmem_bad_layer(km, what);
+}
+
+/* What the table does not answer: zeroing, unknown flags, size 0, the
+ * classes above 1 KiB, caches that are not plain, frame runs. */
+static __attribute__((noinline)) void *
+kmem_kmalloc_slow(k23_kmem_t *km, size_t size, uint32_t flags)
+{
     K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0, "k23_kmalloc");
     if (size == 0)
         return NULL;
     if (size > km->class_size[km->nclasses - 1])
         return kmem_large_alloc(km, size, flags);
     k23_kmem_cache_t *c = km->classes[kmem_class_index(size)];
-    return kmem_cache_alloc(c, flags);
+    return kmem_cache_alloc_general(c, flags);
 }
 
-void k23_kfree(k23_kmem_t *km, void *ptr)
+void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags)
 {
-    kmem_require_live(km, "k23_kfree: not an initialised k23_kmem_t:");
-    if (ptr == NULL)
-        return;
+    kmem_require_live(km, "k23_kmalloc: not an initialised k23_kmem_t:");
+    /* size 0 wraps to SIZE_MAX here and takes the slow path */
+    if (K23_LIKELY(size - 1 < km->table_bytes && flags == 0)) {
+        k23_kmem_cache_t *c = km->class_of[(size - 1) >> 3];
+        if (K23_LIKELY(c->plain))
+            return kmem_alloc_hit(c);
+    }
+    return kmem_kmalloc_slow(km, size, flags);
+}
+
+__attribute__((noinline, cold)) K23_NORETURN static void
+kmem_kfree_of_cache_object(const void *ptr, const k23_kmem_cache_t *c)
+{
+    kmem_panic_obj("k23_kfree: object of a cache, not of k23_kmalloc:", ptr,
+                   c);
+}
+
+/* k23_kfree() of what the slab map does not place: a frame run, a direct
+ * map that is not linear, or memory k23_kmalloc() did not hand out. */
+static __attribute__((noinline)) void kmem_kfree_slow(k23_kmem_t *km,
+                                                      void *ptr)
+{
     struct kmem_found f = kmem_find_slab(km, ptr);
-    struct kmem_slab *s = f.s;
-    uint32_t idx = f.idx;
-    if (K23_LIKELY(s != NULL)) {
-        if (K23_UNLIKELY(!s->cache->is_class || s->cache == km->records))
-            kmem_panic_obj("k23_kfree: object of a cache, not of k23_kmalloc:",
-                           ptr, s->cache);
-        kmem_cache_free_at(s->cache, s, idx, ptr);
+    if (f.s != NULL) {
+        if (K23_UNLIKELY(!f.s->cache->kmalloc_class))
+            kmem_kfree_of_cache_object(ptr, f.s->cache);
+        kmem_free_in_slab(f.s->cache, ptr, false);
         return;
     }
     k23_paddr_t pa = kmem_v2p(km, ptr);
@@ -1072,6 +1302,24 @@ void k23_kfree(k23_kmem_t *km, void *ptr)
     k23_kmem_cache_free(km->records, r);
 }
 
+void k23_kfree(k23_kmem_t *km, void *ptr)
+{
+    kmem_require_live(km, "k23_kfree: not an initialised k23_kmem_t:");
+    if (ptr == NULL)
+        return;
+    /* class i has id i + 1; 0 (no slab) wraps to above every class */
+    unsigned id = kmem_map_lookup(km->map_vlo, km->map_span, km->slab_map,
+                                  km->slab_shift, ptr);
+    if (K23_LIKELY(id - 1 < km->nclasses)) {
+        k23_kmem_cache_t *c = km->classes[id - 1];
+        if (K23_LIKELY(c->magic == KMEM_CACHE_PLAIN)) {
+            kmem_free_in_slab(c, ptr, true);
+            return;
+        }
+    }
+    kmem_kfree_slow(km, ptr);
+}
+
 size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
 {
     kmem_require_live(km, "k23_kmalloc_usable_size: not an initialised "
@@ -1080,7 +1328,7 @@ size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
     struct kmem_found f = kmem_find_slab(km, ptr);
     struct kmem_slab *s = f.s;
     uint32_t idx = f.idx;
-    if (s != NULL && s->cache->is_class &&
+    if (s != NULL && s->cache->kmalloc_class &&
         kmem_states(s->cache, s)[idx] == OBJ_ALLOCATED)
         return (size_t)s->cache->size;
     struct k23_kmem_large *r =
@@ -1167,7 +1415,7 @@ static int kmem_tables_init(k23_kmem_t *km)
 {
     uint64_t frame = km->fa->cfg.frame_size;
     uint64_t blocks = ((km->hi - km->lo) >> km->slab_shift) + 1;
-    km->slab_map_bytes = (((blocks + 63) / 64) * 8 + frame - 1) & ~(frame - 1);
+    km->slab_map_bytes = (blocks * sizeof(uint16_t) + frame - 1) & ~(frame - 1);
     if (k23_frames_alloc_contiguous_zeroed(km->fa, km->slab_map_bytes, 0,
                                            &km->slab_map_pa) != K23_OK)
         return K23_ERR_NOMEM;
@@ -1199,6 +1447,17 @@ static int kmem_caches_teardown(k23_kmem_t *km)
     return K23_OK;
 }
 
+/* The table k23_kmalloc() looks requests up to 1 KiB in: one entry per
+ * 8 bytes (every class is a multiple of 8). */
+static void kmem_class_table_init(k23_kmem_t *km)
+{
+    uint64_t top = km->nclasses > 0 ? km->class_size[km->nclasses - 1] : 0;
+    uint64_t max = (sizeof(km->class_of) / sizeof(km->class_of[0])) * 8;
+    km->table_bytes = (uint32_t)(top < max ? top : max);
+    for (uint32_t g = 0; g < km->table_bytes / 8; g++)
+        km->class_of[g] = km->classes[kmem_class_index((uint64_t)g * 8 + 8)];
+}
+
 static int kmem_classes_init(k23_kmem_t *km)
 {
     uint64_t half = km->fa->cfg.frame_size / 2;
@@ -1218,6 +1477,11 @@ static int kmem_classes_init(k23_kmem_t *km)
         if (rc != K23_OK)
             return rc;
     }
+    for (unsigned i = 0; i < n; i++) {
+        K23_ASSERT_INTERNAL(km->classes[i]->id == i + 1);
+        km->classes[i]->kmalloc_class = true;
+    }
+    kmem_class_table_init(km);
     return kmem_cache_make(km, "kmem-large", sizeof(struct k23_kmem_large),
                            0, NULL, NULL, 0, true, &km->records);
 }
@@ -1251,6 +1515,10 @@ int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
         rc = kmem_tables_init(km);
     if (rc != K23_OK)
         return rc;
+    if (km->linear) {
+        km->map_vlo = (uintptr_t)(km->lo + km->vdelta);
+        km->map_span = km->hi - km->lo;
+    }
     km->magic = KMEM_MAGIC;
     rc = kmem_classes_init(km);
     if (rc != K23_OK) {

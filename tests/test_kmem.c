@@ -7,12 +7,14 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "k23mem/kmem.h"
+#include "panic_capture.h"
 
 TestSuite(kmem);
 
@@ -60,6 +62,18 @@ static void setup(void)
     frames_up(64 * MiB, 64);
     free_before_kmem = frames_free();
     cr_assert_eq(k23_kmem_init(&km, &fa, NULL), K23_OK);
+}
+
+/* Keep this test's process on the CPU it runs on, so that an object
+ * freed into its magazine is the next one handed out again (the poison
+ * tests need the freed object back). */
+static void stay_on_this_cpu(void)
+{
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15;
@@ -509,6 +523,7 @@ Test(kmem, use_after_free_is_caught_by_poison, .init = setup,
     k23_kmem_cache_t *c;
     cr_assert_eq(k23_kmem_cache_create(&km, "poison", 48, 0, NULL, NULL,
                                        K23_KMEM_DEBUG_POISON, &c), K23_OK);
+    stay_on_this_cpu();
     char *p = k23_kmem_cache_alloc(c, 0);
     k23_kmem_cache_free(c, p);
     p[5] = 0; /* after free */
@@ -540,4 +555,134 @@ Test(kmem, kmalloc_on_uninitialised_layer_panics, .signal = SIGABRT)
 {
     static k23_kmem_t zero;
     (void)k23_kmalloc(&zero, 8, 0);
+}
+
+/* ---- what the panics say: the object and its cache by name ---- */
+
+static k23_kmem_cache_t *mc1, *mc2;
+static char *mp;
+
+static void do_cache_free_mc1(void *arg) { k23_kmem_cache_free(mc1, arg); }
+static void do_cache_free_mc2(void *arg) { k23_kmem_cache_free(mc2, arg); }
+static void do_kfree(void *arg) { k23_kfree(&km, arg); }
+static void do_redzone_overrun(void *arg)
+{
+    ((char *)arg)[40] = 1;
+    k23_kmem_cache_free(mc1, arg);
+}
+static void do_alloc_after_poison_write(void *arg)
+{
+    ((char *)arg)[5] = 0;
+    for (int i = 0; i < 10000; i++)
+        (void)k23_kmem_cache_alloc(mc1, 0);
+}
+
+/* Runs fn(arg) in a child that must panic; its message must hold every
+ * one of want[] (NULL-terminated) and the address addr. */
+static void expect_panic(void (*fn)(void *), void *arg, const void *addr,
+                         const char *const *want)
+{
+    char msg[1024], hex[32];
+    cr_assert(panic_capture(fn, arg, msg, sizeof(msg)), "no panic; said: %s",
+              msg);
+    snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)(uintptr_t)addr);
+    cr_assert_not_null(strstr(msg, hex), "address %s not named in: %s", hex,
+                       msg);
+    for (const char *const *w = want; *w != NULL; w++)
+        cr_assert_not_null(strstr(msg, *w), "\"%s\" missing from: %s", *w,
+                           msg);
+}
+
+static k23_kmem_cache_t *make_cache(const char *name, size_t size,
+                                    uint32_t flags)
+{
+    k23_kmem_cache_t *c;
+    cr_assert_eq(k23_kmem_cache_create(&km, name, size, 0, NULL, NULL, flags,
+                                       &c), K23_OK);
+    return c;
+}
+
+Test(kmem, panics_name_the_object_and_the_cache, .init = setup)
+{
+    mc1 = make_cache("alpha", 48, 0);
+    mc2 = make_cache("beta", 48, 0);
+
+    mp = k23_kmem_cache_alloc(mc1, 0);
+    k23_kmem_cache_free(mc1, mp);
+    expect_panic(do_cache_free_mc1, mp, mp,
+                 (const char *[]){"double free", "(cache alpha)", NULL});
+
+    mp = k23_kmem_cache_alloc(mc1, 0);
+    expect_panic(do_cache_free_mc2, mp, mp,
+                 (const char *[]){"wrong cache", "(cache alpha)", NULL});
+    expect_panic(do_cache_free_mc1, mp + 8, mp + 8,
+                 (const char *[]){"not the start of an object",
+                                  "(cache alpha)", NULL});
+    expect_panic(do_kfree, mp, mp,
+                 (const char *[]){"object of a cache", "(cache alpha)",
+                                  NULL});
+
+    char *k = k23_kmalloc(&km, 64, 0);
+    k23_kfree(&km, k);
+    expect_panic(do_kfree, k, k,
+                 (const char *[]){"double free", "(cache kmalloc-64)", NULL});
+    k = k23_kmalloc(&km, 64, 0);
+    expect_panic(do_kfree, k + 16, k + 16,
+                 (const char *[]){"not the start of an object",
+                                  "(cache kmalloc-64)", NULL});
+
+    long local;
+    expect_panic(do_kfree, &local, &local,
+                 (const char *[]){"not memory of k23_kmalloc", NULL});
+    expect_panic(do_cache_free_mc1, &local, &local,
+                 (const char *[]){"no cache handed out", "(cache alpha)",
+                                  NULL});
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_one(&fa, &pa), K23_OK);
+    expect_panic(do_kfree, (void *)(uintptr_t)pa, (void *)(uintptr_t)pa,
+                 (const char *[]){"not memory of k23_kmalloc", NULL});
+}
+
+/* A double free is caught wherever the first free left the object: in a
+ * magazine (above), in the depot, or back on its slab. */
+Test(kmem, double_free_is_caught_in_the_depot_and_on_the_slab, .init = setup)
+{
+    mc1 = make_cache("gamma", 64, 0);
+    enum { N = 4 * K23_KMEM_MAGAZINE };
+    char *keep = k23_kmem_cache_alloc(mc1, 0); /* keeps the slab alive */
+    char *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = k23_kmem_cache_alloc(mc1, 0);
+    for (int i = 0; i < N; i++) /* overflows the magazine: batches move on */
+        k23_kmem_cache_free(mc1, p[i]);
+    k23_kmem_cache_stats_t st;
+    cr_assert_eq(k23_kmem_cache_stats(mc1, &st), K23_OK);
+    cr_assert_gt(st.objects_cached, K23_KMEM_MAGAZINE,
+                 "some objects went on to the depot");
+    for (int i = 0; i < N; i += 37)
+        expect_panic(do_cache_free_mc1, p[i], p[i],
+                     (const char *[]){"double free", "(cache gamma)", NULL});
+    cr_assert_eq(k23_kmem_cache_shrink(mc1, NULL), K23_OK);
+    cr_assert_eq(k23_kmem_cache_stats(mc1, &st), K23_OK);
+    cr_assert_eq(st.objects_cached, 0, "all back on their slabs");
+    cr_assert_eq(st.slabs_partial, 1, "one slab, kept by one object");
+    for (int i = 0; i < N; i += 37)
+        expect_panic(do_cache_free_mc1, p[i], p[i],
+                     (const char *[]){"double free", "(cache gamma)", NULL});
+    k23_kmem_cache_free(mc1, keep);
+}
+
+Test(kmem, debug_panics_name_the_object_and_the_cache, .init = setup)
+{
+    mc1 = make_cache("redzoned", 40, K23_KMEM_DEBUG_REDZONE);
+    mp = k23_kmem_cache_alloc(mc1, 0);
+    expect_panic(do_redzone_overrun, mp, mp,
+                 (const char *[]){"write past the end", "(cache redzoned)",
+                                  NULL});
+    mc1 = make_cache("poisoned", 48, K23_KMEM_DEBUG_POISON);
+    stay_on_this_cpu();
+    mp = k23_kmem_cache_alloc(mc1, 0);
+    k23_kmem_cache_free(mc1, mp);
+    expect_panic(do_alloc_after_poison_write, mp, mp,
+                 (const char *[]){"use after free", "(cache poisoned)", NULL});
 }

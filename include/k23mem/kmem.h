@@ -5,7 +5,7 @@
  * and k23_kmalloc() on top of them, with storage from the frame allocator.
  *
  * A cache hands out objects of one size. Objects live in *slabs*: blocks
- * of `slab_bytes` (16 KiB, or one frame when frames are larger), aligned
+ * of `slab_bytes` (32 KiB, or one frame when frames are larger), aligned
  * to their size, with the slab's header and one state byte per object at
  * the block's end. Every CPU has a *magazine* per cache, a stack of free
  * objects used through the port's CPU-local stack hooks, so a hit takes no
@@ -17,8 +17,8 @@
  * k23_kmalloc() rounds a request up to one of a fixed set of size classes
  * (8 bytes up to half a frame, four classes per power of two); larger
  * requests become frame runs. k23_kfree() finds a pointer's cache from
- * the address alone, through a bitmap of the slabs in the frame
- * allocator's memory.
+ * the address alone, through a map of the frame allocator's memory that
+ * holds, for each slab-sized block, the id of the cache whose slab it is.
  *
  * Misuse panics through the port, naming the object and its cache: a
  * double free, a free of memory that no cache or k23_kmalloc() handed
@@ -92,12 +92,23 @@ typedef struct k23_kmem_config {
  *  the storage and calls k23_kmem_init(). Fields are private. */
 typedef struct k23_kmem {
     uint64_t magic;            /**< set by init, cleared by destroy */
+    /* What k23_kmalloc() and k23_kfree() read on a cache hit, together. */
+    uintptr_t map_vlo;         /**< virtual address of @c lo when the direct
+                                *   map is linear */
+    uint64_t map_span;         /**< @c hi - @c lo then, else 0 (every lookup
+                                *   takes the translating path) */
+    /** entry i: id of the cache whose slab is block lo + i*slab, or 0 */
+    uint16_t *slab_map;
+    unsigned slab_shift;       /**< log2(slab bytes) */
+    unsigned nclasses;         /**< kmalloc classes in use (ids 1..n) */
+    uint32_t table_bytes;      /**< requests up to this use @c class_of */
+    /** class of a request of 8i+1 .. 8i+8 bytes (up to 1 KiB) */
+    k23_kmem_cache_t *class_of[128];
+    k23_kmem_cache_t *classes[K23_KMEM_CLASSES_MAX]; /**< their caches */
     k23_frames_t *fa;          /**< where slabs come from */
     k23_kmem_config_t cfg;     /**< translations and flags in use */
-    unsigned slab_shift;       /**< log2(slab bytes) */
-    unsigned nclasses;         /**< kmalloc classes in use */
+    uint16_t next_id;          /**< where the search for a cache id starts */
     uint32_t class_size[K23_KMEM_CLASSES_MAX]; /**< bytes per class */
-    k23_kmem_cache_t *classes[K23_KMEM_CLASSES_MAX]; /**< their caches */
     k23_kmem_cache_t *records; /**< cache of large-allocation records */
     k23_port_lock_t lock;      /**< guards the cache list and large table */
     k23_kmem_cache_t *caches;  /**< every cache, linked */
@@ -105,8 +116,7 @@ typedef struct k23_kmem {
     k23_paddr_t hi;            /**< and the end (exclusive) */
     bool linear;               /**< the direct map is one offset over it */
     uint64_t vdelta;           /**< that offset: virtual - physical */
-    uint64_t *slab_map;        /**< bit i set: block lo + i*slab is a slab */
-    k23_paddr_t slab_map_pa;   /**< its frames */
+    k23_paddr_t slab_map_pa;   /**< the slab map's frames */
     uint64_t slab_map_bytes;   /**< and their size */
     struct k23_kmem_large **large; /**< hash buckets of large allocations */
     k23_paddr_t large_pa;      /**< the bucket array's frame */
@@ -183,7 +193,8 @@ K23_API int k23_kmem_destroy(k23_kmem_t *km);
  * @param[out]    out    the cache; untouched on error
  * @retval K23_OK         created
  * @retval K23_ERR_INVAL  a bad argument
- * @retval K23_ERR_NOMEM  no frame for the cache's record
+ * @retval K23_ERR_NOMEM  no frame for the cache's record, or 65535
+ *                        caches (the kmalloc classes included) live
  * @context Thread context.
  */
 K23_API int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
