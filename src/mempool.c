@@ -1061,12 +1061,10 @@ static int mempool_corrupt(const char *what, uint64_t v)
     return K23_ERR_CORRUPT;
 }
 
-static int mempool_check_stripe(const k23_mempool_t *p,
-                                const struct mempool_stripe *s)
+static int mempool_check_stripe(const struct mempool_stripe *s)
 {
     uint32_t cold = 0, used = 0, warm = 0, affine = 0;
     size_t bytes = 0;
-    K23_UNUSED(p);
     if (s->last_cold > s->nslots)
         return mempool_corrupt("k23_mempool: last_cold past the end: ",
                                s->last_cold);
@@ -1136,7 +1134,7 @@ int k23_mempool_check(k23_mempool_t *pool)
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];
         k23_port_lock_acquire(&s->lock);
-        int err = mempool_check_stripe(pool, s);
+        int err = mempool_check_stripe(s);
         k23_port_lock_release(&s->lock);
         if (err != K23_OK)
             return err;

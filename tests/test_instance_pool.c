@@ -8,6 +8,7 @@
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
 #include "k23mem/port.h"
+#include "instance_faulty.h"
 #include "wrong_shape_free.h"
 
 TestSuite(instance_pool);
@@ -138,7 +139,7 @@ static void expect_rejected(const k23_instance_allocator_t *a,
 {
     k23_instance_faulty_t f;
     k23_instance_allocator_t w;
-    cr_assert_eq(k23_instance_faulty_init(&f, a, 0, K23_ERR_INJECTED, &w),
+    cr_assert_eq(k23_instance_faulty_init(&f, a, 0, K23_TEST_ERR_INJECTED, &w),
                  K23_OK);
     k23_instance_handle_t h;
     cr_assert_eq(k23_instance_validate_module(a, m), err);
@@ -278,7 +279,7 @@ Test(instance_pool, failure_at_every_allocation_leaks_nothing)
     for (uint64_t k = 1; k <= MULTI_ALLOCS + 1; k++) {
         k23_instance_faulty_t f;
         k23_instance_allocator_t w;
-        cr_assert_eq(k23_instance_faulty_init(&f, &fx.a, k, K23_ERR_INJECTED,
+        cr_assert_eq(k23_instance_faulty_init(&f, &fx.a, k, K23_TEST_ERR_INJECTED,
                                               &w),
                      K23_OK);
         k23_instance_handle_t h;
@@ -286,7 +287,7 @@ Test(instance_pool, failure_at_every_allocation_leaks_nothing)
         k23_instance_pool_stats_t st;
         k23_instance_pool_stats(fx.pool, &st);
         if (k <= MULTI_ALLOCS) {
-            cr_assert_eq(rc, K23_ERR_INJECTED, "k=%llu",
+            cr_assert_eq(rc, K23_TEST_ERR_INJECTED, "k=%llu",
                          (unsigned long long)k);
             cr_assert_eq(st.instances + st.memories + st.tables, 0,
                          "k=%llu", (unsigned long long)k);

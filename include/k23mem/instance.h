@@ -17,9 +17,7 @@
  *   reservation from the port's virtual-memory hooks, sized for its bounded
  *   maximum plus guard; an instance block is preceded by a 16-byte record
  *   of its shape (so it starts max(16, alignment) bytes into its pages);
- * - pooling (instance_pool.h): fixed slots reserved up front;
- * - fault injection (k23_instance_faulty_init()): wraps another allocator
- *   and makes its k-th allocation fail, for tests.
+ * - pooling (instance_pool.h): fixed slots reserved up front.
  *
  * Linear memories and tables are always READ|WRITE, so no operation here
  * takes a permission set and none needs a W^X check.
@@ -250,14 +248,6 @@ typedef struct k23_ondemand {
     k23_ondemand_stats_t stats;   /**< updated atomically */
 } k23_ondemand_t;
 
-/** State of a fault-injecting wrapper; treat as opaque. */
-typedef struct k23_instance_faulty {
-    const k23_instance_allocator_t *inner; /**< the allocator wrapped */
-    uint64_t fail_at;  /**< 1-based number of the allocation to fail; 0: none */
-    uint64_t count;    /**< allocations attempted so far */
-    int error;         /**< error the failing allocation returns */
-} k23_instance_faulty_t;
-
 /* ---- lifecycle ---- */
 
 /**
@@ -282,25 +272,6 @@ K23_API int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *c
  * @context Any.
  */
 K23_API void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out);
-
-/**
- * Wrap @p inner so that its @p fail_at-th allocation (counting instance,
- * memory and table allocations together, from 1) fails with @p error
- * without reaching @p inner. Every other call passes through.
- *
- * @param[out] f        wrapper state, must outlive @p out's use
- * @param[in]  inner    allocator to wrap, must outlive @p out's use
- * @param[in]  fail_at  which allocation fails; 0 for none
- * @param[in]  error    a negative error code to inject
- * @param[out] out      the wrapping allocator; untouched on error
- * @retval K23_OK         ready
- * @retval K23_ERR_INVAL  a pointer is NULL or @p error is not negative
- * @context Any. The wrapper's counter is not thread-safe.
- */
-K23_API int k23_instance_faulty_init(k23_instance_faulty_t *f,
-                             const k23_instance_allocator_t *inner,
-                             uint64_t fail_at, int error,
-                             k23_instance_allocator_t *out);
 
 /* ---- descriptors ---- */
 
