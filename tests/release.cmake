@@ -53,3 +53,7 @@ endif()
 add_test(NAME release_docs_claims
   COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_claims.sh" "${PROJECT_SOURCE_DIR}")
 set_tests_properties(release_docs_claims PROPERTIES LABELS "release" TIMEOUT 60)
+# Macros and inline helpers of src/*.h that nothing uses.
+add_test(NAME release_dead_code
+  COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/dead_code.sh" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(release_dead_code PROPERTIES LABELS "release" TIMEOUT 60)
