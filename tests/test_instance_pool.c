@@ -319,6 +319,32 @@ Test(instance_pool, create_rejects_bad_configs)
     cr_assert_eq(k23_instance_pool_destroy(NULL), K23_OK);
 }
 
+/* Failures after something was reserved give everything back: the table
+ * slab too large to reserve (2^15 slots of 32 GiB, 1 PiB, more than any
+ * 64-bit user address space), then the memory pool refusing its limits
+ * after all three slabs were reserved. */
+Test(instance_pool, a_create_failing_late_leaks_nothing)
+{
+    if (sizeof(size_t) < 8)
+        cr_skip_test("needs a 64-bit size_t");
+    k23_instance_pool_t *p = (k23_instance_pool_t *)0x1;
+    k23_instance_allocator_t a = {0};
+    size_t before = k23_port_vm_reserved_bytes();
+    k23_instance_pool_config_t c = small_config();
+    c.total_tables = 1u << 15;
+    c.table_elements = UINT64_C(1) << 32;
+    c.table_element_size = 8;
+    cr_assert_eq(k23_instance_pool_create(&c, &p, &a), K23_ERR_NOMEM);
+    cr_assert_eq(k23_port_vm_reserved_bytes(), before);
+    c = small_config();
+    c.max_memory_size = 2 * MIB; /* above the reservation */
+    cr_assert_eq(k23_instance_pool_create(&c, &p, &a),
+                 K23_ERR_SLAB_MAX_OVER_RESERVATION);
+    cr_assert_eq(k23_port_vm_reserved_bytes(), before);
+    cr_assert_eq(p, (k23_instance_pool_t *)0x1, "out untouched");
+    cr_assert_null(a.ops, "out untouched");
+}
+
 Test(instance_pool, pool_without_memories_rejects_modules_with_memories)
 {
     struct fixture fx;
