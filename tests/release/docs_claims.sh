@@ -4,6 +4,7 @@
 # - README's hook count is port.h's number of k23_port_* functions;
 # - every CMake option and cache variable the project defines is named in
 #   README's options list;
+# - frames.md's hole-frame figure is what the default hole budget buys;
 # - the installed headers cite what a reader can look up, not the
 #   project's internal "seed NNN" labels.
 # Usage: docs_claims.sh SOURCE_DIR
@@ -27,5 +28,21 @@ done
 if grep -rnE 'seed 0[0-9][0-9]' "$src/include/k23mem"; then
     fail "installed headers cite internal seed labels"
 fi
+# frames.md's hole-frame figure is what the default hole budget buys at
+# K23_FRAMES_META_BYTES a frame plus a bitmap bit (frames_hole_cost()).
+fh="$src/include/k23mem/frames.h"
+budget=$(sed -nE 's/^#define K23_FRAMES_DEFAULT_HOLE_BUDGET \(([0-9]+)u \* ([0-9]+)u\).*/\1 * \2/p' "$fh")
+meta=$(sed -nE 's/^#define K23_FRAMES_META_BYTES ([0-9]+).*/\1/p' "$fh")
+if [ -z "$budget" ] || [ -z "$meta" ]; then
+    fail "cannot read the hole budget or K23_FRAMES_META_BYTES from frames.h"
+else
+    budget=$((budget))
+    holes=$(( (8 * budget) / (8 * meta + 1) ))
+    while [ $(( (holes + 1) * meta + (holes + 8) / 8 )) -le "$budget" ]; do holes=$((holes + 1)); done
+    while [ $(( holes * meta + (holes + 7) / 8 )) -gt "$budget" ]; do holes=$((holes - 1)); done
+    pretty=$(LC_ALL=C.UTF-8 printf "%d" "$holes" | sed -E ':a;s/^([0-9]+)([0-9]{3})/\1,\2/;ta')
+    tr '\n' ' ' <"$src/docs/frames.md" | grep -qE "$pretty hole +frames at +\`K23_FRAMES_META_BYTES\`, $meta" ||
+        fail "docs/frames.md does not say the default hole budget holds $pretty hole frames at $meta bytes"
+fi
 [ "$fails" -eq 0 ] || exit 1
-echo "docs claims: $hooks port hooks, $(echo "$opts" | wc -w) CMake options, no seed labels"
+echo "docs claims: $hooks port hooks, $(echo "$opts" | wc -w) CMake options, no seed labels, $pretty hole frames"
