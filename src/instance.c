@@ -9,7 +9,7 @@
  * Why the memory and table arrays live in the instance block: the core has
  * no heap, and the block is the one allocation whose lifetime is exactly
  * the instance's. k23_instance_allocate_module() therefore asks for the
- * block first (the seed asks for it last); the rollback covers any order.
+ * block first (the k23 kernel asks for it last); the rollback covers any order.
  */
 #include "instance_internal.h"
 #include "k23mem/perm.h"
@@ -627,7 +627,7 @@ static void ondemand_uncount(k23_ondemand_t *od, size_t *field, size_t bytes)
 }
 
 /* Reserve @p size bytes and commit the first @p commit of them. Large
- * reservations ask for 2 MiB alignment (the seed's choice) so the host may
+ * reservations ask for 2 MiB alignment (as the k23 kernel does) so the host may
  * back them with huge pages; the hosted port can always honour it, and a
  * port whose granularity is larger uses that. */
 static int ondemand_reserve(const k23_ondemand_t *od, size_t size,
@@ -746,7 +746,7 @@ static int ondemand_allocate_memory(void *ctx, const k23_memory_desc_t *d,
         return K23_ERR_INVAL;
     const uint64_t page = od->page_size;
     /* The reservation covers the declared maximum, clamped to the bound
-     * (seed: MEMORY_MAX), rounded up to host pages. */
+     * (the k23 kernel's MEMORY_MAX), rounded up to host pages. */
     uint64_t alloc = od->config.memory_bound;
     if (d->has_max && d->max_bytes < alloc)
         alloc = d->max_bytes;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Memory pool: wasmtime's pooling MemoryPool and its
- * ModuleAffinityIndexAllocator (seed 001), in freestanding C.
+ * ModuleAffinityIndexAllocator, in freestanding C.
  *
  * Structure:
  * - one slab reserved inaccessible through the port, cut by a

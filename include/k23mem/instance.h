@@ -49,7 +49,8 @@ extern "C" {
 /** Largest page_size_log2 a memory descriptor may use (1 GiB pages). */
 #define K23_INSTANCE_PAGE_LOG2_MAX 30u
 /** Alignment the on-demand allocator asks for when a reservation is at
- *  least this big (the seed's choice: lets the host use 2 MiB pages). */
+ *  least this big (as the k23 kernel does: lets the host use 2 MiB
+ *  pages). */
 #define K23_INSTANCE_HUGE_ALIGN ((size_t)2 << 20)
 /** Slot value of memories and tables that are not in a pool. */
 #define K23_INSTANCE_NO_SLOT UINT32_MAX
@@ -143,7 +144,8 @@ typedef struct k23_table {
 } k23_table_t;
 
 /**
- * The operations an instance allocator implements (the seed's trait).
+ * The operations an instance allocator implements (the k23 kernel's
+ * `InstanceAllocator` trait, after wasmtime's).
  * Callers normally use the wrapper functions below, which validate
  * arguments first. Implementations may assume valid descriptors but check
  * them anyway when they are cheap to check.
@@ -188,7 +190,7 @@ typedef struct k23_instance_allocator_ops {
      *  @param index  the index it was allocated at
      *  @param table  the table */
     void (*deallocate_table)(void *ctx, uint32_t index, k23_table_t *table);
-    /** Optional (may be NULL), beyond the seed's six: check that a whole
+    /** Optional (may be NULL), beyond the trait's six: check that a whole
      *  module fits this allocator's limits before anything is allocated
      *  (wasmtime's validate_module). k23_instance_allocate_module() calls
      *  it first.

@@ -5,8 +5,8 @@
 # - every CMake option and cache variable the project defines is named in
 #   README's options list;
 # - frames.md's hole-frame figure is what the default hole budget buys;
-# - the installed headers cite what a reader can look up, not the
-#   project's internal "seed NNN" labels.
+# - the installed headers and the sources cite what a reader can look up
+#   (wasmtime, the k23 kernel), not the project's internal "seed" labels.
 # Usage: docs_claims.sh SOURCE_DIR
 set -euo pipefail
 src="$1"
@@ -25,8 +25,8 @@ for o in $opts; do
     grep -qF "\`$o\`" "$src/README.md" || fail "README's options list lacks $o"
 done
 
-if grep -rnE 'seed 0[0-9][0-9]' "$src/include/k23mem"; then
-    fail "installed headers cite internal seed labels"
+if grep -rniE 'seed 0[0-9][0-9]|seed `?0[0-9][0-9]|the seed' "$src/include/k23mem" "$src/src"; then
+    fail "installed headers or sources cite internal seed labels"
 fi
 # frames.md's hole-frame figure is what the default hole budget buys at
 # K23_FRAMES_META_BYTES a frame plus a bitmap bit (frames_hole_cost()).
