@@ -3,7 +3,7 @@
 # Claims in the docs that drifted once, checked against the tree:
 # - README's hook count is port.h's number of k23_port_* functions;
 # - every CMake option and cache variable the project defines is named in
-#   README's options list;
+#   README's options list; every benchmark mode is in its "Modes:" list;
 # - frames.md's hole-frame figure is what the default hole budget buys;
 # - the installed headers and the sources cite what a reader can look up
 #   (wasmtime, the k23 kernel), not the project's internal "seed" labels.
@@ -28,6 +28,12 @@ done
 if grep -rniE 'seed 0[0-9][0-9]|seed `?0[0-9][0-9]|the seed' "$src/include/k23mem" "$src/src"; then
     fail "installed headers or sources cite internal seed labels"
 fi
+# README's benchmark modes are bench/bench_<mode>.c.
+for b in "$src"/bench/bench_*.c; do
+    m=$(basename "$b" .c); m=${m#bench_}
+    sed -n '/^Modes: /,/^$/p' "$src/README.md" | grep -qF "\`$m\`" ||
+        fail "README's benchmark modes lack $m"
+done
 # frames.md's hole-frame figure is what the default hole budget buys at
 # K23_FRAMES_META_BYTES a frame plus a bitmap bit (frames_hole_cost()).
 fh="$src/include/k23mem/frames.h"
