@@ -34,7 +34,7 @@ files=()
 for f in "$dir"/docs/*.md; do [ -f "$f" ] && files+=("$f"); done
 [ "${#files[@]}" -gt 0 ] || { echo "no docs under $dir" >&2; exit 2; }
 
-LC_ALL=C.UTF-8 awk -v today="$today" -v root="$dir/" '
+LC_ALL=C awk -v today="$today" -v root="$dir/" '
 function valid_date(d,    y, m, dd, mdays) {
     if (d !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$/) return 0
     y = substr(d, 1, 4) + 0; m = substr(d, 6, 2) + 0; dd = substr(d, 9, 2) + 0
