@@ -5,6 +5,7 @@
 # - every CMake option and cache variable the project defines is named in
 #   README's options list; every benchmark mode is in its "Modes:" list;
 # - frames.md's hole-frame figure is what the default hole budget buys;
+# - porting.md's "no global state" names every file with a mutable global;
 # - the installed headers and the sources cite what a reader can look up
 #   (wasmtime, the k23 kernel), not the project's internal "seed" labels.
 # Usage: docs_claims.sh SOURCE_DIR
@@ -28,6 +29,17 @@ done
 if grep -rniE 'seed 0[0-9][0-9]|seed `?0[0-9][0-9]|the seed' "$src/include/k23mem" "$src/src"; then
     fail "installed headers or sources cite internal seed labels"
 fi
+# porting.md: no global state but the instance allocators' two cached
+# words in src/instance.c. Every file-scope variable of src/ that is not
+# const is listed here and must be named in porting.md.
+globals=$(grep -nE '^(static |_Thread_local |volatile )*[A-Za-z_][A-Za-z0-9_ ]*[ *]+[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])*( = [^;]*)?;' "$src"/src/*.c |
+          { grep -vE '\(|\bconst\b|^[^:]+:[0-9]+:(typedef|extern|struct [a-z_0-9]+;|return|enum)' || true; })
+while IFS= read -r g; do
+    [ -n "$g" ] || continue
+    file=${g%%:*}; file=src/${file##*/}
+    grep -qF "\`$file\`" "$src/docs/porting.md" ||
+        fail "porting.md says no global state, but $file has: ${g#*:*:}"
+done <<<"$globals"
 # README's benchmark modes are bench/bench_<mode>.c.
 for b in "$src"/bench/bench_*.c; do
     m=$(basename "$b" .c); m=${m#bench_}
