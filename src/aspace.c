@@ -154,8 +154,8 @@ void k23_aspace_destroy(k23_aspace_t *as, k23_pt_flush_t *flush)
 {
     K23_REQUIRE(k23_aspace_ok_(as), "k23_aspace_destroy");
     K23_REQUIRE(flush_ok(as, flush), "k23_aspace_destroy");
-    while (as->root != NULL) {
-        region_t *r = as->root;
+    region_t *r;
+    while ((r = k23_aspace_tree_first_(as)) != NULL) {
         if (r->kind == K23_ASPACE_WIRED) {
             /* Unmapping a whole region never splits a block. */
             int rc = k23_pt_unmap(&as->pt, r->base, r->last - r->base + 1,
@@ -269,12 +269,16 @@ int k23_aspace_reserve_(k23_aspace_t *as, uint64_t base, uint64_t last,
     region_t *r = k23_aspace_rec_alloc_(as);
     if (r == NULL)
         return K23_ERR_NOMEM;
-    int rc = populate(as, base, last, d, flush);
+    int rc = k23_aspace_tree_prepare_(as, base, 1);
+    if (rc == K23_OK)
+        rc = populate(as, base, last, d, flush);
     if (rc != K23_OK) {
+        k23_aspace_tree_unprepare_(as);
         k23_aspace_rec_free_(as, r);
         return rc;
     }
     add_region(as, r, base, last, d);
+    k23_aspace_tree_unprepare_(as);
     K23_ASSERT_EXPENSIVE(k23_aspace_check(as) == K23_OK);
     return K23_OK;
 }
@@ -373,6 +377,12 @@ static int split_prepare(k23_aspace_t *as, uint64_t base, uint64_t last,
         }
         s->spare[s->nspare++] = x;
     }
+    /* r keeps one piece in place; the pieces with new records go in */
+    if (k23_aspace_tree_prepare_(as, base, need) != K23_OK) {
+        while (s->nspare > 0)
+            k23_aspace_rec_free_(as, s->spare[--s->nspare]);
+        return K23_ERR_NOMEM;
+    }
     return K23_OK;
 }
 
@@ -380,6 +390,7 @@ static void split_abort(k23_aspace_t *as, split_t *s)
 {
     while (s->nspare > 0)
         k23_aspace_rec_free_(as, s->spare[--s->nspare]);
+    k23_aspace_tree_unprepare_(as);
 }
 
 /* A copy of r covering [base, last] (wired: physical start moved along). */
@@ -400,16 +411,17 @@ static region_t *split_commit(k23_aspace_t *as, split_t *s, uint64_t base,
                               uint64_t last, bool mid, k23_perm_t perm)
 {
     region_t *r = s->r, *tail = NULL, *m = NULL;
-    uint64_t r_last = r->last;
-    k23_aspace_tree_remove_(as, r);
+    uint64_t r_base = r->base, r_last = r->last;
     /* copies first: piece() reads r's original bounds */
     if (s->tail && (s->head || mid))
         tail = piece(s, last + 1, r_last);
     if (mid && s->head)
         m = piece(s, base, last);
+    /* r keeps the lowest piece, its bounds changed in place (its slot in
+     * the index stays in order: the piece lies inside r); the other pieces
+     * go in after it, on the same path (k23_aspace_tree_prepare_()). */
     if (s->head) {
         r->last = base - 1;
-        k23_aspace_tree_insert_(as, r);
     } else if (mid) {
         m = r;
         m->last = last;
@@ -418,18 +430,23 @@ static region_t *split_commit(k23_aspace_t *as, split_t *s, uint64_t base,
         if (r->kind == K23_ASPACE_WIRED)
             r->pa += last + 1 - r->base;
         r->base = last + 1;
-        k23_aspace_tree_insert_(as, r);
     } else {
+        k23_aspace_tree_remove_(as, r);
         k23_aspace_rec_free_(as, r);
+        r = NULL;
+    }
+    if (r != NULL)
+        k23_aspace_tree_update_(as, r, r_base);
+    if (m != NULL) {
+        m->perm = perm;
+        if (m != r)
+            k23_aspace_tree_insert_(as, m);
     }
     if (tail != NULL)
         k23_aspace_tree_insert_(as, tail);
-    if (m != NULL) {
-        m->perm = perm;
-        k23_aspace_tree_insert_(as, m);
-    }
     if (!K23_ALWAYS(s->nspare == 0))
         split_abort(as, s);
+    k23_aspace_tree_unprepare_(as);
     return m;
 }
 

@@ -21,15 +21,16 @@
  * No heap: every frame the address space uses (region records, page-table
  * frames, anonymous memory) comes from one caller-supplied frame source
  * (k23_pt_frame_source_t; k23_pt_frame_source_frames() adapts a
- * k23_frames_t). Region records are carved from such frames, about forty
- * per 4 KiB frame, and a record frame goes back as soon as it holds no
- * record.
+ * k23_frames_t). Region records (63 per 4 KiB frame) and index nodes
+ * (7 per frame) are carved from such frames, and a frame goes back as
+ * soon as it holds neither.
  *
- * Regions live in an AVL tree keyed by address. Each node also keeps, for
- * its subtree, the lowest start, the highest end and the largest gap
- * between two consecutive regions, so lookup and the search for a free
- * range of a given size are O(log n) (docs/aspace.md says when the
- * alignment makes the search look further).
+ * Regions are indexed by a B+tree keyed by address whose nodes are nine
+ * cache lines (also carved from frames of the source). Each slot of an
+ * inner node keeps, for its subtree, the lowest start, the highest end and
+ * the largest gap between two consecutive regions, so lookup and the
+ * search for a free range of a given size are O(log n) (docs/aspace.md
+ * says when the alignment makes the search look further).
  *
  * Every operation is all or nothing: when it fails (no frame for a
  * record, a table or a page), the regions, the page tables and the frame
@@ -82,21 +83,16 @@ extern "C" {
  *  ships no generator: pass a CSPRNG (a ChaCha20 stream, say). */
 typedef uint64_t (*k23_aspace_random_fn)(void *ctx);
 
-/** A region record: an AVL node with its subtree aggregates. Private. */
+/** A region record. Private. The index (a B+tree, src/aspace_tree.c)
+ *  keeps base and last of every region beside a pointer to its record,
+ *  so a search reads the record only once it has found the region. */
 typedef struct k23_aspace_region {
-    struct k23_aspace_region *left;  /**< lower addresses */
-    struct k23_aspace_region *right; /**< higher addresses */
     uint64_t base;      /**< first address, 4 KiB aligned */
     uint64_t last;      /**< last address (base + size - 1) */
-    uint64_t sub_base;  /**< lowest base in this subtree */
-    uint64_t sub_last;  /**< highest last in this subtree */
-    uint64_t sub_gap;   /**< largest number of free bytes between two
-                         *   consecutive regions of this subtree (0: none) */
     k23_paddr_t pa;     /**< WIRED: physical address of @c base */
     k23_perm_t perm;    /**< permissions (GUARD, VM: NONE) */
     uint8_t kind;       /**< K23_ASPACE_* */
     uint8_t memtype;    /**< K23_PT_MEM_NORMAL or _DEVICE */
-    uint8_t height;     /**< AVL height, leaves 1 */
     uint8_t map_flags;  /**< WIRED: K23_PT_MAX_LEAF_* given at reserve */
     char name[K23_ASPACE_NAME_MAX]; /**< NUL-terminated */
 } k23_aspace_region_t;
@@ -110,12 +106,16 @@ typedef struct k23_aspace {
     k23_pt_frame_source_t src;  /**< every frame comes from and goes back here */
     /* Changed by operations */
     k23_pt_t pt;                /**< the page table */
-    k23_aspace_region_t *root;  /**< AVL root; NULL when empty */
+    void *root;                 /**< index root node; NULL when empty */
+    uint32_t depth;             /**< index levels above the leaves */
+    uint32_t nstash;            /**< nodes taken ahead for inserts */
+    void *stash;                /**< those nodes, chained */
     void *rec_partial;          /**< record frames with a free record */
+    void *node_partial;         /**< index frames with a free node */
     uint64_t nregions;          /**< regions in the tree */
     uint64_t reserved_bytes;    /**< sum of region sizes */
     uint64_t resident_frames;   /**< anonymous frames mapped (owned) */
-    uint64_t record_frames;     /**< frames holding region records */
+    uint64_t record_frames;     /**< frames of region records and index nodes */
     uint64_t vm_bytes;          /**< bytes in #K23_ASPACE_VM regions */
     k23_pt_flush_t vm_flush;    /**< the VM hooks' own flush object */
 } k23_aspace_t;
@@ -180,7 +180,8 @@ typedef struct k23_aspace_stats {
     uint64_t reserved_bytes;  /**< bytes inside regions, every kind */
     uint64_t resident_frames; /**< anonymous 4 KiB frames mapped */
     uint64_t table_frames;    /**< page-table frames, root included */
-    uint64_t record_frames;   /**< frames holding region records */
+    uint64_t record_frames;   /**< frames holding region records and the
+                               *   index over them */
 } k23_aspace_stats_t;
 
 /* ---- lifecycle ---- */
@@ -465,8 +466,9 @@ K23_API int k23_aspace_stats(const k23_aspace_t *as, k23_aspace_stats_t *out);
 K23_API const k23_pt_t *k23_aspace_pt(const k23_aspace_t *as);
 
 /**
- * Walk the tree and check every invariant: order, no overlap, AVL
- * balance, subtree aggregates, counts, every region inside the window.
+ * Walk the index and check every invariant: order, no overlap, node
+ * fill, leaves at one depth, subtree aggregates, index keys equal to the
+ * records, counts, every region inside the window.
  * @param[in] as  address space
  * @retval K23_OK           consistent
  * @retval K23_ERR_CORRUPT  an invariant is broken (logged)
