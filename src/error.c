@@ -50,7 +50,6 @@ static const struct k23_errtab k23_errtab[] = {
     K23_ERRTAB_ENTRY(K23_ERR_POOL_NO_MPK,
                      "protection keys required but unsupported on this host"),
     /* ---- instance allocator (-30..-39) ---- */
-    K23_ERRTAB_ENTRY(K23_ERR_INJECTED, "failure injected by a test wrapper"),
     K23_ERRTAB_ENTRY(K23_ERR_GROW, "grow past the maximum or the reservation"),
     /* ---- device tree (-40..-49) ---- */
     K23_ERRTAB_ENTRY(K23_ERR_FDT_MAGIC, "not a device tree blob (bad magic)"),

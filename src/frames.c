@@ -5,11 +5,13 @@
  * and the whole-allocator checker. The buddy and run machinery of one
  * arena is in arena.c.
  *
- * Per-CPU caches hold single frames as (arena index, frame index) pairs in
- * a small LIFO array. A frame in a cache is in state CACHED in its arena's
- * metadata, so a double free is caught even when the first free only went
- * to a cache. Caches are bounded: a free into a full cache first drains
- * the oldest `cache_batch` frames back to the arenas, and an allocation
+ * Per-CPU caches hold single frames (their address with the arena's
+ * number in the low bits) in a small LIFO array. A frame in a cache is in
+ * state CACHED in its arena's metadata, so a double free is caught even
+ * when the first free only went to a cache. Caches are bounded: a free
+ * into a full cache first gives `cache_batch` frames back to the arenas
+ * (under the cache lock the oldest; on the fast path the newest, popped
+ * through the port's hook), and an allocation
  * that finds the arenas empty drains every cache and retries, so frames
  * freed on one CPU are never stranded there.
  *

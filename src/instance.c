@@ -2,13 +2,14 @@
 /*
  * Instance allocators: the wrappers and batch helpers that call through a
  * k23_instance_allocator_ops_t, the memory and table operations shared by
- * every implementation, the on-demand implementation over the port's VM
- * hooks, and the fault-injecting wrapper.
+ * every implementation and the on-demand implementation over the port's VM
+ * hooks. (The fault-injecting wrapper the tests use is test support:
+ * tests/support/instance_faulty.h.)
  *
  * Why the memory and table arrays live in the instance block: the core has
  * no heap, and the block is the one allocation whose lifetime is exactly
  * the instance's. k23_instance_allocate_module() therefore asks for the
- * block first (the seed asks for it last); the rollback covers any order.
+ * block first (the k23 kernel asks for it last); the rollback covers any order.
  */
 #include "instance_internal.h"
 #include "k23mem/perm.h"
@@ -626,7 +627,7 @@ static void ondemand_uncount(k23_ondemand_t *od, size_t *field, size_t bytes)
 }
 
 /* Reserve @p size bytes and commit the first @p commit of them. Large
- * reservations ask for 2 MiB alignment (the seed's choice) so the host may
+ * reservations ask for 2 MiB alignment (as the k23 kernel does) so the host may
  * back them with huge pages; the hosted port can always honour it, and a
  * port whose granularity is larger uses that. */
 static int ondemand_reserve(const k23_ondemand_t *od, size_t size,
@@ -745,7 +746,7 @@ static int ondemand_allocate_memory(void *ctx, const k23_memory_desc_t *d,
         return K23_ERR_INVAL;
     const uint64_t page = od->page_size;
     /* The reservation covers the declared maximum, clamped to the bound
-     * (seed: MEMORY_MAX), rounded up to host pages. */
+     * (the k23 kernel's MEMORY_MAX), rounded up to host pages. */
     uint64_t alloc = od->config.memory_bound;
     if (d->has_max && d->max_bytes < alloc)
         alloc = d->max_bytes;
@@ -901,97 +902,4 @@ void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out)
         __atomic_load_n(&od->stats.peak_reserved, __ATOMIC_RELAXED);
     out->total_allocs =
         __atomic_load_n(&od->stats.total_allocs, __ATOMIC_RELAXED);
-}
-
-/* ---- fault-injecting wrapper ---- */
-
-/* True when this allocation is the one to fail. */
-static bool faulty_trip(k23_instance_faulty_t *f)
-{
-    f->count++;
-    return f->count == f->fail_at;
-}
-
-static int faulty_allocate_instance(void *ctx,
-                                    const k23_instance_shape_t *shape,
-                                    void **out)
-{
-    k23_instance_faulty_t *f = ctx;
-    if (faulty_trip(f))
-        return f->error;
-    return f->inner->ops->allocate_instance(f->inner->ctx, shape, out);
-}
-
-static void faulty_deallocate_instance(void *ctx, void *instance,
-                                       const k23_instance_shape_t *shape)
-{
-    k23_instance_faulty_t *f = ctx;
-    f->inner->ops->deallocate_instance(f->inner->ctx, instance, shape);
-}
-
-static int faulty_allocate_memory(void *ctx, const k23_memory_desc_t *d,
-                                  uint32_t index, k23_memory_t *out)
-{
-    k23_instance_faulty_t *f = ctx;
-    if (faulty_trip(f))
-        return f->error;
-    return f->inner->ops->allocate_memory(f->inner->ctx, d, index, out);
-}
-
-static void faulty_deallocate_memory(void *ctx, uint32_t index,
-                                     k23_memory_t *mem)
-{
-    k23_instance_faulty_t *f = ctx;
-    f->inner->ops->deallocate_memory(f->inner->ctx, index, mem);
-}
-
-static int faulty_allocate_table(void *ctx, const k23_table_desc_t *d,
-                                 uint32_t index, k23_table_t *out)
-{
-    k23_instance_faulty_t *f = ctx;
-    if (faulty_trip(f))
-        return f->error;
-    return f->inner->ops->allocate_table(f->inner->ctx, d, index, out);
-}
-
-static void faulty_deallocate_table(void *ctx, uint32_t index,
-                                    k23_table_t *t)
-{
-    k23_instance_faulty_t *f = ctx;
-    f->inner->ops->deallocate_table(f->inner->ctx, index, t);
-}
-
-static int faulty_validate_module(void *ctx, const k23_module_desc_t *m)
-{
-    /* Not an allocation: never fails on purpose, never counts. */
-    k23_instance_faulty_t *f = ctx;
-    if (f->inner->ops->validate_module == NULL)
-        return K23_OK;
-    return f->inner->ops->validate_module(f->inner->ctx, m);
-}
-
-static const k23_instance_allocator_ops_t faulty_ops = {
-    .allocate_instance = faulty_allocate_instance,
-    .deallocate_instance = faulty_deallocate_instance,
-    .allocate_memory = faulty_allocate_memory,
-    .deallocate_memory = faulty_deallocate_memory,
-    .allocate_table = faulty_allocate_table,
-    .deallocate_table = faulty_deallocate_table,
-    .validate_module = faulty_validate_module,
-};
-
-int k23_instance_faulty_init(k23_instance_faulty_t *f,
-                             const k23_instance_allocator_t *inner,
-                             uint64_t fail_at, int error,
-                             k23_instance_allocator_t *out)
-{
-    if (f == NULL || out == NULL || !instance_ops_ok(inner) || error >= 0)
-        return K23_ERR_INVAL;
-    f->inner = inner;
-    f->fail_at = fail_at;
-    f->count = 0;
-    f->error = error;
-    out->ops = &faulty_ops;
-    out->ctx = f;
-    return K23_OK;
 }

@@ -439,6 +439,154 @@ static void pool_release(void *p, size_t size)
                        (uintptr_t)p);
 }
 
+/*
+ * k23_instance_pool_create() in stages: plan the sizes, reserve, lay the
+ * pool out, create the memory pool. The build records what was reserved;
+ * pool_build_undo() releases it, the one unwind path for every failure.
+ */
+struct pool_build {
+    size_t page, gran, slot_align;
+    uint64_t inst_slot, inst_total; /* instance slots: each, all */
+    uint64_t tab_slot, tab_total;   /* table slots: each, all */
+    size_t meta;                    /* bookkeeping bytes */
+    void *mp, *ip, *tp;             /* bookkeeping, instance, table slabs */
+};
+
+static void pool_build_undo(struct pool_build *b)
+{
+    pool_release(b->tp, (size_t)b->tab_total);
+    pool_release(b->ip, (size_t)b->inst_total);
+    pool_release(b->mp, b->meta);
+}
+
+/* The host's page and reservation granularity. */
+static int pool_build_host(struct pool_build *b)
+{
+    k23_port_caps_t caps;
+    k23_port_caps(&caps);
+    if (!caps.has_vm)
+        return K23_ERR_UNSUPPORTED;
+    b->page = k23_instance_host_page_();
+    b->gran = caps.alloc_granularity > b->page ? caps.alloc_granularity
+                                               : b->page;
+    b->slot_align = b->page > 4096 ? b->page : 4096;
+    if (b->gran < b->slot_align)
+        b->gran = b->slot_align;
+    return K23_OK;
+}
+
+/* Slot and slab sizes, all checked against overflow (K23_ERR_LIMIT). */
+static int pool_build_plan(const k23_instance_pool_config_t *cfg,
+                           struct pool_build *b)
+{
+    /* Instance slots: the largest block a valid module can ask for. */
+    k23_instance_shape_t bs;
+    if (k23_instance_block_size_(cfg->max_instance_size, 12,
+                                 cfg->max_memories_per_module,
+                                 cfg->max_tables_per_module, &bs) != K23_OK)
+        return K23_ERR_LIMIT;
+    uint64_t align = (uint64_t)b->slot_align;
+    if (k23_add_overflow_((uint64_t)bs.size, align - 1, &b->inst_slot))
+        return K23_ERR_LIMIT;
+    b->inst_slot &= ~(align - 1);
+    if (k23_mul_overflow_(b->inst_slot, (uint64_t)cfg->total_instances,
+                          &b->inst_total) ||
+        b->inst_total > SIZE_MAX)
+        return K23_ERR_LIMIT;
+    /* Table slots: table_elements of the largest element size. */
+    uint64_t tab_bytes, page = (uint64_t)b->page;
+    if (k23_mul_overflow_(cfg->table_elements,
+                          (uint64_t)cfg->table_element_size, &tab_bytes) ||
+        k23_add_overflow_(tab_bytes, page - 1, &b->tab_slot))
+        return K23_ERR_LIMIT;
+    b->tab_slot &= ~(page - 1);
+    if (b->tab_slot == 0)
+        b->tab_slot = page; /* a zero-element table still gets its own slot */
+    if (k23_mul_overflow_(b->tab_slot, (uint64_t)cfg->total_tables,
+                          &b->tab_total) ||
+        b->tab_total > SIZE_MAX)
+        return K23_ERR_LIMIT;
+    /* Bookkeeping: the pool struct, then the two slabs' arrays. */
+    size_t meta = pool_align8(sizeof(k23_instance_pool_t));
+    if (!pool_slab_meta(cfg->total_instances, true, &meta) ||
+        !pool_slab_meta(cfg->total_tables, true, &meta) ||
+        k23_add_overflow_(meta, b->page - 1, &meta))
+        return K23_ERR_LIMIT;
+    b->meta = meta & ~(b->page - 1);
+    return K23_OK;
+}
+
+/* Reserve the bookkeeping (committed), the instance slab (committed) and
+ * the table slab (committed as tables grow). */
+static int pool_build_reserve(struct pool_build *b)
+{
+    int rc = k23_port_vm_reserve(b->meta, b->gran, &b->mp);
+    if (rc == K23_OK)
+        rc = k23_instance_commit_(b->mp, 0, b->meta);
+    if (rc == K23_OK)
+        rc = pool_reserve((size_t)b->inst_total, b->gran, &b->ip);
+    if (rc == K23_OK)
+        rc = k23_instance_commit_(b->ip, 0, (size_t)b->inst_total);
+    if (rc == K23_OK)
+        rc = pool_reserve((size_t)b->tab_total, b->gran, &b->tp);
+    return rc;
+}
+
+/* Lay the pool out in its bookkeeping region, which reads as zero (only
+ * non-zero fields are set). Cannot fail. */
+static k23_instance_pool_t *pool_build_layout(
+    const k23_instance_pool_config_t *cfg, const struct pool_build *b)
+{
+    size_t page = b->page;
+    k23_instance_pool_t *pool = b->mp;
+    pool->cfg = *cfg;
+    pool->page = page;
+    pool->keep_resident =
+        cfg->keep_resident > SIZE_MAX ? SIZE_MAX & ~(page - 1)
+                                      : (size_t)cfg->keep_resident &
+                                            ~(page - 1);
+    pool->meta = b->mp;
+    pool->meta_size = b->meta;
+    pool->inst.base = b->ip;
+    pool->inst.reserved = (size_t)b->inst_total;
+    pool->inst.slot_bytes = (size_t)b->inst_slot;
+    pool->inst.count = cfg->total_instances;
+    pool->tab.base = b->tp;
+    pool->tab.reserved = (size_t)b->tab_total;
+    pool->tab.slot_bytes = (size_t)b->tab_slot;
+    pool->tab.count = cfg->total_tables;
+    uint8_t *p = (uint8_t *)b->mp + pool_align8(sizeof(k23_instance_pool_t));
+    p = pool_slab_carve(&pool->inst, p, &pool->inst.shape_size);
+    p = pool_slab_carve(&pool->tab, p, &pool->tab.resident);
+    K23_ASSERT_INTERNAL((size_t)(p - (uint8_t *)b->mp) <= b->meta);
+    return pool;
+}
+
+/* The linear memories' pool, when the configuration has memories. */
+static int pool_build_memories(const k23_instance_pool_config_t *cfg,
+                               k23_instance_pool_t *pool)
+{
+    if (cfg->total_memories == 0)
+        return K23_OK;
+    k23_mempool_config_t mc;
+    k23_mempool_config_default(&mc);
+    mc.limits.memory_reservation = cfg->memory_reservation;
+    mc.limits.max_memory_size = cfg->max_memory_size;
+    mc.limits.total_memories = cfg->total_memories;
+    mc.limits.memory_guard_size = cfg->memory_guard_size;
+    mc.max_memories_per_module = cfg->max_memories_per_module;
+    mc.keep_resident = cfg->keep_resident;
+    mc.max_unused_warm_slots = cfg->max_unused_warm_slots;
+    mc.mpk = K23_MEMPOOL_MPK_NO;
+    int rc = k23_mempool_create(&mc, &pool->mem);
+    if (rc != K23_OK)
+        return rc;
+    const k23_slab_layout_t *l = k23_mempool_layout(pool->mem);
+    pool->memory_max_bytes = l->max_memory_bytes;
+    pool->memory_slot_guard = l->slot_bytes - l->max_memory_bytes;
+    return K23_OK;
+}
+
 int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
                              k23_instance_pool_t **pool_out,
                              k23_instance_allocator_t *out)
@@ -448,120 +596,27 @@ int k23_instance_pool_create(const k23_instance_pool_config_t *cfg,
         cfg->max_instance_size == 0 ||
         cfg->total_instances >= UINT32_MAX || cfg->total_tables >= UINT32_MAX)
         return K23_ERR_INVAL;
-    k23_port_caps_t caps;
-    k23_port_caps(&caps);
-    if (!caps.has_vm)
-        return K23_ERR_UNSUPPORTED;
-    size_t page = k23_instance_host_page_();
-    size_t gran = caps.alloc_granularity > page ? caps.alloc_granularity
-                                                : page;
-    size_t slot_align = page > 4096 ? page : 4096;
-    if (gran < slot_align)
-        gran = slot_align;
-
-    /* Instance slots: the largest block a valid module can ask for. */
-    k23_instance_shape_t bs;
-    if (k23_instance_block_size_(cfg->max_instance_size, 12,
-                                 cfg->max_memories_per_module,
-                                 cfg->max_tables_per_module, &bs) != K23_OK)
-        return K23_ERR_LIMIT;
-    uint64_t inst_slot, inst_total, tab_bytes, tab_slot, tab_total;
-    if (k23_add_overflow_((uint64_t)bs.size, (uint64_t)slot_align - 1,
-                          &inst_slot))
-        return K23_ERR_LIMIT;
-    inst_slot &= ~((uint64_t)slot_align - 1);
-    if (k23_mul_overflow_(inst_slot, (uint64_t)cfg->total_instances,
-                          &inst_total) ||
-        inst_total > SIZE_MAX)
-        return K23_ERR_LIMIT;
-    /* Table slots: table_elements of the largest element size. */
-    if (k23_mul_overflow_(cfg->table_elements,
-                          (uint64_t)cfg->table_element_size, &tab_bytes) ||
-        k23_add_overflow_(tab_bytes, (uint64_t)page - 1, &tab_slot))
-        return K23_ERR_LIMIT;
-    tab_slot &= ~((uint64_t)page - 1);
-    if (tab_slot == 0)
-        tab_slot = page; /* a zero-element table still gets its own slot */
-    if (k23_mul_overflow_(tab_slot, (uint64_t)cfg->total_tables,
-                          &tab_total) ||
-        tab_total > SIZE_MAX)
-        return K23_ERR_LIMIT;
-
-    /* Bookkeeping: the pool struct, then the two slabs' arrays. */
-    size_t meta = pool_align8(sizeof(k23_instance_pool_t));
-    if (!pool_slab_meta(cfg->total_instances, true, &meta) ||
-        !pool_slab_meta(cfg->total_tables, true, &meta) ||
-        k23_add_overflow_(meta, page - 1, &meta))
-        return K23_ERR_LIMIT;
-    meta &= ~(page - 1);
-
-    void *mp = NULL, *ip = NULL, *tp = NULL;
-    int rc = k23_port_vm_reserve(meta, gran, &mp);
+    struct pool_build b;
+    k23_memzero_(&b, sizeof(b));
+    int rc = pool_build_host(&b);
+    if (rc == K23_OK)
+        rc = pool_build_plan(cfg, &b);
     if (rc != K23_OK)
+        return rc; /* nothing reserved yet */
+    rc = pool_build_reserve(&b);
+    k23_instance_pool_t *pool = NULL;
+    if (rc == K23_OK) {
+        pool = pool_build_layout(cfg, &b);
+        rc = pool_build_memories(cfg, pool);
+    }
+    if (rc != K23_OK) {
+        pool_build_undo(&b);
         return rc;
-    rc = k23_instance_commit_(mp, 0, meta);
-    if (rc != K23_OK)
-        goto fail;
-    rc = pool_reserve((size_t)inst_total, gran, &ip);
-    if (rc != K23_OK)
-        goto fail;
-    rc = k23_instance_commit_(ip, 0, (size_t)inst_total);
-    if (rc != K23_OK)
-        goto fail;
-    rc = pool_reserve((size_t)tab_total, gran, &tp);
-    if (rc != K23_OK)
-        goto fail;
-
-    k23_instance_pool_t *pool = mp; /* committed memory reads as zero */
-    pool->cfg = *cfg;
-    pool->page = page;
-    pool->keep_resident =
-        cfg->keep_resident > SIZE_MAX ? SIZE_MAX & ~(page - 1)
-                                      : (size_t)cfg->keep_resident &
-                                            ~(page - 1);
-    pool->meta = mp;
-    pool->meta_size = meta;
-    pool->inst.base = ip;
-    pool->inst.reserved = (size_t)inst_total;
-    pool->inst.slot_bytes = (size_t)inst_slot;
-    pool->inst.count = cfg->total_instances;
-    pool->tab.base = tp;
-    pool->tab.reserved = (size_t)tab_total;
-    pool->tab.slot_bytes = (size_t)tab_slot;
-    pool->tab.count = cfg->total_tables;
-    uint8_t *p = (uint8_t *)mp + pool_align8(sizeof(k23_instance_pool_t));
-    p = pool_slab_carve(&pool->inst, p, &pool->inst.shape_size);
-    p = pool_slab_carve(&pool->tab, p, &pool->tab.resident);
-    K23_ASSERT_INTERNAL((size_t)(p - (uint8_t *)mp) <= meta);
-
-    if (cfg->total_memories != 0) {
-        k23_mempool_config_t mc;
-        k23_mempool_config_default(&mc);
-        mc.limits.memory_reservation = cfg->memory_reservation;
-        mc.limits.max_memory_size = cfg->max_memory_size;
-        mc.limits.total_memories = cfg->total_memories;
-        mc.limits.memory_guard_size = cfg->memory_guard_size;
-        mc.max_memories_per_module = cfg->max_memories_per_module;
-        mc.keep_resident = cfg->keep_resident;
-        mc.max_unused_warm_slots = cfg->max_unused_warm_slots;
-        mc.mpk = K23_MEMPOOL_MPK_NO;
-        rc = k23_mempool_create(&mc, &pool->mem);
-        if (rc != K23_OK)
-            goto fail;
-        const k23_slab_layout_t *l = k23_mempool_layout(pool->mem);
-        pool->memory_max_bytes = l->max_memory_bytes;
-        pool->memory_slot_guard = l->slot_bytes - l->max_memory_bytes;
     }
     *pool_out = pool;
     out->ops = &pool_ops;
     out->ctx = pool;
     return K23_OK;
-
-fail:
-    pool_release(tp, (size_t)tab_total);
-    pool_release(ip, (size_t)inst_total);
-    pool_release(mp, meta);
-    return rc;
 }
 
 static size_t pool_slab_used(struct pool_slab *s)

@@ -44,9 +44,6 @@
 #define K23_DEBUG 1
 #endif
 
-#define K23_STRINGIFY_(x) #x
-#define K23_STRINGIFY(x) K23_STRINGIFY_(x)
-
 #define K23_PANIC(msg) k23_port_panic(__FILE__, __LINE__, (msg))
 
 #define K23_CHECK_(e) \
@@ -91,7 +88,6 @@
 
 /* Each returns true when the result overflowed; *out is then unspecified. */
 #define k23_add_overflow_(a, b, out) __builtin_add_overflow((a), (b), (out))
-#define k23_sub_overflow_(a, b, out) __builtin_sub_overflow((a), (b), (out))
 #define k23_mul_overflow_(a, b, out) __builtin_mul_overflow((a), (b), (out))
 
 static inline bool k23_is_pow2_(uint64_t x)

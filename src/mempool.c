@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Memory pool: wasmtime's pooling MemoryPool and its
- * ModuleAffinityIndexAllocator (seed 001), in freestanding C.
+ * ModuleAffinityIndexAllocator, in freestanding C.
  *
  * Structure:
  * - one slab reserved inaccessible through the port, cut by a
@@ -507,10 +507,41 @@ static void mempool_free_keys(const k23_mempool_pkey_ops_t *ops,
         ops->free(ops->ctx, keys[i]);
 }
 
-int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
+/*
+ * k23_mempool_create() in stages. Each stage records what it acquired in
+ * the build; a failing stage returns its error and mempool_build_undo()
+ * gives back whatever the build holds, in reverse order: the one unwind
+ * path for every failure.
+ */
+struct mempool_build {
+    const k23_mempool_config_t *cfg;
+    const k23_mempool_pkey_ops_t *ops;
+    k23_slab_target_t target;
+    k23_slab_layout_t layout;
+    uint64_t keep;                  /* keep_resident, clamped */
+    unsigned keys[MEMPOOL_PKEYS_MAX];
+    unsigned nkeys;                 /* keys held */
+    unsigned ns;                    /* stripes */
+    struct mempool_meta_layout m;
+    void *meta;                     /* reserved (and maybe committed) */
+    size_t meta_bytes;
+    uint8_t *slab;                  /* reserved */
+    size_t slab_bytes;
+};
+
+static void mempool_build_undo(struct mempool_build *b)
 {
-    if (cfg == NULL || out == NULL)
-        return K23_ERR_INVAL;
+    if (b->slab != NULL)
+        k23_port_vm_release(b->slab, b->slab_bytes);
+    if (b->meta != NULL)
+        k23_port_vm_release(b->meta, b->meta_bytes);
+    mempool_free_keys(b->ops, b->keys, b->nkeys);
+}
+
+/* Stage 0: the arguments; picks the key operations. */
+static int mempool_build_check(const k23_mempool_config_t *cfg,
+                               struct mempool_build *b)
+{
     if (cfg->mpk != K23_MEMPOOL_MPK_AUTO && cfg->mpk != K23_MEMPOOL_MPK_YES &&
         cfg->mpk != K23_MEMPOOL_MPK_NO)
         return K23_ERR_INVAL;
@@ -519,115 +550,125 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
     if (ops->available == NULL || ops->alloc == NULL || ops->free == NULL ||
         ops->protect == NULL)
         return K23_ERR_INVAL;
+    b->cfg = cfg;
+    b->ops = ops;
+    k23_slab_target_host(&b->target);
+    return K23_OK;
+}
 
-    k23_slab_target_t target;
-    k23_slab_target_host(&target);
-
-    /* Keys: decided as wasmtime's Enabled::{Auto,Yes,No}. */
-    unsigned keys[MEMPOOL_PKEYS_MAX];
-    unsigned nkeys = 0;
-    if (cfg->mpk != K23_MEMPOOL_MPK_NO) {
+/* Stage 1: protection keys, decided as wasmtime's Enabled::{Auto,Yes,No}. */
+static int mempool_build_keys(struct mempool_build *b)
+{
+    const k23_mempool_pkey_ops_t *ops = b->ops;
+    if (b->cfg->mpk != K23_MEMPOOL_MPK_NO) {
         unsigned avail = ops->available(ops->ctx);
-        if (avail == 0 && cfg->mpk == K23_MEMPOOL_MPK_YES)
+        if (avail == 0 && b->cfg->mpk == K23_MEMPOOL_MPK_YES)
             return K23_ERR_POOL_NO_MPK;
-        unsigned want = mempool_min(mempool_min(avail, cfg->max_pkeys),
+        unsigned want = mempool_min(mempool_min(avail, b->cfg->max_pkeys),
                                     MEMPOOL_PKEYS_MAX);
-        while (nkeys < want && ops->alloc(ops->ctx, &keys[nkeys]) == K23_OK)
-            nkeys++;
-        if (nkeys == 0 && cfg->mpk == K23_MEMPOOL_MPK_YES)
+        while (b->nkeys < want &&
+               ops->alloc(ops->ctx, &b->keys[b->nkeys]) == K23_OK)
+            b->nkeys++;
+        if (b->nkeys == 0 && b->cfg->mpk == K23_MEMPOOL_MPK_YES)
             return K23_ERR_POOL_NO_MPK;
     }
-    target.num_pkeys_available = nkeys;
+    b->target.num_pkeys_available = b->nkeys;
+    return K23_OK;
+}
 
-    k23_slab_layout_t layout;
-    int err = k23_slab_plan(&cfg->limits, &target, &layout);
-    if (err == K23_OK && layout.num_slots > MEMPOOL_SLOTS_MAX)
-        err = K23_ERR_LIMIT;
+/* Stage 2: the slab layout; keys the stripes do not use go back. */
+static int mempool_build_layout(struct mempool_build *b)
+{
+    int err = k23_slab_plan(&b->cfg->limits, &b->target, &b->layout);
+    if (err != K23_OK)
+        return err;
+    if (b->layout.num_slots > MEMPOOL_SLOTS_MAX)
+        return K23_ERR_LIMIT;
     /* No memory commits more than max_memory_bytes, so a larger
      * keep_resident ("keep everything", UINT64_MAX included) means that:
      * clamped, it rounds up to the page without overflowing. */
-    uint64_t keep = cfg->keep_resident;
-    if (err == K23_OK && keep > layout.max_memory_bytes)
-        keep = layout.max_memory_bytes;
-    if (err != K23_OK) {
-        mempool_free_keys(ops, keys, nkeys);
-        return err;
-    }
+    b->keep = b->cfg->keep_resident;
+    if (b->keep > b->layout.max_memory_bytes)
+        b->keep = b->layout.max_memory_bytes;
     /* With one stripe the slab is not tagged: no key is needed. */
-    unsigned ns = (unsigned)layout.num_stripes;
-    unsigned used_keys = ns >= 2 ? ns : 0;
-    mempool_free_keys(ops, keys + used_keys, nkeys - used_keys);
+    b->ns = (unsigned)b->layout.num_stripes;
+    unsigned used_keys = b->ns >= 2 ? b->ns : 0;
+    mempool_free_keys(b->ops, b->keys + used_keys, b->nkeys - used_keys);
+    b->nkeys = used_keys;
+    return K23_OK;
+}
 
-    /* Bookkeeping. */
-    struct mempool_meta_layout m;
-    size_t num_slots = (size_t)layout.num_slots;
-    size_t page = (size_t)target.page_size;
-    void *meta = NULL;
-    size_t meta_bytes = 0;
-    if (!mempool_meta_plan(num_slots, ns, &m) ||
-        m.total > SIZE_MAX - (page - 1)) {
-        err = K23_ERR_NOMEM;
-    } else {
-        meta_bytes = mempool_align_up(m.total, page);
-        err = k23_port_vm_reserve(meta_bytes, page, &meta);
-        if (err == K23_OK) {
-            err = k23_port_vm_commit(meta, meta_bytes,
-                                     K23_PERM_READ | K23_PERM_WRITE);
-            if (err != K23_OK)
-                k23_port_vm_release(meta, meta_bytes);
-        }
-    }
-    if (err != K23_OK) {
-        mempool_free_keys(ops, keys, used_keys);
+/* Stage 3: the bookkeeping region, committed (it reads as zero). */
+static int mempool_build_meta(struct mempool_build *b)
+{
+    size_t page = (size_t)b->target.page_size;
+    if (!mempool_meta_plan((size_t)b->layout.num_slots, b->ns, &b->m) ||
+        b->m.total > SIZE_MAX - (page - 1))
+        return K23_ERR_NOMEM;
+    size_t bytes = mempool_align_up(b->m.total, page);
+    void *meta;
+    int err = k23_port_vm_reserve(bytes, page, &meta);
+    if (err != K23_OK)
         return err;
-    }
+    b->meta = meta;
+    b->meta_bytes = bytes;
+    return k23_port_vm_commit(meta, bytes, K23_PERM_READ | K23_PERM_WRITE);
+}
 
-    /* The slab, inaccessible. */
-    uint8_t *slab = NULL;
-    size_t slab_bytes = (size_t)layout.total_slab_bytes;
-    if (slab_bytes != 0) {
+/* Stage 4: the slab, inaccessible; with keys, slot i carries key
+ * i % stripes. */
+static int mempool_build_slab(struct mempool_build *b)
+{
+    const k23_slab_layout_t *l = &b->layout;
+    size_t bytes = (size_t)l->total_slab_bytes;
+    if (bytes != 0) {
         void *s;
-        err = k23_port_vm_reserve(slab_bytes, page, &s);
-        if (err == K23_OK)
-            slab = s;
+        int err = k23_port_vm_reserve(bytes, (size_t)b->target.page_size, &s);
+        if (err != K23_OK)
+            return err;
+        b->slab = s;
+        b->slab_bytes = bytes;
     }
+    if (b->nkeys == 0)
+        return K23_OK;
+    for (size_t i = 0; i < (size_t)l->num_slots; i++) {
+        int err = b->ops->protect(b->ops->ctx,
+                                  b->slab + (size_t)l->pre_slab_guard_bytes +
+                                      i * (size_t)l->slot_bytes,
+                                  (size_t)l->slot_bytes, b->keys[i % b->ns]);
+        if (err != K23_OK)
+            return err;
+    }
+    return K23_OK;
+}
 
-    /* Stripe it: slot i carries key i % stripes. */
-    if (err == K23_OK && used_keys != 0) {
-        for (size_t i = 0; i < num_slots && err == K23_OK; i++)
-            err = ops->protect(ops->ctx,
-                               slab + (size_t)layout.pre_slab_guard_bytes +
-                                   i * (size_t)layout.slot_bytes,
-                               (size_t)layout.slot_bytes, keys[i % ns]);
-    }
-    if (err != K23_OK) {
-        if (slab != NULL)
-            k23_port_vm_release(slab, slab_bytes);
-        k23_port_vm_release(meta, meta_bytes);
-        mempool_free_keys(ops, keys, used_keys);
-        return err;
-    }
-
-    /* Committed memory reads as zero: only non-zero fields are set. */
-    k23_mempool_t *p = meta;
-    uint8_t *mb = meta;
-    p->slab = slab;
-    p->slab_bytes = slab_bytes;
-    p->layout = layout;
+/* Last stage, which cannot fail: the pool structure in the bookkeeping
+ * region takes over everything the build holds. Committed memory reads as
+ * zero: only non-zero fields are set. */
+static k23_mempool_t *mempool_build_finish(const struct mempool_build *b)
+{
+    const k23_slab_layout_t *l = &b->layout;
+    size_t num_slots = (size_t)l->num_slots;
+    unsigned ns = b->ns;
+    k23_mempool_t *p = b->meta;
+    uint8_t *mb = b->meta;
+    p->slab = b->slab;
+    p->slab_bytes = b->slab_bytes;
+    p->layout = *l;
     p->num_slots = num_slots;
-    p->slot_bytes = (size_t)layout.slot_bytes;
-    p->max_memory_bytes = (size_t)layout.max_memory_bytes;
-    p->pre_slab_guard_bytes = (size_t)layout.pre_slab_guard_bytes;
-    p->page_size = page;
-    p->keep_resident = mempool_align_up((size_t)keep, page);
-    p->memories_per_instance = cfg->max_memories_per_module;
-    p->max_unused_warm_slots = cfg->max_unused_warm_slots;
+    p->slot_bytes = (size_t)l->slot_bytes;
+    p->max_memory_bytes = (size_t)l->max_memory_bytes;
+    p->pre_slab_guard_bytes = (size_t)l->pre_slab_guard_bytes;
+    p->page_size = (size_t)b->target.page_size;
+    p->keep_resident = mempool_align_up((size_t)b->keep, p->page_size);
+    p->memories_per_instance = b->cfg->max_memories_per_module;
+    p->max_unused_warm_slots = b->cfg->max_unused_warm_slots;
     p->num_stripes = ns;
-    p->stripes = (struct mempool_stripe *)(void *)(mb + m.stripes);
-    p->images = (struct mempool_image *)(void *)(mb + m.images);
-    p->pkey_ops = *ops;
-    p->meta = meta;
-    p->meta_bytes = meta_bytes;
+    p->stripes = (struct mempool_stripe *)(void *)(mb + b->m.stripes);
+    p->images = (struct mempool_image *)(void *)(mb + b->m.images);
+    p->pkey_ops = *b->ops;
+    p->meta = b->meta;
+    p->meta_bytes = b->meta_bytes;
     atomic_init(&p->next_stripe, 0);
     atomic_init(&p->in_use, 0);
     atomic_init(&p->peak_in_use, 0);
@@ -639,11 +680,11 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
         k23_port_lock_init(&s->lock);
         s->nslots = (uint32_t)(num_slots / ns + (num_slots % ns > k));
         s->warm_head = s->warm_tail = MEMPOOL_NONE;
-        s->slots = (struct mempool_islot *)(void *)(mb + m.slots[k]);
-        s->aff = (struct mempool_aff *)(void *)(mb + m.aff[k]);
-        s->aff_mask = m.aff_size[k] - 1;
-        s->has_pkey = used_keys != 0;
-        s->pkey = s->has_pkey ? keys[k] : 0;
+        s->slots = (struct mempool_islot *)(void *)(mb + b->m.slots[k]);
+        s->aff = (struct mempool_aff *)(void *)(mb + b->m.aff[k]);
+        s->aff_mask = b->m.aff_size[k] - 1;
+        s->has_pkey = b->nkeys != 0;
+        s->pkey = s->has_pkey ? b->keys[k] : 0;
         for (uint32_t i = 0; i < s->nslots; i++) {
             s->slots[i].warm_prev = s->slots[i].warm_next = MEMPOOL_NONE;
             s->slots[i].aff_prev = s->slots[i].aff_next = MEMPOOL_NONE;
@@ -651,6 +692,26 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
         for (uint32_t i = 0; i <= s->aff_mask; i++)
             s->aff[i].head = s->aff[i].tail = MEMPOOL_NONE;
     }
+    return p;
+}
+
+int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
+{
+    if (cfg == NULL || out == NULL)
+        return K23_ERR_INVAL;
+    struct mempool_build b;
+    k23_memzero_(&b, sizeof(b));
+    int err = mempool_build_check(cfg, &b);
+    if (err != K23_OK)
+        return err;
+    if ((err = mempool_build_keys(&b)) != K23_OK ||
+        (err = mempool_build_layout(&b)) != K23_OK ||
+        (err = mempool_build_meta(&b)) != K23_OK ||
+        (err = mempool_build_slab(&b)) != K23_OK) {
+        mempool_build_undo(&b);
+        return err;
+    }
+    k23_mempool_t *p = mempool_build_finish(&b);
     K23_ASSERT_EXPENSIVE(k23_mempool_check(p) == K23_OK);
     *out = p;
     return K23_OK;
@@ -1061,12 +1122,10 @@ static int mempool_corrupt(const char *what, uint64_t v)
     return K23_ERR_CORRUPT;
 }
 
-static int mempool_check_stripe(const k23_mempool_t *p,
-                                const struct mempool_stripe *s)
+static int mempool_check_stripe(const struct mempool_stripe *s)
 {
     uint32_t cold = 0, used = 0, warm = 0, affine = 0;
     size_t bytes = 0;
-    K23_UNUSED(p);
     if (s->last_cold > s->nslots)
         return mempool_corrupt("k23_mempool: last_cold past the end: ",
                                s->last_cold);
@@ -1136,7 +1195,7 @@ int k23_mempool_check(k23_mempool_t *pool)
     for (unsigned k = 0; k < pool->num_stripes; k++) {
         struct mempool_stripe *s = &pool->stripes[k];
         k23_port_lock_acquire(&s->lock);
-        int err = mempool_check_stripe(pool, s);
+        int err = mempool_check_stripe(s);
         k23_port_lock_release(&s->lock);
         if (err != K23_OK)
             return err;

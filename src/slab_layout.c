@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Slab layout calculator: wasmtime's SlabConstraints::new, calculate() and
- * SlabLayout (seed 001), in C.
+ * SlabLayout, in C.
  *
- * Why uint64_t plus a width rather than size_t: the seed works in usize, so
+ * Why uint64_t plus a width rather than size_t: wasmtime works in usize, so
  * its answers and errors depend on the target's pointer width. Carrying
  * every value in uint64_t and checking each result against the target's
  * SIZE_MAX (2^width - 1) reproduces usize arithmetic of any width up to 64
@@ -238,7 +238,7 @@ int k23_slab_calculate(const k23_slab_constraints_t *c,
         /* Then shrink each slot: slot n + 1 .. n + stripes - 1 belong to
          * other keys and fault like PROT_NONE for this store. The division
          * rounds up: stripes slots must span the whole faulting region.
-         * (The seed rounds down, which the page rounding below hides only
+         * (wasmtime rounds down, which the page rounding below hides only
          * while there are fewer stripes than bytes in a page: 8192 stripes
          * of 4 KiB pages over a region of 8193 pages gave 4 KiB slots, 32
          * MiB between slots of a stripe for a 32 MiB + 4 KiB region.) */
@@ -354,7 +354,7 @@ int k23_slab_layout_check(const k23_slab_constraints_t *c,
     if (l->max_memory_bytes != c->max_memory_bytes)
         return slab_fail("slab layout: max memory differs");
 
-    /* Every size is a page multiple (HostAlignedByteCount in the seed). */
+    /* Every size is a page multiple (HostAlignedByteCount in wasmtime). */
     if (!slab_aligned(l->slot_bytes, page) ||
         !slab_aligned(l->pre_slab_guard_bytes, page) ||
         !slab_aligned(l->post_slab_guard_bytes, page) ||
@@ -383,7 +383,7 @@ int k23_slab_layout_check(const k23_slab_constraints_t *c,
         return slab_fail("slab layout: faulting region overflows");
 
     /* No more stripes than max-memory-sized slots needed to span the
-     * faulting region. The seed's test states this as `guard / max + 2`,
+     * faulting region. wasmtime's test states this as `guard / max + 2`,
      * which is the same bound when the reservation is at most the max
      * memory, but is false for a reservation above twice the max memory
      * (4 GiB reserved, 1 GiB max, 2 GiB guard: calculate() gives 6

@@ -53,3 +53,16 @@ endif()
 add_test(NAME release_docs_claims
   COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_claims.sh" "${PROJECT_SOURCE_DIR}")
 set_tests_properties(release_docs_claims PROPERTIES LABELS "release" TIMEOUT 60)
+# Macros and inline helpers of src/*.h that nothing uses.
+add_test(NAME release_dead_code
+  COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/dead_code.sh" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(release_dead_code PROPERTIES LABELS "release" TIMEOUT 60)
+# Every measured figure in README.md and docs/*.md quotes a command and a
+# date; no test counts in prose (rule: docs/testing.md, "Figures in the
+# docs"). The self-test plants violations and must see each reported.
+add_test(NAME release_docs_figures
+  COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_figures.sh" "${PROJECT_SOURCE_DIR}")
+set_tests_properties(release_docs_figures PROPERTIES LABELS "release" TIMEOUT 60)
+add_test(NAME release_docs_figures_selftest
+  COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_figures_selftest.sh")
+set_tests_properties(release_docs_figures_selftest PROPERTIES LABELS "release" TIMEOUT 60)

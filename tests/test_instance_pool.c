@@ -8,6 +8,7 @@
 #include "k23mem/instance.h"
 #include "k23mem/instance_pool.h"
 #include "k23mem/port.h"
+#include "instance_faulty.h"
 #include "wrong_shape_free.h"
 
 TestSuite(instance_pool);
@@ -138,7 +139,7 @@ static void expect_rejected(const k23_instance_allocator_t *a,
 {
     k23_instance_faulty_t f;
     k23_instance_allocator_t w;
-    cr_assert_eq(k23_instance_faulty_init(&f, a, 0, K23_ERR_INJECTED, &w),
+    cr_assert_eq(k23_instance_faulty_init(&f, a, 0, K23_TEST_ERR_INJECTED, &w),
                  K23_OK);
     k23_instance_handle_t h;
     cr_assert_eq(k23_instance_validate_module(a, m), err);
@@ -278,7 +279,7 @@ Test(instance_pool, failure_at_every_allocation_leaks_nothing)
     for (uint64_t k = 1; k <= MULTI_ALLOCS + 1; k++) {
         k23_instance_faulty_t f;
         k23_instance_allocator_t w;
-        cr_assert_eq(k23_instance_faulty_init(&f, &fx.a, k, K23_ERR_INJECTED,
+        cr_assert_eq(k23_instance_faulty_init(&f, &fx.a, k, K23_TEST_ERR_INJECTED,
                                               &w),
                      K23_OK);
         k23_instance_handle_t h;
@@ -286,7 +287,7 @@ Test(instance_pool, failure_at_every_allocation_leaks_nothing)
         k23_instance_pool_stats_t st;
         k23_instance_pool_stats(fx.pool, &st);
         if (k <= MULTI_ALLOCS) {
-            cr_assert_eq(rc, K23_ERR_INJECTED, "k=%llu",
+            cr_assert_eq(rc, K23_TEST_ERR_INJECTED, "k=%llu",
                          (unsigned long long)k);
             cr_assert_eq(st.instances + st.memories + st.tables, 0,
                          "k=%llu", (unsigned long long)k);
@@ -316,6 +317,32 @@ Test(instance_pool, create_rejects_bad_configs)
     c.max_memory_size = 2 * MIB; /* above the reservation */
     cr_assert_lt(k23_instance_pool_create(&c, &p, &a), 0);
     cr_assert_eq(k23_instance_pool_destroy(NULL), K23_OK);
+}
+
+/* Failures after something was reserved give everything back: the table
+ * slab too large to reserve (2^15 slots of 32 GiB, 1 PiB, more than any
+ * 64-bit user address space), then the memory pool refusing its limits
+ * after all three slabs were reserved. */
+Test(instance_pool, a_create_failing_late_leaks_nothing)
+{
+    if (sizeof(size_t) < 8)
+        cr_skip_test("needs a 64-bit size_t");
+    k23_instance_pool_t *p = (k23_instance_pool_t *)0x1;
+    k23_instance_allocator_t a = {0};
+    size_t before = k23_port_vm_reserved_bytes();
+    k23_instance_pool_config_t c = small_config();
+    c.total_tables = 1u << 15;
+    c.table_elements = UINT64_C(1) << 32;
+    c.table_element_size = 8;
+    cr_assert_eq(k23_instance_pool_create(&c, &p, &a), K23_ERR_NOMEM);
+    cr_assert_eq(k23_port_vm_reserved_bytes(), before);
+    c = small_config();
+    c.max_memory_size = 2 * MIB; /* above the reservation */
+    cr_assert_eq(k23_instance_pool_create(&c, &p, &a),
+                 K23_ERR_SLAB_MAX_OVER_RESERVATION);
+    cr_assert_eq(k23_port_vm_reserved_bytes(), before);
+    cr_assert_eq(p, (k23_instance_pool_t *)0x1, "out untouched");
+    cr_assert_null(a.ops, "out untouched");
 }
 
 Test(instance_pool, pool_without_memories_rejects_modules_with_memories)

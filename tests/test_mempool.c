@@ -898,6 +898,31 @@ Test(mempool, key_decisions_follow_the_mpk_setting)
     cr_assert_eq(k23_port_vm_reserved_bytes(), reserved);
 }
 
+/* A failure after keys and bookkeeping were taken (the slab's
+ * reservation: 2^17 slots of 4 GiB, 512 TiB, more than any 64-bit user
+ * address space hands out) gives both back. */
+Test(mempool, a_slab_that_cannot_be_reserved_leaks_nothing)
+{
+    if (sizeof(size_t) < 8)
+        cr_skip_test("needs a 64-bit size_t");
+    struct fake_keys f = fake(15);
+    k23_mempool_pkey_ops_t ops = fake_ops(&f);
+    k23_mempool_config_t cfg = small_config(UINT64_C(1) << 17,
+                                            UINT64_C(4) << 30, 0);
+    cfg.mpk = K23_MEMPOOL_MPK_YES;
+    cfg.pkey_ops = &ops;
+    size_t reserved = k23_port_vm_reserved_bytes();
+    k23_mempool_t *p = (k23_mempool_t *)0x1;
+    int err = k23_mempool_create(&cfg, &p);
+    cr_assert_eq(err, K23_ERR_NOMEM, "create: %s", k23_strerror_name(err));
+    cr_assert_eq(p, (k23_mempool_t *)0x1, "out untouched");
+    cr_assert_gt(f.allocated, 0, "keys were taken before the slab");
+    cr_assert_eq(f.freed, f.allocated, "every key back");
+    cr_assert_eq(f.nprotect, 0);
+    cr_assert_eq(k23_port_vm_reserved_bytes(), reserved,
+                 "bookkeeping released");
+}
+
 Test(mempool, the_port_keys_are_used_only_when_the_host_has_them)
 {
     k23_port_caps_t caps;

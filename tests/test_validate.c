@@ -896,32 +896,6 @@ static int e_od_init_null_out(void)
     k23_ondemand_t od;
     return k23_ondemand_init(&od, NULL, NULL);
 }
-static int faulty_with(const k23_instance_allocator_t *inner, int error)
-{
-    k23_instance_faulty_t f;
-    OUT(k23_instance_allocator_t, a);
-    RETURN_UNTOUCHED(k23_instance_faulty_init(&f, inner, 1, error, &a), a);
-}
-static int e_faulty_null_inner(void) { return faulty_with(NULL, K23_ERR_NOMEM); }
-static int e_faulty_broken_inner(void)
-{
-    return faulty_with(broken_allocator(), K23_ERR_NOMEM);
-}
-static int e_faulty_error_positive(void) { return faulty_with(ondemand(), 1); }
-static int e_faulty_error_zero(void) { return faulty_with(ondemand(), 0); }
-static int e_faulty_null_state(void)
-{
-    OUT(k23_instance_allocator_t, a);
-    RETURN_UNTOUCHED(k23_instance_faulty_init(NULL, ondemand(), 1,
-                                              K23_ERR_NOMEM, &a),
-                     a);
-}
-static int e_faulty_null_out(void)
-{
-    k23_instance_faulty_t f;
-    return k23_instance_faulty_init(&f, ondemand(), 1, K23_ERR_NOMEM, NULL);
-}
-
 static int mem_desc(k23_memory_desc_t d) { return k23_memory_desc_check(&d); }
 static int e_mdesc_null(void) { return k23_memory_desc_check(NULL); }
 static int e_mdesc_page(void)
@@ -1529,12 +1503,6 @@ static const struct err_row err_rows[] = {
     /* instance.h */
     ROW(e_od_init_null, K23_ERR_INVAL),
     ROW(e_od_init_null_out, K23_ERR_INVAL),
-    ROW(e_faulty_null_inner, K23_ERR_INVAL),
-    ROW(e_faulty_broken_inner, K23_ERR_INVAL),
-    ROW(e_faulty_error_positive, K23_ERR_INVAL),
-    ROW(e_faulty_error_zero, K23_ERR_INVAL),
-    ROW(e_faulty_null_state, K23_ERR_INVAL),
-    ROW(e_faulty_null_out, K23_ERR_INVAL),
     ROW(e_mdesc_null, K23_ERR_INVAL),
     ROW(e_mdesc_page, K23_ERR_INVAL),
     ROW(e_mdesc_min, K23_ERR_INVAL),

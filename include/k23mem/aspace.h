@@ -80,7 +80,7 @@ extern "C" {
 #define K23_ASPACE_NAME_MAX 24u
 
 /** A source of 64 random bits for randomized placement. The library
- *  ships no generator: pass a CSPRNG (the seed uses ChaCha20). */
+ *  ships no generator: pass a CSPRNG (a ChaCha20 stream, say). */
 typedef uint64_t (*k23_aspace_random_fn)(void *ctx);
 
 /** A region record. Private. The index (a B+tree, src/aspace_tree.c)

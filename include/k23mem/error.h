@@ -57,7 +57,7 @@ enum k23_error {
     K23_ERR_POOL_SHARED = -27,         /**< shared memories are not supported by the pool */
     K23_ERR_POOL_NO_MPK = -28,         /**< protection keys required but unsupported by the host */
     /* ---- instance allocator (-30..-39) ---- */
-    K23_ERR_INJECTED = -30,    /**< failure injected by a test wrapper */
+    /* -30 is retired: the test wrapper's code until 0.2 */
     K23_ERR_GROW = -31,        /**< grow past a memory's or table's maximum or reservation */
     /* ---- device tree (-40..-49) ---- */
     K23_ERR_FDT_MAGIC = -40,     /**< not a device tree blob: wrong magic */

@@ -42,7 +42,9 @@ extern "C" {
 
 /** Most arenas one allocator manages. */
 #define K23_FRAMES_MAX_ARENAS 32
-/** Most per-CPU caches; CPU ids are folded onto them (id % count). */
+/** Most per-CPU caches. Under the caches' locks a CPU id past the last
+ *  cache uses cache (id % count); on the port's CPU-local fast path such
+ *  a CPU has no cache and goes to the arenas. */
 #define K23_FRAMES_MAX_CPUS 64
 /** Most frames one per-CPU cache holds. */
 #define K23_FRAMES_CACHE_MAX 64
@@ -132,7 +134,9 @@ typedef struct k23_frames_pcpu {
                                 *   frames in transit (fast path; see
                                 *   k23_frames_check()) and the fence
                                 *   flag */
-    uint64_t frames[K23_FRAMES_CACHE_MAX]; /**< entries (arena, index) */
+    uint64_t frames[K23_FRAMES_CACHE_MAX]; /**< entries: a frame's address
+                                *   with its arena's number in the low
+                                *   bits */
     k23_port_lock_t lock;      /**< guards this cache, or with the port's
                                 *   fast path, serialises its fences */
 } K23_FRAMES_CACHE_ALIGNED_ k23_frames_pcpu_t;
@@ -432,8 +436,8 @@ K23_API int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *
  * Give every frame in @p cpu's cache back to the arenas, for a CPU going
  * offline (or to make stats show no cached frames).
  * @param[in,out] fa   allocator
- * @param[in]     cpu  CPU id as from k23_port_cpu_id(); any value (ids
- *                     are folded onto the caches)
+ * @param[in]     cpu  CPU id as from k23_port_cpu_id(); any value (an id
+ *                     past the last cache drains cache id % count)
  * @context Any context that may take the allocator's locks. Panics on a
  *          NULL or never initialised @p fa.
  */

@@ -17,9 +17,7 @@
  *   reservation from the port's virtual-memory hooks, sized for its bounded
  *   maximum plus guard; an instance block is preceded by a 16-byte record
  *   of its shape (so it starts max(16, alignment) bytes into its pages);
- * - pooling (instance_pool.h): fixed slots reserved up front;
- * - fault injection (k23_instance_faulty_init()): wraps another allocator
- *   and makes its k-th allocation fail, for tests.
+ * - pooling (instance_pool.h): fixed slots reserved up front.
  *
  * Linear memories and tables are always READ|WRITE, so no operation here
  * takes a permission set and none needs a W^X check.
@@ -51,7 +49,8 @@ extern "C" {
 /** Largest page_size_log2 a memory descriptor may use (1 GiB pages). */
 #define K23_INSTANCE_PAGE_LOG2_MAX 30u
 /** Alignment the on-demand allocator asks for when a reservation is at
- *  least this big (the seed's choice: lets the host use 2 MiB pages). */
+ *  least this big (as the k23 kernel does: lets the host use 2 MiB
+ *  pages). */
 #define K23_INSTANCE_HUGE_ALIGN ((size_t)2 << 20)
 /** Slot value of memories and tables that are not in a pool. */
 #define K23_INSTANCE_NO_SLOT UINT32_MAX
@@ -145,7 +144,8 @@ typedef struct k23_table {
 } k23_table_t;
 
 /**
- * The operations an instance allocator implements (the seed's trait).
+ * The operations an instance allocator implements (the k23 kernel's
+ * `InstanceAllocator` trait, after wasmtime's).
  * Callers normally use the wrapper functions below, which validate
  * arguments first. Implementations may assume valid descriptors but check
  * them anyway when they are cheap to check.
@@ -190,7 +190,7 @@ typedef struct k23_instance_allocator_ops {
      *  @param index  the index it was allocated at
      *  @param table  the table */
     void (*deallocate_table)(void *ctx, uint32_t index, k23_table_t *table);
-    /** Optional (may be NULL), beyond the seed's six: check that a whole
+    /** Optional (may be NULL), beyond the trait's six: check that a whole
      *  module fits this allocator's limits before anything is allocated
      *  (wasmtime's validate_module). k23_instance_allocate_module() calls
      *  it first.
@@ -250,14 +250,6 @@ typedef struct k23_ondemand {
     k23_ondemand_stats_t stats;   /**< updated atomically */
 } k23_ondemand_t;
 
-/** State of a fault-injecting wrapper; treat as opaque. */
-typedef struct k23_instance_faulty {
-    const k23_instance_allocator_t *inner; /**< the allocator wrapped */
-    uint64_t fail_at;  /**< 1-based number of the allocation to fail; 0: none */
-    uint64_t count;    /**< allocations attempted so far */
-    int error;         /**< error the failing allocation returns */
-} k23_instance_faulty_t;
-
 /* ---- lifecycle ---- */
 
 /**
@@ -282,25 +274,6 @@ K23_API int k23_ondemand_init(k23_ondemand_t *od, const k23_ondemand_config_t *c
  * @context Any.
  */
 K23_API void k23_ondemand_stats(const k23_ondemand_t *od, k23_ondemand_stats_t *out);
-
-/**
- * Wrap @p inner so that its @p fail_at-th allocation (counting instance,
- * memory and table allocations together, from 1) fails with @p error
- * without reaching @p inner. Every other call passes through.
- *
- * @param[out] f        wrapper state, must outlive @p out's use
- * @param[in]  inner    allocator to wrap, must outlive @p out's use
- * @param[in]  fail_at  which allocation fails; 0 for none
- * @param[in]  error    a negative error code to inject
- * @param[out] out      the wrapping allocator; untouched on error
- * @retval K23_OK         ready
- * @retval K23_ERR_INVAL  a pointer is NULL or @p error is not negative
- * @context Any. The wrapper's counter is not thread-safe.
- */
-K23_API int k23_instance_faulty_init(k23_instance_faulty_t *f,
-                             const k23_instance_allocator_t *inner,
-                             uint64_t fail_at, int error,
-                             k23_instance_allocator_t *out);
 
 /* ---- descriptors ---- */
 

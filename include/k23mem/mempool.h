@@ -100,7 +100,7 @@ typedef struct k23_mempool_config {
 } k23_mempool_config_t;
 
 /** What a memory needs from the pool, for validation (the parts of a
- *  wasm memory type the seed checks). */
+ *  wasm memory type wasmtime's pool checks). */
 typedef struct k23_mempool_memory_desc {
     uint64_t min_bytes; /**< minimum (initial) byte size */
     bool shared;        /**< a shared memory (rejected by the pool) */

@@ -27,7 +27,7 @@
  * including its edge cases (no slots, no guard, zero max memory, fewer
  * slots than keys, fewer than two keys),
  * with one correction: a striped slot is the faulting region divided by
- * the stripes rounded *up* (the seed rounds down, which gives a layout
+ * the stripes rounded *up* (wasmtime rounds down, which gives a layout
  * its own check rejects once there are more stripes than bytes in a page).
  * k23_slab_calculate()'s results always pass k23_slab_layout_check().
  *

@@ -10,6 +10,7 @@
 
 #include "kernel.h"
 #include "k23mem/port.h"
+#include "../../tests/support/instance_faulty.h" /* test support */
 
 #define FI_PAGE UINT64_C(4096)
 #define FI_HUGE_LOG2 21u /* 2 MiB, the seed's alignment */

@@ -28,6 +28,14 @@ if ! diff -u "$scratch/declared" "$scratch/exported" >"$scratch/diff"; then
     grep '^[-+][^-+]' "$scratch/diff" >&2
     exit 1
 fi
+# Test support (the fault-injecting instance allocator, tests/support/)
+# stays out of the library.
+if grep -nE 'faulty|inject' "$scratch/exported"; then
+    echo "test-support symbols exported (they belong in tests/support/)" >&2; exit 1
+fi
+if grep -rnE 'K23_ERR_INJECTED|k23_instance_faulty' "$prefix/include"; then
+    echo "installed headers declare test support" >&2; exit 1
+fi
 # Every export carries the library's version node.
 if objdump -T "$so" | awk '$4 ~ /^\.|^\*/ && $NF ~ /^k23_/ && $(NF-1) != "K23MEM_0.2" {bad=1} END {exit !bad}'; then
     echo "unversioned exports:" >&2; objdump -T "$so" | grep -v K23MEM_0.2 | grep ' k23_' >&2; exit 1
