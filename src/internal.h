@@ -18,6 +18,9 @@
 #include "k23mem/error.h"
 #include "k23mem/port.h"
 #include "k23mem/types.h"
+/* The port's private configuration (optional inline CPU-local steps, its
+ * name): seen by the core and the port, never by the installed headers. */
+#include "k23_port_config.h"
 
 /* The limits.h constants the core uses, from the compiler's predefined
  * macros (see above for why not limits.h itself). */
