@@ -418,8 +418,8 @@ K23_API int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *
  * Give every frame in @p cpu's cache back to the arenas, for a CPU going
  * offline (or to make stats show no cached frames).
  * @param[in,out] fa   allocator
- * @param[in]     cpu  CPU id as from k23_port_cpu_id(); any value (ids
- *                     are folded onto the caches)
+ * @param[in]     cpu  CPU id as k23_port_cpu_local_enter() returns it;
+ *                     any value (ids are folded onto the caches)
  * @context Any context that may take the allocator's locks. Panics on a
  *          NULL or never initialised @p fa.
  */
