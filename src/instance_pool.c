@@ -21,13 +21,15 @@ struct pool_slab {
     size_t reserved;     /* bytes reserved */
     size_t slot_bytes;   /* distance between slots, host-page multiple */
     uint32_t count;      /* slots */
-    uint32_t nfree;      /* entries on the free stack */
-    uint32_t *free;      /* free slot indices; top is free[nfree - 1] */
-    uint8_t *in_use;     /* 1 while a slot is handed out */
-    size_t *resident;    /* committed-and-zero bytes per slot (tables) */
+    uint32_t nfree K23_GUARDED_BY(lock);     /* entries on the free stack */
+    uint32_t *free K23_PT_GUARDED_BY(lock);  /* free slot indices; top is
+                                              * free[nfree - 1] */
+    uint8_t *in_use K23_PT_GUARDED_BY(lock); /* 1 while a slot is handed out */
+    size_t *resident K23_PT_GUARDED_BY(lock); /* committed-and-zero bytes per
+                                               * slot (tables) */
     size_t *shape_size;  /* shape size each slot was handed out with
                           * (instance blocks): what a free must zero */
-    size_t peak;         /* highest count - nfree seen */
+    size_t peak K23_GUARDED_BY(lock);        /* highest count - nfree seen */
     k23_port_lock_t lock;
 };
 

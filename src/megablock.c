@@ -43,7 +43,7 @@ static uintptr_t mblock_addr(const k23_mblock_t *m, size_t idx)
     return m->base + ((uintptr_t)idx << m->shift);
 }
 
-static int mblock_check_locked(const k23_mblock_t *m);
+static int mblock_check_locked(const k23_mblock_t *m) K23_REQUIRES(m->lock);
 
 int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
                     size_t nmblocks, const k23_mblock_source_t *src,
@@ -113,6 +113,8 @@ static bool mblock_align_up(const k23_mblock_t *m, size_t idx, unsigned amb,
  * `busy`, then the next set bit after it.
  */
 static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
+                        size_t *out) K23_REQUIRES(m->lock);
+static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
                         size_t *out)
 {
     size_t best = 0, best_len = SIZE_MAX;
@@ -146,6 +148,8 @@ static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
 
 /* Claim the whole megablocks inside [old_end, old_end + bytes), which the
  * source just gave us; the rest is waste. */
+static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
+    K23_REQUIRES(m->lock);
 static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
 {
     uint64_t msize = (uint64_t)1 << m->shift;
@@ -198,6 +202,8 @@ static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
  * extension and ask for 1 + alignment megablocks of slack, so that the
  * adopted memory holds an aligned run wherever it lands.
  */
+static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
+    K23_REQUIRES(m->lock);
 static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
 {
     uintptr_t end = m->src.end(m->src.ctx);

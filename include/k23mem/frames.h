@@ -147,7 +147,7 @@ typedef struct k23_frames {
                                 *   width), so frame number n's is at
                                 *   fast_state + n * entry size */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
-    k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS]; /**< the arenas */
+    k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS] K23_GUARDED_BY(lock); /**< the arenas */
     k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */
 } k23_frames_t;
 

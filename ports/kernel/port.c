@@ -190,12 +190,12 @@ k23_aspace_t *k23k_port_vm_aspace(void)
     return __atomic_load_n(&vm_as, __ATOMIC_ACQUIRE);
 }
 
-void k23k_port_vm_lock(void)
+void k23k_port_vm_lock(void) K23_ACQUIRE(vm_lock)
 {
     k23_port_lock_acquire(&vm_lock);
 }
 
-void k23k_port_vm_unlock(void)
+void k23k_port_vm_unlock(void) K23_RELEASE(vm_lock)
 {
     k23_port_lock_release(&vm_lock);
 }
