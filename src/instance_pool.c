@@ -271,7 +271,7 @@ static int pool_memory_commit(void *ctx, k23_memory_t *mem,
     k23_instance_pool_t *pool = ctx;
     k23_mempool_memory_t pm = pool_mem_of(mem);
     int rc = k23_mempool_grow(pool->mem, &pm, new_committed);
-    K23_ASSERT_INTERNAL(rc != K23_OK || pm.size == new_committed);
+    K23_ASSERT_INTERNAL_FOUND(rc != K23_OK || pm.size == new_committed, pm.size);
     return rc;
 }
 
@@ -397,7 +397,7 @@ static void pool_deallocate_table(void *ctx, uint32_t index, k23_table_t *t)
                        (uintptr_t)t->elements);
     uint32_t i = pool_slab_index(&pool->tab, t->elements,
                                  "instance pool: bad free of table");
-    K23_ASSERT(i == t->slot);
+    K23_ASSERT_FOUND(i == t->slot, t->slot);
     size_t keep = t->committed < pool->keep_resident ? t->committed
                                                      : pool->keep_resident;
     k23_memzero_(t->elements, keep);

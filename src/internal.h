@@ -69,6 +69,18 @@
 #else
 #define K23_ASSERT_INTERNAL(e) ((void)0)
 #endif
+/* The same checks with the value they found in the message ("assertion
+ * failed: <e>; found <v> = 0x..."), for checks where that value is cheap
+ * to name and says what went wrong. v is evaluated only on failure. */
+#define K23_CHECK_FOUND_(e, v) \
+    ((e) ? (void)0 \
+         : K23_PANIC_ADDR("assertion failed: " #e "; found " #v " =", (v)))
+#define K23_ASSERT_FOUND(e, v) K23_CHECK_FOUND_(e, v)
+#if K23_DEBUG >= 2
+#define K23_ASSERT_INTERNAL_FOUND(e, v) K23_CHECK_FOUND_(e, v)
+#else
+#define K23_ASSERT_INTERNAL_FOUND(e, v) ((void)0)
+#endif
 #if K23_DEBUG >= 3
 #define K23_ASSERT_EXPENSIVE(e) K23_CHECK_(e)
 #else

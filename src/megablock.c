@@ -27,14 +27,14 @@ static bool mblock_bit(const unsigned char *bs, size_t i)
 static void mblock_set(unsigned char *bs, size_t nbits, size_t i, size_t n)
 {
     int rc = k23_bitmap_set_range(bs, nbits, i, n);
-    K23_ASSERT_INTERNAL(rc == K23_OK);
+    K23_ASSERT_INTERNAL_FOUND(rc == K23_OK, rc);
     K23_UNUSED(rc);
 }
 
 static void mblock_clear(unsigned char *bs, size_t nbits, size_t i, size_t n)
 {
     int rc = k23_bitmap_clear_range(bs, nbits, i, n);
-    K23_ASSERT_INTERNAL(rc == K23_OK);
+    K23_ASSERT_INTERNAL_FOUND(rc == K23_OK, rc);
     K23_UNUSED(rc);
 }
 
@@ -231,7 +231,7 @@ static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
     uint64_t last_off = ((uint64_t)last << m->shift) + (msize - 1);
     uint64_t want; /* bytes - 1 */
     if (end >= m->base) {
-        K23_ASSERT_INTERNAL(last_off >= end_off);
+        K23_ASSERT_INTERNAL_FOUND(last_off >= end_off, last_off);
         want = last_off - end_off;
     } else {
         uint64_t below = (uint64_t)(m->base - end);

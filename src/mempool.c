@@ -176,7 +176,7 @@ static size_t mempool_min(size_t a, size_t b)
 
 static uint8_t *mempool_base(const k23_mempool_t *p, size_t index)
 {
-    K23_ASSERT(index < p->num_slots);
+    K23_ASSERT_FOUND(index < p->num_slots, index);
     return p->slab + p->pre_slab_guard_bytes + index * p->slot_bytes;
 }
 
@@ -273,7 +273,7 @@ static void mempool_remove(struct mempool_stripe *s, uint32_t id)
     K23_REQUIRES(s->lock)
 {
     struct mempool_islot *x = &s->slots[id];
-    K23_ASSERT_INTERNAL(x->state == MEMPOOL_WARM);
+    K23_ASSERT_INTERNAL_FOUND(x->state == MEMPOOL_WARM, x->state);
     K23_ASSERT_INTERNAL(s->unused_warm > 0);
     s->unused_warm--;
     s->unused_bytes_resident -= x->bytes_resident;
@@ -338,7 +338,7 @@ static uint32_t mempool_stripe_alloc(struct mempool_stripe *s,
                                      uint32_t memidx, bool force_affine)
     K23_REQUIRES(s->lock)
 {
-    K23_ASSERT_INTERNAL(k23_port_lock_held(&s->lock));
+    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held(&s->lock), (uintptr_t)&s->lock);
     uint32_t id = MEMPOOL_NONE;
     if (has_affinity)
         id = mempool_pick_affine(s, module, memidx);
@@ -377,7 +377,7 @@ static void mempool_stripe_free(struct mempool_stripe *s, uint32_t id,
                                 size_t bytes_resident, const void *base)
     K23_REQUIRES(s->lock)
 {
-    K23_ASSERT_INTERNAL(k23_port_lock_held(&s->lock));
+    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held(&s->lock), (uintptr_t)&s->lock);
     struct mempool_islot *x = &s->slots[id];
     if (x->state != MEMPOOL_USED) {
         k23_port_lock_release(&s->lock);
@@ -445,7 +445,7 @@ static void mempool_return_image(k23_mempool_t *p, size_t index, bool known,
                                  size_t accessible)
 {
     struct mempool_image *img = &p->images[index];
-    K23_ASSERT_INTERNAL(img->state == MEMPOOL_IMG_UNKNOWN);
+    K23_ASSERT_INTERNAL_FOUND(img->state == MEMPOOL_IMG_UNKNOWN, img->state);
     img->state = known ? MEMPOOL_IMG_PREV_USED : MEMPOOL_IMG_UNKNOWN;
     img->accessible = known ? accessible : 0;
 }
