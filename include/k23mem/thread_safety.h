@@ -21,10 +21,12 @@
 
 #if defined(__clang__) && defined(__has_attribute)
 #if __has_attribute(capability)
+/** One thread-safety attribute, or nothing where clang's analysis is not. */
 #define K23_TSA_(x) __attribute__((x))
 #endif
 #endif
 #ifndef K23_TSA_
+/** Not clang (or too old for the analysis): no attribute. */
 #define K23_TSA_(x)
 #endif
 
@@ -38,8 +40,10 @@
  * functions instead: a helper that touches guarded fields is declared
  * K23_REQUIRES(obj->lock), and every caller must be seen to hold it. */
 #if defined(__cplusplus)
+/** A thread-safety attribute on a struct member: C++ only (see above). */
 #define K23_TSA_FIELD_(x) K23_TSA_(x)
 #else
+/** C: no attribute on struct members (see above). */
 #define K23_TSA_FIELD_(x)
 #endif
 /** The field may only be read or written with @p lock held. */
