@@ -2,9 +2,11 @@
 /*
  * k23mem-bench plan [N]: k23_frames_plan() over N RAM regions of 64 KiB,
  * 128 KiB apart (the shape of tests/fdt_tool_big.sh; default 128,000),
- * given in address order (the O(n) walk) and, for N / 16 of them,
- * shuffled (the O(n^2) fallback for unsorted input: see src/frames_plan.h).
- * Issue 14. Prints the median of 7 runs of each and key=value lines.
+ * given in address order (the O(n) walk), all N shuffled with a sort
+ * scratch lent through the configuration (copied and heap-sorted,
+ * O(n log n)) and, for N / 16 of them, shuffled without one (the O(n^2)
+ * scanning fallback: see src/frames_plan.h). Issue 14. Prints the median
+ * of 7 runs of each and key=value lines.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +69,22 @@ int k23_bench_plan(int argc, char **argv)
         r[j] = t;
     }
     double shuffled = plan_time(r, ns, &c, &np_shuffled);
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)rand() % i;
+        k23_range_t t = r[i - 1];
+        r[i - 1] = r[j];
+        r[j] = t;
+    }
+    k23_range_t *scratch = calloc(n + 1, sizeof(*scratch));
+    size_t np_scratch = 0;
+    k23_frames_config_t lent = c;
+    lent.sort_scratch = scratch;
+    lent.sort_scratch_cap = n;
+    double with_scratch = scratch ? plan_time(r, n, &lent, &np_scratch) : -1;
+    free(scratch);
     free(r);
-    if (sorted < 0 || shuffled < 0) {
+    if (sorted < 0 || shuffled < 0 || with_scratch < 0 ||
+        np_scratch != np_sorted) {
         fprintf(stderr, "k23_frames_plan failed\n");
         return 1;
     }
@@ -76,7 +92,11 @@ int k23_bench_plan(int argc, char **argv)
            "(%zu entries)\n", n, sorted / 1e6, np_sorted);
     printf("k23_frames_plan, %zu regions shuffled: %.2f ms (%zu entries)\n",
            ns, shuffled / 1e6, np_shuffled);
+    printf("k23_frames_plan, %zu regions shuffled, sort scratch lent: "
+           "%.2f ms (%zu entries)\n", n, with_scratch / 1e6, np_scratch);
     printf("plan_sorted_regions=%zu\nplan_sorted_ms=%.3f\n", n, sorted / 1e6);
+    printf("plan_scratch_regions=%zu\nplan_scratch_ms=%.3f\n", n,
+           with_scratch / 1e6);
     printf("plan_shuffled_regions=%zu\nplan_shuffled_ms=%.3f\n", ns,
            shuffled / 1e6);
     return 0;

@@ -204,6 +204,8 @@ static bool frames_config_valid(const k23_frames_config_t *c)
     if (c->cache_frames != 0 &&
         (c->cache_batch == 0 || c->cache_batch > c->cache_frames))
         return false;
+    if (c->sort_scratch == NULL && c->sort_scratch_cap != 0)
+        return false;
     if (c->max_arena_frames == 0 ||
         c->max_arena_frames > K23_FRAMES_MAX_ARENA_FRAMES ||
         c->max_arena_frames < (UINT64_C(1) << c->max_order))
@@ -240,11 +242,11 @@ typedef int (*frames_plan_fn)(void *ctx, const k23_frames_arena_plan_t *e,
                               const k23_frames_runs_t *from);
 
 /* Check the arguments shared by plan and init; fills *c. */
-static int frames_plan_validate(const k23_range_t *regions, size_t nregions,
+static int frames_plan_validate(const k23_range_t **regions, size_t nregions,
                                 const k23_frames_config_t *cfg,
                                 k23_frames_config_t *c)
 {
-    if (regions == NULL && nregions != 0)
+    if (*regions == NULL && nregions != 0)
         return K23_ERR_INVAL;
     if (cfg == NULL)
         k23_frames_config_default(c, 4096);
@@ -252,7 +254,11 @@ static int frames_plan_validate(const k23_range_t *regions, size_t nregions,
         *c = *cfg;
     if (!frames_config_valid(c))
         return K23_ERR_INVAL;
-    return k23_frames_runs_check_(regions, nregions);
+    int rc = k23_frames_runs_prepare_(*regions, nregions, c->sort_scratch,
+                                      c->sort_scratch_cap, regions);
+    if (rc != K23_OK)
+        return rc;
+    return k23_frames_runs_check_(*regions, nregions);
 }
 
 /* A rejected entry for run r, whose whole frames are [ps, pe). */
@@ -428,7 +434,7 @@ int k23_frames_plan(const k23_range_t *regions, size_t n,
     k23_frames_config_t c;
     if (out_n == NULL || (out == NULL && cap != 0))
         return K23_ERR_INVAL;
-    int rc = frames_plan_validate(regions, n, cfg, &c);
+    int rc = frames_plan_validate(&regions, n, cfg, &c);
     if (rc != K23_OK)
         return rc;
     /* Count first, so out stays untouched when it is too small. */
@@ -548,11 +554,13 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
     k23_frames_config_t c;
     if (fa == NULL || (rejected == NULL && rejected_cap != 0))
         return K23_ERR_INVAL;
-    int rc = frames_plan_validate(regions, nregions, cfg, &c);
+    int rc = frames_plan_validate(&regions, nregions, cfg, &c);
     if (rc != K23_OK)
         return rc;
 
     k23_memzero_(fa, sizeof(*fa));
+    c.sort_scratch = NULL; /* lent to this call only */
+    c.sort_scratch_cap = 0;
     fa->cfg = c;
     fa->frame_shift = frames_log2(c.frame_size);
     fa->max_alignment = c.frame_size;

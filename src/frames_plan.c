@@ -71,6 +71,34 @@ int k23_frames_runs_check_(const k23_range_t *v, size_t n)
     return runs_check_pairs(v, n);
 }
 
+/* Whether [a, a + an) and [b, b + bn) share an entry (byte addresses). */
+static bool runs_arrays_overlap(const k23_range_t *a, size_t an,
+                                const k23_range_t *b, size_t bn)
+{
+    uintptr_t as = (uintptr_t)a, bs = (uintptr_t)b;
+    uintptr_t ae = as + an * sizeof(*a), be = bs + bn * sizeof(*b);
+    return an != 0 && bn != 0 && as < be && bs < ae;
+}
+
+int k23_frames_runs_prepare_(const k23_range_t *v, size_t n,
+                             k23_range_t *scratch, size_t scratch_cap,
+                             const k23_range_t **out)
+{
+    if (scratch != v && runs_arrays_overlap(v, n, scratch, scratch_cap))
+        return K23_ERR_INVAL;
+    *out = v;
+    if (scratch == NULL || scratch_cap < n || runs_sorted(v, n))
+        return K23_OK;
+    if (scratch != v)
+        for (size_t i = 0; i < n; i++)
+            scratch[i] = v[i];
+    int rc = k23_ranges_sort(scratch, n);
+    if (rc != K23_OK)
+        return rc;
+    *out = scratch;
+    return K23_OK;
+}
+
 void k23_frames_runs_start_(k23_frames_runs_t *it, const k23_range_t *v,
                             size_t n)
 {

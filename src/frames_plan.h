@@ -9,14 +9,14 @@
  * must not turn those cuts into buddy boundaries: a run gives exactly
  * the free blocks its union as one region would.
  *
- * The caller's array is const and the core may not allocate, so nothing
- * is sorted here. An array whose non-empty regions already come in
- * increasing address order (what k23_fdt_memmap() and k23_ranges_merge()
- * produce, and what firmware maps usually are) is walked in O(n); any
- * other order falls back to selecting the next run by a scan, O(n^2)
- * overall (a read-only array with O(1) scratch space cannot be sorted
- * faster). A long unsorted map should be sorted by the caller first,
- * with k23_ranges_sort().
+ * The caller's array is const and the core may not allocate. An array
+ * whose non-empty regions already come in increasing address order (what
+ * k23_fdt_memmap() and k23_ranges_merge() produce, and what firmware maps
+ * usually are) is walked in O(n). Any other order is copied into the
+ * scratch the configuration lends and heap-sorted there, O(n log n); with
+ * no scratch the walk selects the next run by a scan, O(n^2) overall (a
+ * read-only array with O(1) extra space cannot be sorted faster: time
+ * times space is Omega(n^2) for sorting in that model).
  */
 #ifndef K23MEM_FRAMES_PLAN_H
 #define K23MEM_FRAMES_PLAN_H
@@ -38,6 +38,14 @@ typedef struct k23_frames_runs {
     uint64_t pos; /* unsorted: lowest address not yet returned */
     bool done;    /* unsorted: the last run ended at 2^64 - 1 */
 } k23_frames_runs_t;
+
+/* The regions to walk: v itself when its non-empty regions are in address
+ * order or no scratch of n entries is lent, else a sorted copy in scratch.
+ * K23_ERR_INVAL when scratch partly overlaps v (the same array is fine:
+ * it is sorted in place) or a region is invalid. */
+int k23_frames_runs_prepare_(const k23_range_t *v, size_t n,
+                             k23_range_t *scratch, size_t scratch_cap,
+                             const k23_range_t **out);
 
 /* K23_ERR_INVAL for a region that wraps past 2^64, K23_ERR_OVERLAP when
  * two regions share a byte (touching is fine), else K23_OK. v may be NULL

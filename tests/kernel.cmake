@@ -92,29 +92,41 @@ foreach(_arch IN LISTS _k23k_archs)
       ENVIRONMENT "K23_QEMU_ARGS=-smp 4 -m 256M -M virt,gic-version=3"
       PASS_REGULAR_EXPRESSION "GICv3 at .*K23MEM-SELFTEST PASS")
   endif()
-  # The self-test can fail: with the DTB's pages handed to the allocator
-  # as free memory (k23.inject=dtb), the every-frame step must report a
-  # frame inside the device tree, and the kernel must exit non-zero.
-  add_test(NAME kernel_${_arch}_inject_dtb
-    COMMAND sh -c "\"$0\" \"$1\" \"$2\"; echo \"injected run exit status $?\""
-            "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-run" ${_arch}
+  # The self-test can fail: each injected fault (-append k23.inject=...)
+  # must end in the FAIL verdict matching the regex and a non-zero exit:
+  #  - dtb: the DTB's pages handed to the allocator as free memory; the
+  #    every-frame step must report a frame inside the device tree;
+  #  - local-tlb: TLB flushes kept on the flushing CPU; the other CPU still
+  #    reaches the unmapped page;
+  #  - wx: the data segment's flags ask for execute too; building the
+  #    kernel address space must refuse it.
+  foreach(_inj "dtb|-append k23.inject=dtb|overlaps excluded device tree"
+                "tlb|-smp 2 -append k23.inject=local-tlb|shootdown: [^\n]*stale TLB entry"
+                "wx|-smp 2 -append k23.inject=wx|segment data asks for W\\+X: refused")
+    string(REPLACE "|" ";" _inj "${_inj}")
+    list(GET _inj 0 _name)
+    list(GET _inj 1 _qargs)
+    list(GET _inj 2 _expect)
+    add_test(NAME kernel_${_arch}_inject_${_name}
+      COMMAND sh -c "\"$0\" \"$1\" \"$2\"; echo \"injected run exit status $?\""
+              "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-run" ${_arch}
+              "${_bin}/k23-kernel-${_arch}.elf")
+    set_tests_properties(kernel_${_arch}_inject_${_name} PROPERTIES
+      LABELS "qemu" TIMEOUT 400
+      ENVIRONMENT "K23_QEMU_ARGS=${_qargs}"
+      PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL [^\n]*${_expect}.*injected run exit status [1-9]"
+      FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
+  endforeach()
+  # A /reserved-memory node (QEMU's tree plus two reservations, one
+  # no-map, through -dtb): both taken out of the free map, the no-map one
+  # left out of the direct map, a read of it faulting on a guard.
+  add_test(NAME kernel_${_arch}_resmem
+    COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-resmem.sh" ${_arch}
             "${_bin}/k23-kernel-${_arch}.elf")
-  set_tests_properties(kernel_${_arch}_inject_dtb PROPERTIES
+  set_tests_properties(kernel_${_arch}_resmem PROPERTIES
     LABELS "qemu" TIMEOUT 400
-    ENVIRONMENT "K23_QEMU_ARGS=-append k23.inject=dtb"
-    PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL [^\n]*overlaps excluded device tree.*injected run exit status [1-9]"
-    FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
-  # The shootdown test can fail: with TLB flushes kept on the flushing CPU
-  # (k23.inject=local-tlb), the other CPU still reaches the unmapped page.
-  add_test(NAME kernel_${_arch}_inject_tlb
-    COMMAND sh -c "\"$0\" \"$1\" \"$2\"; echo \"injected run exit status $?\""
-            "${PROJECT_SOURCE_DIR}/ports/kernel/qemu-run" ${_arch}
-            "${_bin}/k23-kernel-${_arch}.elf")
-  set_tests_properties(kernel_${_arch}_inject_tlb PROPERTIES
-    LABELS "qemu" TIMEOUT 400
-    ENVIRONMENT "K23_QEMU_ARGS=-smp 2 -append k23.inject=local-tlb"
-    PASS_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL shootdown: [^\n]*stale TLB entry.*injected run exit status [1-9]"
-    FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST PASS")
+    PASS_REGULAR_EXPRESSION "reserved-memory: k23-nomap@[48]4000000 \\(no-map\\).*reserved-memory: k23-keep@[48]6000000.*region [^\n]*k23-nomap@[48]4000000 +guard.*fault: read of a no-map reservation[^\n]*aspace: guard.*K23MEM-SELFTEST PASS"
+    FAIL_REGULAR_EXPRESSION "K23MEM-SELFTEST FAIL")
   # The ELF's program headers match what the kernel checks at boot.
   add_test(NAME kernel_${_arch}_segments
     COMMAND "${PROJECT_SOURCE_DIR}/ports/kernel/check-segments.sh"

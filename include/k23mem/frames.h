@@ -92,6 +92,16 @@ typedef struct k23_frames_config {
      *  address space. */
     void *(*phys_to_virt)(void *ctx, k23_paddr_t pa);
     void *phys_to_virt_ctx;    /**< passed to @c phys_to_virt */
+    /** Optional scratch for a memory map that is not in address order:
+     *  room for @c sort_scratch_cap regions, NULL for none. When the map
+     *  is unsorted and has at most that many regions, k23_frames_plan()
+     *  and k23_frames_init() copy it here and sort the copy, O(n log n);
+     *  otherwise an unsorted map is walked by scanning, O(n^2). Unused for
+     *  a map in address order. It may be the map itself (then sorted in
+     *  place) or disjoint from it, and must not lie in the memory the map
+     *  describes (init writes bookkeeping there while it reads the copy). */
+    k23_range_t *sort_scratch;
+    size_t sort_scratch_cap;   /**< entries of @c sort_scratch */
 } k23_frames_config_t;
 
 /** One arena: a frame-aligned physical range with its buddy free lists.
@@ -228,9 +238,10 @@ K23_API int k23_frames_config_default(k23_frames_config_t *cfg, uint64_t frame_s
  * written to @p rejected and skipped.
  *
  * Cost: O(n) for regions in increasing address order (empty ones may sit
- * anywhere), as k23_fdt_memmap() and k23_ranges_merge() give them; O(n^2)
- * for any other order, since @p regions is const and nothing is allocated
- * to sort it: sort a long map first (k23_ranges_sort()).
+ * anywhere), as k23_fdt_memmap() and k23_ranges_merge() give them;
+ * O(n log n) for any other order when the configuration lends a
+ * @c sort_scratch of at least @p nregions entries; O(n^2) without one,
+ * since @p regions is const and nothing is allocated to sort it.
  *
  * @param[out] fa            allocator storage, overwritten
  * @param[in]  regions       free physical regions
@@ -283,10 +294,13 @@ K23_API int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
  *                          needed, @p out is untouched
  * @retval K23_ERR_INVAL    NULL pointer (@p out_n, @p regions with n > 0,
  *                          @p out with cap > 0), a region that wraps past
- *                          2^64, or an invalid configuration
+ *                          2^64, or an invalid configuration (a
+ *                          @c sort_scratch_cap without @c sort_scratch,
+ *                          or a scratch that partly overlaps @p regions)
  * @retval K23_ERR_OVERLAP  two regions overlap
- * @context Any. Pure: writes nothing but @p out and @p out_n, so it may
- *          run on a host over another machine's memory map.
+ * @context Any. Pure: writes nothing but @p out, @p out_n and the
+ *          configuration's @c sort_scratch, so it may run on a host over
+ *          another machine's memory map.
  */
 K23_API int k23_frames_plan(const k23_range_t *regions, size_t n,
                     const k23_frames_config_t *cfg,

@@ -49,4 +49,11 @@ typedef struct k23_hosted_mmu_log {
 __attribute__((visibility("hidden"))) k23_hosted_mmu_log_t *
 k23_hosted_mmu_log(void);
 
+/* Built with K23_PORT_HOSTED_ASPACE only (ports/hosted/vm_aspace.c): the
+ * address space the VM hooks forward to, set up on first use. Callers
+ * must not change it. */
+struct k23_aspace;
+__attribute__((visibility("hidden"))) struct k23_aspace *
+k23_port_hosted_aspace_(void);
+
 #endif /* K23_PORT_HOSTED_TEST_H */

@@ -296,6 +296,10 @@ void k23_port_pcpu_unfence(k23_port_pcpu_hdr_t *hdr)
 #endif
 
 
+/* With K23_PORT_HOSTED_ASPACE, vm_aspace.c has the physical-memory, caps,
+ * virtual-memory and protection-key hooks instead (over an address
+ * space, as a kernel has them); this file keeps the rest. */
+#ifndef K23_PORT_HOSTED_ASPACE
 /* ---- physical memory ---- */
 
 void *k23_port_phys_to_virt(k23_paddr_t pa)
@@ -322,6 +326,7 @@ void k23_port_caps(k23_port_caps_t *caps)
     caps->has_vm = true;
     caps->pkeys_available = hosted_pkeys();
 }
+#endif /* K23_PORT_HOSTED_ASPACE */
 
 static const char *const hosted_level_names[] = {"error", "warn", "info",
                                                  "debug"};
@@ -340,6 +345,7 @@ void k23_port_panic(const char *file, int line, const char *msg)
     abort();
 }
 
+#ifndef K23_PORT_HOSTED_ASPACE
 /* ---- virtual memory ---- */
 
 static size_t hosted_reserved_bytes;
@@ -594,6 +600,8 @@ int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
         return hosted_vm_error(addr, size, errno);
     return K23_OK;
 }
+
+#endif /* K23_PORT_HOSTED_ASPACE */
 
 /* ---- MMU: recorded, not performed (no MMU to program from user space) ---- */
 

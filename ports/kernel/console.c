@@ -49,6 +49,11 @@ void k23k_vprintf(const char *fmt, va_list ap)
         int width = 0;
         int longs = 0;
         bool size = false;
+        bool left = false;
+        if (*p == '-') {
+            left = true;
+            p++;
+        }
         if (*p == '0') {
             pad = '0';
             p++;
@@ -68,7 +73,16 @@ void k23k_vprintf(const char *fmt, va_list ap)
         switch (*p) {
         case 's': {
             const char *str = va_arg(ap, const char *);
-            k23k_puts(str != NULL ? str : "(null)");
+            if (str == NULL)
+                str = "(null)";
+            int len = 0;
+            while (str[len] != '\0')
+                len++;
+            for (; !left && width > len; width--)
+                k23k_arch_putc(' ');
+            k23k_puts(str);
+            for (; left && width > len; width--)
+                k23k_arch_putc(' ');
             break;
         }
         case 'c':

@@ -46,18 +46,32 @@ void k23k_selftest_smp_stress(k23_frames_t *fa, uint64_t *seen,
                               unsigned ms);
 
 /*
- * Paging (k23k_paging.c): the kernel address space built with the
- * page-table module from frames of @p fa, then turned on on every CPU.
+ * Paging (k23k_paging.c): the kernel address space, a k23_aspace_t whose
+ * regions are the image's segments, the direct map, the MMIO windows and
+ * the stack guards, built from frames of @p fa, then turned on on every
+ * CPU; the port's VM hooks forward to it from then on.
  */
 struct k23k_memmap;
-void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m);
+struct k23k_range;
+/* @p nomap: the device tree's no-map reservations, left out of the
+ * direct map (reserved as guards named after their nodes). */
+void k23k_selftest_paging(k23_frames_t *fa, const struct k23k_memmap *m,
+                          const struct k23k_range *nomap, unsigned n_nomap);
+/* The first page of the first no-map reservation, 0 if none. */
+uint64_t k23k_paging_first_nomap(void);
 /* The kernel's page tables (valid after k23k_selftest_paging). */
-struct k23_pt *k23k_kernel_pt(void);
+const struct k23_pt *k23k_kernel_pt(void);
+/* Fault injection (k23.inject=wx): the data segment's program-header
+ * flags ask for execute too; building the address space must refuse. */
+extern bool k23k_inject_wx;
 
 /*
- * The VM window of the kernel's address space: 64 GiB from 192 GiB, above
- * RAM, the demand-zero page and the shootdown page (k23k_faults.c) and
- * below 2^38, so it is inside Sv39's low half and aarch64's 48-bit TTBR0.
+ * The kernel's address space covers [0, K23K_VM_LAST]: the fixed regions
+ * (image, direct map, MMIO, stack guards, "unused" guards) fill
+ * [0, K23K_VM_LO), and regions placed first fit (the VM hooks'
+ * reservations, the fault test's demand-zero region, the shootdown page)
+ * land in [K23K_VM_LO, K23K_VM_LAST]: 64 GiB from 192 GiB, above RAM and
+ * below 2^38, so inside Sv39's low half and aarch64's 48-bit TTBR0.
  */
 #define K23K_VM_LO UINT64_C(0x3000000000)
 #define K23K_VM_LAST UINT64_C(0x3fffffffff)
@@ -88,17 +102,18 @@ void k23k_selftest_faults(k23_frames_t *fa);
 void k23k_selftest_shootdown(k23_frames_t *fa);
 
 /*
- * A fault inside the VM window that the address space did not resolve:
- * its answer, and a description of the address from whoever registered a
- * describer (the wasm self-test names the memory it belongs to).
+ * A fault the kernel's address space did not resolve: its answer, and for
+ * an address inside a VM reservation a description from whoever
+ * registered a describer (the wasm self-test names the memory it belongs
+ * to).
  */
 struct k23_aspace_fault_result;
 typedef void (*k23k_vm_describe_fn)(void *ctx, uint64_t addr, char *buf,
                                     unsigned size);
 void k23k_vm_fault_describer(k23k_vm_describe_fn fn, void *ctx);
 /* Read @p addr with a probe: 0 if the read went through, 1 if it faulted
- * outside the VM window, 2 if inside: then @p res and @p buf hold what
- * the address space and the describer said. */
+ * and the address space was not asked (paging off), 2 if it was: then
+ * @p res and @p buf hold what the address space and the describer said. */
 int k23k_probe_vm_read(uint64_t addr, struct k23_aspace_fault_result *res,
                        char *buf, unsigned size);
 

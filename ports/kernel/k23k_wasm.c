@@ -145,7 +145,7 @@ static void instantiate(const char *name, const k23_instance_allocator_t *a,
                 ms_since(t0));
 }
 
-/* Read @p addr through a probe: it must fault in the VM window, on a page
+/* Read @p addr through a probe: it must fault in a VM reservation, on a page
  * the address space has reserved but not committed, and be described as
  * @p part of some memory. */
 static void expect_oob(const char *what, uint64_t addr, const char *part)
@@ -156,7 +156,7 @@ static void expect_oob(const char *what, uint64_t addr, const char *part)
     if (got != 2)
         k23k_fail("wasm: %s at 0x%llx %s", what, (unsigned long long)addr,
                   got == 0 ? "did not fault"
-                           : "faulted, but not in the VM window");
+                           : "faulted, but the address space did not answer");
     k23k_printf("  out of bounds: %s at 0x%llx: aspace %s in reservation "
                 "[0x%llx, +0x%llx); %s\n", what, (unsigned long long)addr,
                 res.outcome == K23_ASPACE_FAULT_UNCOMMITTED ? "uncommitted"

@@ -7,6 +7,8 @@
  * "K23MEM-SELFTEST FAIL <reason>", and the machine exits with status 0 or 1.
  *
  * Steps (each prints what it did and how long it took):
+ *  0a. the DTB moved, packed, into a boot carve above a free region (the
+ *     loader's copy becomes free RAM; see step_move_dtb);
  *  1. memory map: libk23mem's device-tree module (k23_fdt_memmap) with the
  *     kernel image and the DTB taken out, compared with the kernel's own
  *     libfdt reading (k23k_memmap.c);
@@ -20,20 +22,24 @@
  *  5. 2 MiB-aligned 2 MiB runs until none is left: exactly as many as the
  *     map holds; freed; statistics back;
  *  6. zeroed frames and runs read as zero after being dirtied;
- *  6a. paging on every CPU, built with the page-table module
- *     (k23k_paging.c); W^X, guard and demand-zero faults, TLB shootdown
+ *  6a. paging on every CPU: the kernel address space is a k23_aspace_t
+ *     whose regions are the image's segments, the direct map, the MMIO
+ *     windows and the stack guards (k23k_paging.c); W^X, guard and
+ *     demand-zero faults answered by k23_aspace_fault, TLB shootdown
  *     (k23k_faults.c);
  *  6b. SMP stress: every CPU allocates and frees at once (k23k_stress.c);
  *  7. the kernel's segments described with permission flags, W^X;
  *  8. an instance allocator backed by the frame allocator (k23k_instance.c);
- *  9. boot memory back: the DTB's and the boot carve's frames go to the
+ *  9. wasm memories over the VM hooks (k23k_wasm.c);
+ *  10. boot memory back: the DTB's and the boot carve's frames go to the
  *     allocator through k23_frames_add_region.
  *
  * Fault injection for the runner's negative tests, from /chosen/bootargs
  * (QEMU -append): "k23.inject=dtb" hands the DTB's pages to the frame
  * allocator as free memory, which step 4 must catch; "k23.inject=local-tlb"
  * keeps TLB flushes on the flushing CPU, which the shootdown test must
- * catch.
+ * catch; "k23.inject=wx" makes the data segment's flags ask for execute,
+ * which building the address space must refuse.
  */
 #include <stdint.h>
 
@@ -63,6 +69,7 @@ static k23_frames_t kernel_frames; /* the allocator under test */
 /* libk23mem's reading of the map. */
 static k23_fdt_region_t lib_ram[K23K_MAX_RANGES];
 static k23_fdt_region_t lib_taken[K23K_MAX_RANGES];
+static size_t n_lib_taken;
 static k23_fdt_region_t lib_dynamic[16];
 static k23_range_t lib_free[2 * K23K_MAX_RANGES];
 static k23_range_t frame_regions[2 * K23K_MAX_RANGES + 1];
@@ -191,22 +198,85 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
-/* ---- 1. memory map ---- */
+/* ---- 0a. the device tree moved into a boot carve ----
+ *
+ * The loader's DTB lies wherever the loader put it. On aarch64 QEMU puts
+ * it at the start of RAM, below every free frame, and an arena starts at
+ * its first free frame: k23_frames_add_region could never give those
+ * frames back (it fills holes inside an arena's span). So the kernel
+ * reads the map once with its own libfdt reading, copies the tree,
+ * packed, to the bottom of the largest free region (above a free region
+ * below the kernel, so inside the arena's span) and runs everything from
+ * the copy: the loader's range is plain RAM, free at init, and the copy
+ * goes back after the self-test (step 10). Both arches do the same. */
 
-static void step_memory_map(const void *fdt, uintptr_t dtb)
+/* The kernel's own reading of the map into kernel_map, with the image
+ * and the whole DTB at @p dtb excluded. */
+static k23k_memmap_t *read_own_map(const void *fdt, uintptr_t dtb)
 {
-    uint64_t t0 = k23k_arch_ticks();
     k23k_memmap_t *m = &kernel_map;
     int err = k23k_memmap_read(fdt, m);
     if (err != 0)
         k23k_fail("reading the DTB with libfdt failed (%d)", err);
     uint64_t kbase = (uintptr_t)__kernel_start;
     uint64_t ksize = (uintptr_t)__kernel_end - (uintptr_t)__kernel_start;
-    uint64_t dsize = fdt_totalsize(fdt);
     if (!k23k_memmap_exclude(m, kbase, ksize, "kernel image") ||
-        !k23k_memmap_exclude(m, dtb, dsize, what_dtb))
+        !k23k_memmap_exclude(m, dtb, fdt_totalsize(fdt), what_dtb))
         k23k_fail("too many exclusions");
     k23k_memmap_finish(m);
+    return m;
+}
+
+static const void *step_move_dtb(const void *fdt, uintptr_t *dtb)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    uint64_t old_size = fdt_totalsize(fdt);
+    /* Read again from the copy in step 1. */
+    const k23k_memmap_t *m = read_own_map(fdt, *dtb);
+    int err;
+    /* What fdt_open_into needs: header, reservation block, structure,
+     * strings; then fdt_pack makes totalsize exactly that. */
+    uint64_t need = 64 + (uint64_t)(fdt_num_mem_rsv(fdt) + 1) * 16 +
+                    fdt_size_dt_struct(fdt) + fdt_size_dt_strings(fdt);
+    uint64_t size = (need + K23K_PAGE - 1) & ~(uint64_t)(K23K_PAGE - 1);
+    unsigned best = 0;
+    for (unsigned i = 1; i < m->n_free; i++) {
+        if (m->free[i].size > m->free[best].size)
+            best = i;
+    }
+    if (m->n_free == 0 || m->free[best].size < 2 * size)
+        k23k_fail("no free region can hold the %llu-byte device tree",
+                  (unsigned long long)size);
+    uint64_t pa = m->free[best].base;
+    void *copy = k23_port_phys_to_virt(pa);
+    /* Packed where it is first: fdt_open_into only moves a tree whose
+     * blocks are in order, and then needs room for all of totalsize
+     * (QEMU's aarch64 tree: 1 MiB, nearly all of it free space). The
+     * loader's tree is the kernel's to change. */
+    err = fdt_pack((void *)(uintptr_t)fdt);
+    if (err == 0)
+        err = fdt_open_into(fdt, copy, (int)size);
+    if (err == 0)
+        err = fdt_pack(copy);
+    if (err != 0)
+        k23k_fail("copying the DTB: %s", fdt_strerror(err));
+    k23k_printf("device tree moved: [0x%lx, +0x%llx) -> [0x%llx, +0x%x), "
+                "packed (%u ms)\n", (unsigned long)*dtb,
+                (unsigned long long)old_size, (unsigned long long)pa,
+                fdt_totalsize(copy), (unsigned)ms_since(t0));
+    *dtb = (uintptr_t)pa;
+    return copy;
+}
+
+/* ---- 1. memory map ---- */
+
+static void step_memory_map(const void *fdt, uintptr_t dtb)
+{
+    uint64_t t0 = k23k_arch_ticks();
+    k23k_memmap_t *m = read_own_map(fdt, dtb);
+    uint64_t kbase = (uintptr_t)__kernel_start;
+    uint64_t ksize = (uintptr_t)__kernel_end - (uintptr_t)__kernel_start;
+    uint64_t dsize = fdt_totalsize(fdt);
     if (m->n_ram == 0)
         k23k_fail("the DTB describes no RAM");
     if (!k23k_memmap_in_ram(m, kbase, ksize))
@@ -243,11 +313,13 @@ static void step_memory_map(const void *fdt, uintptr_t dtb)
         const char *name = lib_taken[i].name;
         if (lib_taken[i].kind == K23_FDT_KIND_EXCLUDE)
             name = lib_taken[i].index == 0 ? "kernel image" : what_dtb;
-        k23k_printf("  taken [0x%010llx, 0x%010llx) %s: %s\n",
+        k23k_printf("  taken [0x%010llx, 0x%010llx) %s: %s%s\n",
                     (unsigned long long)lib_taken[i].range.base,
                     (unsigned long long)(lib_taken[i].range.base +
                                          lib_taken[i].range.size),
-                    k23_fdt_kind_name(lib_taken[i].kind), name);
+                    k23_fdt_kind_name(lib_taken[i].kind), name,
+                    (lib_taken[i].flags & K23_FDT_FLAG_NO_MAP) != 0
+                        ? " (no-map)" : "");
     }
     for (size_t i = 0; i < map.free_count; i++)
         k23k_printf("  free  [0x%010llx, 0x%010llx) %llu KiB\n",
@@ -269,6 +341,7 @@ static void step_memory_map(const void *fdt, uintptr_t dtb)
                       (unsigned long long)m->free[i].base,
                       (unsigned long long)m->free[i].size);
     }
+    n_lib_taken = map.taken_count;
     n_frame_regions = map.free_count;
     for (size_t i = 0; i < map.free_count; i++)
         frame_regions[i] = lib_free[i];
@@ -280,6 +353,7 @@ static void step_memory_map(const void *fdt, uintptr_t dtb)
 
 static void step_boot_carve(void)
 {
+    uint64_t t0 = k23k_arch_ticks();
     k23k_memmap_t *m = &kernel_map;
     seen_base = m->ram[0].base & ~(uint64_t)(K23K_PAGE - 1);
     uint64_t end = 0;
@@ -312,9 +386,9 @@ static void step_boot_carve(void)
     seen = k23_port_phys_to_virt(pa);
     memset(seen, 0, bytes);
     k23k_printf("boot carve: %llu KiB at 0x%llx for the self-test bitmap "
-                "(%llu frames of RAM span)\n",
+                "(%llu frames of RAM span) (%u ms)\n",
                 (unsigned long long)(bytes >> 10), (unsigned long long)pa,
-                (unsigned long long)seen_frames);
+                (unsigned long long)seen_frames, (unsigned)ms_since(t0));
 
     if (inject_dtb) {
         /* Fault injection: give the DTB's pages to the allocator too. */
@@ -598,7 +672,19 @@ static void step_zeroed(const k23_frames_stats_t *st0)
 
 static void step_paging(k23_frames_stats_t *st0)
 {
-    k23k_selftest_paging(&kernel_frames, &kernel_map);
+    /* The tree's no-map reservations stay out of the direct map. */
+    static k23k_range_t nomap[K23K_MAX_RANGES];
+    unsigned n_nomap = 0;
+    for (size_t i = 0; i < n_lib_taken && n_nomap < K23K_MAX_RANGES; i++) {
+        if (lib_taken[i].kind == K23_FDT_KIND_RESERVED_MEMORY &&
+            (lib_taken[i].flags & K23_FDT_FLAG_NO_MAP) != 0) {
+            nomap[n_nomap].base = lib_taken[i].range.base;
+            nomap[n_nomap].size = lib_taken[i].range.size;
+            nomap[n_nomap].what = lib_taken[i].name;
+            n_nomap++;
+        }
+    }
+    k23k_selftest_paging(&kernel_frames, &kernel_map, nomap, n_nomap);
     /* The page tables keep their frames: from here on the statistics must
      * come back to those of the allocator holding them. */
     k23_frames_drain_all(&kernel_frames);
@@ -624,6 +710,7 @@ static void step_smp_stress(const k23_frames_stats_t *st0)
 
 static void step_segments(void)
 {
+    uint64_t t0 = k23k_arch_ticks();
     struct {
         const char *name;
         uintptr_t start, end, pflags;
@@ -666,31 +753,47 @@ static void step_segments(void)
         K23_ERR_WX)
         k23k_fail("k23_perm_from_elf accepted an RWX segment");
     k23k_printf("segments: text, rodata and data W^X; an RWX segment is "
-                "refused\n");
+                "refused (%u ms)\n", (unsigned)ms_since(t0));
 }
 
-/* ---- 9. boot memory back ---- */
+/* ---- 10. boot memory back ---- */
 
-/* Give [base, base + size), whole frames of it, to the allocator. Returns
- * the frames added; prints what happened. */
-static uint64_t give_back(uint64_t base, uint64_t size, const char *what)
+/* Whether the frame at @p pa holds part of an exclusion other than @p x. */
+static bool frame_shared(uint64_t pa, const k23k_range_t *x)
 {
-    uint64_t b = (base + K23K_PAGE - 1) & ~(uint64_t)(K23K_PAGE - 1);
-    uint64_t e = (base + size) & ~(uint64_t)(K23K_PAGE - 1);
+    for (unsigned i = 0; i < kernel_map.n_excl; i++) {
+        const k23k_range_t *o = &kernel_map.excl[i];
+        if (o != x && ranges_overlap(pa, K23K_PAGE, o->base, o->size))
+            return true;
+    }
+    return false;
+}
+
+/* Give the frames of exclusion @p x to the allocator: every frame it
+ * touches (the free map left them all out), except a partial first or
+ * last frame that another exclusion shares. Returns the frames added;
+ * prints what happened. */
+static uint64_t give_back(const k23k_range_t *x, const char *what)
+{
+    uint64_t b = x->base & ~(uint64_t)(K23K_PAGE - 1);
+    uint64_t e = (x->base + x->size + K23K_PAGE - 1) &
+                 ~(uint64_t)(K23K_PAGE - 1);
+    if (b < e && b != x->base && frame_shared(b, x))
+        b += K23K_PAGE;
+    if (b < e && e != x->base + x->size && frame_shared(e - K23K_PAGE, x))
+        e -= K23K_PAGE;
     if (e <= b) {
         k23k_printf("  %s: no whole frame to give back\n", what);
         return 0;
     }
+    /* Both lie inside the arena's span by construction (steps 0a and 2
+     * place them above a free region), so K23_ERR_NOT_FOUND fails the
+     * run as any other error does. */
     int rc = k23_frames_add_region(&kernel_frames, b, e - b);
-    if (rc == K23_ERR_NOT_FOUND) {
-        /* Outside every arena's span: the allocator cannot grow an arena
-         * after init (k23_frames_add_region). */
-        k23k_printf("  %s [0x%llx, 0x%llx): outside every arena, kept "
-                    "(K23_ERR_NOT_FOUND)\n", what, (unsigned long long)b,
-                    (unsigned long long)e);
-        return 0;
-    }
-    check_rc(rc, "k23_frames_add_region");
+    if (rc != K23_OK)
+        k23k_fail("k23_frames_add_region of the %s [0x%llx, 0x%llx): %s",
+                  what, (unsigned long long)b, (unsigned long long)e,
+                  k23_strerror_name(rc));
     k23k_printf("  %s [0x%llx, 0x%llx): %llu frames back to the allocator\n",
                 what, (unsigned long long)b, (unsigned long long)e,
                 (unsigned long long)((e - b) / K23K_PAGE));
@@ -704,9 +807,9 @@ static void step_boot_memory_back(const k23_frames_stats_t *st0)
     for (unsigned i = 0; i < kernel_map.n_excl; i++) {
         const k23k_range_t *x = &kernel_map.excl[i];
         if (x->what == what_dtb && !inject_dtb)
-            added += give_back(x->base, x->size, "device tree");
+            added += give_back(x, "device tree");
         else if (x->what == what_bitmap)
-            added += give_back(x->base, x->size, "self-test bitmap");
+            added += give_back(x, "self-test bitmap");
     }
     k23_frames_stats_t st;
     k23_frames_drain_all(&kernel_frames);
@@ -754,10 +857,12 @@ void k23k_main(uintptr_t dtb, uintptr_t boot_hart)
     const char *args = bootargs(fdt);
     inject_dtb = has_word(args, "k23.inject=dtb");
     k23k_inject_local_tlb = has_word(args, "k23.inject=local-tlb");
+    k23k_inject_wx = has_word(args, "k23.inject=wx");
     if (args[0] != '\0')
         k23k_printf("bootargs: %s\n", args);
 
     k23_frames_stats_t st0;
+    fdt = step_move_dtb(fdt, &dtb);
     step_memory_map(fdt, dtb);
     step_boot_carve();
     step_frames_init(&st0);

@@ -40,7 +40,8 @@ void k23k_puts(const char *s);
 
 /**
  * printf subset: %s %c %d %u %x %p with the l, ll and z length modifiers,
- * a field width and '0' padding. Nothing else.
+ * a field width, '0' padding and '-' (left-justify, %s only). Nothing
+ * else.
  */
 void k23k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void k23k_vprintf(const char *fmt, va_list ap);
