@@ -5,10 +5,11 @@
  *
  * Exactly one port is linked with the portable core (`src/`). The library
  * calls these hooks and nothing else of its host. A port is a folder
- * (`ports/<name>/` in this tree) holding its C sources, a `port.cmake` and
- * a private `k23_port_config.h`; that header is included by the core and
- * the port only, never by these installed headers, so nothing a program
- * sees depends on the port (docs/porting.md).
+ * (`ports/<name>/` in this tree, or any folder named by K23_PORT_DIR)
+ * holding its C sources and a private `k23_port_config.h`; that header is
+ * included by the core and the port only, never by these installed
+ * headers, so nothing a program sees depends on the port
+ * (docs/porting.md).
  *
  * The hooks come in groups. The **required** hooks (locks, CPUs, physical
  * memory, capabilities, log, panic) and the four byte functions below are

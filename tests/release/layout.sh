@@ -86,18 +86,18 @@ for target in x86_64-unknown-linux-gnu aarch64-unknown-none-elf \
     [ "$n" -ge 20 ] || { echo "layout: $target: only $n records" >&2; exit 1; }
     target_fail=0
     for p in "${ports[@]}"; do
-        name=$(basename "$p")
+        shown=${p#"$src"/}; shown=${shown#ports/}; name=${shown//\//_}
         dump "$target" "$dir/lib-$name" -I"$p" -I"$src/src" "$scratch/library.c"
         records "$dir/lib-$name" "$dir/names"
         if ! diff -u --label "program ($target)" --label "library, port $p ($target)" \
                 <(tr '\037' '\n' <"$dir/program.sorted") \
                 <(tr '\037' '\n' <"$dir/lib-$name.sorted") >"$dir/diff-$name"; then
-            echo "layout: $target: the public structures differ between a program and the library built for port $name:" >&2
+            echo "layout: $target: the public structures differ between a program and the library built for port $shown:" >&2
             head -n 60 "$dir/diff-$name" >&2
             target_fail=1 fail=1
         fi
     done
     [ "$target_fail" = 1 ] ||
-        echo "layout: $target: $n public records, the same for a program and the ports:$(for p in "${ports[@]}"; do printf ' %s' "$(basename "$p")"; done)"
+        echo "layout: $target: $n public records, the same for a program and the ports:$(for p in "${ports[@]}"; do q=${p#"$src"/}; printf ' %s' "${q#ports/}"; done)"
 done
 exit "$fail"
