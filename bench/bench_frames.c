@@ -34,6 +34,7 @@
 
 #include "k23mem/frames.h"
 #include "k23mem/port.h"
+#include "k23_port_config.h" /* the port's inline steps, if it has them */
 
 #define F4K UINT64_C(4096)
 #define RAM_SIZE (UINT64_C(1) << 30)

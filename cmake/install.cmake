@@ -6,8 +6,8 @@ include(CMakePackageConfigHelpers)
 # shared library, dev everything to build against it, tools the programs.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/k23mem"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT dev)
-install(FILES "${K23_PORT_DIR}/k23_port_config.h"
-        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT dev)
+# The port's k23_port_config.h is private to the library's build: the
+# installed headers do not depend on the port (tests/release/layout.sh).
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE-APACHE" "${PROJECT_SOURCE_DIR}/LICENSE-MIT"
               "${PROJECT_SOURCE_DIR}/CHANGELOG.md" "${PROJECT_SOURCE_DIR}/README.md"
         DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT dev)

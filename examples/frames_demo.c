@@ -56,7 +56,7 @@ static void check_or_die(int rc, const char *what)
 
 int main(void)
 {
-    printf("libk23mem frame allocator demo, port '%s'\n\n", K23_PORT_NAME);
+    printf("libk23mem %s frame allocator demo\n\n", k23_version());
     phys_window = mmap(NULL, 6 * GiB, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (phys_window == MAP_FAILED) {

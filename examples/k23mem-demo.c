@@ -21,7 +21,7 @@ static void print_ranges(const char *title, const k23_range_t *v, size_t n)
 
 int main(void)
 {
-    printf("libk23mem demo, port '%s'\n\n", K23_PORT_NAME);
+    printf("libk23mem %s demo\n\n", k23_version());
 
     /* RAM as firmware reports it: unsorted, touching banks, one bank that
      * is not page aligned. */

@@ -162,6 +162,7 @@ static int frames_find_arena(const k23_frames_t *fa, uint64_t pfn)
 
 #if K23_DEBUG >= 3
 static int frames_check_arenas_locked(const k23_frames_t *fa)
+    K23_REQUIRES(fa->lock)
 {
     uint64_t cached = 0;
     for (unsigned i = 0; i < fa->narenas; i++) {
@@ -597,7 +598,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
 
 static bool frames_alloc_locked(k23_frames_t *fa, uint64_t n, unsigned align,
                                 uint64_t limit_pfn, uint8_t st, unsigned *ai,
-                                uint64_t *pfn)
+                                uint64_t *pfn) K23_REQUIRES(fa->lock)
 {
     K23_ASSERT_INTERNAL(k23_port_lock_held(&fa->lock));
     /* Highest arena first: low memory stays free for bounded (DMA)
@@ -656,6 +657,7 @@ static inline k23_frames_pcpu_t *frames_cache(k23_frames_t *fa, unsigned cpu)
 /* Take cache i for ordinary loads and stores: its lock, and with the fast
  * path its fence too. */
 static void frames_cache_lock(k23_frames_t *fa, unsigned i)
+    K23_ACQUIRE(fa->caches[i].lock)
 {
     k23_port_lock_acquire(&fa->caches[i].lock);
     if (fa->pcpu_fast)
@@ -663,6 +665,7 @@ static void frames_cache_lock(k23_frames_t *fa, unsigned i)
 }
 
 static void frames_cache_unlock(k23_frames_t *fa, unsigned i)
+    K23_RELEASE(fa->caches[i].lock)
 {
     if (fa->pcpu_fast)
         k23_port_pcpu_unfence(&fa->caches[i].hdr);
@@ -1181,6 +1184,7 @@ static unsigned frames_popcount8(unsigned x)
 
 /* Free frames below limit_pfn, counted exactly; arena lock held. */
 static uint64_t frames_free_below(const k23_frames_t *fa, uint64_t limit_pfn)
+    K23_REQUIRES(fa->lock)
 {
     uint64_t total = 0;
     for (unsigned i = 0; i < fa->narenas; i++) {
@@ -1253,14 +1257,18 @@ uint64_t k23_frames_max_alignment(const k23_frames_t *fa)
     return fa->max_alignment;
 }
 
-static void frames_lock_all(k23_frames_t *fa)
+/* The analysis cannot follow a loop over the cache locks: it is told
+ * about the arena lock, which the callers' helpers require. */
+static K23_NO_THREAD_SAFETY_ANALYSIS void frames_lock_all(k23_frames_t *fa)
+    K23_ACQUIRE(fa->lock)
 {
     for (unsigned i = 0; i < fa->ncaches; i++)
         frames_cache_lock(fa, i);
     k23_port_lock_acquire(&fa->lock);
 }
 
-static void frames_unlock_all(k23_frames_t *fa)
+static K23_NO_THREAD_SAFETY_ANALYSIS void frames_unlock_all(k23_frames_t *fa)
+    K23_RELEASE(fa->lock)
 {
     k23_port_lock_release(&fa->lock);
     for (unsigned i = fa->ncaches; i-- > 0;)
@@ -1346,7 +1354,7 @@ static int64_t frames_transit_sum(const k23_frames_t *fa)
 /* Check under every lock (and fence). A CACHED frame in no cache is lost
  * unless a thread holds it in transit: with the fast path there may be up
  * to frames_transit_sum() of them, without it none. */
-static int frames_check_locked(k23_frames_t *fa)
+static int frames_check_locked(k23_frames_t *fa) K23_REQUIRES(fa->lock)
 {
     uint64_t cached = 0, entries = 0;
     int rc = K23_OK;

@@ -491,7 +491,7 @@ int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
     size_t new_size = (size_t)((old + delta_pages) << lg);
     size_t page = k23_instance_host_page_();
     size_t new_committed = instance_round_up_size(new_size, page);
-    K23_ASSERT_INTERNAL(new_committed <= mem->capacity);
+    K23_ASSERT_INTERNAL_FOUND(new_committed <= mem->capacity, new_committed);
     int rc = K23_OK;
     if (new_committed > mem->committed)
         rc = mem->commit != NULL
@@ -644,7 +644,7 @@ static int ondemand_reserve(const k23_ondemand_t *od, size_t size,
     rc = k23_instance_commit_(p, 0, commit);
     if (rc != K23_OK) {
         int rc2 = k23_port_vm_release(p, size);
-        K23_ASSERT(rc2 == K23_OK);
+        K23_ASSERT_FOUND(rc2 == K23_OK, rc2);
         K23_UNUSED(rc2);
         return rc;
     }

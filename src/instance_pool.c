@@ -21,13 +21,15 @@ struct pool_slab {
     size_t reserved;     /* bytes reserved */
     size_t slot_bytes;   /* distance between slots, host-page multiple */
     uint32_t count;      /* slots */
-    uint32_t nfree;      /* entries on the free stack */
-    uint32_t *free;      /* free slot indices; top is free[nfree - 1] */
-    uint8_t *in_use;     /* 1 while a slot is handed out */
-    size_t *resident;    /* committed-and-zero bytes per slot (tables) */
+    uint32_t nfree K23_GUARDED_BY(lock);     /* entries on the free stack */
+    uint32_t *free K23_PT_GUARDED_BY(lock);  /* free slot indices; top is
+                                              * free[nfree - 1] */
+    uint8_t *in_use K23_PT_GUARDED_BY(lock); /* 1 while a slot is handed out */
+    size_t *resident K23_PT_GUARDED_BY(lock); /* committed-and-zero bytes per
+                                               * slot (tables) */
     size_t *shape_size;  /* shape size each slot was handed out with
                           * (instance blocks): what a free must zero */
-    size_t peak;         /* highest count - nfree seen */
+    size_t peak K23_GUARDED_BY(lock);        /* highest count - nfree seen */
     k23_port_lock_t lock;
 };
 
@@ -269,7 +271,7 @@ static int pool_memory_commit(void *ctx, k23_memory_t *mem,
     k23_instance_pool_t *pool = ctx;
     k23_mempool_memory_t pm = pool_mem_of(mem);
     int rc = k23_mempool_grow(pool->mem, &pm, new_committed);
-    K23_ASSERT_INTERNAL(rc != K23_OK || pm.size == new_committed);
+    K23_ASSERT_INTERNAL_FOUND(rc != K23_OK || pm.size == new_committed, pm.size);
     return rc;
 }
 
@@ -395,7 +397,7 @@ static void pool_deallocate_table(void *ctx, uint32_t index, k23_table_t *t)
                        (uintptr_t)t->elements);
     uint32_t i = pool_slab_index(&pool->tab, t->elements,
                                  "instance pool: bad free of table");
-    K23_ASSERT(i == t->slot);
+    K23_ASSERT_FOUND(i == t->slot, t->slot);
     size_t keep = t->committed < pool->keep_resident ? t->committed
                                                      : pool->keep_resident;
     k23_memzero_(t->elements, keep);

@@ -18,6 +18,9 @@
 #include "k23mem/error.h"
 #include "k23mem/port.h"
 #include "k23mem/types.h"
+/* The port's private configuration (optional inline CPU-local steps, its
+ * name): seen by the core and the port, never by the installed headers. */
+#include "k23_port_config.h"
 
 /* The limits.h constants the core uses, from the compiler's predefined
  * macros (see above for why not limits.h itself). */
@@ -56,12 +59,22 @@
  * through K23_REQUIRE, whose message names the function and the check. */
 #define K23_REQUIRE(e, fn) \
     ((e) ? (void)0 : K23_PANIC(fn ": invalid argument: " #e))
-/* Kept for older call sites: an argument check, always on like K23_REQUIRE. */
-#define K23_ASSERT(e) K23_CHECK_(e)
 #if K23_DEBUG >= 2
 #define K23_ASSERT_INTERNAL(e) K23_CHECK_(e)
 #else
 #define K23_ASSERT_INTERNAL(e) ((void)0)
+#endif
+/* The same checks with the value they found in the message ("assertion
+ * failed: <e>; found <v> = 0x..."), for checks where that value is cheap
+ * to name and says what went wrong. v is evaluated only on failure. */
+#define K23_CHECK_FOUND_(e, v) \
+    ((e) ? (void)0 \
+         : K23_PANIC_ADDR("assertion failed: " #e "; found " #v " =", (v)))
+#define K23_ASSERT_FOUND(e, v) K23_CHECK_FOUND_(e, v)
+#if K23_DEBUG >= 2
+#define K23_ASSERT_INTERNAL_FOUND(e, v) K23_CHECK_FOUND_(e, v)
+#else
+#define K23_ASSERT_INTERNAL_FOUND(e, v) ((void)0)
 #endif
 #if K23_DEBUG >= 3
 #define K23_ASSERT_EXPENSIVE(e) K23_CHECK_(e)

@@ -277,6 +277,7 @@ kmem_find_slab(const k23_kmem_t *km, const void *obj)
 /* ---- slabs (cache lock held) ---- */
 
 static void kmem_list_remove(k23_kmem_cache_t *c, struct kmem_slab *s)
+    K23_REQUIRES(c->lock)
 {
     if (s->prev != NULL)
         s->prev->next = s->next;
@@ -289,6 +290,7 @@ static void kmem_list_remove(k23_kmem_cache_t *c, struct kmem_slab *s)
 
 static void kmem_list_add(k23_kmem_cache_t *c, struct kmem_slab *s,
                           uint32_t list)
+    K23_REQUIRES(c->lock)
 {
     s->list = list;
     s->prev = NULL;
@@ -308,6 +310,7 @@ static uint32_t kmem_list_for(const k23_kmem_cache_t *c,
 }
 
 static void kmem_list_update(k23_kmem_cache_t *c, struct kmem_slab *s)
+    K23_REQUIRES(c->lock)
 {
     uint32_t want = kmem_list_for(c, s);
     if (want != s->list) {
@@ -340,6 +343,7 @@ static uint64_t *kmem_redzone(const k23_kmem_cache_t *c, void *obj)
 /* A new slab from the frame allocator, on the empty list; false when no
  * frames are left. */
 static bool kmem_slab_new(k23_kmem_cache_t *c)
+    K23_REQUIRES(c->lock)
 {
     k23_kmem_t *km = c->km;
     k23_paddr_t pa;
@@ -375,6 +379,7 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
 }
 
 static void kmem_slab_release(k23_kmem_cache_t *c, struct kmem_slab *s)
+    K23_REQUIRES(c->lock)
 {
     k23_kmem_t *km = c->km;
     k23_paddr_t pa = s->pa;
@@ -390,6 +395,7 @@ static void kmem_slab_release(k23_kmem_cache_t *c, struct kmem_slab *s)
 /* Take one FREE object off the slabs; it becomes CACHED. NULL when no
  * frames are left for a new slab. */
 static void *kmem_slab_take(k23_kmem_cache_t *c)
+    K23_REQUIRES(c->lock)
 {
     struct kmem_slab *s = c->lists[LIST_PARTIAL];
     if (s == NULL)
@@ -414,6 +420,7 @@ static void *kmem_slab_take(k23_kmem_cache_t *c)
 /* Put a CACHED object back on its slab's free list. Keeps one empty slab
  * per cache; further empty slabs go back to the frame allocator. */
 static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
+    K23_REQUIRES(c->lock)
 {
     struct kmem_slab *s = kmem_slab_of(c->km, obj);
     uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
@@ -448,6 +455,7 @@ static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
 
 /* Move the depot's objects back to their slabs (cache lock held). */
 static void kmem_depot_drain_locked(k23_kmem_cache_t *c)
+    K23_REQUIRES(c->lock)
 {
     while (c->ndepot > 0) {
         const uint64_t *b = c->depot[--c->ndepot];
@@ -480,6 +488,7 @@ static inline bool kmem_fast_push(k23_kmem_cache_t *c, uint64_t v)
 
 /* Take magazine i for plain loads and stores. */
 static void kmem_mag_lock(k23_kmem_cache_t *c, unsigned i)
+    K23_ACQUIRE(c->mags[i].lock)
 {
     k23_port_lock_acquire(&c->mags[i].lock);
     if (c->fast)
@@ -487,20 +496,25 @@ static void kmem_mag_lock(k23_kmem_cache_t *c, unsigned i)
 }
 
 static void kmem_mag_unlock(k23_kmem_cache_t *c, unsigned i)
+    K23_RELEASE(c->mags[i].lock)
 {
     if (c->fast)
         k23_port_pcpu_unfence(&c->mags[i].hdr);
     k23_port_lock_release(&c->mags[i].lock);
 }
 
-static void kmem_mags_lock_all(k23_kmem_cache_t *c)
+/* The analysis cannot follow a loop over the magazine locks: it is told
+ * about the cache lock, which the drain and count helpers require. */
+static K23_NO_THREAD_SAFETY_ANALYSIS void kmem_mags_lock_all(k23_kmem_cache_t *c)
+    K23_ACQUIRE(c->lock)
 {
     for (unsigned i = 0; i < c->ncpus; i++)
         kmem_mag_lock(c, i);
     k23_port_lock_acquire(&c->lock);
 }
 
-static void kmem_mags_unlock_all(k23_kmem_cache_t *c)
+static K23_NO_THREAD_SAFETY_ANALYSIS void kmem_mags_unlock_all(k23_kmem_cache_t *c)
+    K23_RELEASE(c->lock)
 {
     k23_port_lock_release(&c->lock);
     for (unsigned i = c->ncpus; i-- > 0;)
@@ -510,6 +524,7 @@ static void kmem_mags_unlock_all(k23_kmem_cache_t *c)
 /* Move every magazine's and the depot's objects back to the slabs (all
  * locked). */
 static void kmem_mags_drain_locked(k23_kmem_cache_t *c)
+    K23_REQUIRES(c->lock)
 {
     for (unsigned i = 0; i < c->ncpus; i++) {
         struct kmem_mag *m = &c->mags[i];
@@ -978,6 +993,7 @@ int k23_kmem_cache_create(k23_kmem_t *km, const char *name, size_t size,
 
 /* Objects handed out and not freed (everything locked). */
 static uint64_t kmem_in_use_locked(const k23_kmem_cache_t *c)
+    K23_REQUIRES(c->lock)
 {
     uint64_t slots = 0, free = 0, cached = 0;
     for (unsigned l = 0; l < 3; l++)

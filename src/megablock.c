@@ -27,14 +27,14 @@ static bool mblock_bit(const unsigned char *bs, size_t i)
 static void mblock_set(unsigned char *bs, size_t nbits, size_t i, size_t n)
 {
     int rc = k23_bitmap_set_range(bs, nbits, i, n);
-    K23_ASSERT_INTERNAL(rc == K23_OK);
+    K23_ASSERT_INTERNAL_FOUND(rc == K23_OK, rc);
     K23_UNUSED(rc);
 }
 
 static void mblock_clear(unsigned char *bs, size_t nbits, size_t i, size_t n)
 {
     int rc = k23_bitmap_clear_range(bs, nbits, i, n);
-    K23_ASSERT_INTERNAL(rc == K23_OK);
+    K23_ASSERT_INTERNAL_FOUND(rc == K23_OK, rc);
     K23_UNUSED(rc);
 }
 
@@ -43,7 +43,7 @@ static uintptr_t mblock_addr(const k23_mblock_t *m, size_t idx)
     return m->base + ((uintptr_t)idx << m->shift);
 }
 
-static int mblock_check_locked(const k23_mblock_t *m);
+static int mblock_check_locked(const k23_mblock_t *m) K23_REQUIRES(m->lock);
 
 int k23_mblock_init(k23_mblock_t *m, unsigned shift, uintptr_t base,
                     size_t nmblocks, const k23_mblock_source_t *src,
@@ -113,6 +113,8 @@ static bool mblock_align_up(const k23_mblock_t *m, size_t idx, unsigned amb,
  * `busy`, then the next set bit after it.
  */
 static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
+                        size_t *out) K23_REQUIRES(m->lock);
+static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
                         size_t *out)
 {
     size_t best = 0, best_len = SIZE_MAX;
@@ -146,6 +148,8 @@ static bool mblock_find(const k23_mblock_t *m, size_t n, unsigned amb,
 
 /* Claim the whole megablocks inside [old_end, old_end + bytes), which the
  * source just gave us; the rest is waste. */
+static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
+    K23_REQUIRES(m->lock);
 static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
 {
     uint64_t msize = (uint64_t)1 << m->shift;
@@ -199,6 +203,8 @@ static void mblock_adopt(k23_mblock_t *m, uintptr_t old_end, size_t bytes)
  * adopted memory holds an aligned run wherever it lands.
  */
 static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
+    K23_REQUIRES(m->lock);
+static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
 {
     uintptr_t end = m->src.end(m->src.ctx);
     uint64_t msize = (uint64_t)1 << m->shift;
@@ -225,7 +231,7 @@ static int mblock_grow(k23_mblock_t *m, size_t n, unsigned amb, bool retry)
     uint64_t last_off = ((uint64_t)last << m->shift) + (msize - 1);
     uint64_t want; /* bytes - 1 */
     if (end >= m->base) {
-        K23_ASSERT_INTERNAL(last_off >= end_off);
+        K23_ASSERT_INTERNAL_FOUND(last_off >= end_off, last_off);
         want = last_off - end_off;
     } else {
         uint64_t below = (uint64_t)(m->base - end);

@@ -73,6 +73,8 @@ struct mempool_aff {
     uint32_t tail;   /* most recently freed (allocated first) */
 };
 
+/* Every field after the lock is guarded by it (K23_REQUIRES(s->lock) on
+ * the helpers that touch them; thread_safety.h). */
 struct mempool_stripe {
     k23_port_lock_t lock;
     uint32_t nslots;              /* slots of this stripe */
@@ -174,7 +176,7 @@ static size_t mempool_min(size_t a, size_t b)
 
 static uint8_t *mempool_base(const k23_mempool_t *p, size_t index)
 {
-    K23_ASSERT(index < p->num_slots);
+    K23_ASSERT_FOUND(index < p->num_slots, index);
     return p->slab + p->pre_slab_guard_bytes + index * p->slot_bytes;
 }
 
@@ -206,6 +208,7 @@ static uint32_t mempool_aff_hash(uint64_t module, uint32_t memidx)
 static uint32_t mempool_aff_find(const struct mempool_stripe *s,
                                  uint64_t module, uint32_t memidx,
                                  bool *found)
+    K23_REQUIRES(s->lock)
 {
     uint32_t i = mempool_aff_hash(module, memidx) & s->aff_mask;
     for (;;) {
@@ -225,6 +228,7 @@ static uint32_t mempool_aff_find(const struct mempool_stripe *s,
 /* Remove entry `i` by shifting later entries of its probe run back
  * (linear probing without tombstones). */
 static void mempool_aff_delete(struct mempool_stripe *s, uint32_t i)
+    K23_REQUIRES(s->lock)
 {
     uint32_t mask = s->aff_mask;
     s->aff[i].head = MEMPOOL_NONE;
@@ -250,6 +254,7 @@ static void mempool_aff_delete(struct mempool_stripe *s, uint32_t i)
 /* ---- stripe slot allocator (wasmtime's ModuleAffinityIndexAllocator) ---- */
 
 static void mempool_warm_unlink(struct mempool_stripe *s, uint32_t id)
+    K23_REQUIRES(s->lock)
 {
     struct mempool_islot *x = &s->slots[id];
     if (x->warm_next != MEMPOOL_NONE)
@@ -265,9 +270,10 @@ static void mempool_warm_unlink(struct mempool_stripe *s, uint32_t id)
 
 /* Take a WARM slot off every list it is on. */
 static void mempool_remove(struct mempool_stripe *s, uint32_t id)
+    K23_REQUIRES(s->lock)
 {
     struct mempool_islot *x = &s->slots[id];
-    K23_ASSERT_INTERNAL(x->state == MEMPOOL_WARM);
+    K23_ASSERT_INTERNAL_FOUND(x->state == MEMPOOL_WARM, x->state);
     K23_ASSERT_INTERNAL(s->unused_warm > 0);
     s->unused_warm--;
     s->unused_bytes_resident -= x->bytes_resident;
@@ -294,6 +300,7 @@ static void mempool_remove(struct mempool_stripe *s, uint32_t id)
 
 static uint32_t mempool_pick_affine(struct mempool_stripe *s, uint64_t module,
                                     uint32_t memidx)
+    K23_REQUIRES(s->lock)
 {
     bool found;
     uint32_t e = mempool_aff_find(s, module, memidx, &found);
@@ -306,6 +313,7 @@ static uint32_t mempool_pick_affine(struct mempool_stripe *s, uint64_t module,
 }
 
 static uint32_t mempool_pick_warm(struct mempool_stripe *s)
+    K23_REQUIRES(s->lock)
 {
     /* The head: least recently freed, since a warm slot is evicted. */
     uint32_t id = s->warm_head;
@@ -315,6 +323,7 @@ static uint32_t mempool_pick_warm(struct mempool_stripe *s)
 }
 
 static uint32_t mempool_pick_cold(struct mempool_stripe *s)
+    K23_REQUIRES(s->lock)
 {
     if (s->last_cold == s->nslots)
         return MEMPOOL_NONE;
@@ -327,8 +336,9 @@ static uint32_t mempool_stripe_alloc(struct mempool_stripe *s,
                                      uint32_t max_unused_warm,
                                      bool has_affinity, uint64_t module,
                                      uint32_t memidx, bool force_affine)
+    K23_REQUIRES(s->lock)
 {
-    K23_ASSERT_INTERNAL(k23_port_lock_held(&s->lock));
+    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held(&s->lock), (uintptr_t)&s->lock);
     uint32_t id = MEMPOOL_NONE;
     if (has_affinity)
         id = mempool_pick_affine(s, module, memidx);
@@ -365,8 +375,9 @@ static uint32_t mempool_stripe_alloc(struct mempool_stripe *s,
  * list. Caller holds the lock. Panics on a slot that is not in use. */
 static void mempool_stripe_free(struct mempool_stripe *s, uint32_t id,
                                 size_t bytes_resident, const void *base)
+    K23_REQUIRES(s->lock)
 {
-    K23_ASSERT_INTERNAL(k23_port_lock_held(&s->lock));
+    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held(&s->lock), (uintptr_t)&s->lock);
     struct mempool_islot *x = &s->slots[id];
     if (x->state != MEMPOOL_USED) {
         k23_port_lock_release(&s->lock);
@@ -434,7 +445,7 @@ static void mempool_return_image(k23_mempool_t *p, size_t index, bool known,
                                  size_t accessible)
 {
     struct mempool_image *img = &p->images[index];
-    K23_ASSERT_INTERNAL(img->state == MEMPOOL_IMG_UNKNOWN);
+    K23_ASSERT_INTERNAL_FOUND(img->state == MEMPOOL_IMG_UNKNOWN, img->state);
     img->state = known ? MEMPOOL_IMG_PREV_USED : MEMPOOL_IMG_UNKNOWN;
     img->accessible = known ? accessible : 0;
 }
@@ -1123,6 +1134,7 @@ static int mempool_corrupt(const char *what, uint64_t v)
 }
 
 static int mempool_check_stripe(const struct mempool_stripe *s)
+    K23_REQUIRES(s->lock)
 {
     uint32_t cold = 0, used = 0, warm = 0, affine = 0;
     size_t bytes = 0;

@@ -66,3 +66,26 @@ set_tests_properties(release_docs_figures PROPERTIES LABELS "release" TIMEOUT 60
 add_test(NAME release_docs_figures_selftest
   COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/docs_figures_selftest.sh")
 set_tests_properties(release_docs_figures_selftest PROPERTIES LABELS "release" TIMEOUT 60)
+# The installed headers do not depend on the port: every public structure
+# is laid out the same for a program and for the library built for each
+# port (the in-tree ones and the out-of-tree test port of
+# tests/release/dropin), on every architecture the ports build for
+# (clang's record dumps).
+# The second entry feeds it a port whose private header leaves a packing
+# pragma on: the check must catch it.
+find_program(K23_LAYOUT_CLANG clang)
+if(K23_LAYOUT_CLANG)
+  add_test(NAME release_layout_port_independent
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/layout.sh"
+            "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-layout"
+            "${PROJECT_SOURCE_DIR}/tests/release/dropin/port")
+  set_tests_properties(release_layout_port_independent PROPERTIES LABELS "release"
+    TIMEOUT 120 SKIP_RETURN_CODE 77 ENVIRONMENT "K23_LAYOUT_CC=${K23_LAYOUT_CLANG}")
+  add_test(NAME release_layout_detects_leaky_port
+    COMMAND bash "${PROJECT_SOURCE_DIR}/tests/release/layout.sh"
+            "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/release-layout-leaky"
+            "${PROJECT_SOURCE_DIR}/tests/release/layout_leaky_port")
+  set_tests_properties(release_layout_detects_leaky_port PROPERTIES LABELS "release"
+    TIMEOUT 120 ENVIRONMENT "K23_LAYOUT_CC=${K23_LAYOUT_CLANG}"
+    PASS_REGULAR_EXPRESSION "aarch64-unknown-none-elf: the public structures differ between a program and the library built for port tests/release/layout_leaky_port")
+endif()

@@ -16,6 +16,7 @@
 
 #include "arena.h"
 #include "k23mem/frames.h"
+#include "k23_port_hosted_test.h"
 
 TestSuite(frames);
 
@@ -1218,12 +1219,12 @@ Test(frames, frames_freed_on_one_cpu_are_not_stranded)
         cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
     for (int i = 0; i < 40; i++)
         k23_frames_free_one(fa, v[i]);
-    cr_assert_eq(k23_port_cpu_id(), 0);
+    cr_assert_eq(k23_port_hosted_cpu_id_(), 0);
     uint64_t cached0 = fa->caches[0].hdr.count;
     cr_assert(cached0 >= 40, "cpu 0 caches %llu", (unsigned long long)cached0);
 
     cr_assert_eq(sched_setaffinity(0, sizeof(set1), &set1), 0);
-    cr_assert_eq(k23_port_cpu_id(), 1);
+    cr_assert_eq(k23_port_hosted_cpu_id_(), 1);
     uint64_t n = 0;
     while (k23_frames_alloc_one(fa, &v[n]) == K23_OK)
         n++;
@@ -1596,7 +1597,7 @@ Test(frames, cache_hits_take_no_lock_with_the_fast_path, .timeout = 20)
     cr_assert(pin_here(&old));
     k23_frames_t *fa = fa_simple(16, NULL);
     cr_assert(fa->pcpu_fast);
-    unsigned me = k23_port_cpu_id();
+    unsigned me = k23_port_hosted_cpu_id_();
     k23_paddr_t v[8];
     for (int i = 0; i < 8; i++)
         cr_assert_eq(k23_frames_alloc_one(fa, &v[i]), K23_OK);
@@ -1632,7 +1633,7 @@ Test(frames, fast_path_spills_refills_and_keeps_counts_exact)
     cpu_set_t old;
     cr_assert(pin_here(&old));
     k23_frames_t *fa = fa_simple(8, NULL);
-    unsigned me = k23_port_cpu_id() % fa->ncaches;
+    unsigned me = k23_port_hosted_cpu_id_() % fa->ncaches;
     uint64_t total = stats(fa).total_frames;
     k23_paddr_t v[40];
     for (int i = 0; i < 40; i++)

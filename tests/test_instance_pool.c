@@ -9,6 +9,7 @@
 #include "k23mem/instance_pool.h"
 #include "k23mem/port.h"
 #include "instance_faulty.h"
+#include "panic_capture.h"
 #include "wrong_shape_free.h"
 
 TestSuite(instance_pool);
@@ -372,6 +373,36 @@ Test(instance_pool, double_free_of_an_instance_block_panics,
     cr_assert_eq(k23_instance_allocate_instance(&fx.a, &s, &p), K23_OK);
     k23_instance_deallocate_instance(&fx.a, p, &s);
     k23_instance_deallocate_instance(&fx.a, p, &s);
+}
+
+/* A table handle whose slot no longer matches its elements: the check
+ * panics with the value it found, not only the expression. */
+static k23_instance_allocator_t g_tamper_a;
+
+static void free_tampered_table(void *arg)
+{
+    k23_table_t *t = arg;
+    g_tamper_a.ops->deallocate_table(g_tamper_a.ctx, 0, t);
+}
+
+Test(instance_pool, table_with_a_wrong_slot_panics_naming_what_it_found)
+{
+    struct fixture fx;
+    k23_instance_pool_config_t c = small_config();
+    fx_create(&fx, &c);
+    k23_table_desc_t d = {.min_elements = 4, .element_size = sizeof(void *)};
+    k23_table_t t;
+    cr_assert_eq(fx.a.ops->allocate_table(fx.a.ctx, &d, 0, &t), K23_OK);
+    cr_assert_eq(t.slot, 0);
+    k23_table_t bad = t;
+    bad.slot = 5;
+    g_tamper_a = fx.a;
+    char msg[512];
+    cr_assert(panic_capture(free_tampered_table, &bad, msg, sizeof(msg)));
+    cr_assert(strstr(msg, "assertion failed: i == t->slot; found t->slot = 0x5") != NULL,
+              "panic message: %s", msg);
+    fx.a.ops->deallocate_table(fx.a.ctx, 0, &t);
+    fx_destroy(&fx);
 }
 
 /* Two threads instantiate and tear down concurrently; the totals must

@@ -12,6 +12,7 @@
 
 #include "k23mem/perm.h"
 #include "k23mem/port.h"
+#include "k23_port_config.h"
 #include "k23_port_hosted_test.h"
 
 TestSuite(port_hosted);
@@ -21,7 +22,7 @@ Test(port_hosted, cpu_ids_are_below_the_cpu_count)
     unsigned n = k23_port_cpu_count();
     cr_assert_geq(n, 1);
     for (int i = 0; i < 1000; i++) {
-        cr_assert_lt(k23_port_cpu_id(), n);
+        cr_assert_lt(k23_port_hosted_cpu_id_(), n);
         unsigned c = k23_port_cpu_local_enter();
         cr_assert_lt(c, n);
         k23_port_cpu_local_exit(c);
@@ -465,7 +466,7 @@ static void check_hooks(pop_fn pop_hook, push_fn push_hook)
     unsigned n = k23_port_cpu_count();
     struct test_stack *st = calloc(n, sizeof(*st));
     size_t off = offsetof(struct test_stack, slot);
-    unsigned me = k23_port_cpu_id();
+    unsigned me = k23_port_hosted_cpu_id_();
     cr_assert_eq(pop(st, sizeof(*st), n, off), K23_PORT_PCPU_NONE);
     for (uint64_t i = 1; i <= 3; i++)
         cr_assert(push(st, sizeof(*st), n, off, 3, i * 11));
@@ -514,7 +515,7 @@ static void check_add(add_fn add)
     cr_assert(pin_here(&old));
     unsigned n = k23_port_cpu_count();
     struct test_stack *st = calloc(n, sizeof(*st));
-    unsigned me = k23_port_cpu_id();
+    unsigned me = k23_port_hosted_cpu_id_();
     st[me].hdr.count = 2;
     cr_assert(add(st, sizeof(*st), n, 5));
     cr_assert_eq(transit_of(&st[me].hdr), 5);

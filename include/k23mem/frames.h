@@ -161,7 +161,7 @@ typedef struct k23_frames {
                                 *   width), so frame number n's is at
                                 *   fast_state + n * entry size */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
-    k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS]; /**< the arenas */
+    k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS] K23_GUARDED_BY(lock); /**< the arenas */
     k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */
 } k23_frames_t;
 
@@ -436,8 +436,9 @@ K23_API int k23_frames_free_bulk(k23_frames_t *fa, size_t n, const k23_paddr_t *
  * Give every frame in @p cpu's cache back to the arenas, for a CPU going
  * offline (or to make stats show no cached frames).
  * @param[in,out] fa   allocator
- * @param[in]     cpu  CPU id as from k23_port_cpu_id(); any value (an id
- *                     past the last cache drains cache id % count)
+ * @param[in]     cpu  CPU id as k23_port_cpu_local_enter() returns it;
+ *                     any value (an id past the last cache drains cache
+ *                     id % count)
  * @context Any context that may take the allocator's locks. Panics on a
  *          NULL or never initialised @p fa.
  */

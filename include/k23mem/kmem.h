@@ -111,18 +111,19 @@ typedef struct k23_kmem {
     uint32_t class_size[K23_KMEM_CLASSES_MAX]; /**< bytes per class */
     k23_kmem_cache_t *records; /**< cache of large-allocation records */
     k23_port_lock_t lock;      /**< guards the cache list and large table */
-    k23_kmem_cache_t *caches;  /**< every cache, linked */
+    k23_kmem_cache_t *caches K23_GUARDED_BY(lock); /**< every cache, linked */
     k23_paddr_t lo;            /**< the frame allocator's memory: first byte */
     k23_paddr_t hi;            /**< and the end (exclusive) */
     bool linear;               /**< the direct map is one offset over it */
     uint64_t vdelta;           /**< that offset: virtual - physical */
     k23_paddr_t slab_map_pa;   /**< the slab map's frames */
     uint64_t slab_map_bytes;   /**< and their size */
-    struct k23_kmem_large **large; /**< hash buckets of large allocations */
+    struct k23_kmem_large **large K23_PT_GUARDED_BY(lock); /**< hash buckets
+                               *   of large allocations */
     k23_paddr_t large_pa;      /**< the bucket array's frame */
     unsigned large_nbuckets;   /**< a power of two */
-    uint64_t large_count;      /**< live large allocations */
-    uint64_t large_bytes;      /**< bytes of frames they hold */
+    uint64_t large_count K23_GUARDED_BY(lock); /**< live large allocations */
+    uint64_t large_bytes K23_GUARDED_BY(lock); /**< bytes of frames they hold */
 } k23_kmem_t;
 
 /** What k23_kmem_cache_stats() reports; exact at the moment it is taken. */

@@ -113,13 +113,13 @@ typedef struct k23_mblock {
     uintptr_t base;          /**< address of megablock 0; multiple of the size */
     size_t nmblocks;         /**< megablocks in the window [base, base + n << shift) */
     unsigned shift;          /**< log2 of the megablock size, >= 16 */
-    unsigned char *owned;    /**< bit set: obtained from the source */
-    unsigned char *busy;     /**< bit set: not owned, or allocated */
-    unsigned char *dirty;    /**< bit set: may hold non-zero bytes */
-    size_t lo;               /**< lowest owned index; nmblocks when none */
-    size_t hi;               /**< one past the highest owned index; 0 when none */
+    unsigned char *owned K23_PT_GUARDED_BY(lock); /**< bit set: obtained from the source */
+    unsigned char *busy K23_PT_GUARDED_BY(lock);  /**< bit set: not owned, or allocated */
+    unsigned char *dirty K23_PT_GUARDED_BY(lock); /**< bit set: may hold non-zero bytes */
+    size_t lo K23_GUARDED_BY(lock); /**< lowest owned index; nmblocks when none */
+    size_t hi K23_GUARDED_BY(lock); /**< one past the highest owned index; 0 when none */
     k23_mblock_source_t src; /**< where memory comes from */
-    k23_mblock_stats_t stats;/**< counters */
+    k23_mblock_stats_t stats K23_GUARDED_BY(lock); /**< counters */
     k23_port_lock_t lock;    /**< serialises every operation */
 } k23_mblock_t;
 

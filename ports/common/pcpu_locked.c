@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
- * The CPU-local stack hooks of port.h for a port without a lock-free fast
- * path (the kernel and wasm32 ports, and the hosted port where rseq is not
- * available): k23_port_pcpu_fast() says no, so the library guards every
- * per-CPU cache with its lock, and pop/push are never called in earnest.
- * The fence flag is still kept, because the library sets and clears it
- * around remote access whatever the port.
+ * The optional CPU-local fast-path group of port.h, unsupported: for a
+ * port without a lock-free CPU-local step (the kernel and wasm32 ports,
+ * and the hosted port where rseq is not available). k23_port_pcpu_fast()
+ * says no, so the library guards every per-CPU cache with its lock and
+ * never calls pop, push, add, fence or unfence; they answer "nothing
+ * done" all the same, and fence/unfence keep the flag as the contract
+ * says.
  *
- * Freestanding: only port.h and compiler builtins. A port adds this file to
- * K23_PORT_SOURCES (or includes it, as the hosted port does in its
- * no-rseq build).
+ * Freestanding: only port.h and compiler builtins. A port names it in
+ * K23_PORT_COMMON (`pcpu_locked`) in its port.cmake, or compiles it with
+ * its own sources (the hosted port includes it in its no-rseq build).
  */
 #include "k23mem/port.h"
 

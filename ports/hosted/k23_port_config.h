@@ -1,32 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
- * Port configuration for the hosted (POSIX) port: the types port.h needs
- * from its port. Installed as <k23_port_config.h> with the hosted build.
+ * Private configuration of the hosted (POSIX) port: included by the
+ * library's sources (src/internal.h) and the port, never installed and
+ * never included by the public headers, so nothing here can change what a
+ * program sees. The lock type is private to port.c.
  */
 #ifndef K23_PORT_CONFIG_H
 #define K23_PORT_CONFIG_H
 
 #include <stdint.h>
 
-/** Name of this port, for logs and the demo. */
+/** Name of this port, for logs. */
 #define K23_PORT_NAME "hosted"
-
-/** Cache line size used to keep per-CPU data apart, bytes. */
-#define K23_PORT_CACHE_LINE 64
-
-/**
- * A spinlock that yields to the scheduler when contended. Its one word
- * holds the owner's thread tag (0 when free), so k23_port_lock_held() can
- * answer exactly. Uncontended acquire and release are one compare-and-swap
- * and one release store: per-CPU sections take one on every allocation.
- */
-typedef struct k23_port_lock {
-    uintptr_t owner; /**< owner's thread tag, 0 when free; accessed only
-                      *   with the __atomic builtins in port.c (a plain
-                      *   integer, not atomic_uintptr_t, so that C++ can
-                      *   include this header) */
-} k23_port_lock_t;
-
 
 /*
  * The CPU-local stack steps of port.h as inline rseq critical sections

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The CPU the calling thread runs on now, < k23_port_cpu_count(): what
+ *  k23_port_cpu_local_enter() returns (the tests pin threads and check). */
+__attribute__((visibility("hidden"))) unsigned k23_port_hosted_cpu_id_(void);
+
 /** The protection-key system calls, each as the kernel answers: the
  *  result, or -1 with errno set. */
 typedef struct k23_port_hosted_pkey_sys {

@@ -17,6 +17,7 @@
 
 #include "k23mem/port.h"
 #include "k23mem/perm.h"
+#include "k23_port_config.h"
 #include "k23_port_hosted_test.h"
 
 /* ---- locking ---- */
@@ -45,12 +46,26 @@ static inline uintptr_t hosted_thread_tag(void)
 }
 #endif
 
-void k23_port_lock_init(k23_port_lock_t *l)
+/* The real lock, kept in k23_port_lock_t's opaque bytes (the public type
+ * is the same on every port). All-zero bytes are a free lock. */
+typedef struct __attribute__((may_alias)) hosted_lock {
+    uintptr_t owner; /* owner's thread tag, 0 when free; __atomic only */
+} hosted_lock_t;
+K23_PORT_LOCK_FITS(hosted_lock_t);
+
+static inline hosted_lock_t *hosted_lock(k23_port_lock_t *l)
 {
-    __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
+    return (hosted_lock_t *)(void *)l->opaque;
 }
 
-__attribute__((noinline)) static void hosted_lock_slow(k23_port_lock_t *l,
+/* The lock hooks are the capability's primitives: the analysis cannot see
+ * inside them (K23_NO_THREAD_SAFETY_ANALYSIS), only their declarations. */
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_init(k23_port_lock_t *l)
+{
+    __atomic_store_n(&hosted_lock(l)->owner, 0, __ATOMIC_RELAXED);
+}
+
+__attribute__((noinline)) static void hosted_lock_slow(hosted_lock_t *l,
                                                        uintptr_t me)
 {
     unsigned spins = 0;
@@ -72,8 +87,9 @@ __attribute__((noinline)) static void hosted_lock_slow(k23_port_lock_t *l,
     }
 }
 
-void k23_port_lock_acquire(k23_port_lock_t *l)
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_acquire(k23_port_lock_t *pl)
 {
+    hosted_lock_t *l = hosted_lock(pl);
     uintptr_t me = hosted_thread_tag();
     uintptr_t expected = 0;
     if (__builtin_expect(__atomic_compare_exchange_n(&l->owner, &expected, me, false,
@@ -84,14 +100,15 @@ void k23_port_lock_acquire(k23_port_lock_t *l)
     hosted_lock_slow(l, me);
 }
 
-void k23_port_lock_release(k23_port_lock_t *l)
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_release(k23_port_lock_t *l)
 {
-    __atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&hosted_lock(l)->owner, 0, __ATOMIC_RELEASE);
 }
 
 bool k23_port_lock_held(const k23_port_lock_t *l)
 {
-    return __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == hosted_thread_tag();
+    const hosted_lock_t *h = (const hosted_lock_t *)(const void *)l->opaque;
+    return __atomic_load_n(&h->owner, __ATOMIC_RELAXED) == hosted_thread_tag();
 }
 
 /* ---- CPUs ---- */
@@ -128,7 +145,8 @@ static __attribute__((noinline)) unsigned hosted_cpu_id_slow(void)
 #endif
 #endif
 
-unsigned k23_port_cpu_id(void)
+/* The CPU the caller runs on now (a hint: nothing pins the thread). */
+static inline unsigned hosted_cpu_id(void)
 {
 #ifdef HOSTED_HAVE_RSEQ
     /* glibc (2.35+) registers an rseq area for every thread; the kernel
@@ -154,7 +172,12 @@ unsigned k23_port_cpu_local_enter(void)
 {
     /* A thread cannot be pinned here: the library guards per-CPU data with
      * a per-CPU lock, so a migration after this call costs speed only. */
-    return k23_port_cpu_id();
+    return hosted_cpu_id();
+}
+
+unsigned k23_port_hosted_cpu_id_(void)
+{
+    return hosted_cpu_id();
 }
 
 void k23_port_cpu_local_exit(unsigned cpu)

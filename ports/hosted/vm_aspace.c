@@ -170,12 +170,12 @@ static void hv_sync(uint64_t va, uint64_t size)
  * (a test's panic_capture) would write into its parent's frames and
  * frame-allocator bookkeeping. Copy what the memfd holds into a new one,
  * put it under the direct map and remirror the whole window. */
-static void hv_fork_prepare(void)
+static void hv_fork_prepare(void) K23_ACQUIRE(hv.lock)
 {
     k23_port_lock_acquire(&hv.lock);
 }
 
-static void hv_fork_parent(void)
+static void hv_fork_parent(void) K23_RELEASE(hv.lock)
 {
     k23_port_lock_release(&hv.lock);
 }
@@ -260,14 +260,14 @@ static void hv_init_once(void)
         hv_fail("pthread_atfork failed");
 }
 
-static k23_aspace_t *hv_lock(void)
+static k23_aspace_t *hv_lock(void) K23_ACQUIRE(hv.lock)
 {
     pthread_once(&hv_once, hv_init_once);
     k23_port_lock_acquire(&hv.lock);
     return &hv.as;
 }
 
-static void hv_unlock(void)
+static void hv_unlock(void) K23_RELEASE(hv.lock)
 {
     k23_port_lock_release(&hv.lock);
 }

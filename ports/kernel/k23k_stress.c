@@ -136,7 +136,7 @@ static void take_one(unsigned cpu, stress_cpu_t *s, uint64_t r)
 static void stress_job(void *arg)
 {
     (void)arg;
-    unsigned cpu = k23_port_cpu_id();
+    unsigned cpu = k23k_cpu_self()->id;
     stress_cpu_t *s = &per_cpu[cpu];
     s->rng = UINT64_C(0x9e3779b97f4a7c15) * (cpu + 1) ^ k23k_arch_ticks();
     uint64_t t0 = k23k_cpu_self()->ticks;

@@ -9,6 +9,7 @@
  * and stopping the machine (kernel.h).
  */
 #include "k23mem/port.h"
+#include "k23_port_config.h"
 
 #include "k23k_selftest.h"
 #include "kernel.h"
@@ -35,16 +36,36 @@ void k23k_irq_pop(void)
         k23k_arch_irq_restore(c->irq_saved);
 }
 
-/* ---- locking: spinlocks that mask interrupts while held ---- */
+/* ---- locking: spinlocks that mask interrupts while held ----
+ *
+ * The lock masks interrupts on the taking CPU for as long as it is held (so
+ * an interrupt handler on that CPU can never spin on a lock its own CPU
+ * holds) and records its owner (CPU id + 1) so that taking it twice on one
+ * CPU panics instead of hanging. It lives in k23_port_lock_t's opaque
+ * bytes; the hooks are the capability's primitives, so the thread-safety
+ * analysis does not look inside them. */
 
-void k23_port_lock_init(k23_port_lock_t *l)
+typedef struct __attribute__((may_alias)) kport_lock {
+    volatile uint32_t locked; /* 1 while held, 0 when free */
+    volatile uint32_t owner;  /* holder's CPU id + 1, 0 when free */
+} kport_lock_t;
+K23_PORT_LOCK_FITS(kport_lock_t);
+
+static inline kport_lock_t *kport_lock(k23_port_lock_t *l)
 {
+    return (kport_lock_t *)(void *)l->opaque;
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_init(k23_port_lock_t *pl)
+{
+    kport_lock_t *l = kport_lock(pl);
     l->locked = 0;
     l->owner = 0;
 }
 
-void k23_port_lock_acquire(k23_port_lock_t *l)
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_acquire(k23_port_lock_t *pl)
 {
+    kport_lock_t *l = kport_lock(pl);
     k23k_irq_push();
     uint32_t me = k23k_cpu_self()->id + 1;
     /* The owner field is only ever set to our id by us: reading it racily
@@ -58,8 +79,9 @@ void k23_port_lock_acquire(k23_port_lock_t *l)
     l->owner = me;
 }
 
-void k23_port_lock_release(k23_port_lock_t *l)
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_release(k23_port_lock_t *pl)
 {
+    kport_lock_t *l = kport_lock(pl);
     if (l->locked == 0 || l->owner != k23k_cpu_self()->id + 1)
         k23_port_panic(__FILE__, __LINE__,
                        "lock released while free or by another CPU");
@@ -68,8 +90,9 @@ void k23_port_lock_release(k23_port_lock_t *l)
     k23k_irq_pop();
 }
 
-bool k23_port_lock_held(const k23_port_lock_t *l)
+bool k23_port_lock_held(const k23_port_lock_t *pl)
 {
+    const kport_lock_t *l = (const kport_lock_t *)(const void *)pl->opaque;
     return l->locked != 0 && l->owner == k23k_cpu_self()->id + 1;
 }
 
@@ -78,11 +101,6 @@ bool k23_port_lock_held(const k23_port_lock_t *l)
 unsigned k23_port_cpu_count(void)
 {
     return k23k_smp_count();
-}
-
-unsigned k23_port_cpu_id(void)
-{
-    return k23k_cpu_self()->id;
 }
 
 unsigned k23_port_cpu_local_enter(void)
@@ -172,12 +190,12 @@ k23_aspace_t *k23k_port_vm_aspace(void)
     return __atomic_load_n(&vm_as, __ATOMIC_ACQUIRE);
 }
 
-void k23k_port_vm_lock(void)
+void k23k_port_vm_lock(void) K23_ACQUIRE(vm_lock)
 {
     k23_port_lock_acquire(&vm_lock);
 }
 
-void k23k_port_vm_unlock(void)
+void k23k_port_vm_unlock(void) K23_RELEASE(vm_lock)
 {
     k23_port_lock_release(&vm_lock);
 }
@@ -237,28 +255,7 @@ size_t k23_port_vm_reserved_bytes(void)
     return n;
 }
 
-/* ---- protection keys: not offered ---- */
-
-int k23_port_pkey_alloc(unsigned *out)
-{
-    (void)out;
-    return K23_ERR_UNSUPPORTED;
-}
-
-void k23_port_pkey_free(unsigned key)
-{
-    (void)key;
-}
-
-int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
-                          unsigned key)
-{
-    (void)addr;
-    (void)size;
-    (void)perm;
-    (void)key;
-    return K23_ERR_UNSUPPORTED;
-}
+/* ---- protection keys: not offered; ports/common/pkey_none.c ---- */
 
 /* ---- MMU: translation-table base registers and TLB invalidation ----
  *

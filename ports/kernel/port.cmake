@@ -9,8 +9,9 @@ if(NOT K23_KERNEL_ARCH)
     "-DCMAKE_TOOLCHAIN_FILE=ports/kernel/toolchain-aarch64.cmake (or -riscv64)")
 endif()
 set(K23_PORT_SOURCES "${CMAKE_CURRENT_LIST_DIR}/port.c"
-                     "${CMAKE_CURRENT_LIST_DIR}/klibc.c"
-                     "${CMAKE_CURRENT_LIST_DIR}/../common/pcpu_locked.c")
+                     "${CMAKE_CURRENT_LIST_DIR}/klibc.c")
+# No lock-free CPU-local steps, no protection keys (port.h's groups).
+set(K23_PORT_COMMON pcpu_locked pkey_none)
 # klibc.c implements memset & co.: the compiler must not turn its loops
 # back into calls to them.
 set_source_files_properties("${CMAKE_CURRENT_LIST_DIR}/klibc.c" PROPERTIES

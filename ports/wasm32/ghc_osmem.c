@@ -12,6 +12,7 @@
 #include "k23mem/megablock.h"
 #include "k23mem/port.h"
 #include "k23mem_wasm32.h"
+#include "k23_port_config.h"
 
 void osMemInit(void)
 {

@@ -25,33 +25,51 @@
 
 #include "k23mem/megablock.h"
 #include "k23mem/port.h"
+#include "k23_port_config.h"
 #include "k23mem_wasm32.h"
 
-/* ---- locking ---- */
+/* ---- locking ----
+ *
+ * wasm32-wasi without the threads proposal runs one thread, so a lock is a
+ * flag that catches re-entry: acquiring a held lock can only be a bug (the
+ * caller would deadlock on a threaded host), and panics. The flag lives in
+ * k23_port_lock_t's opaque bytes. */
 
-void k23_port_lock_init(k23_port_lock_t *l)
+typedef struct __attribute__((may_alias)) wasm32_lock {
+    int held; /* 1 while held */
+} wasm32_lock_t;
+K23_PORT_LOCK_FITS(wasm32_lock_t);
+
+static inline wasm32_lock_t *wasm32_lock(k23_port_lock_t *l)
 {
-    l->held = 0;
+    return (wasm32_lock_t *)(void *)l->opaque;
 }
 
-void k23_port_lock_acquire(k23_port_lock_t *l)
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_init(k23_port_lock_t *pl)
 {
+    wasm32_lock(pl)->held = 0;
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_acquire(k23_port_lock_t *pl)
+{
+    wasm32_lock_t *l = wasm32_lock(pl);
     if (l->held)
         k23_port_panic(__FILE__, __LINE__,
                        "lock acquired twice: would deadlock");
     l->held = 1;
 }
 
-void k23_port_lock_release(k23_port_lock_t *l)
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_port_lock_release(k23_port_lock_t *pl)
 {
+    wasm32_lock_t *l = wasm32_lock(pl);
     if (!l->held)
         k23_port_panic(__FILE__, __LINE__, "releasing a lock not held");
     l->held = 0;
 }
 
-bool k23_port_lock_held(const k23_port_lock_t *l)
+bool k23_port_lock_held(const k23_port_lock_t *pl)
 {
-    return l->held != 0;
+    return ((const wasm32_lock_t *)(const void *)pl->opaque)->held != 0;
 }
 
 /* ---- CPUs ---- */
@@ -59,11 +77,6 @@ bool k23_port_lock_held(const k23_port_lock_t *l)
 unsigned k23_port_cpu_count(void)
 {
     return 1;
-}
-
-unsigned k23_port_cpu_id(void)
-{
-    return 0;
 }
 
 unsigned k23_port_cpu_local_enter(void)
@@ -185,45 +198,5 @@ size_t k23_port_vm_reserved_bytes(void)
     return wasm32_reserved_bytes;
 }
 
-/* ---- memory protection keys ---- */
-
-int k23_port_pkey_alloc(unsigned *out)
-{
-    (void)out;
-    return K23_ERR_UNSUPPORTED;
-}
-
-void k23_port_pkey_free(unsigned key)
-{
-    (void)key;
-}
-
-int k23_port_pkey_protect(void *addr, size_t size, k23_perm_t perm,
-                          unsigned key)
-{
-    (void)addr;
-    (void)size;
-    (void)perm;
-    (void)key;
-    return K23_ERR_UNSUPPORTED;
-}
-
-/* ---- MMU: wasm32 has none ---- */
-
-int k23_port_mmu_activate(unsigned reg, uint64_t value)
-{
-    (void)reg;
-    (void)value;
-    return K23_ERR_UNSUPPORTED;
-}
-
-void k23_port_tlb_flush(unsigned arch, uint32_t asid, const uint64_t *va,
-                        size_t n, uint32_t flags)
-{
-    /* Nothing translates addresses here: there is nothing to invalidate. */
-    (void)arch;
-    (void)asid;
-    (void)va;
-    (void)n;
-    (void)flags;
-}
+/* Protection keys and the MMU: wasm32 has neither; ports/common/pkey_none.c
+ * and ports/common/mmu_none.c. */

@@ -8,8 +8,10 @@ set(K23_WASM32_MBLOCK_SHIFT "20" CACHE STRING
 set(K23_PORT_SOURCES
   "${CMAKE_CURRENT_LIST_DIR}/port.c"
   "${CMAKE_CURRENT_LIST_DIR}/wasm32_mblock.c"
-  "${CMAKE_CURRENT_LIST_DIR}/ghc_osmem.c"
-  "${CMAKE_CURRENT_LIST_DIR}/../common/pcpu_locked.c")
+  "${CMAKE_CURRENT_LIST_DIR}/ghc_osmem.c")
+# One thread and no MMU: no lock-free CPU-local steps, no protection keys,
+# no page tables to load (port.h's groups).
+set(K23_PORT_COMMON pcpu_locked pkey_none mmu_none)
 set(K23_PORT_LIBS "")
 set(K23_PORT_PC_LIBS "")
 # No shared libraries on wasm32-wasi, and no Criterion: the unit suites are

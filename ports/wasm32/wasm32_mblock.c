@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "k23mem_wasm32.h"
+#include "k23_port_config.h"
 #include "k23mem/megablock.h"
 
 #ifndef K23_WASM32_MBLOCK_SHIFT

@@ -9,7 +9,11 @@ rm -rf "$scratch"; mkdir -p "$scratch"
 prefix="$scratch/prefix"
 cmake --install "$build" --prefix "$prefix" >"$scratch/install.log"
 test -f "$prefix/include/k23mem/k23mem.h"
-test -f "$prefix/include/k23_port_config.h"
+# The port's configuration is private: nothing installed may need it.
+test ! -e "$prefix/include/k23_port_config.h" || { echo "k23_port_config.h installed" >&2; exit 1; }
+if grep -rlE '#[[:space:]]*include[[:space:]]*[<"]k23_port_config' "$prefix/include"; then
+    echo "installed headers include the port's private configuration" >&2; exit 1
+fi
 libdir=$(dirname "$(find "$prefix" -name k23mem.pc | head -n1)")/..
 test -f "$libdir/libk23mem.a"
 test -e "$libdir/libk23mem.so"

@@ -13,8 +13,12 @@ test -n "$so"
 # Declarations (prototypes and extern variables), not static inline
 # definitions, of every installed header; a declaration marked
 # visibility("hidden") on its line or the line before is private.
+# The thread-safety annotations (k23mem/thread_safety.h) are attributes,
+# not declarations: ctags skips them and their arguments.
+tsa=K23_CAPABILITY+,K23_GUARDED_BY+,K23_PT_GUARDED_BY+,K23_REQUIRES+,K23_EXCLUDES+
+tsa=$tsa,K23_ACQUIRE+,K23_RELEASE+,K23_ASSERT_CAPABILITY+,K23_RETURN_CAPABILITY+
 find "$prefix/include" -name '*.h' -print0 |
-    xargs -0 ctags -x --c-kinds=px --language-force=C 2>/dev/null |
+    xargs -0 ctags -x --c-kinds=px --language-force=C -I "$tsa" 2>/dev/null |
     while read -r name _ line file _; do
         sed -n "$((line > 1 ? line - 1 : 1)),${line}p" "$file" |
             grep -q 'visibility("hidden")' || echo "$name"

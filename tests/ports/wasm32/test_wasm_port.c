@@ -32,7 +32,11 @@ static void test_caps_describe_wasm32(void)
     unsigned key;
     CHECK_EQ(k23_port_pkey_alloc(&key), K23_ERR_UNSUPPORTED);
     CHECK_EQ(k23_port_cpu_count(), 1);
-    CHECK_EQ(k23_port_cpu_id(), 0);
+    unsigned cpu = k23_port_cpu_local_enter();
+    CHECK_EQ(cpu, 0);
+    k23_port_cpu_local_exit(cpu);
+    /* the shared MMU group (ports/common/mmu_none.c) */
+    CHECK_EQ(k23_port_mmu_activate(K23_PORT_MMU_SATP, 0), K23_ERR_UNSUPPORTED);
     CHECK(k23_port_phys_to_virt(0x12340000) == (void *)0x12340000);
 }
 
