@@ -113,6 +113,7 @@ typedef struct k23_frames_arena {
     uint32_t nonempty;         /**< bit o set: free list o is not empty */
     uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
     uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< blocks on each list */
+    k23_port_lock_t *lock;     /**< the lock that guards this arena */
 } k23_frames_arena_t;
 
 /** A per-CPU cache of single frames (LIFO). Private. The header comes
