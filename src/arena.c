@@ -394,14 +394,11 @@ void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
                    addr);
 }
 
-void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
-                     uint8_t expect, unsigned max_order,
-                     unsigned frame_shift)
+void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
+                             uint64_t n, uint8_t expect, unsigned frame_shift)
 {
     uint64_t idx0 = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-
-    /* Check the whole range before changing anything. */
     uint64_t bad = arena_first_not(a, idx0, n, expect);
     if (bad != n) {
         bool partly = bad != 0;
@@ -410,6 +407,17 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
         k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), partly,
                           (pfn + bad) << frame_shift);
     }
+}
+
+void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                     uint8_t expect, unsigned max_order,
+                     unsigned frame_shift)
+{
+    uint64_t idx0 = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
+
+    /* Check the whole range before changing anything. */
+    k23_arena_expect_range_(a, pfn, n, expect, frame_shift);
 
     uint64_t end = pfn + n;
     for (uint64_t q = pfn; q < end;) {
@@ -595,12 +603,19 @@ uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
     return nbits - busy;
 }
 
+bool k23_arena_is_hole_(const k23_frames_arena_t *a, uint64_t pfn,
+                        uint64_t n)
+{
+    K23_ARENA_LOCKED(a);
+    return arena_first_not(a, pfn - a->base_pfn, n, FRAME_HOLE) == n;
+}
+
 int k23_arena_add_hole_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                         unsigned max_order, unsigned frame_shift)
 {
     uint64_t idx = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-    if (arena_first_not(a, idx, n, FRAME_HOLE) != n)
+    if (!k23_arena_is_hole_(a, pfn, n))
         return K23_ERR_OVERLAP;
     /* Hole -> handed out (its busy bit is already set), then the normal
      * free path, which merges buddies. */

@@ -121,6 +121,11 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                      uint8_t expect, unsigned max_order,
                      unsigned frame_shift);
 
+/* Panic as k23_arena_free_() would unless every frame of [pfn, pfn + n)
+ * is in state `expect`; changes nothing. Precondition: arena lock. */
+void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
+                             uint64_t n, uint8_t expect, unsigned frame_shift);
+
 /* Panic for a frame found in the wrong state when freeing.
  * Precondition: none. */
 K23_NORETURN void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr);
@@ -229,6 +234,10 @@ static inline void k23_arena_origin_put_(uintptr_t origin, uint64_t pfn)
 /* Free frames below frame number limit_pfn (exclusive), counted exactly. */
 uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
                                uint64_t limit_pfn);
+
+/* Whether every frame of [pfn, pfn + n) is a hole. */
+bool k23_arena_is_hole_(const k23_frames_arena_t *a, uint64_t pfn,
+                        uint64_t n);
 
 /* Turn [pfn, pfn + n), which must all be holes, into free memory that
  * coalesces with its free neighbours. K23_ERR_OVERLAP (nothing changed)

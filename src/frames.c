@@ -46,18 +46,45 @@ struct frames_build {
 /* Add frames [ps, pe) of one run to arena a as free blocks, minus the
  * bookkeeping [meta_pfn, meta_end). A whole run goes in at once, so its
  * buddies coalesce across the cuts between its regions. */
-static void frames_build_free(k23_frames_arena_t *a, uint64_t ps, uint64_t pe,
-                              uint64_t meta_pfn, uint64_t meta_end,
-                              unsigned max_order)
+static void frames_build_add(const k23_frames_t *fa, k23_frames_arena_t *a,
+                             uint64_t ps, uint64_t n)
+{
+    if (n == 0)
+        return;
+    if (fa->cfg.poison)
+        k23_frames_poison_fill_(fa, ps << fa->frame_shift, n);
+    k23_arena_add_free_(a, ps, n, fa->cfg.max_order);
+}
+
+static void frames_build_free(const k23_frames_t *fa, k23_frames_arena_t *a,
+                              uint64_t ps, uint64_t pe, uint64_t meta_pfn,
+                              uint64_t meta_end)
 {
     if (pe <= meta_pfn || ps >= meta_end) {
-        k23_arena_add_free_(a, ps, pe - ps, max_order);
+        frames_build_add(fa, a, ps, pe - ps);
         return;
     }
     if (ps < meta_pfn)
-        k23_arena_add_free_(a, ps, meta_pfn - ps, max_order);
+        frames_build_add(fa, a, ps, meta_pfn - ps);
     if (pe > meta_end)
-        k23_arena_add_free_(a, meta_end, pe - meta_end, max_order);
+        frames_build_add(fa, a, meta_end, pe - meta_end);
+}
+
+/* The first arena's bookkeeping starts with the per-CPU caches (frame
+ * aligned, so cache-line aligned): zero them and set up their locks.
+ * Returns the bytes they take. */
+static uint64_t frames_build_caches(k23_frames_t *fa, unsigned char *at)
+{
+    uint64_t bytes = k23_frames_cache_bytes_(&fa->cfg);
+    if (bytes == 0)
+        return 0;
+    k23_memzero_(at, (size_t)bytes);
+    fa->caches = (k23_frames_pcpu_t *)(void *)at;
+    fa->ncaches = fa->cfg.cpus;
+    for (unsigned i = 0; i < fa->ncaches; i++)
+        k23_port_lock_init(&fa->caches[i].lock);
+    fa->extra_meta_bytes += bytes;
+    return bytes;
 }
 
 /* Build one planned arena from the runs the walk yields from *from on, or
@@ -83,8 +110,17 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
     uint64_t meta_pfn = e->bookkeeping.base >> shift;
     uint64_t bk = e->bookkeeping.size >> shift;
     k23_frames_arena_t *a = &fa->arenas[fa->narenas];
-    void *meta = k23_frames_virt_(fa, e->bookkeeping.base);
-    k23_arena_init_(a, start, e->frames, meta, &fa->lock);
+    unsigned char *meta = k23_frames_virt_(fa, e->bookkeeping.base);
+    uint64_t extra = fa->narenas == 0 ? frames_build_caches(fa, meta) : 0;
+    uint64_t own = k23_arena_meta_bytes_(e->frames);
+    uint64_t info = k23_frames_info_bytes_(&fa->cfg, e->frames);
+    K23_ASSERT_INTERNAL(extra + own + info == e->bookkeeping_bytes);
+    k23_arena_init_(a, start, e->frames, meta + extra, &fa->lock);
+    if (info != 0) {
+        a->info = meta + extra + own;
+        k23_memzero_(a->info, (size_t)info);
+        fa->extra_meta_bytes += info;
+    }
     k23_arena_reserve_(a, meta_pfn, bk);
     k23_frames_runs_t it = *from;
     k23_frames_run_t r;
@@ -97,8 +133,7 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
         if (pe > end)
             pe = end;
         if (ps < pe)
-            frames_build_free(a, ps, pe, meta_pfn, meta_pfn + bk,
-                              fa->cfg.max_order);
+            frames_build_free(fa, a, ps, pe, meta_pfn, meta_pfn + bk);
     }
 #if K23_DEBUG >= 2
     k23_frames_arena_info_t got;
@@ -131,15 +166,9 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
     fa->frame_shift = k23_frames_log2_(c.frame_size);
     fa->max_alignment = c.frame_size;
     k23_port_lock_init(&fa->lock);
-    if (c.cache_frames != 0) {
-        unsigned n = k23_port_cpu_count();
-        fa->ncaches = n < K23_FRAMES_MAX_CPUS ? n : K23_FRAMES_MAX_CPUS;
-        if (fa->ncaches == 0)
-            fa->ncaches = 1;
-        for (unsigned i = 0; i < fa->ncaches; i++)
-            k23_port_lock_init(&fa->caches[i].lock);
+    /* the caches themselves are carved with the first arena */
+    if (c.cache_frames != 0)
         fa->pcpu_fast = k23_port_pcpu_fast();
-    }
 
     /* The arenas are not published yet, but their functions assert their
      * lock: hold it while building them. */
@@ -153,7 +182,8 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         *nrejected = b.nrejected;
     if (fa->narenas == 0)
         return K23_ERR_TOO_SMALL;
-    if (fa->pcpu_fast && fa->narenas == 1) {
+    /* The shortest cache paths count nothing and poison nothing. */
+    if (fa->pcpu_fast && fa->narenas == 1 && !c.poison && !c.cpu_stats) {
         const k23_frames_arena_t *a = &fa->arenas[0];
         fa->fast_nframes = k23_arena_end_(a) - k23_arena_base_(a);
         fa->fast_state = k23_arena_origin_(a);
@@ -199,6 +229,8 @@ static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
         return K23_ERR_INVAL;
     if (!k23_frames_cache_alloc_(fa, &pa))
         return K23_ERR_NOMEM;
+    if (fa->cfg.poison)
+        k23_frames_poison_check_(fa, pa, 1);
     if (zero)
         frames_zero(fa, pa, 1);
     *out = pa;
@@ -275,6 +307,8 @@ int k23_frames_alloc(k23_frames_t *fa, const k23_frames_req_t *req,
     if (!k23_frames_alloc_global_(fa, n, align,
                                   frames_limit_pfn(req->limit, shift), &pa))
         return K23_ERR_NOMEM;
+    if (fa->cfg.poison)
+        k23_frames_poison_check_(fa, pa, n);
     if (zero)
         frames_zero(fa, pa, n);
     *out = pa;
@@ -313,6 +347,11 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
         K23_PANIC_ADDR("k23_frames: free of a range running past the "
                        "allocator's memory, starting at", pa);
     k23_port_lock_acquire(&fa->lock);
+    if (fa->cfg.poison) {
+        /* only once the range is known to be the caller's to free */
+        k23_arena_expect_range_(a, pfn, n, FRAME_ALLOCATED, shift);
+        k23_frames_poison_fill_(fa, pa, n);
+    }
     k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order, shift);
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
@@ -353,6 +392,8 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
             }
             K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
             k23_port_lock_release(&fa->lock);
+            for (size_t i = 0; i < n && fa->cfg.poison; i++)
+                k23_frames_poison_check_(fa, out[i], 1);
             if (flags & K23_FRAMES_ZERO)
                 for (size_t i = 0; i < n; i++)
                     frames_zero(fa, out[i], 1);
@@ -396,6 +437,7 @@ int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out)
     for (unsigned i = 0; i < fa->narenas; i++)
         k23_arena_stats_add_(&fa->arenas[i], &s);
     s.cached_frames = k23_frames_caches_count_(fa);
+    s.metadata_bytes += fa->extra_meta_bytes;
     k23_frames_unlock_all_(fa);
     s.allocated_frames = s.total_frames - s.free_frames - s.cached_frames;
     *out = s;
@@ -460,8 +502,35 @@ int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size)
     if (n > k23_arena_end_(a) - pfn)
         return K23_ERR_NOT_FOUND;
     k23_port_lock_acquire(&fa->lock);
+    /* the frames are filled only once they are known to be holes */
+    if (fa->cfg.poison && k23_arena_is_hole_(a, pfn, n))
+        k23_frames_poison_fill_(fa, base, n);
     int rc = k23_arena_add_hole_(a, pfn, n, fa->cfg.max_order, shift);
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
     return rc;
+}
+/* ---- per-frame information, per-CPU statistics ---- */
+
+void *k23_frames_info(const k23_frames_t *fa, k23_paddr_t pa)
+{
+    FRAMES_REQUIRE_READY(fa, "k23_frames_info");
+    if (fa->cfg.info_size == 0)
+        return NULL;
+    uint64_t pfn = pa >> fa->frame_shift;
+    int ai = k23_arenas_find_(fa->arenas, fa->narenas, pfn);
+    if (ai < 0)
+        return NULL;
+    const k23_frames_arena_t *a = &fa->arenas[ai];
+    return a->info + (pfn - k23_arena_base_(a)) * fa->cfg.info_size;
+}
+
+int k23_frames_cpu_stats(k23_frames_t *fa, unsigned cpu,
+                         k23_frames_cpu_stats_t *out)
+{
+    if (!k23_frames_ready_(fa) || out == NULL || fa->ncaches == 0)
+        return K23_ERR_INVAL;
+    k23_frames_cache_stats_(fa, cpu < fa->ncaches ? cpu : cpu % fa->ncaches,
+                            out);
+    return K23_OK;
 }

@@ -52,4 +52,41 @@ static inline void *k23_frames_virt_(const k23_frames_t *fa, k23_paddr_t pa)
     return k23_port_phys_to_virt(pa);
 }
 
+/* ---- poisoning (k23_frames_config_t::poison) ---- */
+
+#define FRAMES_POISON_WORD (UINT64_C(0x0101010101010101) * K23_FRAMES_POISON_BYTE)
+
+typedef uint64_t __attribute__((may_alias)) k23_frames_word_t;
+
+/* Fill frames [pa, pa + n frames) with the poison pattern. */
+static inline void k23_frames_poison_fill_(const k23_frames_t *fa,
+                                           k23_paddr_t pa, uint64_t n)
+{
+    size_t words = (size_t)(fa->cfg.frame_size / 8);
+    for (uint64_t i = 0; i < n; i++) {
+        k23_frames_word_t *w =
+            k23_frames_virt_(fa, pa + (i << fa->frame_shift));
+        for (size_t j = 0; j < words; j++)
+            w[j] = FRAMES_POISON_WORD;
+    }
+}
+
+/* Panic for a poisoned frame found changed. */
+K23_NORETURN void k23_frames_poison_bad_(k23_paddr_t frame);
+
+/* Check frames [pa, pa + n frames) still hold the poison pattern; panic
+ * naming the first frame that does not (written after it was freed). */
+static inline void k23_frames_poison_check_(const k23_frames_t *fa,
+                                            k23_paddr_t pa, uint64_t n)
+{
+    size_t words = (size_t)(fa->cfg.frame_size / 8);
+    for (uint64_t i = 0; i < n; i++) {
+        k23_paddr_t f = pa + (i << fa->frame_shift);
+        const k23_frames_word_t *w = k23_frames_virt_(fa, f);
+        for (size_t j = 0; j < words; j++)
+            if (K23_UNLIKELY(w[j] != FRAMES_POISON_WORD))
+                k23_frames_poison_bad_(f);
+    }
+}
+
 #endif /* K23MEM_FRAMES_INTERNAL_H */

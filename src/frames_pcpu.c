@@ -44,6 +44,51 @@ void k23_frames_unlock_all_(k23_frames_t *fa)
         k23_frames_cache_unlock_(fa, i);
 }
 
+/* ---- per-CPU statistics (cpu_stats) ---- */
+
+enum frames_counter { FRAMES_HITS, FRAMES_REFILLS, FRAMES_DRAINS };
+
+static inline uint64_t *frames_counter_of(k23_frames_pcpu_t *c,
+                                          enum frames_counter k)
+{
+    return k == FRAMES_HITS ? &c->hits
+           : k == FRAMES_REFILLS ? &c->refills
+                                 : &c->drains;
+}
+
+/* Count one event on cache c. Relaxed atomics: the fast path counts
+ * without the cache lock. */
+static inline void frames_count_on(const k23_frames_t *fa,
+                                   k23_frames_pcpu_t *c,
+                                   enum frames_counter k)
+{
+    if (fa->cfg.cpu_stats)
+        __atomic_fetch_add(frames_counter_of(c, k), 1, __ATOMIC_RELAXED);
+}
+
+/* Count one event on the calling CPU's cache (the fast path, which does
+ * not know which cache its hook used: a thread moved in between counts
+ * on the CPU it landed on). */
+static inline void frames_count(k23_frames_t *fa, enum frames_counter k)
+{
+    if (fa->cfg.cpu_stats)
+        frames_count_on(fa,
+                        &fa->caches[frames_cache_index(fa, k23_port_cpu_id())],
+                        k);
+}
+
+void k23_frames_cache_stats_(k23_frames_t *fa, unsigned i,
+                             k23_frames_cpu_stats_t *out)
+{
+    k23_frames_pcpu_t *c = &fa->caches[i];
+    k23_frames_cache_lock_(fa, i);
+    out->cached = c->hdr.count;
+    out->hits = __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
+    out->refills = __atomic_load_n(&c->refills, __ATOMIC_RELAXED);
+    out->drains = __atomic_load_n(&c->drains, __ATOMIC_RELAXED);
+    k23_frames_cache_unlock_(fa, i);
+}
+
 /* ---- moving frames between caches and arenas ---- */
 
 /* The arena check of the most expensive debug level, after each change
@@ -93,6 +138,7 @@ static void frames_cache_drain_n(k23_frames_t *fa, k23_frames_pcpu_t *c,
 {
     if (k == 0)
         return;
+    frames_count_on(fa, c, FRAMES_DRAINS);
     frames_free_entries(fa, c->frames, k);
     for (unsigned i = k; i < c->hdr.count; i++)
         c->frames[i - k] = c->frames[i];
@@ -102,6 +148,7 @@ static void frames_cache_drain_n(k23_frames_t *fa, k23_frames_pcpu_t *c,
 /* Fill a cache with up to cache_batch frames; the cache lock is held. */
 static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
 {
+    frames_count_on(fa, c, FRAMES_REFILLS);
     k23_port_lock_acquire(&fa->lock);
     while (c->hdr.count < fa->cfg.cache_batch &&
            frames_take_locked(fa, FRAME_CACHED, &c->frames[c->hdr.count]))
@@ -168,6 +215,7 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
     /* the batch is CACHED in no cache until pushed: count it first */
     if (want != 0 && !frames_transit_begin(fa, want))
         return k23_frames_alloc_global_(fa, 1, 0, UINT64_MAX, pa);
+    frames_count(fa, FRAMES_REFILLS);
     k23_port_lock_acquire(&fa->lock);
     bool ok = frames_take_locked(fa, FRAME_ALLOCATED, &first);
     while (ok && n < want && frames_take_locked(fa, FRAME_CACHED, &got[n]))
@@ -195,6 +243,7 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
 {
     uint64_t out[K23_FRAMES_CACHE_MAX + 1];
     unsigned n = 0;
+    frames_count(fa, FRAMES_DRAINS);
     /* e is counted in transit; each pop counts one more, a push of e
      * uncounts it: n frames are counted when they go to the arenas */
     while (n < fa->cfg.cache_batch &&
@@ -223,6 +272,8 @@ static bool frames_cache_alloc_locked(k23_frames_t *fa, k23_paddr_t *pa)
     k23_port_lock_acquire(&c->lock);
     if (K23_UNLIKELY(c->hdr.count == 0))
         frames_cache_refill(fa, c);
+    else
+        frames_count_on(fa, c, FRAMES_HITS);
     if (K23_LIKELY(c->hdr.count != 0)) {
         uint64_t e = c->frames[--c->hdr.count];
         k23_arena_cache_take_(&fa->arenas[frames_entry_arena(e)],
@@ -241,6 +292,7 @@ bool k23_frames_cache_alloc_(k23_frames_t *fa, k23_paddr_t *pa)
         uint64_t e = frames_fast_pop(fa);
         if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
             *pa = frames_take_popped(fa, e);
+            frames_count(fa, FRAMES_HITS);
             return true;
         }
         return frames_alloc_one_refill(fa, pa);
@@ -259,6 +311,13 @@ k23_frames_bad_free_(const k23_frames_t *fa, k23_paddr_t pa)
                        "aligned:", pa);
     K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
                    "own at", pa);
+}
+
+__attribute__((noinline, cold)) K23_NORETURN void
+k23_frames_poison_bad_(k23_paddr_t frame)
+{
+    K23_PANIC_ADDR("k23_frames: poisoned free frame was written after it "
+                   "was freed (use after free), frame at", frame);
 }
 
 /* A free straight to arena a, under the arena lock. */
@@ -319,6 +378,12 @@ __attribute__((noinline)) void k23_frames_cache_free_(k23_frames_t *fa,
     unsigned ai;
     FRAMES_REQUIRE_READY(fa, "k23_frames_free_one");
     k23_frames_arena_t *a = k23_frames_owner_(fa, pa, &ai);
+    if (fa->cfg.poison) {
+        /* checked first, so a double free panics before anything is
+         * written; filled before the frame can be seen free */
+        k23_arena_expect_allocated_(a, pa >> fa->frame_shift, pa);
+        k23_frames_poison_fill_(fa, pa, 1);
+    }
     if (K23_LIKELY(fa->pcpu_fast))
         frames_cache_free_fast(fa, a, ai, pa);
     else if (fa->ncaches != 0)

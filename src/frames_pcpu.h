@@ -209,6 +209,10 @@ void k23_frames_cache_spill_(k23_frames_t *fa, k23_paddr_t pa);
 /* A fast hit could not count pa in transit: free it to arena 0 directly. */
 void k23_frames_free_direct_(k23_frames_t *fa, k23_paddr_t pa);
 
+/* Cache i's statistics, under its lock. */
+void k23_frames_cache_stats_(k23_frames_t *fa, unsigned i,
+                             k23_frames_cpu_stats_t *out);
+
 /* Frames held by the caches; every lock held. */
 uint64_t k23_frames_caches_count_(const k23_frames_t *fa);
 

@@ -23,15 +23,40 @@ bool k23_frames_run_pfns_(k23_frames_run_t r, unsigned shift, uint64_t *ps,
     return true;
 }
 
-static uint64_t frames_bk_frames(uint64_t nframes, unsigned shift)
+uint64_t k23_frames_cache_bytes_(const k23_frames_config_t *c)
 {
-    uint64_t bytes = k23_arena_meta_bytes_(nframes);
+    return c->cache_frames != 0 ? (uint64_t)c->cpus * sizeof(k23_frames_pcpu_t)
+                                : 0;
+}
+
+uint64_t k23_frames_info_bytes_(const k23_frames_config_t *c,
+                                uint64_t nframes)
+{
+    return (nframes * c->info_size + 7) & ~UINT64_C(7);
+}
+
+/* Bookkeeping bytes of an arena of nframes frames: its own, the
+ * per-frame information, and `extra` (the caches, for the first arena). */
+static uint64_t frames_bk_bytes(const k23_frames_config_t *c,
+                                uint64_t nframes, uint64_t extra)
+{
+    return extra + k23_arena_meta_bytes_(nframes) +
+           k23_frames_info_bytes_(c, nframes);
+}
+
+static uint64_t frames_bk_frames(const k23_frames_config_t *c,
+                                 uint64_t nframes, uint64_t extra)
+{
+    unsigned shift = k23_frames_log2_(c->frame_size);
+    uint64_t bytes = frames_bk_bytes(c, nframes, extra);
     return (bytes + (UINT64_C(1) << shift) - 1) >> shift;
 }
 
-static uint64_t frames_hole_cost(uint64_t hole_frames)
+static uint64_t frames_hole_cost(const k23_frames_config_t *c,
+                                 uint64_t hole_frames)
 {
-    return hole_frames * K23_FRAMES_META_BYTES + (hole_frames + 7) / 8;
+    return hole_frames * (K23_FRAMES_META_BYTES + c->info_size) +
+           (hole_frames + 7) / 8;
 }
 
 
@@ -70,6 +95,8 @@ static bool frames_config_valid(const k23_frames_config_t *c)
         c->max_arena_frames > K23_FRAMES_MAX_ARENA_FRAMES ||
         c->max_arena_frames < (UINT64_C(1) << c->max_order))
         return false;
+    if (c->info_size > K23_FRAMES_INFO_MAX || c->cpus > K23_FRAMES_CPU_LIMIT)
+        return false;
     return true;
 }
 
@@ -94,6 +121,11 @@ struct frames_cand {
     bool pending;               /* runs without a whole frame were met */
     k23_frames_runs_t pend_from; /* walk position that yields the first */
     uint64_t pend_hi;           /* first byte of the last of them */
+    uint64_t extra;             /* bookkeeping beyond the arena's own and
+                                 * its per-frame information: the caches,
+                                 * carved with the first arena */
+    bool placed;                /* an arena was emitted (kept across
+                                 * candidates) */
 };
 
 int k23_frames_plan_validate_(const k23_range_t *regions, size_t nregions,
@@ -108,13 +140,20 @@ int k23_frames_plan_validate_(const k23_range_t *regions, size_t nregions,
         *c = *cfg;
     if (!frames_config_valid(c))
         return K23_ERR_INVAL;
+    if (c->cache_frames != 0 && c->cpus == 0) {
+        unsigned n = k23_port_cpu_count();
+        c->cpus = n == 0 ? 1 : n < K23_FRAMES_CPU_LIMIT ? n
+                                                         : K23_FRAMES_CPU_LIMIT;
+    }
     return k23_frames_runs_check_(regions, nregions);
 }
 
 /* A rejected entry for run r, whose whole frames are [ps, pe). */
 static int frames_plan_reject(k23_frames_run_t r, uint64_t ps, uint64_t pe,
-                              unsigned shift, k23_frames_plan_fn_ fn, void *ctx)
+                              const k23_frames_config_t *c,
+                              k23_frames_plan_fn_ fn, void *ctx)
 {
+    unsigned shift = k23_frames_log2_(c->frame_size);
     k23_frames_arena_plan_t e;
     k23_memzero_(&e, sizeof(e));
     e.rejected = true;
@@ -125,21 +164,24 @@ static int frames_plan_reject(k23_frames_run_t r, uint64_t ps, uint64_t pe,
     e.frames = pe - ps;
     e.range.base = ps << shift;
     e.range.size = e.frames << shift;
-    e.bookkeeping_bytes = e.frames != 0 ? k23_arena_meta_bytes_(e.frames) : 0;
+    e.bookkeeping_bytes = e.frames != 0 ? frames_bk_bytes(c, e.frames, 0) : 0;
     return fn(ctx, &e, NULL);
 }
 
 /* Emit a candidate: an arena, or its run rejected when its largest piece
  * cannot hold the bookkeeping. A candidate that fails the test was never
  * merged (merging requires it), so it is one piece of one run. */
-static int frames_plan_finish_one(unsigned shift, struct frames_cand *c,
+static int frames_plan_finish_one(const k23_frames_config_t *cfg,
+                                  struct frames_cand *c,
                                   k23_frames_plan_fn_ fn, void *ctx)
 {
+    unsigned shift = k23_frames_log2_(cfg->frame_size);
     uint64_t n = c->end - c->start;
-    uint64_t bk = frames_bk_frames(n, shift);
+    uint64_t bk = frames_bk_frames(cfg, n, c->extra);
     c->open = false;
     if (c->big_len < bk + 1)
-        return frames_plan_reject(c->run, c->start, c->end, shift, fn, ctx);
+        return frames_plan_reject(c->run, c->start, c->end, cfg, fn, ctx);
+    c->placed = true;
     k23_frames_arena_plan_t e;
     k23_memzero_(&e, sizeof(e));
     uint64_t meta_pfn = c->big_start + c->big_len - bk;
@@ -150,7 +192,7 @@ static int frames_plan_finish_one(unsigned shift, struct frames_cand *c,
     e.usable_frames = n - c->holes - bk;
     e.bookkeeping.base = meta_pfn << shift;
     e.bookkeeping.size = bk << shift;
-    e.bookkeeping_bytes = k23_arena_meta_bytes_(n);
+    e.bookkeeping_bytes = frames_bk_bytes(cfg, n, c->extra);
     return fn(ctx, &e, &c->from);
 }
 
@@ -158,10 +200,12 @@ static int frames_plan_finish_one(unsigned shift, struct frames_cand *c,
  * open (deferred so that entries stay in address order: they do not take
  * part in merging), in address order, by replaying the walk from the
  * first of them. */
-static int frames_plan_finish(unsigned shift, struct frames_cand *c,
-                              k23_frames_plan_fn_ fn, void *ctx)
+static int frames_plan_finish(const k23_frames_config_t *cfg,
+                              struct frames_cand *c, k23_frames_plan_fn_ fn,
+                              void *ctx)
 {
-    int rc = frames_plan_finish_one(shift, c, fn, ctx);
+    unsigned shift = k23_frames_log2_(cfg->frame_size);
+    int rc = frames_plan_finish_one(cfg, c, fn, ctx);
     if (rc != K23_OK || !c->pending)
         return rc;
     c->pending = false;
@@ -171,7 +215,7 @@ static int frames_plan_finish(unsigned shift, struct frames_cand *c,
     while (rc == K23_OK && k23_frames_runs_next_(&it, &r) &&
            r.first <= c->pend_hi) {
         if (!k23_frames_run_pfns_(r, shift, &ps, &pe))
-            rc = frames_plan_reject(r, 0, 0, shift, fn, ctx);
+            rc = frames_plan_reject(r, 0, 0, cfg, fn, ctx);
     }
     return rc;
 }
@@ -180,8 +224,7 @@ static int frames_plan_finish(unsigned shift, struct frames_cand *c,
  * hole budget allows and the largest piece can still hold the
  * bookkeeping; false when the candidate must be finished first. */
 static bool frames_plan_extend(struct frames_cand *cur, uint64_t ps,
-                               uint64_t ce, const k23_frames_config_t *c,
-                               unsigned shift)
+                               uint64_t ce, const k23_frames_config_t *c)
 {
     uint64_t holes = cur->holes + (ps - cur->end);
     uint64_t n = ce - cur->start;
@@ -190,8 +233,9 @@ static bool frames_plan_extend(struct frames_cand *cur, uint64_t ps,
         bigs = ps;
         bigl = ce - ps;
     }
-    if (n > c->max_arena_frames || frames_hole_cost(holes) > c->hole_budget ||
-        bigl < frames_bk_frames(n, shift) + 1)
+    if (n > c->max_arena_frames ||
+        frames_hole_cost(c, holes) > c->hole_budget ||
+        bigl < frames_bk_frames(c, n, cur->extra) + 1)
         return false;
     cur->end = ce;
     cur->holes = holes;
@@ -220,7 +264,7 @@ int k23_frames_plan_walk_(const k23_range_t *regions, size_t nregions,
                 cur.pend_hi = run.first;
                 continue;
             }
-            rc = frames_plan_reject(run, 0, 0, shift, fn, ctx);
+            rc = frames_plan_reject(run, 0, 0, c, fn, ctx);
             if (rc != K23_OK)
                 return rc;
             continue;
@@ -234,11 +278,11 @@ int k23_frames_plan_walk_(const k23_range_t *regions, size_t nregions,
                     ce = ps + c->max_arena_frames;
             }
             if (cur.open) {
-                if (frames_plan_extend(&cur, ps, ce, c, shift)) {
+                if (frames_plan_extend(&cur, ps, ce, c)) {
                     ps = ce;
                     continue;
                 }
-                rc = frames_plan_finish(shift, &cur, fn, ctx);
+                rc = frames_plan_finish(c, &cur, fn, ctx);
                 if (rc != K23_OK)
                     return rc;
             }
@@ -250,11 +294,12 @@ int k23_frames_plan_walk_(const k23_range_t *regions, size_t nregions,
             cur.holes = 0;
             cur.big_start = ps;
             cur.big_len = ce - ps;
+            cur.extra = cur.placed ? 0 : k23_frames_cache_bytes_(c);
             ps = ce;
         }
     }
     if (cur.open)
-        return frames_plan_finish(shift, &cur, fn, ctx);
+        return frames_plan_finish(c, &cur, fn, ctx);
     return K23_OK;
 }
 

@@ -14,6 +14,15 @@
 bool k23_frames_run_pfns_(k23_frames_run_t r, unsigned shift, uint64_t *ps,
                           uint64_t *pe);
 
+/* Bytes of the per-CPU caches, carved at the start of the first arena's
+ * bookkeeping; c validated (cpus resolved). */
+uint64_t k23_frames_cache_bytes_(const k23_frames_config_t *c);
+
+/* Bytes of the per-frame information of an arena of nframes frames,
+ * placed after its own bookkeeping (a multiple of 8). */
+uint64_t k23_frames_info_bytes_(const k23_frames_config_t *c,
+                                uint64_t nframes);
+
 /* An entry of the plan; for an arena, from is the walk position that
  * yields the run the arena starts in (NULL for rejected entries). */
 typedef int (*k23_frames_plan_fn_)(void *ctx,
@@ -21,7 +30,8 @@ typedef int (*k23_frames_plan_fn_)(void *ctx,
                                    const k23_frames_runs_t *from);
 
 /* Check the arguments shared by plan and init; fills *c (the defaults
- * when cfg is NULL). */
+ * when cfg is NULL, and cpus resolved through k23_port_cpu_count() when
+ * caches are on and it is 0). */
 int k23_frames_plan_validate_(const k23_range_t *regions, size_t nregions,
                               const k23_frames_config_t *cfg,
                               k23_frames_config_t *c);
