@@ -371,6 +371,33 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
     return true;
 }
 
+/* Single frames in bulk (cache refills): whole free blocks of the
+ * smallest order first, as single allocations would take them, so partly
+ * used areas are still filled before whole ones are broken; but a block
+ * is unlinked once and its frames marked as a run, not one by one. */
+unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
+                                  uint8_t st, uint64_t *pfns)
+{
+    unsigned got = 0;
+    K23_ARENA_LOCKED(a);
+    while (got < n && a->nonempty != 0) {
+        unsigned j = (unsigned)__builtin_ctz(a->nonempty);
+        uint32_t idx = a->free_head[j];
+        uint64_t pfn = a->base_pfn + idx;
+        arena_unlink(a, idx, j);
+        /* keep the lower part that fits, give back the upper halves */
+        while ((UINT64_C(1) << j) > n - got) {
+            j--;
+            arena_push(a, pfn + (UINT64_C(1) << j), j);
+        }
+        uint64_t bs = UINT64_C(1) << j;
+        arena_take(a, pfn, bs, st);
+        for (uint64_t i = 0; i < bs; i++)
+            pfns[got++] = pfn + i;
+    }
+    return got;
+}
+
 /* ---- free ---- */
 
 void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)

@@ -114,6 +114,12 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
                       uint64_t limit_pfn, unsigned max_order, uint8_t st,
                       uint64_t *out_pfn);
 
+/* Up to n single frames (fewer when the arena runs out) in state st,
+ * their frame numbers to pfns; returns how many. Takes the smallest free
+ * blocks first, as n single allocations would. Precondition: arena lock. */
+unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
+                                  uint8_t st, uint64_t *pfns);
+
 /* Free [pfn, pfn + n), all of which must be in state `expect`; panics
  * naming the first offending address otherwise (frame_shift converts to
  * an address). Coalesces in O(1) per order. Precondition: arena lock. */

@@ -102,31 +102,55 @@ static int frames_check_arenas_locked(const k23_frames_t *fa)
 }
 #endif
 
-/* One frame from the arenas in state st; the arena lock is held. */
-static inline bool frames_take_locked(k23_frames_t *fa, uint8_t st,
-                                      uint64_t *entry)
+/* Up to n single frames from the arenas (highest first, as single
+ * allocations take them) in state st, as cache entries; returns how many.
+ * The arena lock is held. */
+static unsigned frames_take_locked(k23_frames_t *fa, unsigned n, uint8_t st,
+                                   uint64_t *e)
 {
-    unsigned ai;
-    uint64_t pfn;
-    if (!k23_arenas_alloc_(fa->arenas, fa->narenas, 1, 0, UINT64_MAX,
-                           fa->cfg.max_order, st, &ai, &pfn))
-        return false;
-    *entry = frames_entry(fa, ai, pfn);
-    return true;
+    unsigned got = 0;
+    for (unsigned i = fa->narenas; i-- > 0 && got < n;) {
+        unsigned k = k23_arena_alloc_singles_(&fa->arenas[i], n - got, st,
+                                              e + got);
+        for (unsigned j = got; j < got + k; j++)
+            e[j] = frames_entry(fa, i, e[j]);
+        got += k;
+    }
+    return got;
+}
+
+/* Sort cache entries (at most a cache and one more): insertion sort, as
+ * they mostly come back in runs already. */
+static void frames_sort_entries(uint64_t *e, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++) {
+        uint64_t v = e[i];
+        unsigned j = i;
+        for (; j > 0 && e[j - 1] > v; j--)
+            e[j] = e[j - 1];
+        e[j] = v;
+    }
 }
 
 /* Give n cache entries (frames in state CACHED held by no cache) back to
- * the arenas. */
-static void frames_free_entries(k23_frames_t *fa, const uint64_t *e,
-                                unsigned n)
+ * the arenas; e is reordered. Entries that name consecutive frames of
+ * one arena (the same low bits, addresses a frame apart) are freed as one
+ * run: one state check and one coalescing pass per aligned block instead
+ * of one per frame. */
+static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n)
 {
     if (n == 0)
         return;
+    frames_sort_entries(e, n);
     k23_port_lock_acquire(&fa->lock);
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n;) {
+        unsigned k = 1;
+        while (i + k < n && e[i + k] == e[i] + (k << fa->frame_shift))
+            k++;
         k23_arena_free_(&fa->arenas[frames_entry_arena(e[i])],
-                        frames_entry_pfn(fa, e[i]), 1, FRAME_CACHED,
+                        frames_entry_pfn(fa, e[i]), k, FRAME_CACHED,
                         fa->cfg.max_order, fa->frame_shift);
+        i += k;
     }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
@@ -150,9 +174,11 @@ static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
 {
     frames_count_on(fa, c, FRAMES_REFILLS);
     k23_port_lock_acquire(&fa->lock);
-    while (c->hdr.count < fa->cfg.cache_batch &&
-           frames_take_locked(fa, FRAME_CACHED, &c->frames[c->hdr.count]))
-        c->hdr.count++;
+    if (c->hdr.count < fa->cfg.cache_batch)
+        c->hdr.count += frames_take_locked(fa,
+                                           fa->cfg.cache_batch - c->hdr.count,
+                                           FRAME_CACHED,
+                                           &c->frames[c->hdr.count]);
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
 }
@@ -210,16 +236,22 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
                                                              k23_paddr_t *pa)
 {
     uint64_t got[K23_FRAMES_CACHE_MAX];
-    unsigned n = 0, want = fa->cfg.cache_batch - 1;
-    uint64_t first;
+    unsigned n, want = fa->cfg.cache_batch - 1;
+    uint64_t first = 0;
     /* the batch is CACHED in no cache until pushed: count it first */
     if (want != 0 && !frames_transit_begin(fa, want))
         return k23_frames_alloc_global_(fa, 1, 0, UINT64_MAX, pa);
     frames_count(fa, FRAMES_REFILLS);
     k23_port_lock_acquire(&fa->lock);
-    bool ok = frames_take_locked(fa, FRAME_ALLOCATED, &first);
-    while (ok && n < want && frames_take_locked(fa, FRAME_CACHED, &got[n]))
-        n++;
+    n = frames_take_locked(fa, want + 1, FRAME_CACHED, got);
+    bool ok = n != 0;
+    if (ok) {
+        /* the last one is handed out (flipped under the arena lock, so no
+         * checker sees it CACHED outside a cache and uncounted) */
+        first = got[--n];
+        k23_arena_cache_take_(&fa->arenas[frames_entry_arena(first)],
+                              frames_entry_pfn(fa, first));
+    }
     K23_ASSERT_EXPENSIVE(frames_check_arenas_locked(fa) == K23_OK);
     k23_port_lock_release(&fa->lock);
     unsigned k = 0;

@@ -425,3 +425,40 @@ Test(frames_opts, double_free_with_poison_still_names_the_double_free)
     poison_setup(8, F4K);
     expect_panic(double_free_poisoned, "not allocated");
 }
+
+/* ---- refills take the smallest free blocks first ---- */
+
+/* The frames 4 single allocations take after a 5-frame run, with caches
+ * of `cache` frames refilled 4 at a time (0: caches off), sorted. */
+static void four_after_a_run(unsigned cache, k23_paddr_t *v)
+{
+    k23_frames_config_t c = cfg(cache);
+    if (cache != 0)
+        c.cache_batch = 4;
+    k23_range_t r = {(uint64_t)(uintptr_t)ram, RAM};
+    cr_assert_eq(k23_frames_init(&fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_paddr_t run;
+    cr_assert_eq(k23_frames_alloc_contiguous(&fa, 5 * F4K, 0, &run), K23_OK);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(k23_frames_alloc_one(&fa, &v[i]), K23_OK);
+    cr_assert_eq(k23_frames_check(&fa), K23_OK);
+    for (int i = 1; i < 4; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            k23_paddr_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
+Test(frames_opts, refill_takes_the_frames_single_allocations_would)
+{
+    /* a refill takes its batch in one go, but from the smallest free
+     * blocks first, exactly as single allocations do: the leftovers of
+     * partly used blocks before a whole block is broken */
+    map_ram();
+    k23_paddr_t one[4], batch[4];
+    four_after_a_run(0, one);
+    four_after_a_run(8, batch);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(batch[i], one[i], "frame %d differs", i);
+}
