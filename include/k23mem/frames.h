@@ -12,7 +12,10 @@
  * arena keeps 9 bytes per frame plus one bit (a free bitmap) in a
  * bookkeeping area carved from the arena's own largest free piece and
  * reached through k23_port_phys_to_virt(); free frames themselves are never
- * read or written, so they need not even be mapped.
+ * read or written (unless poisoning is on), so they need not even be
+ * mapped. The per-CPU caches (one per CPU, k23_frames_config_t::cpus) and
+ * the optional per-frame information records are carved with the
+ * bookkeeping too.
  *
  * Locking: one lock guards every arena; each per-CPU cache has its own lock
  * (uncontended when the port pins the caller in a CPU-local section). Lock
