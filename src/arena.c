@@ -443,6 +443,20 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     uint64_t idx0 = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
 
+    if (n == 1) {
+        /* single frames (caches off, spills): no run loop */
+        uint8_t st = arena_byte(a, idx0);
+        if (K23_UNLIKELY(st != expect))
+            k23_arena_misuse_(st, false, pfn << frame_shift);
+        /* FREE first: if it merges into a block it does not head, the
+         * push below writes only the new head's byte */
+        k23_arena_set_state_(a, idx0, FRAME_FREE);
+        arena_free_block(a, pfn, 0, max_order);
+        a->bitmap[idx0 >> 3] &= (unsigned char)~(1u << (idx0 & 7));
+        a->free_frames++;
+        return;
+    }
+
     /* Check the whole range before changing anything. */
     k23_arena_expect_range_(a, pfn, n, expect, frame_shift);
 
@@ -454,11 +468,8 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
         arena_free_block(a, q, o, max_order);
         q += bs;
     }
-    if (n == 1)
-        a->bitmap[idx0 >> 3] &= (unsigned char)~(1u << (idx0 & 7));
-    else
-        k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx0,
-                               (size_t)n);
+    k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx0,
+                           (size_t)n);
     a->free_frames += n;
 }
 
