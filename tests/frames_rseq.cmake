@@ -19,3 +19,9 @@ if(K23_PORT_HOSTED AND TARGET test_frames_opts)
   set_tests_properties(test_frames_opts_no_rseq PROPERTIES LABELS "unit"
     ENVIRONMENT "K23MEM_NO_RSEQ=1;ASAN_OPTIONS=handle_segv=0")
 endif()
+# The same stress with poisoning, per-CPU statistics and per-frame records.
+if(TARGET stress_frames)
+  add_test(NAME stress_frames_opts COMMAND stress_frames)
+  set_tests_properties(stress_frames_opts PROPERTIES LABELS "unit;threads"
+    TIMEOUT 600 ENVIRONMENT "K23_STRESS_FRAMES_OPTS=1")
+endif()
