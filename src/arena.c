@@ -207,11 +207,13 @@ static void arena_free_block(k23_frames_arena_t *a, uint64_t pfn, unsigned o,
 /* ---- lifecycle ---- */
 
 void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
-                     uint64_t nframes, void *meta)
+                     uint64_t nframes, void *meta, k23_port_lock_t *lock)
 {
     uint64_t bytes = k23_arena_meta_bytes_(nframes);
     unsigned char *p = meta;
+    K23_ASSERT_INTERNAL(k23_port_lock_held(lock));
     k23_memzero_(a, sizeof(*a));
+    a->lock = lock;
     a->base_pfn = base_pfn;
     a->nframes = nframes;
     a->hole_frames = nframes;
@@ -231,6 +233,7 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
 void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
 {
     uint64_t idx = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
     K23_ASSERT_INTERNAL(arena_first_not(a, idx, n, FRAME_HOLE) == n);
     arena_set_states(a, idx, n, FRAME_RESERVED);
     a->hole_frames -= n;
@@ -242,6 +245,7 @@ void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                          unsigned max_order)
 {
     uint64_t idx = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
     if (n == 0)
         return;
     K23_ASSERT_INTERNAL(arena_first_not(a, idx, n, FRAME_HOLE) == n);
@@ -319,6 +323,7 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
                       uint64_t *out_pfn)
 {
     uint64_t end = arena_end(a);
+    K23_ARENA_LOCKED(a);
     if (n > a->free_frames || limit_pfn <= a->base_pfn)
         return false;
     unsigned k = arena_ceil_log2(n);
@@ -366,6 +371,33 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
     return true;
 }
 
+/* Single frames in bulk (cache refills): whole free blocks of the
+ * smallest order first, as single allocations would take them, so partly
+ * used areas are still filled before whole ones are broken; but a block
+ * is unlinked once and its frames marked as a run, not one by one. */
+unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
+                                  uint8_t st, uint64_t *pfns)
+{
+    unsigned got = 0;
+    K23_ARENA_LOCKED(a);
+    while (got < n && a->nonempty != 0) {
+        unsigned j = (unsigned)__builtin_ctz(a->nonempty);
+        uint32_t idx = a->free_head[j];
+        uint64_t pfn = a->base_pfn + idx;
+        arena_unlink(a, idx, j);
+        /* keep the lower part that fits, give back the upper halves */
+        while ((UINT64_C(1) << j) > n - got) {
+            j--;
+            arena_push(a, pfn + (UINT64_C(1) << j), j);
+        }
+        uint64_t bs = UINT64_C(1) << j;
+        arena_take(a, pfn, bs, st);
+        for (uint64_t i = 0; i < bs; i++)
+            pfns[got++] = pfn + i;
+    }
+    return got;
+}
+
 /* ---- free ---- */
 
 void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
@@ -389,13 +421,11 @@ void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
                    addr);
 }
 
-void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
-                     uint8_t expect, unsigned max_order,
-                     unsigned frame_shift)
+void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
+                             uint64_t n, uint8_t expect, unsigned frame_shift)
 {
     uint64_t idx0 = pfn - a->base_pfn;
-
-    /* Check the whole range before changing anything. */
+    K23_ARENA_LOCKED(a);
     uint64_t bad = arena_first_not(a, idx0, n, expect);
     if (bad != n) {
         bool partly = bad != 0;
@@ -404,6 +434,31 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
         k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), partly,
                           (pfn + bad) << frame_shift);
     }
+}
+
+void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                     uint8_t expect, unsigned max_order,
+                     unsigned frame_shift)
+{
+    uint64_t idx0 = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
+
+    if (n == 1) {
+        /* single frames (caches off, spills): no run loop */
+        uint8_t st = arena_byte(a, idx0);
+        if (K23_UNLIKELY(st != expect))
+            k23_arena_misuse_(st, false, pfn << frame_shift);
+        /* FREE first: if it merges into a block it does not head, the
+         * push below writes only the new head's byte */
+        k23_arena_set_state_(a, idx0, FRAME_FREE);
+        arena_free_block(a, pfn, 0, max_order);
+        a->bitmap[idx0 >> 3] &= (unsigned char)~(1u << (idx0 & 7));
+        a->free_frames++;
+        return;
+    }
+
+    /* Check the whole range before changing anything. */
+    k23_arena_expect_range_(a, pfn, n, expect, frame_shift);
 
     uint64_t end = pfn + n;
     for (uint64_t q = pfn; q < end;) {
@@ -413,11 +468,8 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
         arena_free_block(a, q, o, max_order);
         q += bs;
     }
-    if (n == 1)
-        a->bitmap[idx0 >> 3] &= (unsigned char)~(1u << (idx0 & 7));
-    else
-        k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx0,
-                               (size_t)n);
+    k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx0,
+                           (size_t)n);
     a->free_frames += n;
 }
 
@@ -442,6 +494,7 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
     uint64_t heads[K23_FRAMES_ORDER_LIMIT] = {0};
     uint64_t nfree = 0, nholes = 0, nres = 0, ncached = 0;
     uint64_t base = a->base_pfn, end = arena_end(a);
+    K23_ARENA_LOCKED(a);
 
     for (uint64_t i = 0; i < a->nframes;) {
         uint8_t raw = arena_byte(a, i);
@@ -544,5 +597,143 @@ int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
         a->usable_frames != a->nframes - nholes - nres)
         return arena_bad("usable frame counter wrong", base, frame_shift);
     *cached += ncached;
+    return K23_OK;
+}
+
+/* ---- geometry, counters, more operations ---- */
+
+unsigned k23_arena_max_order_(const k23_frames_arena_t *a,
+                              unsigned max_order)
+{
+    uint64_t end = arena_end(a);
+    for (unsigned o = max_order;; o--) {
+        uint64_t bs = UINT64_C(1) << o;
+        uint64_t s = (a->base_pfn + bs - 1) & ~(bs - 1);
+        if (s >= a->base_pfn && s < end && end - s >= bs)
+            return o;
+        if (o == 0)
+            return 0;
+    }
+}
+
+/* Bits set in a byte, without __builtin_popcount (which becomes a libgcc
+ * call on targets without a popcount instruction). */
+static unsigned arena_popcount8(unsigned x)
+{
+    x = x - ((x >> 1) & 0x55u);
+    x = (x & 0x33u) + ((x >> 2) & 0x33u);
+    return (x + (x >> 4)) & 0x0fu;
+}
+
+uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
+                               uint64_t limit_pfn)
+{
+    K23_ARENA_LOCKED(a);
+    if (limit_pfn <= a->base_pfn)
+        return 0;
+    if (limit_pfn - a->base_pfn >= a->nframes)
+        return a->free_frames;
+    uint64_t nbits = limit_pfn - a->base_pfn, busy = 0;
+    for (uint64_t j = 0; j < nbits / 8; j++)
+        busy += arena_popcount8(a->bitmap[j]);
+    for (uint64_t j = nbits & ~UINT64_C(7); j < nbits; j++)
+        busy += k23_bitmap_test(a->bitmap, (size_t)j);
+    return nbits - busy;
+}
+
+bool k23_arena_is_hole_(const k23_frames_arena_t *a, uint64_t pfn,
+                        uint64_t n)
+{
+    K23_ARENA_LOCKED(a);
+    return arena_first_not(a, pfn - a->base_pfn, n, FRAME_HOLE) == n;
+}
+
+int k23_arena_add_hole_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                        unsigned max_order, unsigned frame_shift)
+{
+    uint64_t idx = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
+    if (!k23_arena_is_hole_(a, pfn, n))
+        return K23_ERR_OVERLAP;
+    /* Hole -> handed out (its busy bit is already set), then the normal
+     * free path, which merges buddies. */
+    arena_set_states(a, idx, n, FRAME_ALLOCATED);
+    a->hole_frames -= n;
+    a->usable_frames += n;
+    k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, max_order, frame_shift);
+    return K23_OK;
+}
+
+void k23_arena_stats_add_(const k23_frames_arena_t *a,
+                          k23_frames_stats_t *s)
+{
+    K23_ARENA_LOCKED(a);
+    s->total_frames += a->usable_frames;
+    s->free_frames += a->free_frames;
+    s->hole_frames += a->hole_frames;
+    s->metadata_bytes += a->meta_bytes;
+    for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++)
+        s->free_blocks[o] += a->free_blocks[o];
+}
+
+void k23_arena_describe_(const k23_frames_arena_t *a, unsigned frame_shift,
+                         k23_frames_arena_info_t *out)
+{
+    out->range.base = a->base_pfn << frame_shift;
+    out->range.size = a->nframes << frame_shift;
+    out->bookkeeping.base = a->meta_pfn << frame_shift;
+    out->bookkeeping.size = a->meta_frames << frame_shift;
+    out->usable_frames = a->usable_frames;
+    out->hole_frames = a->hole_frames;
+    out->free_frames = a->free_frames;
+}
+
+bool k23_arena_check_mark_(k23_frames_arena_t *a, uint64_t pfn)
+{
+    uint64_t idx = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
+    if (k23_arena_state_(a, idx) != FRAME_CACHED)
+        return false;
+    k23_arena_set_state_(a, idx, FRAME_CHECK_MARK);
+    return true;
+}
+
+void k23_arena_check_unmark_(k23_frames_arena_t *a, uint64_t pfn)
+{
+    uint64_t idx = pfn - a->base_pfn;
+    K23_ARENA_LOCKED(a);
+    if (k23_arena_state_(a, idx) == FRAME_CHECK_MARK)
+        k23_arena_set_state_(a, idx, FRAME_CACHED);
+}
+
+/* ---- the set of arenas ---- */
+
+bool k23_arenas_alloc_(k23_frames_arena_t *v, unsigned n, uint64_t nframes,
+                       unsigned align, uint64_t limit_pfn,
+                       unsigned max_order, uint8_t st, unsigned *ai,
+                       uint64_t *pfn)
+{
+    for (unsigned i = n; i-- > 0;) {
+        if (k23_arena_alloc_(&v[i], nframes, align, limit_pfn, max_order, st,
+                             pfn)) {
+            *ai = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int k23_arenas_check_(const k23_frames_arena_t *v, unsigned n,
+                      unsigned max_order, unsigned frame_shift,
+                      uint64_t *cached)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (i + 1 < n && arena_end(&v[i]) > v[i + 1].base_pfn)
+            return arena_bad("arenas overlap or are unsorted", v[i].base_pfn,
+                             frame_shift);
+        int rc = k23_arena_check_(&v[i], max_order, frame_shift, cached);
+        if (rc != K23_OK)
+            return rc;
+    }
     return K23_OK;
 }

@@ -13,3 +13,15 @@ if(K23_PORT_HOSTED AND TARGET stress_frames)
   set_tests_properties(stress_frames_no_rseq PROPERTIES LABELS "unit"
     TIMEOUT 600 ENVIRONMENT "K23MEM_NO_RSEQ=1")
 endif()
+if(K23_PORT_HOSTED AND TARGET test_frames_opts)
+  add_test(NAME test_frames_opts_no_rseq
+    COMMAND test_frames_opts --jobs 2 --short-filename)
+  set_tests_properties(test_frames_opts_no_rseq PROPERTIES LABELS "unit"
+    ENVIRONMENT "K23MEM_NO_RSEQ=1;ASAN_OPTIONS=handle_segv=0")
+endif()
+# The same stress with poisoning, per-CPU statistics and per-frame records.
+if(TARGET stress_frames)
+  add_test(NAME stress_frames_opts COMMAND stress_frames)
+  set_tests_properties(stress_frames_opts PROPERTIES LABELS "unit;threads"
+    TIMEOUT 600 ENVIRONMENT "K23_STRESS_FRAMES_OPTS=1")
+endif()

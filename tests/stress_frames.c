@@ -5,7 +5,11 @@
  * free single frames through the per-CPU caches, runs and bulk batches,
  * and drain random CPUs' caches. Each frame carries its owner's tag while
  * allocated, so a frame handed out twice is noticed. Runs under
- * ThreadSanitizer (label "threads").
+ * ThreadSanitizer (label "threads"). With K23_STRESS_FRAMES_OPTS=1 the
+ * allocator also poisons free frames (every allocation checks the
+ * pattern), counts per-CPU statistics and keeps an 8-byte record per
+ * frame that each owner bumps; the per-CPU cached counts must add up to
+ * the global one at the end.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -22,6 +26,15 @@
 
 static k23_frames_t fa;
 static uint64_t ops_per_thread;
+static int opts; /* K23_STRESS_FRAMES_OPTS */
+
+/* With opts: the owner of frames [pa, pa + n frames) bumps their
+ * per-frame records (nobody else touches them meanwhile). */
+static void bump_info(k23_paddr_t pa, uint64_t n)
+{
+    for (uint64_t i = 0; opts && i < n; i++)
+        (*(uint64_t *)k23_frames_info(&fa, pa + i * F4K))++;
+}
 
 struct item {
     k23_paddr_t pa;
@@ -63,6 +76,7 @@ static void *worker(void *arg)
             uint64_t want = *(volatile uint64_t *)(uintptr_t)it.pa;
             if ((want >> 48) != id || !check_tag(it.pa, it.n, want))
                 bad_tags++;
+            bump_info(it.pa, it.n);
             if (it.n == 1)
                 k23_frames_free_one(&fa, it.pa);
             else if (k23_frames_free_contiguous(&fa, it.pa, it.n * F4K) !=
@@ -129,6 +143,11 @@ int main(void)
     k23_frames_config_default(&cfg, F4K);
     cfg.cache_frames = 16;
     cfg.cache_batch = 4;
+    env = getenv("K23_STRESS_FRAMES_OPTS");
+    opts = env != NULL && env[0] == '1';
+    cfg.poison = opts;
+    cfg.cpu_stats = opts;
+    cfg.info_size = opts ? 8 : 0;
     k23_range_t r = {(uint64_t)(uintptr_t)ram, size};
     STRESS_CHECK(k23_frames_init(&fa, &r, 1, &cfg, NULL, 0, NULL) == K23_OK,
                  "init");
@@ -146,6 +165,24 @@ int main(void)
     k23_frames_stats(&fa, &s1);
     STRESS_CHECK(s1.allocated_frames == 0, "%llu frames leaked",
                  (unsigned long long)s1.allocated_frames);
+    if (opts) {
+        uint64_t cached = 0, bumps = 0;
+        for (unsigned i = 0; i < fa.ncaches; i++) {
+            k23_frames_cpu_stats_t cs;
+            STRESS_CHECK(k23_frames_cpu_stats(&fa, i, &cs) == K23_OK,
+                         "cpu_stats");
+            cached += cs.cached;
+        }
+        STRESS_CHECK(cached == s1.cached_frames,
+                     "per-CPU cached %llu, global %llu",
+                     (unsigned long long)cached,
+                     (unsigned long long)s1.cached_frames);
+        for (uint64_t f = 0; f < size / F4K; f++) {
+            uint64_t *rec = k23_frames_info(&fa, r.base + f * F4K);
+            bumps += rec != NULL ? *rec : 0;
+        }
+        STRESS_CHECK(bumps > 0, "no per-frame record was bumped");
+    }
     k23_frames_drain_all(&fa);
     k23_frames_stats(&fa, &s1);
     STRESS_CHECK(s1.free_frames == s0.free_frames && s1.cached_frames == 0,

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: " PROG " [--page-size SIZE] [--exclude START-END]... "
-            "[--kv] [--svg FILE] FILE.dtb\n"
+            "[--cpus N] [--kv] [--svg FILE] FILE.dtb\n"
             "\n"
             "Print the physical memory map a device-tree blob describes: the "
             "RAM,\nwhat is taken out of it and why, the free regions "
@@ -46,6 +46,11 @@ static void usage(FILE *f)
             "suffixes)\n"
             "  --exclude START-END  also take out [START, END), e.g. the "
             "kernel image\n"
+            "  --cpus N             plan the per-CPU caches of N CPUs "
+            "(default 1;\n"
+            "                       they are carved with the first "
+            "arena's bookkeeping;\n"
+            "                       0: caches off)\n"
             "  --kv                 print only 'free 0x<start> 0x<end>' "
             "lines\n"
             "  --svg FILE           also draw the map as an SVG picture\n"
@@ -123,6 +128,8 @@ struct ctx {
     void *blob;
     size_t blob_size;
     uint64_t page;
+    unsigned cpus;              /* per-CPU caches the plan carves */
+    bool cpus_given;            /* --cpus (else 1) */
     k23_fdt_memmap_t map;
     k23_range_t *excl;
     size_t nexcl;
@@ -928,6 +935,17 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--kv") == 0) {
             kv = true;
+        } else if (strcmp(a, "--cpus") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' ||
+                n > K23_FRAMES_CPU_LIMIT) {
+                fprintf(stderr, PROG ": --cpus %s: want 0 to %u\n", argv[i],
+                        (unsigned)K23_FRAMES_CPU_LIMIT);
+                return 2;
+            }
+            c->cpus = (unsigned)n;
+            c->cpus_given = true;
         } else if (strcmp(a, "--page-size") == 0 && i + 1 < argc) {
             uint64_t p;
             if (memmap_parse_page_size(argv[++i], K23_FDT_PAGE_LOG2_MAX,
@@ -1034,6 +1052,10 @@ static int memmap_main(struct ctx *c, int argc, char **argv)
 
     /* The frame allocator's plan, with its defaults for this frame size. */
     c->frames_ok = k23_frames_config_default(&c->fcfg, c->page) == K23_OK;
+    /* the target's CPU count, not this host's; 0: caches off */
+    c->fcfg.cpus = c->cpus_given ? c->cpus : 1;
+    if (c->fcfg.cpus == 0)
+        c->fcfg.cache_frames = 0;
     if (c->frames_ok) {
         const k23_range_t *fr = c->map.free;
         size_t nf = c->map.free_count;

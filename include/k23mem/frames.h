@@ -12,7 +12,10 @@
  * arena keeps 9 bytes per frame plus one bit (a free bitmap) in a
  * bookkeeping area carved from the arena's own largest free piece and
  * reached through k23_port_phys_to_virt(); free frames themselves are never
- * read or written, so they need not even be mapped.
+ * read or written (unless poisoning is on), so they need not even be
+ * mapped. The per-CPU caches (one per CPU, k23_frames_config_t::cpus) and
+ * the optional per-frame information records are carved with the
+ * bookkeeping too.
  *
  * Locking: one lock guards every arena; each per-CPU cache has its own lock
  * (uncontended when the port pins the caller in a CPU-local section). Lock
@@ -42,10 +45,22 @@ extern "C" {
 
 /** Most arenas one allocator manages. */
 #define K23_FRAMES_MAX_ARENAS 32
-/** Most per-CPU caches. Under the caches' locks a CPU id past the last
- *  cache uses cache (id % count); on the port's CPU-local fast path such
- *  a CPU has no cache and goes to the arenas. */
+/** Most per-CPU caches of 0.1, where k23_frames_t held them (kept for
+ *  source compatibility; caches are now carved at init for
+ *  k23_frames_config_t::cpus CPUs, up to #K23_FRAMES_CPU_LIMIT). Under the
+ *  caches' locks a CPU id past the last cache uses cache (id % count); on
+ *  the port's CPU-local fast path such a CPU has no cache and goes to the
+ *  arenas. */
 #define K23_FRAMES_MAX_CPUS 64
+/** Most per-CPU caches one allocator carves; CPU ids are folded onto the
+ *  caches (id % count). */
+#define K23_FRAMES_CPU_LIMIT 4096
+/** Largest per-frame information record, bytes
+ *  (k23_frames_config_t::info_size). */
+#define K23_FRAMES_INFO_MAX 256
+/** The byte freed frames are filled with when poisoning is on
+ *  (k23_frames_config_t::poison). */
+#define K23_FRAMES_POISON_BYTE 0xaau
 /** Most frames one per-CPU cache holds. */
 #define K23_FRAMES_CACHE_MAX 64
 /** Number of buddy orders supported: max_order < this. */
@@ -104,6 +119,25 @@ typedef struct k23_frames_config {
      *  describes (init writes bookkeeping there while it reads the copy). */
     k23_range_t *sort_scratch;
     size_t sort_scratch_cap;   /**< entries of @c sort_scratch */
+    /** Per-frame information: bytes of a caller-defined record for every
+     *  frame (a reference count, flags), carved with each arena's
+     *  bookkeeping and zeroed at init; k23_frames_info() finds a frame's
+     *  record. 0 (the default) turns it off and costs nothing.
+     *  <= #K23_FRAMES_INFO_MAX. */
+    unsigned info_size;
+    /** Per-CPU caches to carve (with the first arena's bookkeeping) when
+     *  caches are on; 0 (the default) asks k23_port_cpu_count() at init
+     *  (and in k23_frames_plan()). <= #K23_FRAMES_CPU_LIMIT. */
+    unsigned cpus;
+    /** Debug: fill every free frame with #K23_FRAMES_POISON_BYTE (at init,
+     *  on every free, when memory is added) and check the pattern on every
+     *  allocation, panicking naming the frame when a byte changed (a write
+     *  after free). Free frames must then be mapped. Off by default. */
+    bool poison;
+    /** Count per-CPU cache hits, refills and drains
+     *  (k23_frames_cpu_stats()). Off by default: the single-arena cache
+     *  hits then take their shortest path. */
+    bool cpu_stats;
 } k23_frames_config_t;
 
 /** One arena: a frame-aligned physical range with its buddy free lists.
@@ -125,6 +159,10 @@ typedef struct k23_frames_arena {
     uint32_t nonempty;         /**< bit o set: free list o is not empty */
     uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
     uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< blocks on each list */
+    k23_port_lock_t *lock;     /**< the lock that guards this arena */
+    unsigned char *info;       /**< per-frame information records
+                                *   (k23_frames_config_t::info_size each),
+                                *   nframes of them, or NULL */
 } k23_frames_arena_t;
 
 /** A per-CPU cache of single frames (LIFO). Private. The header comes
@@ -139,6 +177,11 @@ typedef struct k23_frames_pcpu {
                                 *   bits */
     k23_port_lock_t lock;      /**< guards this cache, or with the port's
                                 *   fast path, serialises its fences */
+    uint64_t hits;             /**< allocations served by this cache
+                                *   (counted with cpu_stats) */
+    uint64_t refills;          /**< refills from the arenas (cpu_stats) */
+    uint64_t drains;           /**< drains and spills back to the arenas
+                                *   (cpu_stats) */
 } K23_FRAMES_CACHE_ALIGNED_ k23_frames_pcpu_t;
 
 /** The frame allocator. The caller provides the storage (static or
@@ -162,7 +205,10 @@ typedef struct k23_frames {
                                 *   fast_state + n * entry size */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS] K23_GUARDED_BY(lock); /**< the arenas */
-    k23_frames_pcpu_t caches[K23_FRAMES_MAX_CPUS];    /**< per-CPU caches */
+    k23_frames_pcpu_t *caches; /**< ncaches per-CPU caches, carved at the
+                                *   start of the first arena's bookkeeping */
+    uint64_t extra_meta_bytes; /**< bookkeeping beyond the arenas' own:
+                                *   the caches and per-frame information */
 } k23_frames_t;
 
 /** A request for k23_frames_alloc(). */
@@ -186,6 +232,14 @@ typedef struct k23_frames_stats {
     uint64_t metadata_bytes;   /**< bookkeeping bytes in use over all arenas */
     uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< free blocks per order */
 } k23_frames_stats_t;
+
+/** One CPU's cache, as k23_frames_cpu_stats() reports it. */
+typedef struct k23_frames_cpu_stats {
+    uint64_t cached;           /**< frames in the cache now (exact) */
+    uint64_t hits;             /**< allocations it served without a refill */
+    uint64_t refills;          /**< batches taken from the arenas */
+    uint64_t drains;           /**< batches given back (full cache, drain) */
+} k23_frames_cpu_stats_t;
 
 /** What k23_frames_arena_info() reports about one arena. */
 typedef struct k23_frames_arena_info {
@@ -498,6 +552,39 @@ K23_API uint64_t k23_frames_max_alignment(const k23_frames_t *fa);
  * @context Any context that may take the allocator's locks.
  */
 K23_API int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out);
+
+/**
+ * One CPU's cache: frames held now and, when the allocator was built with
+ * k23_frames_config_t::cpu_stats, its hits, refills and drains since init
+ * (0 otherwise). Each is exact for the CPU whose cache did the work; a
+ * thread preempted and moved between a cache step and its count is
+ * counted on the CPU it landed on (the sums over CPUs are always exact).
+ * @param[in,out] fa   allocator (the cache's lock is taken)
+ * @param[in]     cpu  CPU id as from k23_port_cpu_id(); folded onto the
+ *                     caches as everywhere
+ * @param[out]    out  filled; untouched on error
+ * @retval K23_OK         filled
+ * @retval K23_ERR_INVAL  NULL or never initialised @p fa, NULL @p out, or
+ *                        caches are off
+ * @context Any context that may take the allocator's locks.
+ */
+K23_API int k23_frames_cpu_stats(k23_frames_t *fa, unsigned cpu,
+                                 k23_frames_cpu_stats_t *out);
+
+/**
+ * The per-frame information record of the frame at @p pa
+ * (k23_frames_config_t::info_size bytes, zeroed at init, never touched
+ * by the allocator afterwards, whatever the frame's state). The record of
+ * a run's first frame is the run's if the caller wants one per run.
+ * @param[in] fa  an initialized allocator
+ * @param[in] pa  any address inside a frame of an arena
+ * @return the record, aligned to the largest power of two (up to 8)
+ *         dividing info_size; NULL when per-frame information is off or
+ *         @p pa is in no arena
+ * @context Any; O(log arenas), no lock. Panics on a NULL or never
+ *          initialised @p fa.
+ */
+K23_API void *k23_frames_info(const k23_frames_t *fa, k23_paddr_t pa);
 
 /**
  * Describe arena @p i (arenas are sorted by address).

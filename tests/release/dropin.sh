@@ -99,7 +99,7 @@ cmake -S "$src" -B "$scratch/core" -DK23_CORE_ONLY=ON -DK23_PORT_DIR="$port" \
 cmake --build "$scratch/core" -j2 >>"$log"
 archive="$scratch/core/libk23mem.a"
 members="$(${cross}ar t "$archive" | sed 's/\.c\.obj$//; s/\.c\.o$//' | sort | tr '\n' ' ')"
-want="arena bitmap error frames frames_plan kmem libc pcpu_locked range version "
+want="arena bitmap error frames frames_pcpu frames_plan frames_select kmem libc pcpu_locked range version "
 [ "$members" = "$want" ] || fail "core-only archive holds: $members (want: $want)"
 hooks="$(${cross}nm -g --defined-only "$archive" | awk '$3 ~ /^k23_port_/ && $3 !~ /^k23_port_pcpu_/ {print $3}')"
 [ -z "$hooks" ] || fail "core-only archive defines port hooks: $hooks"
