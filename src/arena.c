@@ -488,116 +488,164 @@ static int arena_bad(const char *what, uint64_t pfn, unsigned frame_shift)
     return K23_ERR_CORRUPT;
 }
 
-int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
-                     unsigned frame_shift, uint64_t *cached)
-{
-    uint64_t heads[K23_FRAMES_ORDER_LIMIT] = {0};
-    uint64_t nfree = 0, nholes = 0, nres = 0, ncached = 0;
-    uint64_t base = a->base_pfn, end = arena_end(a);
-    K23_ARENA_LOCKED(a);
+/* What the state walk of k23_arena_check_() counts. */
+struct arena_tally {
+    uint64_t heads[K23_FRAMES_ORDER_LIMIT]; /* free blocks per order */
+    uint64_t free, holes, reserved, cached;  /* frames */
+};
 
+/* The free block whose head is frame i: its order, alignment, extent,
+ * frames and bitmap bits, and that its buddy is not a free block of the
+ * same order. Adds it to t; *size is its frames. */
+static int arena_check_free_block(const k23_frames_arena_t *a, uint64_t i,
+                                  unsigned max_order, unsigned frame_shift,
+                                  struct arena_tally *t, uint64_t *size)
+{
+    uint64_t base = a->base_pfn, pfn = base + i;
+    unsigned o = k23_arena_order_(a, i);
+    if (o > max_order)
+        return arena_bad("free block order too large", pfn, frame_shift);
+    uint64_t bs = UINT64_C(1) << o;
+    if ((pfn & (bs - 1)) != 0)
+        return arena_bad("free block misaligned", pfn, frame_shift);
+    if (bs > a->nframes - i)
+        return arena_bad("free block past arena end", pfn, frame_shift);
+    for (uint64_t j = 0; j < bs; j++) {
+        if (j != 0 && arena_byte(a, i + j) != FRAME_FREE)
+            return arena_bad("frame inside free block not free", pfn + j,
+                             frame_shift);
+        if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
+            return arena_bad("free frame marked busy in bitmap", pfn + j,
+                             frame_shift);
+    }
+    if (o < max_order) {
+        uint64_t b = pfn ^ bs;
+        if (b >= base && b < arena_end(a) &&
+            k23_arena_state_(a, b - base) == FRAME_FREE_HEAD &&
+            k23_arena_order_(a, b - base) == o)
+            return arena_bad("free buddies not coalesced", pfn, frame_shift);
+    }
+    t->heads[o]++;
+    t->free += bs;
+    *size = bs;
+    return K23_OK;
+}
+
+/* A frame outside the free blocks: a known busy state, counted, with its
+ * bitmap bit set. */
+static int arena_check_busy_frame(const k23_frames_arena_t *a, uint64_t i,
+                                  uint8_t st, unsigned frame_shift,
+                                  struct arena_tally *t)
+{
+    uint64_t pfn = a->base_pfn + i;
+    switch (st) {
+    case FRAME_HOLE:
+        t->holes++;
+        break;
+    case FRAME_RESERVED:
+        t->reserved++;
+        break;
+    case FRAME_ALLOCATED:
+        break;
+    case FRAME_CACHED:
+        t->cached++;
+        break;
+    case FRAME_FREE:
+        return arena_bad("free frame outside any free block", pfn,
+                         frame_shift);
+    default:
+        return arena_bad("frame in unknown state", pfn, frame_shift);
+    }
+    if (!k23_bitmap_test(a->bitmap, (size_t)i))
+        return arena_bad("busy frame marked free in bitmap", pfn,
+                         frame_shift);
+    return K23_OK;
+}
+
+/* Every frame's state byte and bitmap bit, in address order. */
+static int arena_check_states(const k23_frames_arena_t *a, unsigned max_order,
+                              unsigned frame_shift, struct arena_tally *t)
+{
     for (uint64_t i = 0; i < a->nframes;) {
         uint8_t raw = arena_byte(a, i);
         uint8_t st = raw & FRAME_STATE_MASK;
         if (st != FRAME_FREE_HEAD && raw != st)
-            return arena_bad("frame in unknown state", base + i,
+            return arena_bad("frame in unknown state", a->base_pfn + i,
                              frame_shift);
-        bool bit = k23_bitmap_test(a->bitmap, (size_t)i);
-        uint64_t pfn = base + i;
-        if (st == FRAME_FREE_HEAD) {
-            unsigned o = k23_arena_order_(a, i);
-            if (o > max_order)
-                return arena_bad("free block order too large", pfn,
-                                 frame_shift);
-            uint64_t bs = UINT64_C(1) << o;
-            if ((pfn & (bs - 1)) != 0)
-                return arena_bad("free block misaligned", pfn, frame_shift);
-            if (bs > a->nframes - i)
-                return arena_bad("free block past arena end", pfn,
-                                 frame_shift);
-            if (bit)
-                return arena_bad("free frame marked busy in bitmap", pfn,
-                                 frame_shift);
-            for (uint64_t j = 1; j < bs; j++) {
-                if (arena_byte(a, i + j) != FRAME_FREE)
-                    return arena_bad("frame inside free block not free",
-                                     pfn + j, frame_shift);
-                if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
-                    return arena_bad("free frame marked busy in bitmap",
-                                     pfn + j, frame_shift);
-            }
-            if (o < max_order) {
-                uint64_t b = pfn ^ bs;
-                if (b >= base && b < end &&
-                    k23_arena_state_(a, b - base) == FRAME_FREE_HEAD &&
-                    k23_arena_order_(a, b - base) == o)
-                    return arena_bad("free buddies not coalesced", pfn,
-                                     frame_shift);
-            }
-            heads[o]++;
-            nfree += bs;
-            i += bs;
-            continue;
-        }
-        switch (st) {
-        case FRAME_HOLE:
-            nholes++;
-            break;
-        case FRAME_RESERVED:
-            nres++;
-            break;
-        case FRAME_ALLOCATED:
-            break;
-        case FRAME_CACHED:
-            ncached++;
-            break;
-        case FRAME_FREE:
-            return arena_bad("free frame outside any free block", pfn,
-                             frame_shift);
-        default:
-            return arena_bad("frame in unknown state", pfn, frame_shift);
-        }
-        if (!bit)
-            return arena_bad("busy frame marked free in bitmap", pfn,
-                             frame_shift);
-        i++;
+        uint64_t step = 1;
+        int rc = st == FRAME_FREE_HEAD
+                     ? arena_check_free_block(a, i, max_order, frame_shift,
+                                              t, &step)
+                     : arena_check_busy_frame(a, i, st, frame_shift, t);
+        if (rc != K23_OK)
+            return rc;
+        i += step;
     }
-
-    for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++) {
-        uint64_t count = 0;
-        uint32_t prev = K23_ARENA_NIL;
-        for (uint32_t idx = a->free_head[o]; idx != K23_ARENA_NIL;
-             idx = a->meta[idx].next) {
-            if (idx >= a->nframes)
-                return arena_bad("free list link out of range", base,
-                                 frame_shift);
-            if (k23_arena_state_(a, idx) != FRAME_FREE_HEAD ||
-                k23_arena_order_(a, idx) != o)
-                return arena_bad("free list entry is not a free head of "
-                                 "its order", base + idx, frame_shift);
-            if (a->meta[idx].prev != prev)
-                return arena_bad("free list back link broken", base + idx,
-                                 frame_shift);
-            prev = idx;
-            if (++count > heads[o])
-                return arena_bad("free list longer than its free blocks",
-                                 base + idx, frame_shift);
-        }
-        if (count != heads[o] || count != a->free_blocks[o])
-            return arena_bad("free block count disagrees with list", base,
-                             frame_shift);
-        if (((a->nonempty >> o) & 1u) != (count != 0))
-            return arena_bad("non-empty list mask wrong", base, frame_shift);
-    }
-    if (nfree != a->free_frames)
-        return arena_bad("free frame counter wrong", base, frame_shift);
-    if (nholes != a->hole_frames)
-        return arena_bad("hole counter wrong", base, frame_shift);
-    if (nres != a->meta_frames ||
-        a->usable_frames != a->nframes - nholes - nres)
-        return arena_bad("usable frame counter wrong", base, frame_shift);
-    *cached += ncached;
     return K23_OK;
+}
+
+/* The free list of order o: links in range and consistent both ways,
+ * exactly the free heads of that order the walk found, the per-order
+ * count and the non-empty mask agreeing. */
+static int arena_check_list(const k23_frames_arena_t *a, unsigned o,
+                            unsigned frame_shift, const struct arena_tally *t)
+{
+    uint64_t base = a->base_pfn, count = 0;
+    uint32_t prev = K23_ARENA_NIL;
+    for (uint32_t idx = a->free_head[o]; idx != K23_ARENA_NIL;
+         idx = a->meta[idx].next) {
+        if (idx >= a->nframes)
+            return arena_bad("free list link out of range", base,
+                             frame_shift);
+        if (k23_arena_state_(a, idx) != FRAME_FREE_HEAD ||
+            k23_arena_order_(a, idx) != o)
+            return arena_bad("free list entry is not a free head of "
+                             "its order", base + idx, frame_shift);
+        if (a->meta[idx].prev != prev)
+            return arena_bad("free list back link broken", base + idx,
+                             frame_shift);
+        prev = idx;
+        if (++count > t->heads[o])
+            return arena_bad("free list longer than its free blocks",
+                             base + idx, frame_shift);
+    }
+    if (count != t->heads[o] || count != a->free_blocks[o])
+        return arena_bad("free block count disagrees with list", base,
+                         frame_shift);
+    if (((a->nonempty >> o) & 1u) != (count != 0))
+        return arena_bad("non-empty list mask wrong", base, frame_shift);
+    return K23_OK;
+}
+
+/* The arena's counters against what the walk counted. */
+static int arena_check_counters(const k23_frames_arena_t *a,
+                                unsigned frame_shift,
+                                const struct arena_tally *t)
+{
+    uint64_t base = a->base_pfn;
+    if (t->free != a->free_frames)
+        return arena_bad("free frame counter wrong", base, frame_shift);
+    if (t->holes != a->hole_frames)
+        return arena_bad("hole counter wrong", base, frame_shift);
+    if (t->reserved != a->meta_frames ||
+        a->usable_frames != a->nframes - t->holes - t->reserved)
+        return arena_bad("usable frame counter wrong", base, frame_shift);
+    return K23_OK;
+}
+
+int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
+                     unsigned frame_shift, uint64_t *cached)
+{
+    struct arena_tally t = {{0}, 0, 0, 0, 0};
+    K23_ARENA_LOCKED(a);
+    int rc = arena_check_states(a, max_order, frame_shift, &t);
+    for (unsigned o = 0; rc == K23_OK && o < K23_FRAMES_ORDER_LIMIT; o++)
+        rc = arena_check_list(a, o, frame_shift, &t);
+    if (rc == K23_OK)
+        rc = arena_check_counters(a, frame_shift, &t);
+    if (rc == K23_OK)
+        *cached += t.cached;
+    return rc;
 }
 
 /* ---- geometry, counters, more operations ---- */
