@@ -99,6 +99,7 @@ typedef struct k23_aspace_region {
 
 /** An address space. Caller storage; fields are private. */
 typedef struct k23_aspace {
+    /** @cond K23_PRIVATE */
     /* Constant after k23_aspace_create() */
     uint32_t magic;             /**< initialised marker */
     uint64_t lo;                /**< first address of the window */
@@ -118,6 +119,7 @@ typedef struct k23_aspace {
     uint64_t record_frames;     /**< frames of region records and index nodes */
     uint64_t vm_bytes;          /**< bytes in #K23_ASPACE_VM regions */
     k23_pt_flush_t vm_flush;    /**< the VM hooks' own flush object */
+    /** @endcond */
 } k23_aspace_t;
 
 /** What to create at k23_aspace_reserve(). */

@@ -187,6 +187,7 @@ typedef struct k23_frames_pcpu {
 /** The frame allocator. The caller provides the storage (static or
  *  otherwise) and calls k23_frames_init(). Fields are private. */
 typedef struct k23_frames {
+    /** @cond K23_PRIVATE */
     k23_port_lock_t lock;      /**< guards every arena */
     k23_frames_config_t cfg;   /**< configuration in use */
     unsigned frame_shift;      /**< log2(frame_size) */
@@ -209,6 +210,7 @@ typedef struct k23_frames {
                                 *   start of the first arena's bookkeeping */
     uint64_t extra_meta_bytes; /**< bookkeeping beyond the arenas' own:
                                 *   the caches and per-frame information */
+    /** @endcond */
 } k23_frames_t;
 
 /** A request for k23_frames_alloc(). */

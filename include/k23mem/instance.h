@@ -244,10 +244,12 @@ typedef struct k23_ondemand_stats {
 
 /** State of an on-demand allocator; treat as opaque. */
 typedef struct k23_ondemand {
+    /** @cond K23_PRIVATE */
     k23_ondemand_config_t config; /**< settings (defaults filled in) */
     size_t page_size;             /**< host page size, bytes */
     size_t granularity;           /**< host reservation alignment, bytes */
     k23_ondemand_stats_t stats;   /**< updated atomically */
+    /** @endcond */
 } k23_ondemand_t;
 
 /* ---- lifecycle ---- */

@@ -91,6 +91,7 @@ typedef struct k23_kmem_config {
 /** The object-cache layer over one frame allocator. The caller provides
  *  the storage and calls k23_kmem_init(). Fields are private. */
 typedef struct k23_kmem {
+    /** @cond K23_PRIVATE */
     uint64_t magic;            /**< set by init, cleared by destroy */
     /* What k23_kmalloc() and k23_kfree() read on a cache hit, together. */
     uintptr_t map_vlo;         /**< virtual address of @c lo when the direct
@@ -124,6 +125,7 @@ typedef struct k23_kmem {
     unsigned large_nbuckets;   /**< a power of two */
     uint64_t large_count K23_GUARDED_BY(lock); /**< live large allocations */
     uint64_t large_bytes K23_GUARDED_BY(lock); /**< bytes of frames they hold */
+    /** @endcond */
 } k23_kmem_t;
 
 /** What k23_kmem_cache_stats() reports; exact at the moment it is taken. */

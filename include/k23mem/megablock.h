@@ -110,6 +110,7 @@ typedef struct k23_mblock_stats {
  * Metadata (the bitmaps) lives in caller-provided memory.
  */
 typedef struct k23_mblock {
+    /** @cond K23_PRIVATE */
     uintptr_t base;          /**< address of megablock 0; multiple of the size */
     size_t nmblocks;         /**< megablocks in the window [base, base + n << shift) */
     unsigned shift;          /**< log2 of the megablock size, >= 16 */
@@ -121,6 +122,7 @@ typedef struct k23_mblock {
     k23_mblock_source_t src; /**< where memory comes from */
     k23_mblock_stats_t stats K23_GUARDED_BY(lock); /**< counters */
     k23_port_lock_t lock;    /**< serialises every operation */
+    /** @endcond */
 } k23_mblock_t;
 
 /* ---- lifecycle ---- */

@@ -164,12 +164,14 @@ typedef struct k23_pt_frame_source {
 
 /** A page table. Fields are private; read them through the functions. */
 typedef struct k23_pt {
+    /** @cond K23_PRIVATE */
     const k23_pt_format_t *fmt; /**< its format */
     k23_pt_frame_source_t src;  /**< table frames come from and go back here */
     k23_paddr_t root;           /**< root table */
     uint32_t asid;              /**< address-space id for activate and flushes */
     bool owns_root;             /**< false when adopted: destroy keeps the root */
     uint64_t tables;            /**< table frames in the tree, root included */
+    /** @endcond */
 } k23_pt_t;
 
 /** Most addresses a flush object records before it falls back to

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 # The Doxygen reference carries the guides and leaves private structures
 # out: generated from the build tree's Doxyfile into a scratch folder, its
-# main page must link a page for every guide (docs/*.md), and no structure
-# whose comment in an installed header says "Private." may have a page.
+# main page must link a page for every guide (docs/*.md), no structure
+# whose comment in an installed header says "Private." may have a page, and
+# a caller-storage structure whose comment says its fields are private (or
+# that it is opaque) keeps its page but lists no field.
 # Usage: docs_reference.sh DOXYFILE SOURCE_DIR SCRATCH_DIR
 set -euo pipefail
 doxyfile="$1"; src="$2"; scratch="$3"
@@ -33,5 +35,30 @@ for s in $private; do
     page="struct${s//_/__}.html"
     [ ! -f "$html/$page" ] || fail "private structure $s is in the reference ($page)"
 done
+# Structures whose fields are private: the struct opened on the line right
+# after a doc comment saying "fields are private" or "opaque". Those named
+# in EXCLUDE_SYMBOLS have no page at all; every other one has a page (the
+# caller declares the storage) without a field list.
+hidden=$(awk '/\/\*\*/ && !/\/\*\*</ {doc = ""; indoc = 1}
+              indoc {doc = doc " " tolower($0)}
+              indoc && /\*\// {indoc = 0; ended = NR; next}
+              ended == NR - 1 && doc ~ /fields are private|opaque/ &&
+                  match($0, /^(typedef )?struct k23_[a-z0-9_]+ *\{/) {
+                  sub(/^(typedef )?struct /, ""); sub(/ *\{.*/, ""); print }' \
+             "$src"/include/k23mem/*.h | sort -u)
+excluded=" $(sed -n '/^EXCLUDE_SYMBOLS/,/[^\\]$/p' "$doxyfile" |
+             sed 's/^EXCLUDE_SYMBOLS *=//; s/\\$//' | tr '\n' ' ') "
+checked=""
+for s in $hidden; do
+    page="struct${s//_/__}.html"
+    case "$excluded" in *" $s "*) continue ;; esac
+    if [ ! -f "$html/$page" ]; then
+        fail "structure $s with private fields has no page ($page)"
+    elif grep -q 'id="pub-attribs"\|class="memItemRight"' "$html/$page"; then
+        fail "structure $s lists its private fields in the reference ($page)"
+    fi
+    checked="$checked $s"
+done
+[ -n "$checked" ] || fail "found no structure documented with private fields (the pattern broke?)"
 [ "$fails" -eq 0 ] || exit 1
-echo "docs reference: $guides guides linked from the main page; private structures left out: $(echo $private)"
+echo "docs reference: $guides guides linked from the main page; private structures left out: $(echo $private); private fields left out of:$checked"
