@@ -110,6 +110,7 @@ typedef struct k23_memory {
     uint8_t page_size_log2; /**< as in the descriptor */
     bool shared;            /**< as in the descriptor */
     bool live;              /**< allocated and not yet deallocated (double-free check) */
+    /** @cond K23_PRIVATE */
     uint32_t slot;          /**< private: pool slot or #K23_INSTANCE_NO_SLOT */
     uint32_t stripe;        /**< private: pool stripe of the slot */
     uint64_t generation;    /**< private: pool slot generation (stale-handle check) */
@@ -123,6 +124,7 @@ typedef struct k23_memory {
      *  @param new_committed  new accessible bytes from base, host pages */
     int (*commit)(void *ctx, struct k23_memory *mem, size_t new_committed);
     void *commit_ctx;       /**< private: passed to commit */
+    /** @endcond */
 } k23_memory_t;
 
 /**
@@ -138,9 +140,11 @@ typedef struct k23_table {
     size_t committed;      /**< accessible bytes from elements (host pages) */
     uint32_t element_size; /**< bytes per element */
     bool live;             /**< allocated and not yet deallocated */
+    /** @cond K23_PRIVATE */
     uint32_t slot;         /**< private: pool slot or #K23_INSTANCE_NO_SLOT */
     void *mapping;         /**< private: start of the reservation, NULL if none */
     size_t mapping_size;   /**< private: bytes of the reservation */
+    /** @endcond */
 } k23_table_t;
 
 /**

@@ -124,8 +124,10 @@ typedef struct k23_mempool_memory {
     size_t size;     /**< bytes accessible read-write from base (a page multiple) */
     size_t capacity; /**< most bytes the memory may grow to: the layout's max_memory_bytes */
     unsigned stripe; /**< stripe of the slot, index % num_stripes */
+    /** @cond K23_PRIVATE */
     uint64_t generation; /**< private: which allocation of the slot this is;
                           *   a handle kept past its free does not match */
+    /** @endcond */
 } k23_mempool_memory_t;
 
 /** Counters of a pool. */

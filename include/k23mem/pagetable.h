@@ -181,7 +181,9 @@ typedef struct k23_pt {
 /** Pending TLB invalidation. Caller-owned; k23_pt_flush_init() before use,
  *  k23_pt_flush() to carry it out, k23_pt_flush_fini() when done. */
 typedef struct k23_pt_flush {
+    /** @cond K23_PRIVATE */
     uint32_t magic;        /**< private: initialised marker */
+    /** @endcond */
     uint32_t asid;         /**< ASID whose entries these are */
     unsigned arch;         /**< K23_PT_ARCH_* of the recorded entries (0: none yet) */
     uint32_t n;            /**< addresses recorded in @c va */

@@ -60,5 +60,26 @@ for s in $hidden; do
     checked="$checked $s"
 done
 [ -n "$checked" ] || fail "found no structure documented with private fields (the pattern broke?)"
+# Single fields documented "private:" inside an otherwise public structure:
+# "struct field" for each, the field named on the line of its "/**<
+# private:" comment or on the declaration after a "/** Private:" block.
+fields=$(awk 'match($0, /^(typedef )?struct k23_[a-z0-9_]+ *\{/) {
+                  s = $0; sub(/^(typedef )?struct /, "", s); sub(/ *\{.*/, "", s) }
+              /^}/ { s = "" }
+              function name(line) { sub(/[;\[].*/, "", line); sub(/\).*/, "", line)
+                                    sub(/.*[ *(]/, "", line); return line }
+              s != "" && /\/\*\*< *private:/ { print s, name($0) }
+              s != "" && /^ *\/\*\* *Private:/ { want = 1 }
+              want && /;/ && !/^ *\*/ && !/\/\*\*/ { print s, name($0); want = 0 }' \
+             "$src"/include/k23mem/*.h)
+[ -n "$fields" ] || fail "found no field documented as private (the pattern broke?)"
+nfields=0
+while read -r s f; do
+    page="struct${s//_/__}.html"
+    nfields=$((nfields + 1))
+    [ -f "$html/$page" ] || { fail "structure $s has no page ($page)"; continue; }
+    ! grep -Eq "class=\"memItemRight\"[^>]*>(<b>|<a [^>]*>)$f(</b>|</a>)" "$html/$page" ||
+        fail "private field $s.$f is in the reference ($page)"
+done <<<"$fields"
 [ "$fails" -eq 0 ] || exit 1
-echo "docs reference: $guides guides linked from the main page; private structures left out: $(echo $private); private fields left out of:$checked"
+echo "docs reference: $guides guides linked from the main page; private structures left out: $(echo $private); private fields left out of:$checked; $nfields private fields of public structures left out"
