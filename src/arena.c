@@ -156,7 +156,8 @@ static void arena_push(k23_frames_arena_t *a, uint64_t pfn, unsigned o)
 static void arena_unlink(k23_frames_arena_t *a, uint32_t idx, unsigned o)
 {
     struct k23_frame_meta *m = &a->meta[idx];
-    K23_ASSERT_INTERNAL(arena_byte(a, idx) == FRAME_HEAD_BYTE(o));
+    K23_ASSERT_INTERNAL_FOUND(arena_byte(a, idx) == FRAME_HEAD_BYTE(o),
+                              arena_byte(a, idx));
     if (m->prev != K23_ARENA_NIL)
         a->meta[m->prev].next = m->next;
     else
@@ -211,7 +212,7 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
 {
     uint64_t bytes = k23_arena_meta_bytes_(nframes);
     unsigned char *p = meta;
-    K23_ASSERT_INTERNAL(k23_port_lock_held(lock));
+    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held(lock), (uintptr_t)lock);
     k23_memzero_(a, sizeof(*a));
     a->lock = lock;
     a->base_pfn = base_pfn;
@@ -234,7 +235,8 @@ void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
 {
     uint64_t idx = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-    K23_ASSERT_INTERNAL(arena_first_not(a, idx, n, FRAME_HOLE) == n);
+    K23_ASSERT_INTERNAL_FOUND(arena_first_not(a, idx, n, FRAME_HOLE) == n,
+                              arena_first_not(a, idx, n, FRAME_HOLE));
     arena_set_states(a, idx, n, FRAME_RESERVED);
     a->hole_frames -= n;
     a->meta_pfn = pfn;
@@ -248,7 +250,8 @@ void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     K23_ARENA_LOCKED(a);
     if (n == 0)
         return;
-    K23_ASSERT_INTERNAL(arena_first_not(a, idx, n, FRAME_HOLE) == n);
+    K23_ASSERT_INTERNAL_FOUND(arena_first_not(a, idx, n, FRAME_HOLE) == n,
+                              arena_first_not(a, idx, n, FRAME_HOLE));
     arena_set_states(a, idx, n, FRAME_FREE);
     k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx,
                            (size_t)n);

@@ -85,7 +85,9 @@ static inline void k23_arena_set_state_(k23_frames_arena_t *a, uint64_t idx,
 #define FRAME_HEAD_BYTE(o) ((uint8_t)(FRAME_FREE_HEAD | (o) << FRAME_ORDER_SHIFT))
 
 /* Asserts the "arena lock" precondition (K23_DEBUG >= 2). */
-#define K23_ARENA_LOCKED(a) K23_ASSERT_INTERNAL(k23_port_lock_held((a)->lock))
+#define K23_ARENA_LOCKED(a)                                                    \
+    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held((a)->lock),                   \
+                              (uintptr_t)(a)->lock)
 
 /* Bookkeeping bytes for an arena of @nframes frames (entries + bitmap).
  * Precondition: none (pure). */

@@ -279,7 +279,7 @@ int k23_aspace_reserve_(k23_aspace_t *as, uint64_t base, uint64_t last,
     }
     add_region(as, r, base, last, d);
     k23_aspace_tree_unprepare_(as);
-    K23_ASSERT_EXPENSIVE(k23_aspace_check(as) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_aspace_check(as));
     return K23_OK;
 }
 
@@ -475,7 +475,7 @@ int k23_aspace_unmap(k23_aspace_t *as, uint64_t base, uint64_t size,
     as->reserved_bytes -= size;
     if (kind == K23_ASPACE_VM)
         as->vm_bytes -= size;
-    K23_ASSERT_EXPENSIVE(k23_aspace_check(as) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_aspace_check(as));
     return K23_OK;
 }
 
@@ -517,7 +517,7 @@ int k23_aspace_protect(k23_aspace_t *as, uint64_t base, uint64_t size,
         return rc;
     }
     split_commit(as, &s, base, last, true, perm);
-    K23_ASSERT_EXPENSIVE(k23_aspace_check(as) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_aspace_check(as));
     return K23_OK;
 }
 

@@ -106,7 +106,8 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
     uint64_t extra = fa->narenas == 0 ? frames_build_caches(fa, meta) : 0;
     uint64_t own = k23_arena_meta_bytes_(e->frames);
     uint64_t info = k23_frames_info_bytes_(&fa->cfg, e->frames);
-    K23_ASSERT_INTERNAL(extra + own + info == e->bookkeeping_bytes);
+    K23_ASSERT_INTERNAL_FOUND(extra + own + info == e->bookkeeping_bytes,
+                              extra + own + info);
     k23_arena_init_(a, start, e->frames, meta + extra, &fa->lock);
     if (info != 0) {
         a->info = meta + extra + own;
@@ -130,8 +131,10 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
 #if K23_DEBUG >= 2
     k23_frames_arena_info_t got;
     k23_arena_describe_(a, shift, &got);
-    K23_ASSERT_INTERNAL(got.hole_frames == e->hole_frames &&
-                        got.usable_frames == e->usable_frames);
+    K23_ASSERT_INTERNAL_FOUND(got.hole_frames == e->hole_frames,
+                              got.hole_frames);
+    K23_ASSERT_INTERNAL_FOUND(got.usable_frames == e->usable_frames,
+                              got.usable_frames);
 #endif
     uint64_t align = UINT64_C(1)
                      << (k23_arena_max_order_(a, fa->cfg.max_order) + shift);
@@ -182,7 +185,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         fa->fast_nframes = k23_arena_end_(a) - k23_arena_base_(a);
         fa->fast_state = k23_arena_origin_(a);
     }
-    K23_ASSERT_EXPENSIVE(k23_frames_check(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check(fa));
     return K23_OK;
 }
 
@@ -347,7 +350,7 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
         k23_frames_poison_fill_(fa, pa, n);
     }
     k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order, shift);
-    K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
     return K23_OK;
 }
@@ -384,7 +387,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                     K23_PANIC("k23_frames: bulk allocation lost a frame");
                 out[i] = pfn << fa->frame_shift;
             }
-            K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+            K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
             k23_port_lock_release(&fa->lock);
             for (size_t i = 0; i < n && fa->cfg.poison; i++)
                 k23_frames_poison_check_(fa, out[i], 1);
@@ -500,7 +503,7 @@ int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size)
     if (fa->cfg.poison && k23_arena_is_hole_(a, pfn, n))
         k23_frames_poison_fill_(fa, base, n);
     int rc = k23_arena_add_hole_(a, pfn, n, fa->cfg.max_order, shift);
-    K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
     return rc;
 }

@@ -144,7 +144,7 @@ static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n)
                         fa->cfg.max_order, fa->frame_shift);
         i += k;
     }
-    K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
 }
 
@@ -171,7 +171,7 @@ static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
                                            fa->cfg.cache_batch - c->hdr.count,
                                            FRAME_CACHED,
                                            &c->frames[c->hdr.count]);
-    K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
 }
 
@@ -193,7 +193,7 @@ bool k23_frames_alloc_global_(k23_frames_t *fa, uint64_t n, unsigned align,
         bool ok = k23_arenas_alloc_(fa->arenas, fa->narenas, n, align,
                                     limit_pfn, fa->cfg.max_order,
                                     FRAME_ALLOCATED, &ai, &pfn);
-        K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+        K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
         k23_port_lock_release(&fa->lock);
         if (ok) {
             *pa = pfn << fa->frame_shift;
@@ -244,7 +244,7 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
         k23_arena_cache_take_(&fa->arenas[frames_entry_arena(first)],
                               frames_entry_pfn(fa, first));
     }
-    K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
     unsigned k = 0;
     while (k < n && frames_fast_push(fa, got[k])) /* each uncounts one */
@@ -351,7 +351,7 @@ static void frames_free_to_arena(k23_frames_t *fa, k23_frames_arena_t *a,
     k23_port_lock_acquire(&fa->lock);
     k23_arena_free_(a, pa >> fa->frame_shift, 1, FRAME_ALLOCATED,
                     fa->cfg.max_order, fa->frame_shift);
-    K23_ASSERT_EXPENSIVE(k23_frames_check_arenas_locked_(fa) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
 }
 

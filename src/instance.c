@@ -262,7 +262,8 @@ int k23_instance_allocate_memory(const k23_instance_allocator_t *a,
     k23_memory_t mem;
     int rc = a->ops->allocate_memory(a->ctx, desc, index, &mem);
     if (rc == K23_OK) {
-        K23_ASSERT_INTERNAL(mem.live && k23_memory_check(&mem) == K23_OK);
+        K23_ASSERT_INTERNAL(mem.live);
+        K23_ASSERT_INTERNAL_OK(k23_memory_check(&mem));
         *out = mem;
     }
     return rc;
@@ -290,7 +291,8 @@ int k23_instance_allocate_table(const k23_instance_allocator_t *a,
     k23_table_t t;
     int rc = a->ops->allocate_table(a->ctx, desc, index, &t);
     if (rc == K23_OK) {
-        K23_ASSERT_INTERNAL(t.live && k23_table_check(&t) == K23_OK);
+        K23_ASSERT_INTERNAL(t.live);
+        K23_ASSERT_INTERNAL_OK(k23_table_check(&t));
         *out = t;
     }
     return rc;
@@ -407,8 +409,10 @@ int k23_instance_allocate_module(const k23_instance_allocator_t *a,
     rc = a->ops->allocate_instance(a->ctx, &bs, &block);
     if (rc != K23_OK)
         return rc;
-    K23_ASSERT_INTERNAL(block != NULL &&
-                        ((uintptr_t)block & ((1u << bs.align_log2) - 1)) == 0);
+    K23_ASSERT_INTERNAL(block != NULL);
+    K23_ASSERT_INTERNAL_FOUND(
+        ((uintptr_t)block & ((1u << bs.align_log2) - 1)) == 0,
+        (uintptr_t)block);
     k23_memory_t *mems = (k23_memory_t *)((uint8_t *)block + l.mem_off);
     k23_table_t *tables = (k23_table_t *)((uint8_t *)block + l.table_off);
     rc = instance_alloc_memories(a, m, mems);
@@ -510,7 +514,7 @@ int k23_memory_grow(k23_memory_t *mem, uint64_t delta_pages,
         mem->committed = new_committed;
     mem->size = new_size;
     *old_pages = old;
-    K23_ASSERT_INTERNAL(k23_memory_check(mem) == K23_OK);
+    K23_ASSERT_INTERNAL_OK(k23_memory_check(mem));
     return K23_OK;
 }
 
@@ -541,7 +545,7 @@ int k23_table_grow(k23_table_t *t, uint64_t delta, uint64_t *old_size)
         t->committed = new_committed;
     t->size = old + delta;
     *old_size = old;
-    K23_ASSERT_INTERNAL(k23_table_check(t) == K23_OK);
+    K23_ASSERT_INTERNAL_OK(k23_table_check(t));
     return K23_OK;
 }
 

@@ -115,7 +115,7 @@ static bool pool_slab_pop(struct pool_slab *s, uint32_t *out)
     k23_port_lock_acquire(&s->lock);
     if (s->nfree != 0) {
         uint32_t i = s->free[--s->nfree];
-        K23_ASSERT_INTERNAL(!s->in_use[i]);
+        K23_ASSERT_INTERNAL_FOUND(!s->in_use[i], i);
         s->in_use[i] = 1;
         size_t used = s->count - s->nfree;
         if (used > s->peak)
@@ -130,7 +130,8 @@ static bool pool_slab_pop(struct pool_slab *s, uint32_t *out)
 static void pool_slab_push(struct pool_slab *s, uint32_t i)
 {
     k23_port_lock_acquire(&s->lock);
-    K23_ASSERT_INTERNAL(s->in_use[i] && s->nfree < s->count);
+    K23_ASSERT_INTERNAL_FOUND(s->in_use[i], i);
+    K23_ASSERT_INTERNAL_FOUND(s->nfree < s->count, s->nfree);
     s->in_use[i] = 0;
     s->free[s->nfree++] = i;
     k23_port_lock_release(&s->lock);
@@ -295,8 +296,10 @@ static int pool_allocate_memory(void *ctx, const k23_memory_desc_t *d,
             pool_full(pool);
         return rc;
     }
-    K23_ASSERT_INTERNAL(pm.size == (((size_t)d->min_bytes + pool->page - 1) &
-                                    ~(pool->page - 1)));
+    K23_ASSERT_INTERNAL_FOUND(
+        pm.size ==
+            (((size_t)d->min_bytes + pool->page - 1) & ~(pool->page - 1)),
+        pm.size);
     uint64_t max = d->has_max ? d->max_bytes : UINT64_MAX;
     if (max > pm.capacity)
         max = pm.capacity & ~((UINT64_C(1) << d->page_size_log2) - 1);
@@ -560,7 +563,8 @@ static k23_instance_pool_t *pool_build_layout(
     uint8_t *p = (uint8_t *)b->mp + pool_align8(sizeof(k23_instance_pool_t));
     p = pool_slab_carve(&pool->inst, p, &pool->inst.shape_size);
     p = pool_slab_carve(&pool->tab, p, &pool->tab.resident);
-    K23_ASSERT_INTERNAL((size_t)(p - (uint8_t *)b->mp) <= b->meta);
+    K23_ASSERT_INTERNAL_FOUND((size_t)(p - (uint8_t *)b->mp) <= b->meta,
+                              (size_t)(p - (uint8_t *)b->mp));
     return pool;
 }
 

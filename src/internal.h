@@ -81,6 +81,26 @@
 #else
 #define K23_ASSERT_EXPENSIVE(e) ((void)0)
 #endif
+/* A checker that must return K23_OK, with the code it returned in the
+ * message ("assertion failed: <call> == K23_OK; found <call> = 0x..."):
+ * the call runs once, and not at all below the level. */
+#define K23_CHECK_OK_(call) \
+    do { \
+        int k23_rc_ = (call); \
+        if (k23_rc_ != K23_OK) \
+            K23_PANIC_ADDR("assertion failed: " #call " == K23_OK; found " \
+                           #call " =", k23_rc_); \
+    } while (0)
+#if K23_DEBUG >= 2
+#define K23_ASSERT_INTERNAL_OK(call) K23_CHECK_OK_(call)
+#else
+#define K23_ASSERT_INTERNAL_OK(call) ((void)0)
+#endif
+#if K23_DEBUG >= 3
+#define K23_ASSERT_EXPENSIVE_OK(call) K23_CHECK_OK_(call)
+#else
+#define K23_ASSERT_EXPENSIVE_OK(call) ((void)0)
+#endif
 
 /* SQLite-style defensive branches: assert in debug builds, pass the value
  * through otherwise, so the code still copes if "impossible" happens. */

@@ -388,7 +388,7 @@ static void kmem_slab_release(k23_kmem_cache_t *c, struct kmem_slab *s)
     s->magic = 0;
     s->cache = NULL;
     int rc = k23_frames_free_contiguous(km->fa, pa, kmem_slab_bytes(km));
-    K23_ASSERT_INTERNAL(rc == K23_OK);
+    K23_ASSERT_INTERNAL_FOUND(rc == K23_OK, rc);
     K23_UNUSED(rc);
 }
 
@@ -1494,7 +1494,8 @@ static int kmem_classes_init(k23_kmem_t *km)
             return rc;
     }
     for (unsigned i = 0; i < n; i++) {
-        K23_ASSERT_INTERNAL(km->classes[i]->id == i + 1);
+        K23_ASSERT_INTERNAL_FOUND(km->classes[i]->id == i + 1,
+                                  km->classes[i]->id);
         km->classes[i]->kmalloc_class = true;
     }
     kmem_class_table_init(km);

@@ -307,7 +307,7 @@ int k23_mblock_alloc(k23_mblock_t *m, size_t n, unsigned align_log2,
         }
         *out = (void *)mblock_addr(m, idx);
     }
-    K23_ASSERT_EXPENSIVE(mblock_check_locked(m) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(mblock_check_locked(m));
     k23_port_lock_release(&m->lock);
     return rc;
 }
@@ -348,7 +348,7 @@ int k23_mblock_free(k23_mblock_t *m, void *addr, size_t n)
     m->stats.free += n;
     m->stats.allocated -= n;
     m->stats.free_calls++;
-    K23_ASSERT_EXPENSIVE(mblock_check_locked(m) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(mblock_check_locked(m));
     k23_port_lock_release(&m->lock);
     return K23_OK;
 }
@@ -365,7 +365,7 @@ void k23_mblock_free_all(k23_mblock_t *m)
     }
     m->stats.free = m->stats.owned;
     m->stats.allocated = 0;
-    K23_ASSERT_EXPENSIVE(mblock_check_locked(m) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(mblock_check_locked(m));
     k23_port_lock_release(&m->lock);
 }
 

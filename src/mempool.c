@@ -352,8 +352,9 @@ static uint32_t mempool_stripe_alloc(struct mempool_stripe *s,
         } else {
             id = mempool_pick_warm(s);
             if (id == MEMPOOL_NONE) {
-                K23_ASSERT_INTERNAL(max_unused_warm == 0 ||
-                                    s->unused_warm == 0);
+                K23_ASSERT_INTERNAL_FOUND(max_unused_warm == 0 ||
+                                              s->unused_warm == 0,
+                                          s->unused_warm);
                 id = mempool_pick_cold(s);
             }
         }
@@ -723,7 +724,7 @@ int k23_mempool_create(const k23_mempool_config_t *cfg, k23_mempool_t **out)
         return err;
     }
     k23_mempool_t *p = mempool_build_finish(&b);
-    K23_ASSERT_EXPENSIVE(k23_mempool_check(p) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_mempool_check(p));
     *out = p;
     return K23_OK;
 }
@@ -855,7 +856,7 @@ int k23_mempool_allocate(k23_mempool_t *pool, const k23_mempool_request_t *req,
     out->capacity = pool->max_memory_bytes;
     out->stripe = k;
     out->generation = generation;
-    K23_ASSERT_EXPENSIVE(k23_mempool_check(pool) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_mempool_check(pool));
     return K23_OK;
 }
 
@@ -957,7 +958,7 @@ static void mempool_free_index(k23_mempool_t *p, size_t index,
     k23_port_lock_release(&s->lock);
     if (counted)
         atomic_fetch_sub(&p->in_use, 1);
-    K23_ASSERT_EXPENSIVE(k23_mempool_check(p) == K23_OK);
+    K23_ASSERT_EXPENSIVE_OK(k23_mempool_check(p));
 }
 
 void k23_mempool_deallocate(k23_mempool_t *pool, k23_mempool_memory_t *mem)

@@ -798,7 +798,7 @@ int k23_pt_map(k23_pt_t *pt, uint64_t va, k23_paddr_t pa, uint64_t size,
      * need an sfence.vma too. x86_64 and aarch64 do not cache them. */
     if (f->arch == K23_PT_ARCH_RISCV64)
         pt_flush_add(&op, va, 0, size >> 12, !(perm & K23_PERM_USER));
-    K23_ASSERT_INTERNAL(op.pool_n == 0);
+    K23_ASSERT_INTERNAL_FOUND(op.pool_n == 0, op.pool_n);
     pt_pool_drain(&op);
     return K23_OK;
 }
@@ -828,7 +828,7 @@ int k23_pt_protect(k23_pt_t *pt, uint64_t va, uint64_t size, k23_perm_t perm,
     if (rc != K23_OK)
         return rc;
     pt_exec_protect(&op, pt->root, f->levels - 1, va, last);
-    K23_ASSERT_INTERNAL(op.pool_n == 0);
+    K23_ASSERT_INTERNAL_FOUND(op.pool_n == 0, op.pool_n);
     pt_pool_drain(&op);
     return K23_OK;
 }
@@ -853,7 +853,7 @@ int k23_pt_unmap(k23_pt_t *pt, uint64_t va, uint64_t size,
     if (rc != K23_OK)
         return rc;
     pt_exec_unmap(&op, pt->root, f->levels - 1, va, last);
-    K23_ASSERT_INTERNAL(op.pool_n == 0);
+    K23_ASSERT_INTERNAL_FOUND(op.pool_n == 0, op.pool_n);
     pt_pool_drain(&op);
     return K23_OK;
 }

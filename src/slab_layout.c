@@ -245,7 +245,7 @@ int k23_slab_calculate(const k23_slab_constraints_t *c,
         uint64_t span = faulting_region_bytes / num_stripes +
                         (faulting_region_bytes % num_stripes != 0);
         slot_bytes = slab_max_u64(span, max_memory_bytes);
-        K23_ASSERT_INTERNAL(slot_bytes >= max_memory_bytes);
+        K23_ASSERT_INTERNAL_FOUND(slot_bytes >= max_memory_bytes, slot_bytes);
     }
 
     if (!slab_round_up(slot_bytes, c->page_size, max, &slot_bytes))

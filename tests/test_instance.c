@@ -8,6 +8,7 @@
 #include "k23mem/instance.h"
 #include "k23mem/port.h"
 #include "instance_faulty.h"
+#include "panic_capture.h"
 #include "wrong_shape_free.h"
 
 TestSuite(instance);
@@ -456,6 +457,54 @@ Test(instance, batch_helpers_allocate_and_free_arrays)
     cr_assert_eq(k23_instance_allocate_module(&broken, &m, &h),
                  K23_ERR_INVAL);
     cr_assert_eq(k23_port_vm_reserved_bytes(), before);
+}
+
+/* An allocator whose memories break their invariant: the on-demand
+ * allocator's memory with one byte too many committed. */
+static const k23_instance_allocator_t *g_inner;
+
+static int allocate_bad_memory(void *ctx, const k23_memory_desc_t *d,
+                               uint32_t index, k23_memory_t *out)
+{
+    (void)ctx;
+    int rc = g_inner->ops->allocate_memory(g_inner->ctx, d, index, out);
+    if (rc == K23_OK)
+        out->committed += 1;
+    return rc;
+}
+
+static void allocate_through_bad_allocator(void *arg)
+{
+    const k23_instance_allocator_t *a = arg;
+    k23_memory_desc_t d = wasm_mem(1, 1, true, 0);
+    k23_memory_t mem;
+    (void)k23_instance_allocate_memory(a, &d, 0, &mem);
+}
+
+/* The check after the allocator's hook (K23_DEBUG >= 2) names the code the
+ * memory checker returned, not only the failed condition. */
+Test(instance, corrupt_memory_from_allocator_panics_naming_the_code)
+{
+#if K23_DEBUG < 2
+    cr_skip("the check is compiled in from K23_DEBUG=2");
+#else
+    k23_ondemand_t od;
+    k23_instance_allocator_t inner;
+    cr_assert_eq(k23_ondemand_init(&od, NULL, &inner), K23_OK);
+    g_inner = &inner;
+    k23_instance_allocator_ops_t ops = *inner.ops;
+    ops.allocate_memory = allocate_bad_memory;
+    k23_instance_allocator_t bad = {.ops = &ops, .ctx = NULL};
+    char msg[512];
+    cr_assert(panic_capture(allocate_through_bad_allocator, &bad, msg,
+                            sizeof(msg)));
+    cr_assert(strstr(msg, "instance: memory commit not size rounded") != NULL,
+              "panic message: %s", msg);
+    cr_assert(strstr(msg, "assertion failed: k23_memory_check(&mem) == "
+                          "K23_OK; found k23_memory_check(&mem) = "
+                          "0xfffffffffffffff9") != NULL,
+              "panic message: %s", msg);
+#endif
 }
 
 /* ---- fault injection ---- */
