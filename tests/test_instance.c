@@ -459,6 +459,7 @@ Test(instance, batch_helpers_allocate_and_free_arrays)
     cr_assert_eq(k23_port_vm_reserved_bytes(), before);
 }
 
+#if K23_DEBUG >= 2
 /* An allocator whose memories break their invariant: the on-demand
  * allocator's memory with one byte too many committed. */
 static const k23_instance_allocator_t *g_inner;
@@ -480,6 +481,7 @@ static void allocate_through_bad_allocator(void *arg)
     k23_memory_t mem;
     (void)k23_instance_allocate_memory(a, &d, 0, &mem);
 }
+#endif
 
 /* The check after the allocator's hook (K23_DEBUG >= 2) names the code the
  * memory checker returned, not only the failed condition. */
