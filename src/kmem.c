@@ -766,11 +766,28 @@ static inline k23_kmem_cache_t *kmem_cache_at(const void *obj, unsigned shift)
     return ((const struct kmem_slab *)(end - KMEM_HDR_BYTES))->cache;
 }
 
-__attribute__((noinline, cold)) K23_NORETURN static void
-kmem_not_an_object(const void *obj, const k23_kmem_cache_t *c)
+/* The hit paths reach their panics by a jump, not a call: these two are
+ * not declared noreturn (and GCC is kept from finding out), so that the
+ * hit paths, which call nothing else, need no stack frame. Their callers
+ * return right after them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KMEM_TAIL_PANIC __attribute__((noinline, noipa, cold))
+#else
+#define KMEM_TAIL_PANIC __attribute__((noinline, cold))
+#endif
+
+KMEM_TAIL_PANIC static void kmem_not_an_object(const void *obj,
+                                               const k23_kmem_cache_t *c)
 {
     kmem_panic_obj("k23_kmem: free of an address that is not the start "
                    "of an object:", obj, c);
+}
+
+KMEM_TAIL_PANIC static void kmem_bad_state_at(const void *obj,
+                                              const k23_kmem_cache_t *c,
+                                              uint8_t state)
+{
+    kmem_bad_state(obj, c, state);
 }
 
 /* Free obj, an address in a slab of c (the slab map said so); plain:
@@ -781,12 +798,16 @@ kmem_free_in_slab(k23_kmem_cache_t *c, void *obj, bool plain)
     uintptr_t o = (uintptr_t)obj;
     uintptr_t off = o & c->slab_mask;
     uint32_t idx = kmem_index(c, off);
-    if (K23_UNLIKELY(idx >= c->nobj || (uintptr_t)idx * c->stride != off))
+    if (K23_UNLIKELY(idx >= c->nobj || (uintptr_t)idx * c->stride != off)) {
         kmem_not_an_object(obj, c);
+        return;
+    }
     uint8_t *st = (uint8_t *)((o | c->slab_mask) + c->state_adj + idx);
     uint8_t state = kmem_state_load(st);
-    if (K23_UNLIKELY(state != OBJ_ALLOCATED))
-        kmem_bad_state(obj, c, state);
+    if (K23_UNLIKELY(state != OBJ_ALLOCATED)) {
+        kmem_bad_state_at(obj, c, state);
+        return;
+    }
     if (!plain && !c->plain) {
         kmem_free_general(c, obj, st);
         return;
