@@ -436,6 +436,16 @@ static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
         kmem_slab_release(c, s);
 }
 
+/* Copy a full batch to or from the depot, under the cache lock: a word
+ * at a time (k23_memcopy_ goes byte by byte, and a CPU freeing objects
+ * another allocates waits for this lock), through volatile stores so
+ * that the compiler makes no memcpy call of it. */
+static void kmem_batch_copy(uint64_t *dst, const uint64_t *src)
+{
+    for (unsigned i = 0; i < K23_KMEM_BATCH; i++)
+        ((volatile uint64_t *)dst)[i] = src[i];
+}
+
 /* Give back n CACHED objects: a full batch goes to the depot while it
  * has room (one copy, no slab touched), the rest to their slabs. */
 static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
@@ -445,7 +455,7 @@ static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
         return;
     k23_port_lock_acquire(&c->lock);
     if (n == K23_KMEM_BATCH && c->ndepot < KMEM_DEPOT) {
-        k23_memcopy_(c->depot[c->ndepot++], objs, sizeof(c->depot[0]));
+        kmem_batch_copy(c->depot[c->ndepot++], objs);
     } else {
         for (unsigned i = 0; i < n; i++)
             kmem_slab_put(c, (void *)(uintptr_t)objs[i]);
@@ -542,7 +552,7 @@ static unsigned kmem_take_batch(k23_kmem_cache_t *c, uint64_t *out)
     unsigned got = 0;
     k23_port_lock_acquire(&c->lock);
     if (c->ndepot > 0) {
-        k23_memcopy_(out, c->depot[--c->ndepot], sizeof(c->depot[0]));
+        kmem_batch_copy(out, c->depot[--c->ndepot]);
         got = K23_KMEM_BATCH;
     }
     while (got < K23_KMEM_BATCH) {
