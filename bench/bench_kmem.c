@@ -19,7 +19,14 @@
  *    (ns per alloc+free);
  *  - remote: one thread allocates 64-byte objects and passes them through
  *    a single-producer ring to a second thread that frees them (ns per
- *    object, wall time);
+ *    object, wall time); the two threads are pinned to two different CPUs
+ *    when the process may use two, so that every free is a remote one for
+ *    every allocator (left to the scheduler, both threads often share one
+ *    CPU, and libk23mem's frees then go to the allocating CPU's magazine:
+ *    no remote free at all), and a thread that waits long for the ring
+ *    yields, so that on a machine with other work the case measures the
+ *    allocators rather than how long a spinning waiter keeps the CPU its
+ *    partner needs;
  *  - bytes per live 64-byte object with 10^6 of them: for libk23mem the
  *    frames taken from the frame allocator, exactly; for the peers the
  *    growth of the resident set (an estimate, printed for context).
@@ -29,6 +36,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,20 +166,60 @@ static double time_fill(const struct alloc *a)
 }
 
 #define RING 4096
+/* Polls of the ring before a waiting thread yields: some microseconds,
+ * far longer than the partner's step when both run. */
+#define RING_SPINS 4096
+
 struct remote {
     const struct alloc *a;
     void *_Atomic ring[RING];
     long n;
+    int cpu[2];                /* allocator's and freer's CPU, or -1 */
 };
+
+static void ring_wait(unsigned *spins)
+{
+    if (++*spins >= RING_SPINS) {
+        sched_yield();
+        *spins = 0;
+    }
+}
+
+static void pin_self(int cpu)
+{
+    if (cpu < 0)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* The first two CPUs this process may run on, or -1 each. */
+static void pick_two_cpus(int cpu[2])
+{
+    cpu_set_t set;
+    cpu[0] = cpu[1] = -1;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return;
+    int found = 0;
+    for (int c = 0; c < CPU_SETSIZE && found < 2; c++)
+        if (CPU_ISSET(c, &set))
+            cpu[found++] = c;
+    if (found < 2)
+        cpu[0] = cpu[1] = -1;
+}
 
 static void *remote_freer(void *arg)
 {
     struct remote *r = arg;
+    pin_self(r->cpu[1]);
     for (long i = 0; i < r->n; i++) {
         void *p;
+        unsigned spins = 0;
         while ((p = atomic_load_explicit(&r->ring[i % RING],
                                          memory_order_acquire)) == NULL)
-            ;
+            ring_wait(&spins);
         atomic_store_explicit(&r->ring[i % RING], NULL, memory_order_relaxed);
         r->a->free(r->a->ctx, p);
     }
@@ -184,18 +232,26 @@ static double time_remote(const struct alloc *a, long n)
     memset(&r, 0, sizeof(r));
     r.a = a;
     r.n = n;
+    pick_two_cpus(r.cpu);
     pthread_t t;
+    cpu_set_t all;
+    int had_mask = sched_getaffinity(0, sizeof(all), &all) == 0;
+    pin_self(r.cpu[0]);
     uint64_t t0 = now_ns();
     pthread_create(&t, NULL, remote_freer, &r);
     for (long i = 0; i < n; i++) {
         void *p = a->alloc(a->ctx, 64);
         *(volatile char *)p = 1;
+        unsigned spins = 0;
         while (atomic_load_explicit(&r.ring[i % RING], memory_order_relaxed) != NULL)
-            ;
+            ring_wait(&spins);
         atomic_store_explicit(&r.ring[i % RING], p, memory_order_release);
     }
     pthread_join(t, NULL);
-    return (double)(now_ns() - t0) / (double)n;
+    double ns = (double)(now_ns() - t0) / (double)n;
+    if (had_mask) /* the other cases run where the scheduler puts them */
+        pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+    return ns;
 }
 
 static long rss_bytes(void)
@@ -275,9 +331,12 @@ int k23_bench_kmem(int argc, char **argv)
         fprintf(stderr, "bench kmem: setup failed: %s\n", k23_strerror(rc));
         return 1;
     }
+    int two[2];
+    pick_two_cpus(two);
     printf("kmem: object caches vs mimalloc and jemalloc, medians of %d "
-           "rounds (thread CPU time; remote: wall time), lock-free "
+           "rounds (thread CPU time; remote: wall time, %s), lock-free "
            "magazines: %s\n", REPS,
+           two[0] >= 0 ? "threads pinned to two CPUs" : "one CPU",
            k23_port_pcpu_fast() ? "yes" : "no (locked)");
     struct alloc al[4] = {
         {"k23 cache", k23_cache_alloc, k23_cache_free, NULL},

@@ -436,6 +436,16 @@ static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
         kmem_slab_release(c, s);
 }
 
+/* Copy a full batch to or from the depot, under the cache lock: a word
+ * at a time (k23_memcopy_ goes byte by byte, and a CPU freeing objects
+ * another allocates waits for this lock), through volatile stores so
+ * that the compiler makes no memcpy call of it. */
+static void kmem_batch_copy(uint64_t *dst, const uint64_t *src)
+{
+    for (unsigned i = 0; i < K23_KMEM_BATCH; i++)
+        ((volatile uint64_t *)dst)[i] = src[i];
+}
+
 /* Give back n CACHED objects: a full batch goes to the depot while it
  * has room (one copy, no slab touched), the rest to their slabs. */
 static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
@@ -445,7 +455,7 @@ static void kmem_slab_put_n(k23_kmem_cache_t *c, const uint64_t *objs,
         return;
     k23_port_lock_acquire(&c->lock);
     if (n == K23_KMEM_BATCH && c->ndepot < KMEM_DEPOT) {
-        k23_memcopy_(c->depot[c->ndepot++], objs, sizeof(c->depot[0]));
+        kmem_batch_copy(c->depot[c->ndepot++], objs);
     } else {
         for (unsigned i = 0; i < n; i++)
             kmem_slab_put(c, (void *)(uintptr_t)objs[i]);
@@ -542,7 +552,7 @@ static unsigned kmem_take_batch(k23_kmem_cache_t *c, uint64_t *out)
     unsigned got = 0;
     k23_port_lock_acquire(&c->lock);
     if (c->ndepot > 0) {
-        k23_memcopy_(out, c->depot[--c->ndepot], sizeof(c->depot[0]));
+        kmem_batch_copy(out, c->depot[--c->ndepot]);
         got = K23_KMEM_BATCH;
     }
     while (got < K23_KMEM_BATCH) {
@@ -766,11 +776,28 @@ static inline k23_kmem_cache_t *kmem_cache_at(const void *obj, unsigned shift)
     return ((const struct kmem_slab *)(end - KMEM_HDR_BYTES))->cache;
 }
 
-__attribute__((noinline, cold)) K23_NORETURN static void
-kmem_not_an_object(const void *obj, const k23_kmem_cache_t *c)
+/* The hit paths reach their panics by a jump, not a call: these two are
+ * not declared noreturn (and GCC is kept from finding out), so that the
+ * hit paths, which call nothing else, need no stack frame. Their callers
+ * return right after them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KMEM_TAIL_PANIC __attribute__((noinline, noipa, cold))
+#else
+#define KMEM_TAIL_PANIC __attribute__((noinline, cold))
+#endif
+
+KMEM_TAIL_PANIC static void kmem_not_an_object(const void *obj,
+                                               const k23_kmem_cache_t *c)
 {
     kmem_panic_obj("k23_kmem: free of an address that is not the start "
                    "of an object:", obj, c);
+}
+
+KMEM_TAIL_PANIC static void kmem_bad_state_at(const void *obj,
+                                              const k23_kmem_cache_t *c,
+                                              uint8_t state)
+{
+    kmem_bad_state(obj, c, state);
 }
 
 /* Free obj, an address in a slab of c (the slab map said so); plain:
@@ -781,12 +808,16 @@ kmem_free_in_slab(k23_kmem_cache_t *c, void *obj, bool plain)
     uintptr_t o = (uintptr_t)obj;
     uintptr_t off = o & c->slab_mask;
     uint32_t idx = kmem_index(c, off);
-    if (K23_UNLIKELY(idx >= c->nobj || (uintptr_t)idx * c->stride != off))
+    if (K23_UNLIKELY(idx >= c->nobj || (uintptr_t)idx * c->stride != off)) {
         kmem_not_an_object(obj, c);
+        return;
+    }
     uint8_t *st = (uint8_t *)((o | c->slab_mask) + c->state_adj + idx);
     uint8_t state = kmem_state_load(st);
-    if (K23_UNLIKELY(state != OBJ_ALLOCATED))
-        kmem_bad_state(obj, c, state);
+    if (K23_UNLIKELY(state != OBJ_ALLOCATED)) {
+        kmem_bad_state_at(obj, c, state);
+        return;
+    }
     if (!plain && !c->plain) {
         kmem_free_general(c, obj, st);
         return;

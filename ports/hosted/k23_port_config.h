@@ -69,9 +69,10 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
  * rseq_cs again (K23_PORT_RSEQ_LEAVE_). When slots_off is a
  * compile-time constant (every call in the library) the slot is addressed
  * with it as a displacement; otherwise it is added and taken back around
- * the slot access. stride is an immediate when constant, and ncpus and
- * cap may stay in memory, so the sequences need three registers of their
- * own and the library's hot paths spill no callee-saved ones. */
+ * the slot access. stride and cap are immediates when constant (a
+ * push's cap takes no register then) and ncpus may stay in memory, so the
+ * sequences need three registers of their own and the library's hot
+ * paths spill no callee-saved ones. */
 #define K23_PORT_RSEQ_HEAD_(EXIT)                                             \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                      \
     ".balign 32\n"                                                            \
@@ -156,7 +157,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)                     \
         : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),             \
           [ncpus] "rm"(ncpus), [soff] SOFF_CONSTRAINT(slots_off),             \
-          [cap] "rm"(cap), [val] "r"(value)                                   \
+          [cap] "rmi"(cap), [val] "r"(value)                                  \
         : "memory")
 
 static inline ptrdiff_t k23_port_hosted_rseq_off_(void)
@@ -216,7 +217,7 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
         ".popsection\n"
         : [t0] "=&r"(t0), [t1] "=&r"(t1)
         : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),
-          [ncpus] "rm"(ncpus), [soff] "i"(slots_off), [cap] "rm"(cap),
+          [ncpus] "rm"(ncpus), [soff] "i"(slots_off), [cap] "rmi"(cap),
           [val] "r"(value)
         : "memory", "cc"
         : fail);
