@@ -372,7 +372,7 @@ static void frames_cache_free_locked(k23_frames_t *fa, k23_frames_arena_t *a,
     k23_arena_expect_allocated_(a, pfn, pa);
     if (K23_UNLIKELY(c->hdr.count == fa->cfg.cache_frames))
         frames_cache_drain_n(fa, c, fa->cfg.cache_batch);
-    k23_arena_cache_mark_(a, pfn);
+    k23_arena_cache_mark_(a, pfn, pa);
     c->frames[c->hdr.count++] = pa | ai;
     k23_port_lock_release(&c->lock);
     k23_port_cpu_local_exit(cpu);
@@ -390,7 +390,7 @@ static void frames_cache_free_fast(k23_frames_t *fa, k23_frames_arena_t *a,
         return;
     }
     /* CACHED before the push: once pushed, another thread may pop it */
-    k23_arena_cache_mark_(a, pfn);
+    k23_arena_cache_mark_(a, pfn, pa);
     /* pa is frame aligned (the owner check): pa | ai is the entry */
     if (K23_UNLIKELY(!frames_fast_push(fa, pa | ai)))
         frames_free_one_spill(fa, pa | ai);
@@ -457,8 +457,9 @@ static int64_t frames_transit_sum(const k23_frames_t *fa)
                                       : (int64_t)sum;
 }
 
-/* Mark every cache entry's frame (CACHED -> CHECK_MARK), counting them in
- * *entries; all locks are held, so nothing else changes states. */
+/* Mark every cache entry's frame (k23_arena_check_mark_()), counting the
+ * marks in *entries, which the unmark undoes in the same order; all locks
+ * are held, so nothing else changes states. */
 static int frames_caches_mark(k23_frames_t *fa, uint64_t *entries)
 {
     for (unsigned i = 0; i < fa->ncaches; i++) {
@@ -488,16 +489,19 @@ static int frames_caches_mark(k23_frames_t *fa, uint64_t *entries)
     return K23_OK;
 }
 
-static void frames_caches_unmark(k23_frames_t *fa)
+/* Undo the first `marked` marks of frames_caches_mark(): a marked frame
+ * reads as allocated, so only the marks that succeeded are undone. */
+static void frames_caches_unmark(k23_frames_t *fa, uint64_t marked)
 {
-    for (unsigned i = 0; i < fa->ncaches; i++) {
+    for (unsigned i = 0; i < fa->ncaches && marked != 0; i++) {
         k23_frames_pcpu_t *c = &fa->caches[i];
-        for (unsigned j = 0; j < c->hdr.count && j < K23_FRAMES_CACHE_MAX;
-             j++) {
+        for (unsigned j = 0; j < c->hdr.count && marked != 0; j++) {
             unsigned ai;
             uint64_t pfn;
-            if (frames_entry_decode(fa, c->frames[j], &ai, &pfn))
+            if (frames_entry_decode(fa, c->frames[j], &ai, &pfn)) {
                 k23_arena_check_unmark_(&fa->arenas[ai], pfn);
+                marked--;
+            }
         }
     }
 }
@@ -506,7 +510,7 @@ int k23_frames_caches_check_(k23_frames_t *fa, uint64_t cached)
 {
     uint64_t entries = 0;
     int rc = frames_caches_mark(fa, &entries);
-    frames_caches_unmark(fa);
+    frames_caches_unmark(fa, entries);
     if (rc != K23_OK)
         return rc;
     int64_t transit = frames_transit_sum(fa);

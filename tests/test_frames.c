@@ -151,7 +151,7 @@ Test(frames, single_region_is_one_arena_with_bookkeeping_inside)
     k23_frames_stats_t s = stats(fa);
     cr_assert_eq(s.narenas, 1);
     uint64_t frames = 16 * MiB / F4K;
-    uint64_t bk = (k23_arena_meta_bytes_(frames) + F4K - 1) / F4K;
+    uint64_t bk = (k23_arena_meta_bytes_(frames, 0) + F4K - 1) / F4K;
     cr_assert_eq(s.total_frames, frames - bk);
     cr_assert_eq(s.free_frames, s.total_frames);
     cr_assert_eq(s.allocated_frames, 0);
@@ -818,36 +818,53 @@ Test(frames, checker_reports_corruption)
     cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
     cr_assert_eq(k23_frames_check(fa), K23_OK);
     k23_frames_arena_t *a = &fa->arenas[0];
-    uint64_t idx = pa / F4K - a->base_pfn;
-    /* an allocated frame claimed free in the bitmap */
-    a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
+    uint64_t pfn = pa / F4K, w = k23_arena_word_(a, pfn);
+    uint64_t m = k23_arena_bit_(pfn);
+    /* an allocated frame claimed free in the busy bits */
+    a->busy[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
+    a->busy[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_OK);
-    /* order bits on a frame that is not a free block's head */
-    a->state[idx] |= 1u << FRAME_ORDER_SHIFT;
+    /* a free frame marked cached: (0, 1) is no state */
+    uint64_t fw = w, fm = m << 1;
+    cr_assert_eq(a->busy[fw] & fm, 0, "the next frame is free");
+    a->cached[fw] ^= fm;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->state[idx] &= FRAME_STATE_MASK;
+    a->cached[fw] ^= fm;
     cr_assert_eq(k23_frames_check(fa), K23_OK);
-    /* a free block head with the wrong order */
-    unsigned ho = 0;
-    while (a->free_head[ho] == K23_ARENA_NIL)
-        ho++;
-    a->state[a->free_head[ho]] ^= 1u << FRAME_ORDER_SHIFT;
+    /* an allocated frame marked cached, in no cache */
+    a->cached[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->state[a->free_head[ho]] ^= 1u << FRAME_ORDER_SHIFT;
+    a->cached[w] ^= m;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a bookkeeping frame that reads as allocated */
+    uint64_t mp = a->meta_pfn;
+    a->cached[k23_arena_word_(a, mp)] ^= k23_arena_bit_(mp);
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->cached[k23_arena_word_(a, mp)] ^= k23_arena_bit_(mp);
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a chunk counter off by one */
+    uint64_t c = (pfn - a->bit_base) / K23_FRAMES_CHUNK_FRAMES;
+    a->chunk_free[c]++;
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->chunk_free[c]--;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a partly used chunk claimed entirely free */
+    a->whole[c / 64] ^= UINT64_C(1) << (c % 64);
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->whole[c / 64] ^= UINT64_C(1) << (c % 64);
     cr_assert_eq(k23_frames_check(fa), K23_OK);
     /* a counter off by one */
     a->free_frames++;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
     a->free_frames--;
-    /* a broken list link */
-    unsigned o = 0;
-    while (a->free_head[o] == K23_ARENA_NIL)
-        o++;
-    uint32_t h = a->free_head[o];
-    a->meta[h].prev = 7;
-    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* padding before the arena's first frame that reads as free */
+    if (a->base_pfn != a->bit_base) {
+        a->busy[0] ^= 1;
+        a->cached[0] ^= 1;
+        cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    }
 }
 
 Test(frames, checker_reports_corrupt_cache_entries)
@@ -1150,7 +1167,7 @@ Test(frames, model_based_random_operations, .timeout = 600)
     m.fa = fa_new();
     k23_frames_config_t c = cfg_4k(16);
     c.cache_batch = 4;
-    c.hole_budget = 16 * KiB; /* the 3-frame hole merges, 8 MiB does not */
+    c.hole_budget = 256; /* the 3-frame hole merges, 8 MiB does not */
     k23_range_t r[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
                         rg(m.ram, 0, 20 * MiB),
                         rg(m.ram, 20 * MiB + 3 * F4K, 20 * MiB - 3 * F4K)};
@@ -1354,15 +1371,18 @@ Test(frames, plan_matches_init_with_holes_merged_into_one_arena)
     cr_assert_eq(p[0].hole_frames, (256 * KiB + 256 * KiB + 3 * F4K) / F4K);
     /* the bookkeeping comes from the end of the largest piece */
     cr_assert_eq(p[0].bookkeeping.base + p[0].bookkeeping.size, b + 8 * MiB);
-    cr_assert_eq(p[0].bookkeeping_bytes, k23_arena_meta_bytes_(4096));
+    cr_assert_eq(p[0].bookkeeping_bytes, k23_arena_meta_bytes_(4096, 2));
+    cr_assert_eq(p[0].bookkeeping_bytes, K23_FRAMES_META_BYTES_FOR(4096, 2));
 }
 
 Test(frames, plan_merges_up_to_the_hole_budget_and_not_beyond)
 {
     struct xlate x;
     k23_frames_config_t c = plan_cfg(&x, 0);
-    /* a hole of 100 frames costs exactly the budget */
-    c.hole_budget = 100 * K23_FRAMES_META_BYTES + (100 + 7) / 8;
+    /* a hole of 100 frames costs exactly the budget: its bits and one
+     * hole extent (with the slack) */
+    c.hole_budget = (100 * K23_FRAMES_META_BITS + 7) / 8 +
+                    (1 + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES;
     k23_range_t in[2] = {{0, 1 * MiB}, {1 * MiB + 100 * F4K, 1 * MiB}};
     size_t na, nr;
     cr_assert_eq(plan_matches_init(in, 2, &c, &na, &nr), K23_OK);
@@ -1403,7 +1423,7 @@ Test(frames, plan_reports_regions_too_small_for_their_bookkeeping)
     cr_assert(p[1].rejected);
     cr_assert_eq(p[1].frames, 1);
     cr_assert_eq(p[1].region.base, b + 32 * MiB);
-    cr_assert_eq(p[1].bookkeeping_bytes, k23_arena_meta_bytes_(1));
+    cr_assert_eq(p[1].bookkeeping_bytes, k23_arena_meta_bytes_(1, 0));
     /* not even a whole frame */
     cr_assert(p[2].rejected);
     cr_assert_eq(p[2].frames, 0);

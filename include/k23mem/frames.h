@@ -75,9 +75,39 @@ extern "C" {
 #define K23_FRAMES_DEFAULT_BATCH 16
 /** Default and largest number of frames in one arena. */
 #define K23_FRAMES_MAX_ARENA_FRAMES (UINT64_C(1) << 31)
-/** Bytes of per-frame bookkeeping (the metadata entry; the free bitmap adds
- *  one bit more per frame). */
-#define K23_FRAMES_META_BYTES 12
+/** Bits of bookkeeping per frame: a busy bit (what the run search scans)
+ *  and a cached bit (the frame sits in a per-CPU cache, or is not memory). */
+#define K23_FRAMES_META_BITS 2
+/** Frames per chunk: the unit of the per-chunk free counters (16 bits) and
+ *  of the two chunk bitmaps ("entirely free", "partly free"); 2 MiB with
+ *  4 KiB frames. */
+#define K23_FRAMES_CHUNK_FRAMES 512
+/** Bytes of one hole extent (a hole between merged regions, recorded so
+ *  that freeing a frame of it panics as memory the allocator does not
+ *  own). */
+#define K23_FRAMES_HOLE_BYTES 16
+/** Spare hole extents of an arena that has holes, for
+ *  k23_frames_add_region() cutting one in two. */
+#define K23_FRAMES_HOLE_SLACK 4
+/** Bookkeeping bytes of an arena of @p n frames (n > 0) with @p h holes
+ *  between its regions: both bitfields over whole chunks (one more chunk
+ *  than n needs, for an arena that does not start on a chunk), a 16-bit
+ *  free counter per chunk, the two chunk bitmaps, and the hole extents
+ *  with their slack; each part rounded up to 8 bytes. The per-frame
+ *  information and the per-CPU caches come on top
+ *  (k23_frames_arena_plan_t::bookkeeping_bytes has it all). */
+#define K23_FRAMES_META_BYTES_FOR(n, h)                                        \
+    (2 * 8 * K23_FRAMES_CHUNKS_FOR_(n) * (K23_FRAMES_CHUNK_FRAMES / 64) +      \
+     ((2 * K23_FRAMES_CHUNKS_FOR_(n) + 7) & ~(uint64_t)7) +                   \
+     2 * 8 * ((K23_FRAMES_CHUNKS_FOR_(n) + 63) / 64) +                        \
+     ((h) != 0 ? ((h) + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES : 0))
+/** Chunks the bitfields of an n-frame arena cover (internal). */
+#define K23_FRAMES_CHUNKS_FOR_(n)                                              \
+    (((uint64_t)(n) + 2 * (K23_FRAMES_CHUNK_FRAMES - 1)) /                     \
+     K23_FRAMES_CHUNK_FRAMES)
+/** Whole bytes of per-frame bookkeeping, rounded up (0.1 had 12: buddy
+ *  links and state bytes); exact sizes: #K23_FRAMES_META_BYTES_FOR. */
+#define K23_FRAMES_META_BYTES 1
 
 /** Request flag: zero every byte of the frames before returning them. */
 #define K23_FRAMES_ZERO (UINT32_C(1) << 0)
@@ -140,7 +170,13 @@ typedef struct k23_frames_config {
     bool cpu_stats;
 } k23_frames_config_t;
 
-/** One arena: a frame-aligned physical range with its buddy free lists.
+/** A hole extent of an arena (private): frames [start, end). */
+typedef struct k23_frames_hole {
+    uint64_t start;            /**< first frame number */
+    uint64_t end;              /**< one past the last */
+} k23_frames_hole_t;
+
+/** One arena: a frame-aligned physical range with its bitfields.
  *  Fields are private to the allocator; read them through
  *  k23_frames_arena_info(). */
 typedef struct k23_frames_arena {
@@ -148,17 +184,25 @@ typedef struct k23_frames_arena {
     uint64_t nframes;          /**< frames covered, holes and bookkeeping included */
     uint64_t usable_frames;    /**< frames that can be handed out */
     uint64_t hole_frames;      /**< frames in holes between merged regions */
-    uint64_t free_frames;      /**< frames in free buddy blocks */
+    uint64_t free_frames;      /**< free frames */
     uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
     uint64_t meta_frames;      /**< frames of the bookkeeping area */
     uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
-    struct k23_frame_meta *meta;  /**< per-frame free-list links, nframes */
-    uint8_t *state;            /**< per-frame state bytes (with the block
-                                *   order of a free block's head), nframes */
-    unsigned char *bitmap;     /**< bit i clear: frame i is free */
-    uint32_t nonempty;         /**< bit o set: free list o is not empty */
-    uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
-    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< blocks on each list */
+    uint64_t bit_base;         /**< frame number of bit 0 of the bitfields:
+                                *   base_pfn rounded down to a chunk */
+    uint64_t nchunks;          /**< chunks (#K23_FRAMES_CHUNK_FRAMES
+                                *   frames) the bitfields cover */
+    uint64_t *busy;            /**< bit set: frame not free */
+    uint64_t *cached;          /**< bit set with busy: in a per-CPU cache,
+                                *   or not memory (a hole, bookkeeping) */
+    uint16_t *chunk_free;      /**< free frames per chunk */
+    uint64_t *whole;           /**< chunk bitmap: every frame free */
+    uint64_t *partial;         /**< chunk bitmap: some frames free, not all */
+    uint64_t whole_hint;       /**< no bit of @c whole below this word */
+    uint64_t partial_hint;     /**< no bit of @c partial below this word */
+    k23_frames_hole_t *holes;  /**< sorted hole extents */
+    uint32_t nholes;           /**< hole extents in use */
+    uint32_t holes_cap;        /**< room for this many */
     k23_port_lock_t *lock;     /**< the lock that guards this arena */
     unsigned char *info;       /**< per-frame information records
                                 *   (k23_frames_config_t::info_size each),
@@ -199,11 +243,13 @@ typedef struct k23_frames {
                                 *   shortest cache-hit paths apply), else
                                 *   0; the free hit path's bound check is
                                 *   also its flag test */
-    uintptr_t fast_state;      /**< if fast_nframes != 0: where the state
-                                *   byte of frame number 0 would be in
-                                *   arenas[0]'s entries (modulo the address
-                                *   width), so frame number n's is at
-                                *   fast_state + n * entry size */
+    uintptr_t fast_state;      /**< if fast_nframes != 0: where the busy
+                                *   word of frame number 0 would be in
+                                *   arenas[0]'s bitfield (modulo the
+                                *   address width), so frame number n's is
+                                *   at fast_state + (n / 64) * 8 */
+    uintptr_t fast_cached_off; /**< bytes from a frame's busy word to its
+                                *   cached word in arenas[0] */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS] K23_GUARDED_BY(lock); /**< the arenas */
     k23_frames_pcpu_t *caches; /**< ncaches per-CPU caches, carved at the
