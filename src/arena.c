@@ -190,6 +190,44 @@ static inline bool arena_cbit_first(const k23_frames_arena_t *a,
     return false;
 }
 
+/* Lowest set bit of chunk bitmap bm in chunks [from, to), no lower than
+ * the bitmap's hint; false when none. */
+static inline bool arena_cbit_range(const k23_frames_arena_t *a,
+                                    const uint64_t *bm, uint64_t hint,
+                                    uint64_t from, uint64_t to, uint64_t *c)
+{
+    if (from < (hint << 6))
+        from = hint << 6;
+    if (to > a->nchunks)
+        to = a->nchunks;
+    for (uint64_t x = from; x < to;) {
+        uint64_t v = k23_arena_ld_(&bm[x >> 6]) & ~((UINT64_C(1) << (x & 63)) - 1);
+        if (v != 0) {
+            x = (x & ~UINT64_C(63)) + arena_ctz64(v);
+            if (x >= to)
+                return false;
+            *c = x;
+            return true;
+        }
+        x = (x | 63) + 1;
+    }
+    return false;
+}
+
+/* The chunk single frames come from: the lowest partly free chunk of the
+ * home [from, to), else its lowest entirely free one, else the same over
+ * the whole arena. */
+static bool arena_singles_chunk(k23_frames_arena_t *a, uint64_t from,
+                                uint64_t to, uint64_t *c)
+{
+    if (to - from < a->nchunks &&
+        (arena_cbit_range(a, a->partial, a->partial_hint, from, to, c) ||
+         arena_cbit_range(a, a->whole, a->whole_hint, from, to, c)))
+        return true;
+    return arena_cbit_first(a, a->partial, &a->partial_hint, c) ||
+           arena_cbit_first(a, a->whole, &a->whole_hint, c);
+}
+
 /* ---- marking runs ---- */
 
 /* Set (busy) or clear (!busy) the busy bits of [i, i + n) (bit indices),
@@ -530,7 +568,7 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
     if (n > a->free_frames || limit_pfn <= a->base_pfn)
         return false;
     if (n == 1 && align == 0 && limit_pfn >= arena_end(a))
-        return k23_arena_alloc_singles_(a, 1, st, out_pfn) == 1;
+        return k23_arena_alloc_singles_(a, 1, st, 0, 1, out_pfn) == 1;
 
     /* Whole chunks at chunk alignment: the chunk bitmap. A chunk-aligned
      * run of whole chunks is free exactly when its chunks are whole, so
@@ -593,14 +631,19 @@ static unsigned arena_take_from_chunk(k23_frames_arena_t *a, uint64_t c,
 }
 
 unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
-                                  uint8_t st, uint64_t *pfns)
+                                  uint8_t st, unsigned home, unsigned homes,
+                                  uint64_t *pfns)
 {
     unsigned got = 0;
+    uint64_t from = 0, to = a->nchunks;
+    if (homes > 1) {
+        from = a->nchunks * (home % homes) / homes;
+        to = a->nchunks * (home % homes + 1) / homes;
+    }
     K23_ARENA_LOCKED(a);
     while (got < n && a->free_frames != 0) {
         uint64_t c;
-        if (!arena_cbit_first(a, a->partial, &a->partial_hint, &c) &&
-            !arena_cbit_first(a, a->whole, &a->whole_hint, &c))
+        if (!arena_singles_chunk(a, from, to, &c))
             break;
         got += arena_take_from_chunk(a, c, n - got, st, pfns + got);
     }

@@ -137,9 +137,13 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
 
 /* Up to n single frames (fewer when the arena runs out) in state st,
  * their frame numbers to pfns; returns how many. Partly used chunks are
- * filled before a whole one is broken. */
+ * filled before a whole one is broken, searching from the start of part
+ * `home` of `homes` equal parts of the arena (a CPU's home, so that two
+ * CPUs' caches hold frames of different words: the cached bits they flip
+ * without the lock then do not share cache lines) and wrapping round. */
 unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
-                                  uint8_t st, uint64_t *pfns);
+                                  uint8_t st, unsigned home, unsigned homes,
+                                  uint64_t *pfns);
 
 /* Free [pfn, pfn + n), all of which must be in state `expect`; panics
  * naming the first offending address otherwise (frame_shift converts to

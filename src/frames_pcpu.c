@@ -98,12 +98,12 @@ void k23_frames_cache_stats_(k23_frames_t *fa, unsigned i,
  * allocations take them) in state st, as cache entries; returns how many.
  * The arena lock is held. */
 static unsigned frames_take_locked(k23_frames_t *fa, unsigned n, uint8_t st,
-                                   uint64_t *e)
+                                   unsigned cpu, uint64_t *e)
 {
     unsigned got = 0;
     for (unsigned i = fa->narenas; i-- > 0 && got < n;) {
         unsigned k = k23_arena_alloc_singles_(&fa->arenas[i], n - got, st,
-                                              e + got);
+                                              cpu, fa->ncaches, e + got);
         for (unsigned j = got; j < got + k; j++)
             e[j] = frames_entry(fa, i, e[j]);
         got += k;
@@ -167,10 +167,9 @@ static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
     frames_count_on(fa, c, FRAMES_REFILLS);
     k23_port_lock_acquire(&fa->lock);
     if (c->hdr.count < fa->cfg.cache_batch)
-        c->hdr.count += frames_take_locked(fa,
-                                           fa->cfg.cache_batch - c->hdr.count,
-                                           FRAME_CACHED,
-                                           &c->frames[c->hdr.count]);
+        c->hdr.count += frames_take_locked(
+            fa, fa->cfg.cache_batch - c->hdr.count, FRAME_CACHED,
+            (unsigned)(c - fa->caches), &c->frames[c->hdr.count]);
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
     k23_port_lock_release(&fa->lock);
 }
@@ -234,8 +233,10 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
     if (want != 0 && !frames_transit_begin(fa, want))
         return k23_frames_alloc_global_(fa, 1, 0, UINT64_MAX, pa);
     frames_count(fa, FRAMES_REFILLS);
+    unsigned cpu = k23_port_cpu_local_enter(); /* where to take them from */
+    k23_port_cpu_local_exit(cpu);
     k23_port_lock_acquire(&fa->lock);
-    n = frames_take_locked(fa, want + 1, FRAME_CACHED, got);
+    n = frames_take_locked(fa, want + 1, FRAME_CACHED, cpu, got);
     bool ok = n != 0;
     if (ok) {
         /* the last one is handed out (flipped under the arena lock, so no
