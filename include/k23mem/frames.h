@@ -180,14 +180,9 @@ typedef struct k23_frames_hole {
  *  Fields are private to the allocator; read them through
  *  k23_frames_arena_info(). */
 typedef struct k23_frames_arena {
+    /* read-mostly: set at init, read by every path (the cache hits too) */
     uint64_t base_pfn;         /**< first frame number (address / frame size) */
     uint64_t nframes;          /**< frames covered, holes and bookkeeping included */
-    uint64_t usable_frames;    /**< frames that can be handed out */
-    uint64_t hole_frames;      /**< frames in holes between merged regions */
-    uint64_t free_frames;      /**< free frames */
-    uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
-    uint64_t meta_frames;      /**< frames of the bookkeeping area */
-    uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
     uint64_t bit_base;         /**< frame number of bit 0 of the bitfields:
                                 *   base_pfn rounded down to a chunk */
     uint64_t nchunks;          /**< chunks (#K23_FRAMES_CHUNK_FRAMES
@@ -198,15 +193,23 @@ typedef struct k23_frames_arena {
     uint16_t *chunk_free;      /**< free frames per chunk */
     uint64_t *whole;           /**< chunk bitmap: every frame free */
     uint64_t *partial;         /**< chunk bitmap: some frames free, not all */
-    uint64_t whole_hint;       /**< no bit of @c whole below this word */
-    uint64_t partial_hint;     /**< no bit of @c partial below this word */
     k23_frames_hole_t *holes;  /**< sorted hole extents */
-    uint32_t nholes;           /**< hole extents in use */
     uint32_t holes_cap;        /**< room for this many */
     k23_port_lock_t *lock;     /**< the lock that guards this arena */
     unsigned char *info;       /**< per-frame information records
                                 *   (k23_frames_config_t::info_size each),
                                 *   nframes of them, or NULL */
+    uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
+    uint64_t meta_frames;      /**< frames of the bookkeeping area */
+    uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
+    /* written under the lock, on a cache line of their own so that the
+     * cache hits of other CPUs do not miss on the fields above */
+    uint64_t free_frames K23_FRAMES_CACHE_ALIGNED_; /**< free frames */
+    uint64_t usable_frames;    /**< frames that can be handed out */
+    uint64_t hole_frames;      /**< frames in holes between merged regions */
+    uint64_t whole_hint;       /**< no bit of @c whole below this word */
+    uint64_t partial_hint;     /**< no bit of @c partial below this word */
+    uint32_t nholes;           /**< hole extents in use */
 } k23_frames_arena_t;
 
 /** A per-CPU cache of single frames (LIFO). Private. The header comes
@@ -233,7 +236,9 @@ typedef struct k23_frames_pcpu {
 typedef struct k23_frames {
     /** @cond K23_PRIVATE */
     k23_port_lock_t lock;      /**< guards every arena */
-    k23_frames_config_t cfg;   /**< configuration in use */
+    /** configuration in use (on a cache line apart from the lock: the
+     *  cache hits of other CPUs read it while a miss holds the lock) */
+    k23_frames_config_t cfg K23_FRAMES_CACHE_ALIGNED_;
     unsigned frame_shift;      /**< log2(frame_size) */
     unsigned narenas;          /**< arenas in use, sorted by address */
     unsigned ncaches;          /**< per-CPU caches in use */
