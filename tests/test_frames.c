@@ -1674,3 +1674,101 @@ Test(frames, fast_path_spills_refills_and_keeps_counts_exact)
     assert_consistent(fa);
     sched_setaffinity(0, sizeof(old), &old);
 }
+
+/* ---- anti-fragmentation ---- */
+
+/* Free chunk-aligned 2 MiB blocks, as the statistics count them. */
+static uint64_t free_2m_blocks(k23_frames_t *fa)
+{
+    k23_frames_stats_t s = stats(fa);
+    uint64_t n = 0;
+    for (unsigned o = 9; o < K23_FRAMES_ORDER_LIMIT; o++)
+        n += s.free_blocks[o] << (o - 9);
+    return n;
+}
+
+Test(frames, single_frames_fill_a_partly_used_chunk_before_breaking_a_whole_one)
+{
+    /* caches off: every frame comes straight from the arena */
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa[700], part;
+    uint64_t whole0 = free_2m_blocks(fa);
+    cr_assert_geq(whole0, 6);
+    /* the chunk that holds the bookkeeping is partly used from the start:
+     * it goes first */
+    uint64_t rest = stats(fa).free_frames - whole0 * 512;
+    cr_assert_gt(rest, 0);
+    for (uint64_t i = 0; i < rest; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &part), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0);
+    for (unsigned i = 0; i < 300; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &pa[i]), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1, "300 frames, one chunk");
+    /* free every other one: the chunk is partly used, with holes */
+    for (unsigned i = 0; i < 300; i += 2)
+        k23_frames_free_one(fa, pa[i]);
+    /* 150 + 212 more fit in that chunk: no other chunk is broken */
+    for (unsigned i = 300; i < 300 + 150 + 212; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &pa[i]), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1);
+    /* the next one breaks a chunk; freeing it makes the chunk whole */
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa[699]), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 2);
+    k23_frames_free_one(fa, pa[699]);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1);
+    /* small runs go to the partly used chunks too: the frames of pa[1],
+     * pa[301] (refilled the place of pa[2]) and pa[3] make a run of 3 */
+    k23_paddr_t run;
+    cr_assert_eq(pa[301], pa[1] + F4K);
+    k23_frames_free_one(fa, pa[1]);
+    k23_frames_free_one(fa, pa[301]);
+    k23_frames_free_one(fa, pa[3]);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 3 * F4K, 12, &run), K23_OK);
+    cr_assert_eq(run, pa[1]);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1);
+    assert_consistent(fa);
+}
+
+/* The peer harness's churn in small: half the frames live as single
+ * frames with random lifetimes, then the free aligned 2 MiB blocks must
+ * be nearly all that the free frames could make. */
+static void churn_keeps_2m_blocks(unsigned cache)
+{
+    unsigned char *ram = ram_map(64 * MiB, 2 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(cache);
+    k23_range_t r = rg(ram, 0, 64 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    uint64_t total = stats(fa).total_frames, live = 0, x = 88172645463325252u;
+    k23_paddr_t *v = calloc((size_t)total, sizeof(*v));
+    cr_assert_not_null(v);
+    for (uint64_t step = 0; step < 4 * total; step++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (live > 0 && (live >= total / 2 || (x & 1) != 0)) {
+            uint64_t k = (x >> 8) % live;
+            k23_frames_free_one(fa, v[k]);
+            v[k] = v[--live];
+        } else {
+            cr_assert_eq(k23_frames_alloc_one(fa, &v[live]), K23_OK);
+            live++;
+        }
+    }
+    k23_frames_drain_all(fa);
+    uint64_t ideal = (total - live) / 512, got = 0;
+    k23_paddr_t pa;
+    while (k23_frames_alloc_contiguous(fa, 2 * MiB, 21, &pa) == K23_OK)
+        got++;
+    cr_assert_geq(got * 100, ideal * 95, "%llu of %llu 2 MiB blocks",
+                  (unsigned long long)got, (unsigned long long)ideal);
+    free(v);
+}
+
+Test(frames, churn_keeps_2m_blocks_with_caches_off)
+{
+    churn_keeps_2m_blocks(0);
+}
+
+Test(frames, churn_keeps_2m_blocks_with_caches_on)
+{
+    churn_keeps_2m_blocks(64);
+}
