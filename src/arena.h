@@ -313,7 +313,7 @@ bool k23_arena_is_hole_(const k23_frames_arena_t *a, uint64_t pfn,
 
 /* Turn [pfn, pfn + n), which must all be holes, into free memory.
  * K23_ERR_OVERLAP (nothing changed) when a frame is not a hole,
- * K23_ERR_NOSPACE (nothing changed) when the range splits a hole and the
+ * K23_ERR_LIMIT (nothing changed) when the range splits a hole and the
  * arena's hole extents are all in use. */
 int k23_arena_add_hole_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                         unsigned max_order, unsigned frame_shift);

@@ -1772,3 +1772,48 @@ Test(frames, churn_keeps_2m_blocks_with_caches_on)
 {
     churn_keeps_2m_blocks(64);
 }
+
+/* ---- whole-chunk frees check every frame too ---- */
+
+#include "panic_capture.h"
+
+static k23_frames_t *chunk_fa;
+static k23_paddr_t chunk_pa;
+
+static void free_chunk(void *arg)
+{
+    (void)arg;
+    (void)k23_frames_free_contiguous(chunk_fa, chunk_pa, 2 * MiB);
+}
+
+/* A 2 MiB run with frame `k` freed (and, with caches on, cached) first:
+ * freeing the whole run must panic naming that frame. */
+static void chunk_free_with_a_hole(unsigned cache, unsigned k,
+                                   const char *want)
+{
+    chunk_fa = fa_simple(cache, NULL);
+    cr_assert_eq(k23_frames_alloc_contiguous(chunk_fa, 2 * MiB, 21,
+                                             &chunk_pa),
+                 K23_OK);
+    k23_frames_free_one(chunk_fa, chunk_pa + k * F4K);
+    char msg[512];
+    cr_assert(panic_capture(free_chunk, NULL, msg, sizeof(msg)));
+    cr_assert(strstr(msg, want) != NULL, "%s", msg);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "%llx",
+             (unsigned long long)(chunk_pa + k * F4K));
+    cr_assert(strstr(msg, addr) != NULL, "%s does not name %s", msg, addr);
+    /* and nothing changed */
+    assert_consistent(chunk_fa);
+}
+
+Test(frames, whole_chunk_free_with_a_free_frame_inside_panics)
+{
+    chunk_free_with_a_hole(0, 0, "partly allocated");
+    chunk_free_with_a_hole(0, 511, "partly allocated");
+}
+
+Test(frames, whole_chunk_free_with_a_cached_frame_inside_panics)
+{
+    chunk_free_with_a_hole(16, 300, "partly allocated");
+}

@@ -163,7 +163,7 @@ Test(frames_add, cutting_holes_uses_the_slack_then_fails_cleanly)
     stats(&fa_cut, &before);
     /* one more cut needs an extent the arena does not have */
     cr_assert_eq(k23_frames_add_region(&fa_cut, hole + 11 * F4K, F4K),
-                 K23_ERR_NOSPACE);
+                 K23_ERR_LIMIT);
     stats(&fa_cut, &after);
     cr_assert_eq(after.free_frames, before.free_frames, "nothing changed");
     cr_assert_eq(after.hole_frames, before.hole_frames);

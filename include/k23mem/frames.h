@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file frames.h
- * The physical frame allocator: a memory map turned into arenas, an O(1)
- * buddy allocator per arena, exact-size contiguous runs, an optional
+ * The physical frame allocator: a memory map turned into arenas, a
+ * bitfield allocator per arena, exact-size contiguous runs, an optional
  * physical upper bound per request, and bounded per-CPU caches of single
  * frames.
  *
  * A kernel hands k23_frames_init() its free physical regions. They are
  * aligned inward to the frame size and merged into arenas while the
  * bookkeeping spent on the holes between them stays within a budget. Each
- * arena keeps 9 bytes per frame plus one bit (a free bitmap) in a
- * bookkeeping area carved from the arena's own largest free piece and
- * reached through k23_port_phys_to_virt(); free frames themselves are never
- * read or written (unless poisoning is on), so they need not even be
- * mapped. The per-CPU caches (one per CPU, k23_frames_config_t::cpus) and
- * the optional per-frame information records are carved with the
+ * arena keeps two bits per frame (busy, and cached: in a per-CPU cache or
+ * not memory), a 16-bit free counter per chunk of
+ * #K23_FRAMES_CHUNK_FRAMES frames, two chunk bitmaps (entirely free,
+ * partly free) and its hole extents, about 0.26 bytes per frame
+ * (#K23_FRAMES_META_BYTES_FOR), in a bookkeeping area carved from the
+ * arena's own largest free piece and reached through
+ * k23_port_phys_to_virt(); free frames themselves are never read or
+ * written (unless poisoning is on), so they need not even be mapped. The
+ * per-CPU caches (one per CPU, k23_frames_config_t::cpus) and the
+ * optional per-frame information records are carved with the
  * bookkeeping too.
  *
  * Locking: one lock guards every arena; each per-CPU cache has its own lock
@@ -125,9 +129,16 @@ extern "C" {
  *  k23_frames_config_default() and change what you need. */
 typedef struct k23_frames_config {
     uint64_t frame_size;       /**< bytes; a power of two, 4 KiB..64 KiB */
-    unsigned max_order;        /**< largest buddy block is frame_size << max_order;
+    unsigned max_order;        /**< largest block: frame_size << max_order is
+                                    the largest alignment a request may ask
+                                    and the largest block the statistics'
+                                    free_blocks[] count;
                                     < #K23_FRAMES_ORDER_LIMIT */
-    uint64_t hole_budget;      /**< bookkeeping bytes one arena may spend on holes */
+    uint64_t hole_budget;      /**< bookkeeping bytes one arena may spend on
+                                    holes: #K23_FRAMES_META_BITS bits and
+                                    info_size bytes per hole frame, plus
+                                    #K23_FRAMES_HOLE_BYTES per hole extent
+                                    with #K23_FRAMES_HOLE_SLACK spare ones */
     unsigned cache_frames;     /**< per-CPU cache capacity, 0 turns caches off;
                                     <= #K23_FRAMES_CACHE_MAX */
     unsigned cache_batch;      /**< frames moved per refill or drain, 1..cache_frames */
@@ -276,14 +287,18 @@ typedef struct k23_frames_req {
 typedef struct k23_frames_stats {
     uint64_t frame_size;       /**< bytes */
     unsigned narenas;          /**< arenas */
-    unsigned max_order;        /**< largest buddy order */
+    unsigned max_order;        /**< largest order free_blocks[] counts */
     uint64_t total_frames;     /**< frames that can be handed out */
-    uint64_t free_frames;      /**< frames in free buddy blocks */
+    uint64_t free_frames;      /**< free frames (caches excluded) */
     uint64_t cached_frames;    /**< frames sitting in per-CPU caches */
     uint64_t allocated_frames; /**< frames handed out: total - free - cached */
     uint64_t hole_frames;      /**< frames of holes covered by bookkeeping */
     uint64_t metadata_bytes;   /**< bookkeeping bytes in use over all arenas */
-    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< free blocks per order */
+    /** free blocks per order: each maximal run of free frames cut into
+     *  the largest aligned blocks of order <= max_order (what a fully
+     *  coalesced buddy allocator would list), counted by walking the
+     *  bits */
+    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT];
 } k23_frames_stats_t;
 
 /** One CPU's cache, as k23_frames_cpu_stats() reports it. */
@@ -566,9 +581,11 @@ K23_API void k23_frames_drain_all(k23_frames_t *fa);
  * or a boot carve-out once the kernel is done with it. The range must lie
  * inside one arena's span, in frames that are a hole there (neither free,
  * handed out nor bookkeeping): init merges nearby regions into one arena,
- * and the frames between them are such holes. The frames become free and
- * coalesce with their free neighbours into the largest buddy blocks, as
- * if they had been freed.
+ * and the frames between them are such holes. The frames become free, as
+ * if they had been freed, and join their free neighbours (chunks they
+ * complete become entirely free). Each arena records its holes as extents;
+ * a range in the middle of a hole cuts it in two and needs one of the
+ * arena's #K23_FRAMES_HOLE_SLACK spare extents.
  * @param[in,out] fa    an initialized allocator
  * @param[in]     base  first byte, frame aligned
  * @param[in]     size  bytes, a non-zero multiple of the frame size
@@ -581,6 +598,10 @@ K23_API void k23_frames_drain_all(k23_frames_t *fa);
  * @retval K23_ERR_OVERLAP    a frame in the range is already the
  *                            allocator's (free, handed out, cached or its
  *                            bookkeeping); nothing was changed
+ * @retval K23_ERR_LIMIT      the range cuts a hole in two and the arena's
+ *                            spare hole extents are used up; nothing was
+ *                            changed (adding the hole's frames from either
+ *                            end still works)
  * @context Any context in which the port's lock may be taken.
  */
 K23_API int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size);
@@ -652,9 +673,11 @@ K23_API int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
                           k23_frames_arena_info_t *out);
 
 /**
- * Walk every arena, free list and cache and check every invariant: block
- * alignment and bounds, full coalescing, list links, bitmap agreement,
- * counters, cache contents. Logs the first inconsistency. Exact whatever
+ * Walk every arena and cache and check every invariant: the two bits of
+ * every frame (no "free and cached"; holes, bookkeeping and padding marked
+ * as not memory), each chunk's free counter against its bits and the chunk
+ * bitmaps against the counters, the hole extents, the arena counters, and
+ * the cache contents. Logs the first inconsistency. Exact whatever
  * other threads are doing: a frame a thread holds between a per-CPU cache
  * step and its state update is counted as in transit, never reported as
  * lost; one that is lost is reported as soon as lost frames outnumber
