@@ -119,8 +119,11 @@ uint64_t k23_arena_meta_bytes_(uint64_t nframes, uint64_t nholes)
                    "the public hole extent size is the arena's");
     _Static_assert(K23_ARENA_HOLE_SLACK == K23_FRAMES_HOLE_SLACK,
                    "the public hole slack is the arena's");
+    _Static_assert(sizeof(struct k23_frames_stripe) == K23_FRAMES_STRIPE_BYTES,
+                   "the public stripe size is the arena's");
     uint64_t nc = arena_nchunks(nframes);
-    return 2 * 8 * nc * CHUNK_WORDS + arena_round8(2 * nc) +
+    return K23_FRAMES_STRIPE_BYTES * K23_FRAMES_STRIPES_FOR_(nframes) +
+           2 * 8 * nc * CHUNK_WORDS + arena_round8(2 * nc) +
            2 * 8 * ((nc + 63) / 64) +
            arena_holes_cap(nholes) * sizeof(k23_frames_hole_t);
 }
@@ -134,12 +137,10 @@ static inline bool arena_cbit(const uint64_t *bm, uint64_t c)
     return (k23_arena_ld_(&bm[c >> 6]) >> (c & 63)) & 1u;
 }
 
-static inline void arena_cbit_set(uint64_t *bm, uint64_t *hint, uint64_t c)
+static inline void arena_cbit_set(uint64_t *bm, uint64_t c)
 {
     k23_arena_st_(&bm[c >> 6],
                   k23_arena_ld_(&bm[c >> 6]) | UINT64_C(1) << (c & 63));
-    if ((c >> 6) < *hint)
-        *hint = c >> 6;
 }
 
 static inline void arena_cbit_clear(uint64_t *bm, uint64_t c)
@@ -159,49 +160,29 @@ static inline void arena_chunk_set(k23_frames_arena_t *a, uint64_t c,
     bool was_part = was != 0 && !was_whole, now_part = now != 0 && !now_whole;
     if (was_whole != now_whole) {
         if (now_whole)
-            arena_cbit_set(a->whole, &a->whole_hint, c);
+            arena_cbit_set(a->whole, c);
         else
             arena_cbit_clear(a->whole, c);
     }
     if (was_part != now_part) {
         if (now_part)
-            arena_cbit_set(a->partial, &a->partial_hint, c);
+            arena_cbit_set(a->partial, c);
         else
             arena_cbit_clear(a->partial, c);
     }
 }
 
-/* Lowest set bit of chunk bitmap bm at or after word *hint, advancing
- * the hint over empty words; false when none. */
-static inline bool arena_cbit_first(const k23_frames_arena_t *a,
-                                    const uint64_t *bm, uint64_t *hint,
-                                    uint64_t *c)
-{
-    uint64_t nw = arena_chunk_words(a);
-    for (uint64_t w = *hint; w < nw; w++) {
-        uint64_t v = k23_arena_ld_(&bm[w]);
-        if (v != 0) {
-            *hint = w;
-            *c = (w << 6) + arena_ctz64(v);
-            return true;
-        }
-    }
-    *hint = nw;
-    return false;
-}
-
-/* Lowest set bit of chunk bitmap bm in chunks [from, to), no lower than
- * the bitmap's hint; false when none. */
+/* Lowest set bit of chunk bitmap bm in chunks [from, to); false when
+ * none. */
 static inline bool arena_cbit_range(const k23_frames_arena_t *a,
-                                    const uint64_t *bm, uint64_t hint,
-                                    uint64_t from, uint64_t to, uint64_t *c)
+                                    const uint64_t *bm, uint64_t from,
+                                    uint64_t to, uint64_t *c)
 {
-    if (from < (hint << 6))
-        from = hint << 6;
     if (to > a->nchunks)
         to = a->nchunks;
     for (uint64_t x = from; x < to;) {
-        uint64_t v = k23_arena_ld_(&bm[x >> 6]) & ~((UINT64_C(1) << (x & 63)) - 1);
+        uint64_t v = k23_arena_ld_(&bm[x >> 6]) &
+                     ~((UINT64_C(1) << (x & 63)) - 1);
         if (v != 0) {
             x = (x & ~UINT64_C(63)) + arena_ctz64(v);
             if (x >= to)
@@ -214,18 +195,64 @@ static inline bool arena_cbit_range(const k23_frames_arena_t *a,
     return false;
 }
 
-/* The chunk single frames come from: the lowest partly free chunk of the
- * home [from, to), else its lowest entirely free one, else the same over
- * the whole arena. */
-static bool arena_singles_chunk(k23_frames_arena_t *a, uint64_t from,
-                                uint64_t to, uint64_t *c)
+/* ---- stripes ---- */
+
+static inline uint64_t arena_stripe_chunks(const k23_frames_arena_t *a)
 {
-    if (to - from < a->nchunks &&
-        (arena_cbit_range(a, a->partial, a->partial_hint, from, to, c) ||
-         arena_cbit_range(a, a->whole, a->whole_hint, from, to, c)))
-        return true;
-    return arena_cbit_first(a, a->partial, &a->partial_hint, c) ||
-           arena_cbit_first(a, a->whole, &a->whole_hint, c);
+    return a->stripe_groups * 64;
+}
+
+static inline struct k23_frames_stripe *arena_stripe(const k23_frames_arena_t *a,
+                                                     uint64_t c)
+{
+    return &a->stripes[(c >> 6) / a->stripe_groups];
+}
+
+/* Stripe s's chunks [*from, *to). */
+static inline void arena_stripe_span(const k23_frames_arena_t *a, uint32_t s,
+                                     uint64_t *from, uint64_t *to)
+{
+    *from = s * arena_stripe_chunks(a);
+    *to = *from + arena_stripe_chunks(a);
+    if (*to > a->nchunks)
+        *to = a->nchunks;
+}
+
+bool k23_arena_stripes_held_(const k23_frames_arena_t *a)
+{
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        if (!k23_port_lock_held(&a->stripes[s].lock))
+            return false;
+    return true;
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_arena_lock_(k23_frames_arena_t *a)
+{
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        k23_port_lock_acquire(&a->stripes[s].lock);
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_arena_unlock_(k23_frames_arena_t *a)
+{
+    for (uint32_t s = a->nstripes; s-- > 0;)
+        k23_port_lock_release(&a->stripes[s].lock);
+}
+
+/* Free frames now of chunk c's stripe: add delta (two's complement). */
+static inline void arena_free_add(k23_frames_arena_t *a, uint64_t c,
+                                  uint64_t delta)
+{
+    struct k23_frames_stripe *st = arena_stripe(a, c);
+    /* relaxed atomic: k23_arena_describe_() reads it without the lock */
+    __atomic_store_n(&st->free, st->free + delta, __ATOMIC_RELAXED);
+}
+
+uint64_t k23_arena_free_frames_(const k23_frames_arena_t *a)
+{
+    uint64_t n = 0;
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        n += __atomic_load_n(&a->stripes[s].free, __ATOMIC_RELAXED);
+    return n;
 }
 
 /* ---- marking runs ---- */
@@ -260,12 +287,9 @@ static void arena_mark(k23_frames_arena_t *a, uint64_t i, uint64_t n,
         }
         unsigned f = a->chunk_free[c];
         arena_chunk_set(a, c, busy ? f - (unsigned)k : f + (unsigned)k);
+        arena_free_add(a, c, busy ? 0 - k : k);
         i = stop;
     }
-    if (busy)
-        a->free_frames -= n;
-    else
-        a->free_frames += n;
 }
 
 /* ---- hole extents ---- */
@@ -309,6 +333,16 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
     a->bit_base = base_pfn & ~(CHUNK - 1);
     a->nchunks = arena_nchunks(nframes);
     uint64_t nw = a->nchunks * CHUNK_WORDS, ncw = arena_chunk_words(a);
+    /* Stripes first: the bookkeeping (after the caches, a whole number of
+     * cache lines) starts frame aligned, so each stripe has its line. */
+    a->nstripes = (uint32_t)K23_FRAMES_STRIPES_FOR_(nframes);
+    a->stripe_groups = K23_FRAMES_STRIPE_GROUPS_(nframes);
+    a->stripes = (struct k23_frames_stripe *)(void *)p;
+    p += (uint64_t)a->nstripes * sizeof(struct k23_frames_stripe);
+    k23_memzero_(a->stripes, a->nstripes * sizeof(struct k23_frames_stripe));
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        k23_port_lock_init(&a->stripes[s].lock);
+    k23_arena_lock_(a); /* init holds them; frames.c releases them */
     a->busy = (uint64_t *)(void *)p;
     p += nw * 8;
     a->cached = (uint64_t *)(void *)p;
@@ -323,7 +357,9 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
     a->holes_cap = (uint32_t)arena_holes_cap(nholes);
     /* Counters, chunk bitmaps and extents start empty; every frame starts
      * as not memory: busy and cached. */
-    k23_memzero_(a->chunk_free, (size_t)(bytes - 2 * 8 * nw));
+    k23_memzero_(a->chunk_free,
+                 (size_t)((unsigned char *)meta + bytes -
+                          (unsigned char *)a->chunk_free));
     for (uint64_t w = 0; w < nw; w++) {
         a->busy[w] = ~UINT64_C(0);
         a->cached[w] = ~UINT64_C(0);
@@ -499,7 +535,10 @@ void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
         arena_range_misuse(a, pfn, n, expect, frame_shift);
 }
 
-/* ---- allocation ---- */
+/* ---- allocation ----
+ *
+ * The searches work on a range of chunks [cfrom, cto): the whole arena
+ * under every lock, or one stripe under its lock. */
 
 /* Take the frames of whole chunks [c, c + k). */
 static void arena_take_chunks(k23_frames_arena_t *a, uint64_t c, uint64_t k)
@@ -509,39 +548,33 @@ static void arena_take_chunks(k23_frames_arena_t *a, uint64_t c, uint64_t k)
             k23_arena_st_(&a->busy[w], ~UINT64_C(0));
         arena_cbit_clear(a->whole, x);
         a->chunk_free[x] = 0;
+        arena_free_add(a, x, 0 - CHUNK);
     }
-    a->free_frames -= k * CHUNK;
 }
 
-/* A run of k whole chunks whose first frame number is a multiple of
- * 2^align (align >= CHUNK_SHIFT), all below frame limit_pfn. */
+/* A run of k whole chunks in [cfrom, cto) whose first frame number is a
+ * multiple of 2^align (align >= CHUNK_SHIFT), all below frame
+ * limit_pfn. */
 static bool arena_alloc_chunks(k23_frames_arena_t *a, uint64_t k,
                                unsigned align, uint64_t limit_pfn,
+                               uint64_t cfrom, uint64_t cto,
                                uint64_t *out_pfn)
 {
     uint64_t chunk0 = a->bit_base >> CHUNK_SHIFT, c;
-    uint64_t nc = a->nchunks;
-    if (limit_pfn - a->bit_base < (nc << CHUNK_SHIFT))
-        nc = (limit_pfn - a->bit_base) >> CHUNK_SHIFT;
-    if (k > nc)
+    if (limit_pfn - a->bit_base < (cto << CHUNK_SHIFT))
+        cto = (limit_pfn - a->bit_base) >> CHUNK_SHIFT;
+    if (cfrom >= cto || k > cto - cfrom)
         return false;
     if (k == 1 && align == CHUNK_SHIFT) {
         /* the 2 MiB case: the lowest whole chunk */
-        uint64_t hint = a->whole_hint;
-        if (!arena_cbit_first(a, a->whole, &hint, &c))
-            return false;
-        a->whole_hint = hint;
-        if (c >= nc)
+        if (!arena_cbit_range(a, a->whole, cfrom, cto, &c))
             return false;
     } else {
         unsigned ca = align - CHUNK_SHIFT;
         size_t off = (size_t)(chunk0 & ((UINT64_C(1) << ca) - 1));
-        size_t start = (size_t)(a->whole_hint << 6);
-        if (start >= nc)
-            return false;
         struct k23_bitmap_hit h = k23_bitmap_next_set(
-            (const unsigned char *)a->whole, (size_t)nc, start, (size_t)k,
-            ca, off);
+            (const unsigned char *)a->whole, (size_t)cto, (size_t)cfrom,
+            (size_t)k, ca, off);
         if (h.rc != K23_OK)
             return false;
         c = h.index;
@@ -551,45 +584,43 @@ static bool arena_alloc_chunks(k23_frames_arena_t *a, uint64_t k,
     return true;
 }
 
-/* First bit index at which a free frame may lie (the hints). */
-static uint64_t arena_search_start(const k23_frames_arena_t *a)
+/* The lowest chunk of [cfrom, cto) that has a free frame, or cto. */
+static uint64_t arena_first_free_chunk(const k23_frames_arena_t *a,
+                                       uint64_t cfrom, uint64_t cto)
 {
-    uint64_t w = a->whole_hint < a->partial_hint ? a->whole_hint
-                                                 : a->partial_hint;
-    return w << (6 + CHUNK_SHIFT);
+    uint64_t p, w;
+    if (!arena_cbit_range(a, a->partial, cfrom, cto, &p))
+        p = cto;
+    if (!arena_cbit_range(a, a->whole, cfrom, p, &w))
+        w = p;
+    return w;
 }
 
-bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
-                      uint64_t limit_pfn, unsigned max_order, uint8_t st,
-                      uint64_t *out_pfn)
+/* k23_arena_alloc_() over chunks [cfrom, cto). */
+static bool arena_alloc_range(k23_frames_arena_t *a, uint64_t n,
+                              unsigned align, uint64_t limit_pfn, uint8_t st,
+                              uint64_t cfrom, uint64_t cto, uint64_t *out_pfn)
 {
-    (void)max_order;
-    K23_ARENA_LOCKED(a);
-    if (n > a->free_frames || limit_pfn <= a->base_pfn)
-        return false;
-    if (n == 1 && align == 0 && limit_pfn >= arena_end(a))
-        return k23_arena_alloc_singles_(a, 1, st, 0, 1, out_pfn) == 1;
-
     /* Whole chunks at chunk alignment: the chunk bitmap. A chunk-aligned
      * run of whole chunks is free exactly when its chunks are whole, so
      * nothing else can serve it. */
     if ((n & (CHUNK - 1)) == 0 && align >= CHUNK_SHIFT)
         return arena_alloc_chunks(a, n >> CHUNK_SHIFT, align, limit_pfn,
-                                  out_pfn);
+                                  cfrom, cto, out_pfn);
     /* One chunk's worth at a smaller alignment: a whole chunk fits
      * exactly, so take one when there is one. */
-    if (n == CHUNK && arena_alloc_chunks(a, 1, CHUNK_SHIFT, limit_pfn,
-                                         out_pfn))
+    if (n == CHUNK && arena_alloc_chunks(a, 1, CHUNK_SHIFT, limit_pfn, cfrom,
+                                         cto, out_pfn))
         return true;
 
     /* The run search: n clear busy bits, aligned on absolute frame
      * numbers, below the limit, first fit from the lowest chunk that has
      * a free frame (partly used chunks fill first). */
-    uint64_t nbits = arena_nwords(a) * 64;
+    uint64_t nbits = cto << CHUNK_SHIFT;
     if (limit_pfn - a->bit_base < nbits)
         nbits = limit_pfn - a->bit_base;
-    uint64_t start = arena_search_start(a);
-    if (n > nbits || start >= nbits || n > nbits - start)
+    uint64_t start = arena_first_free_chunk(a, cfrom, cto) << CHUNK_SHIFT;
+    if (start >= nbits || n > nbits - start)
         return false;
     size_t off = (size_t)(a->bit_base & ((UINT64_C(1) << align) - 1));
     struct k23_bitmap_hit h =
@@ -600,6 +631,45 @@ bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
     arena_mark(a, h.index, n, true, st == FRAME_CACHED);
     *out_pfn = a->bit_base + h.index;
     return true;
+}
+
+bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
+                      uint64_t limit_pfn, unsigned max_order, uint8_t st,
+                      uint64_t *out_pfn)
+{
+    (void)max_order;
+    K23_ARENA_LOCKED(a);
+    if (n > k23_arena_free_frames_(a) || limit_pfn <= a->base_pfn)
+        return false;
+    if (n == 1 && align == 0 && limit_pfn >= arena_end(a))
+        return k23_arena_alloc_singles_(a, 1, st, 0, 1, out_pfn) == 1;
+    return arena_alloc_range(a, n, align, limit_pfn, st, 0, a->nchunks,
+                             out_pfn);
+}
+
+bool k23_arena_alloc_in_stripe_(k23_frames_arena_t *a, uint64_t n,
+                                unsigned align, uint64_t limit_pfn,
+                                uint8_t st, uint64_t *out_pfn)
+{
+    if (limit_pfn <= a->base_pfn)
+        return false;
+    for (uint32_t s = 0; s < a->nstripes; s++) {
+        struct k23_frames_stripe *sp = &a->stripes[s];
+        uint64_t cfrom, cto;
+        arena_stripe_span(a, s, &cfrom, &cto);
+        if ((cfrom << CHUNK_SHIFT) >= limit_pfn - a->bit_base)
+            break;
+        if (__atomic_load_n(&sp->free, __ATOMIC_RELAXED) < n)
+            continue; /* a hint: rechecked under the lock */
+        k23_port_lock_acquire(&sp->lock);
+        bool ok = sp->free >= n &&
+                  arena_alloc_range(a, n, align, limit_pfn, st, cfrom, cto,
+                                    out_pfn);
+        k23_port_lock_release(&sp->lock);
+        if (ok)
+            return true;
+    }
+    return false;
 }
 
 /* Take up to `want` free frames of chunk c (which has some) in state st,
@@ -626,8 +696,35 @@ static unsigned arena_take_from_chunk(k23_frames_arena_t *a, uint64_t c,
         }
     }
     arena_chunk_set(a, c, a->chunk_free[c] - got);
-    a->free_frames -= got;
+    arena_free_add(a, c, 0 - (uint64_t)got);
     return got;
+}
+
+/* Single frames from the chunks of bitmap bm (partly or entirely free)
+ * in [cfrom, cto), lowest first. */
+static unsigned arena_take_kind(k23_frames_arena_t *a, const uint64_t *bm,
+                                uint64_t cfrom, uint64_t cto, unsigned n,
+                                uint8_t st, uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t c;
+    while (got < n && arena_cbit_range(a, bm, cfrom, cto, &c)) {
+        got += arena_take_from_chunk(a, c, n - got, st, pfns + got);
+        cfrom = c; /* a chunk that still has frames stays first */
+    }
+    return got;
+}
+
+/* The home part of the arena, chunks [*from, *to). */
+static void arena_home(const k23_frames_arena_t *a, unsigned home,
+                       unsigned homes, uint64_t *from, uint64_t *to)
+{
+    *from = 0;
+    *to = a->nchunks;
+    if (homes > 1) {
+        *from = a->nchunks * (home % homes) / homes;
+        *to = a->nchunks * (home % homes + 1) / homes;
+    }
 }
 
 unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
@@ -635,18 +732,55 @@ unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
                                   uint64_t *pfns)
 {
     unsigned got = 0;
-    uint64_t from = 0, to = a->nchunks;
-    if (homes > 1) {
-        from = a->nchunks * (home % homes) / homes;
-        to = a->nchunks * (home % homes + 1) / homes;
-    }
+    uint64_t from, to;
     K23_ARENA_LOCKED(a);
-    while (got < n && a->free_frames != 0) {
-        uint64_t c;
-        if (!arena_singles_chunk(a, from, to, &c))
-            break;
-        got += arena_take_from_chunk(a, c, n - got, st, pfns + got);
+    arena_home(a, home, homes, &from, &to);
+    got += arena_take_kind(a, a->partial, from, to, n - got, st, pfns + got);
+    got += arena_take_kind(a, a->whole, from, to, n - got, st, pfns + got);
+    got += arena_take_kind(a, a->partial, 0, a->nchunks, n - got, st,
+                           pfns + got);
+    got += arena_take_kind(a, a->whole, 0, a->nchunks, n - got, st,
+                           pfns + got);
+    return got;
+}
+
+/* One phase of k23_arena_take_singles_(): chunks of bitmap bm in
+ * [from, to), stripe by stripe, each under its lock (skipped without it
+ * when a relaxed look finds no such chunk there). */
+static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
+                                   uint64_t from, uint64_t to, unsigned n,
+                                   uint8_t st, uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t spc = arena_stripe_chunks(a), c;
+    for (uint64_t x = from; x < to && got < n;) {
+        uint32_t s = (uint32_t)(x / spc);
+        uint64_t e = (s + 1) * spc < to ? (s + 1) * spc : to;
+        if (arena_cbit_range(a, bm, x, e, &c)) {
+            struct k23_frames_stripe *sp = &a->stripes[s];
+            k23_port_lock_acquire(&sp->lock);
+            got += arena_take_kind(a, bm, x, e, n - got, st, pfns + got);
+            k23_port_lock_release(&sp->lock);
+        }
+        x = e;
     }
+    return got;
+}
+
+unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
+                                 uint8_t st, unsigned home, unsigned homes,
+                                 uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t from, to;
+    arena_home(a, home, homes, &from, &to);
+    got += arena_take_striped(a, a->partial, from, to, n - got, st,
+                              pfns + got);
+    got += arena_take_striped(a, a->whole, from, to, n - got, st, pfns + got);
+    got += arena_take_striped(a, a->partial, 0, a->nchunks, n - got, st,
+                              pfns + got);
+    got += arena_take_striped(a, a->whole, 0, a->nchunks, n - got, st,
+                              pfns + got);
     return got;
 }
 
@@ -670,18 +804,17 @@ static void arena_free_chunks(k23_frames_arena_t *a, uint64_t c, uint64_t k)
         for (uint64_t w = x * CHUNK_WORDS; w < (x + 1) * CHUNK_WORDS; w++)
             k23_arena_st_(&a->busy[w], 0);
         arena_chunk_set(a, x, CHUNK);
+        arena_free_add(a, x, CHUNK);
     }
-    a->free_frames += k * CHUNK;
 }
 
-void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
-                     uint8_t expect, unsigned max_order,
-                     unsigned frame_shift)
+/* k23_arena_free_() with the locks of the stripes of the range held. */
+static void arena_free_locked(k23_frames_arena_t *a, uint64_t pfn,
+                              uint64_t n, uint8_t expect,
+                              unsigned frame_shift)
 {
-    (void)max_order;
     uint64_t i = pfn - a->bit_base;
     bool cached = expect == FRAME_CACHED;
-    K23_ARENA_LOCKED(a);
 
     if (n == 1) {
         /* single frames (caches off, spills): no run loop */
@@ -696,7 +829,7 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
         k23_arena_st_(&a->busy[w], b & ~m);
         uint64_t c = i >> CHUNK_SHIFT;
         arena_chunk_set(a, c, a->chunk_free[c] + 1u);
-        a->free_frames++;
+        arena_free_add(a, c, 1);
         return;
     }
 
@@ -709,8 +842,33 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
         return;
     }
     /* Check the whole range before changing anything. */
-    k23_arena_expect_range_(a, pfn, n, expect, frame_shift);
+    if (K23_UNLIKELY(!arena_all_in(a, i, n, cached) ||
+                     (cached && arena_touches_foreign(a, pfn, n))))
+        arena_range_misuse(a, pfn, n, expect, frame_shift);
     arena_mark(a, i, n, false, cached);
+}
+
+void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                     uint8_t expect, unsigned max_order,
+                     unsigned frame_shift)
+{
+    (void)max_order;
+    K23_ARENA_LOCKED(a);
+    arena_free_locked(a, pfn, n, expect, frame_shift);
+}
+
+void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                         uint8_t expect, unsigned frame_shift)
+{
+    uint64_t spc = arena_stripe_chunks(a);
+    uint32_t s0 = (uint32_t)(((pfn - a->bit_base) >> CHUNK_SHIFT) / spc);
+    uint32_t s1 = (uint32_t)(((pfn + n - 1 - a->bit_base) >> CHUNK_SHIFT) /
+                             spc);
+    for (uint32_t s = s0; s <= s1; s++)
+        k23_port_lock_acquire(&a->stripes[s].lock);
+    arena_free_locked(a, pfn, n, expect, frame_shift);
+    for (uint32_t s = s1 + 1; s-- > s0;)
+        k23_port_lock_release(&a->stripes[s].lock);
 }
 
 /* ---- checker ---- */
@@ -771,6 +929,7 @@ static int arena_check_chunks(const k23_frames_arena_t *a,
                               unsigned frame_shift, uint64_t *free,
                               uint64_t *ones)
 {
+    uint64_t stripe_start0 = 0, *stripe_start = &stripe_start0;
     for (uint64_t c = 0; c < a->nchunks; c++) {
         unsigned nfree = 0;
         uint64_t pfn = a->bit_base + (c << CHUNK_SHIFT);
@@ -792,11 +951,14 @@ static int arena_check_chunks(const k23_frames_arena_t *a,
         if (whole != (nfree == CHUNK) || part != (nfree != 0 && nfree != CHUNK))
             return arena_bad("chunk bitmaps disagree with the counter", pfn,
                              frame_shift);
-        if ((whole && (c >> 6) < a->whole_hint) ||
-            (part && (c >> 6) < a->partial_hint))
-            return arena_bad("chunk bitmap hint past a set bit", pfn,
-                             frame_shift);
         *free += nfree;
+        if ((c + 1) % arena_stripe_chunks(a) == 0 || c + 1 == a->nchunks) {
+            /* the stripe's counter */
+            if (*free - *stripe_start != arena_stripe(a, c)->free)
+                return arena_bad("stripe free counter wrong", pfn,
+                                 frame_shift);
+            *stripe_start = *free;
+        }
     }
     for (uint64_t w = arena_chunk_words(a) * 64; w-- > a->nchunks;)
         if (arena_cbit(a->whole, w) || arena_cbit(a->partial, w))
@@ -811,7 +973,7 @@ static int arena_check_counters(const k23_frames_arena_t *a,
                                 uint64_t holes)
 {
     uint64_t base = a->base_pfn;
-    if (free != a->free_frames)
+    if (free != k23_arena_free_frames_(a))
         return arena_bad("free frame counter wrong", base, frame_shift);
     if (holes != a->hole_frames)
         return arena_bad("hole counter wrong", base, frame_shift);
@@ -873,7 +1035,7 @@ uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
     if (limit_pfn <= a->base_pfn)
         return 0;
     if (limit_pfn >= arena_end(a))
-        return a->free_frames;
+        return k23_arena_free_frames_(a);
     uint64_t nbits = limit_pfn - a->bit_base, total = 0;
     uint64_t c = nbits >> CHUNK_SHIFT;
     for (uint64_t x = 0; x < c; x++)
@@ -985,7 +1147,7 @@ void k23_arena_stats_add_(const k23_frames_arena_t *a, unsigned max_order,
 {
     K23_ARENA_LOCKED(a);
     s->total_frames += a->usable_frames;
-    s->free_frames += a->free_frames;
+    s->free_frames += k23_arena_free_frames_(a);
     s->hole_frames += a->hole_frames;
     s->metadata_bytes += a->meta_bytes;
     uint64_t cursor = 0, pfn;
@@ -1003,7 +1165,7 @@ void k23_arena_describe_(const k23_frames_arena_t *a, unsigned frame_shift,
     out->bookkeeping.size = a->meta_frames << frame_shift;
     out->usable_frames = a->usable_frames;
     out->hole_frames = a->hole_frames;
-    out->free_frames = __atomic_load_n(&a->free_frames, __ATOMIC_RELAXED);
+    out->free_frames = k23_arena_free_frames_(a); /* relaxed loads */
 }
 
 bool k23_arena_check_mark_(k23_frames_arena_t *a, uint64_t pfn)

@@ -9,11 +9,18 @@
  * bitmaps, hole extents) is private to arena.c: the files above it go
  * through the functions here.
  *
- * Locking. Each arena points at the lock that guards it (a->lock). Every
+ * Locking. An arena is cut into stripes (whole groups of 64 chunks, at
+ * most K23_FRAMES_MAX_STRIPES), each with its own lock and free counter in
+ * the bookkeeping; a stripe lock guards the bits, chunk counters and chunk
+ * bitmap words of its chunks. a->lock is the allocator's lock. Every
  * function states its precondition and asserts it (K23_DEBUG >= 2):
- *   "arena lock"  a->lock is held by the caller (or, during
- *                 k23_frames_init(), the arena is not yet published and
- *                 the lock is held all the same);
+ *   "arena lock"  a->lock and every stripe lock of the arena are held
+ *                 (k23_arena_lock_()); during k23_frames_init() the arena
+ *                 is not yet published and they are held all the same;
+ *   "stripe lock" the function takes the stripe locks it needs itself,
+ *                 one at a time or an ascending set, and the caller holds
+ *                 none of the arena's (the miss paths of the caches and
+ *                 single frames: no lock shared by all CPUs);
  *   "frame owner" no lock: the caller owns the frame (it popped it from a
  *                 cache, or is freeing it), and only flips its cached bit
  *                 (ALLOCATED <-> CACHED) with an atomic read-modify-write
@@ -54,10 +61,29 @@ enum {
  * splitting one. */
 #define K23_ARENA_HOLE_SLACK 4u
 
+/* One stripe: its lock and its free frames, on a cache line of their
+ * own. */
+struct k23_frames_stripe {
+    k23_port_lock_t lock;
+    uint64_t free;
+} K23_FRAMES_CACHE_ALIGNED_;
+
+/* Whether every stripe lock of a is held (debug checks). */
+bool k23_arena_stripes_held_(const k23_frames_arena_t *a);
+
 /* Asserts the "arena lock" precondition (K23_DEBUG >= 2). */
 #define K23_ARENA_LOCKED(a)                                                    \
-    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held((a)->lock),                   \
-                              (uintptr_t)(a)->lock)
+    do {                                                                       \
+        K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held((a)->lock),               \
+                                  (uintptr_t)(a)->lock);                       \
+        K23_ASSERT_INTERNAL_FOUND(k23_arena_stripes_held_(a),                  \
+                                  (uintptr_t)(a)->stripes);                    \
+    } while (0)
+
+/* Take / release every stripe lock of a, ascending (the caller holds
+ * a->lock). Precondition: a->lock. */
+void k23_arena_lock_(k23_frames_arena_t *a);
+void k23_arena_unlock_(k23_frames_arena_t *a);
 
 /* ---- bit words ----
  *
@@ -123,8 +149,31 @@ void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                          unsigned max_order);
 
 /* After the last k23_arena_add_free_() of init: record what is neither
- * memory nor bookkeeping as hole extents. Precondition: arena lock. */
+ * memory nor bookkeeping as hole extents. Precondition: arena lock (init
+ * took the stripe locks; the caller releases them with
+ * k23_arena_unlock_()). */
 void k23_arena_seal_(k23_frames_arena_t *a);
+
+/* ---- the miss paths (precondition: stripe lock) ---- */
+
+/* Up to n single frames in state st, as k23_arena_alloc_singles_(), each
+ * stripe under its own lock: the stripes of the home part first (partly
+ * free chunks, then whole ones), then the others. */
+unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
+                                 uint8_t st, unsigned home, unsigned homes,
+                                 uint64_t *pfns);
+
+/* k23_arena_free_() under the locks of the stripes [pfn, pfn + n)
+ * touches (ascending). */
+void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                         uint8_t expect, unsigned frame_shift);
+
+/* k23_arena_alloc_() of a run that fits in one stripe, each stripe under
+ * its own lock, lowest first; false when no single stripe has one (a run
+ * across stripes needs k23_arena_alloc_() under every lock). */
+bool k23_arena_alloc_in_stripe_(k23_frames_arena_t *a, uint64_t n,
+                                unsigned align, uint64_t limit_pfn,
+                                uint8_t st, uint64_t *out_pfn);
 
 /* ---- allocation and free (precondition: arena lock) ---- */
 
@@ -302,6 +351,9 @@ static inline bool k23_arena_origin_allocated_(uintptr_t origin,
 }
 
 /* ---- more operations (precondition: arena lock) ---- */
+
+/* Free frames of the arena (the stripes' counters summed). */
+uint64_t k23_arena_free_frames_(const k23_frames_arena_t *a);
 
 /* Free frames below frame number limit_pfn (exclusive), counted exactly. */
 uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,

@@ -148,6 +148,7 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
             frames_build_free(fa, a, ps, pe, meta_pfn, meta_pfn + bk);
     }
     k23_arena_seal_(a);
+    k23_arena_unlock_(a); /* k23_arena_init_() took the stripe locks */
 #if K23_DEBUG >= 2
     k23_frames_arena_info_t got;
     k23_arena_describe_(a, shift, &got);
@@ -368,15 +369,20 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
     if (n > k23_arena_end_(a) - pfn)
         K23_PANIC_ADDR("k23_frames: free of a range running past the "
                        "allocator's memory, starting at", pa);
-    k23_port_lock_acquire(&fa->lock);
     if (fa->cfg.poison) {
-        /* only once the range is known to be the caller's to free */
+        /* only once the range is known to be the caller's to free, and
+         * filled before any frame of it can be seen free */
+        k23_frames_arenas_lock_(fa);
         k23_arena_expect_range_(a, pfn, n, FRAME_ALLOCATED, shift);
         k23_frames_poison_fill_(fa, pa, n);
+        k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order,
+                        shift);
+        k23_frames_arenas_unlock_(fa);
+    } else {
+        /* under the locks of the stripes the range touches only */
+        k23_arena_free_run_(a, pfn, n, FRAME_ALLOCATED, shift);
     }
-    k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order, shift);
-    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
     return K23_OK;
 }
 
@@ -399,7 +405,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
         return K23_ERR_INVAL;
     uint64_t limit_pfn = frames_limit_pfn(limit, fa->frame_shift);
     for (int attempt = 0; attempt < 2; attempt++) {
-        k23_port_lock_acquire(&fa->lock);
+        k23_frames_arenas_lock_(fa);
         if (frames_free_below(fa, limit_pfn) >= n) {
             /* Enough frames under the lock: none of these can fail. */
             for (size_t i = 0; i < n; i++) {
@@ -413,7 +419,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                 out[i] = pfn << fa->frame_shift;
             }
             K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-            k23_port_lock_release(&fa->lock);
+            k23_frames_arenas_unlock_(fa);
             for (size_t i = 0; i < n && fa->cfg.poison; i++)
                 k23_frames_poison_check_(fa, out[i], 1);
             if (flags & K23_FRAMES_ZERO)
@@ -421,7 +427,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                     frames_zero(fa, out[i], 1);
             return K23_OK;
         }
-        k23_port_lock_release(&fa->lock);
+        k23_frames_arenas_unlock_(fa);
         if (fa->ncaches == 0)
             break;
         k23_frames_drain_all(fa);
@@ -523,13 +529,13 @@ int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size)
     k23_frames_arena_t *a = &fa->arenas[ai];
     if (n > k23_arena_end_(a) - pfn)
         return K23_ERR_NOT_FOUND;
-    k23_port_lock_acquire(&fa->lock);
+    k23_frames_arenas_lock_(fa);
     /* the frames are filled only once they are known to be holes */
     if (fa->cfg.poison && k23_arena_is_hole_(a, pfn, n))
         k23_frames_poison_fill_(fa, base, n);
     int rc = k23_arena_add_hole_(a, pfn, n, fa->cfg.max_order, shift);
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    k23_frames_arenas_unlock_(fa);
     return rc;
 }
 /* ---- per-frame information, per-CPU statistics ---- */

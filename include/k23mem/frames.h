@@ -93,18 +93,37 @@ extern "C" {
 /** Spare hole extents of an arena that has holes, for
  *  k23_frames_add_region() cutting one in two. */
 #define K23_FRAMES_HOLE_SLACK 4
+/** Bytes of one stripe of an arena: its lock and free counter, on a cache
+ *  line of their own. An arena is cut into at most #K23_FRAMES_MAX_STRIPES
+ *  stripes of whole 64-chunk groups, each with its own lock, so that the
+ *  per-CPU caches' refills and spills on different CPUs do not serialise
+ *  on one lock. */
+#define K23_FRAMES_STRIPE_BYTES 64
+/** Most stripes per arena. */
+#define K23_FRAMES_MAX_STRIPES 64
 /** Bookkeeping bytes of an arena of @p n frames (n > 0) with @p h holes
- *  between its regions: both bitfields over whole chunks (one more chunk
- *  than n needs, for an arena that does not start on a chunk), a 16-bit
- *  free counter per chunk, the two chunk bitmaps, and the hole extents
- *  with their slack; each part rounded up to 8 bytes. The per-frame
- *  information and the per-CPU caches come on top
+ *  between its regions: the stripes, both bitfields over whole chunks
+ *  (one more chunk than n needs, for an arena that does not start on a
+ *  chunk), a 16-bit free counter per chunk, the two chunk bitmaps, and the
+ *  hole extents with their slack; each part rounded up to 8 bytes. The
+ *  per-frame information and the per-CPU caches come on top
  *  (k23_frames_arena_plan_t::bookkeeping_bytes has it all). */
 #define K23_FRAMES_META_BYTES_FOR(n, h)                                        \
-    (2 * 8 * K23_FRAMES_CHUNKS_FOR_(n) * (K23_FRAMES_CHUNK_FRAMES / 64) +      \
+    (K23_FRAMES_STRIPE_BYTES * K23_FRAMES_STRIPES_FOR_(n) +                    \
+     2 * 8 * K23_FRAMES_CHUNKS_FOR_(n) * (K23_FRAMES_CHUNK_FRAMES / 64) +      \
      ((2 * K23_FRAMES_CHUNKS_FOR_(n) + 7) & ~(uint64_t)7) +                   \
      2 * 8 * ((K23_FRAMES_CHUNKS_FOR_(n) + 63) / 64) +                        \
      ((h) != 0 ? ((h) + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES : 0))
+/** 64-chunk groups (chunk bitmap words) of an n-frame arena (internal). */
+#define K23_FRAMES_GROUPS_FOR_(n) ((K23_FRAMES_CHUNKS_FOR_(n) + 63) / 64)
+/** Groups per stripe (internal). */
+#define K23_FRAMES_STRIPE_GROUPS_(n)                                           \
+    ((K23_FRAMES_GROUPS_FOR_(n) + K23_FRAMES_MAX_STRIPES - 1) /               \
+     K23_FRAMES_MAX_STRIPES)
+/** Stripes of an n-frame arena (internal). */
+#define K23_FRAMES_STRIPES_FOR_(n)                                             \
+    ((K23_FRAMES_GROUPS_FOR_(n) + K23_FRAMES_STRIPE_GROUPS_(n) - 1) /         \
+     K23_FRAMES_STRIPE_GROUPS_(n))
 /** Chunks the bitfields of an n-frame arena cover (internal). */
 #define K23_FRAMES_CHUNKS_FOR_(n)                                              \
     (((uint64_t)(n) + 2 * (K23_FRAMES_CHUNK_FRAMES - 1)) /                     \
@@ -206,20 +225,21 @@ typedef struct k23_frames_arena {
     uint64_t *partial;         /**< chunk bitmap: some frames free, not all */
     k23_frames_hole_t *holes;  /**< sorted hole extents */
     uint32_t holes_cap;        /**< room for this many */
-    k23_port_lock_t *lock;     /**< the lock that guards this arena */
+    uint32_t nstripes;         /**< stripes (each with its lock) */
+    uint64_t stripe_groups;    /**< 64-chunk groups per stripe */
+    struct k23_frames_stripe *stripes; /**< the stripes, in the bookkeeping */
+    k23_port_lock_t *lock;     /**< the allocator's lock, taken before all
+                                *   stripe locks by whole-arena operations */
     unsigned char *info;       /**< per-frame information records
                                 *   (k23_frames_config_t::info_size each),
                                 *   nframes of them, or NULL */
     uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
     uint64_t meta_frames;      /**< frames of the bookkeeping area */
     uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
-    /* written under the lock, on a cache line of their own so that the
-     * cache hits of other CPUs do not miss on the fields above */
-    uint64_t free_frames K23_FRAMES_CACHE_ALIGNED_; /**< free frames */
-    uint64_t usable_frames;    /**< frames that can be handed out */
+    /* written under every stripe lock (add_region), on a cache line of
+     * their own; the free counters are the stripes' */
+    uint64_t usable_frames K23_FRAMES_CACHE_ALIGNED_; /**< frames that can be handed out */
     uint64_t hole_frames;      /**< frames in holes between merged regions */
-    uint64_t whole_hint;       /**< no bit of @c whole below this word */
-    uint64_t partial_hint;     /**< no bit of @c partial below this word */
     uint32_t nholes;           /**< hole extents in use */
 } k23_frames_arena_t;
 
