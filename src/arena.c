@@ -857,6 +857,21 @@ void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     arena_free_locked(a, pfn, n, expect, frame_shift);
 }
 
+/* The analysis cannot follow a loop over the stripe locks. */
+K23_NO_THREAD_SAFETY_ANALYSIS static void
+arena_lock_stripes(k23_frames_arena_t *a, uint32_t s0, uint32_t s1)
+{
+    for (uint32_t s = s0; s <= s1; s++)
+        k23_port_lock_acquire(&a->stripes[s].lock);
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS static void
+arena_unlock_stripes(k23_frames_arena_t *a, uint32_t s0, uint32_t s1)
+{
+    for (uint32_t s = s1 + 1; s-- > s0;)
+        k23_port_lock_release(&a->stripes[s].lock);
+}
+
 void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                          uint8_t expect, unsigned frame_shift)
 {
@@ -864,11 +879,9 @@ void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     uint32_t s0 = (uint32_t)(((pfn - a->bit_base) >> CHUNK_SHIFT) / spc);
     uint32_t s1 = (uint32_t)(((pfn + n - 1 - a->bit_base) >> CHUNK_SHIFT) /
                              spc);
-    for (uint32_t s = s0; s <= s1; s++)
-        k23_port_lock_acquire(&a->stripes[s].lock);
+    arena_lock_stripes(a, s0, s1);
     arena_free_locked(a, pfn, n, expect, frame_shift);
-    for (uint32_t s = s1 + 1; s-- > s0;)
-        k23_port_lock_release(&a->stripes[s].lock);
+    arena_unlock_stripes(a, s0, s1);
 }
 
 /* ---- checker ---- */
