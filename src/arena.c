@@ -202,10 +202,19 @@ static inline uint64_t arena_stripe_chunks(const k23_frames_arena_t *a)
     return a->stripe_groups * 64;
 }
 
+/* The stripe of chunk c: one 64-chunk group per stripe in arenas up to
+ * 64 groups (8 GiB of 4 KiB frames), so usually a shift, no division. */
+static inline uint32_t arena_stripe_index(const k23_frames_arena_t *a,
+                                          uint64_t c)
+{
+    uint64_t g = c >> 6;
+    return (uint32_t)(a->stripe_groups == 1 ? g : g / a->stripe_groups);
+}
+
 static inline struct k23_frames_stripe *arena_stripe(const k23_frames_arena_t *a,
                                                      uint64_t c)
 {
-    return &a->stripes[(c >> 6) / a->stripe_groups];
+    return &a->stripes[arena_stripe_index(a, c)];
 }
 
 /* Stripe s's chunks [*from, *to). */
@@ -754,7 +763,7 @@ static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
     unsigned got = 0;
     uint64_t spc = arena_stripe_chunks(a), c;
     for (uint64_t x = from; x < to && got < n;) {
-        uint32_t s = (uint32_t)(x / spc);
+        uint32_t s = arena_stripe_index(a, x);
         uint64_t e = (s + 1) * spc < to ? (s + 1) * spc : to;
         if (arena_cbit_range(a, bm, x, e, &c)) {
             struct k23_frames_stripe *sp = &a->stripes[s];
@@ -875,10 +884,9 @@ arena_unlock_stripes(k23_frames_arena_t *a, uint32_t s0, uint32_t s1)
 void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                          uint8_t expect, unsigned frame_shift)
 {
-    uint64_t spc = arena_stripe_chunks(a);
-    uint32_t s0 = (uint32_t)(((pfn - a->bit_base) >> CHUNK_SHIFT) / spc);
-    uint32_t s1 = (uint32_t)(((pfn + n - 1 - a->bit_base) >> CHUNK_SHIFT) /
-                             spc);
+    uint32_t s0 = arena_stripe_index(a, (pfn - a->bit_base) >> CHUNK_SHIFT);
+    uint32_t s1 = arena_stripe_index(a, (pfn + n - 1 - a->bit_base) >>
+                                            CHUNK_SHIFT);
     arena_lock_stripes(a, s0, s1);
     arena_free_locked(a, pfn, n, expect, frame_shift);
     arena_unlock_stripes(a, s0, s1);

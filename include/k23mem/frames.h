@@ -21,9 +21,15 @@
  * optional per-frame information records are carved with the
  * bookkeeping too.
  *
- * Locking: one lock guards every arena; each per-CPU cache has its own lock
- * (uncontended when the port pins the caller in a CPU-local section). Lock
- * order is cache locks in ascending CPU order, then the arena lock. When
+ * Locking: each arena is cut into stripes (#K23_FRAMES_MAX_STRIPES at
+ * most), each with its own lock; single frames, cache refills and spills,
+ * and runs that fit in a stripe take only the stripe locks they need, so
+ * the miss paths of different CPUs do not share a lock. Runs across
+ * stripes, bulk allocation, adding memory, statistics and the checker take
+ * the allocator's lock and then every stripe lock in address order. Each
+ * per-CPU cache has its own lock (uncontended when the port pins the
+ * caller in a CPU-local section). Lock order: cache locks in ascending CPU
+ * order, the allocator's lock, stripe locks in address order. When
  * the port has a CPU-local fast path (k23_port_pcpu_fast(), rseq on x86_64
  * Linux), a cache hit takes no lock at all and a cache lock only
  * serialises the fences taken to drain or inspect that cache.
