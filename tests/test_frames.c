@@ -1817,3 +1817,78 @@ Test(frames, whole_chunk_free_with_a_cached_frame_inside_panics)
 {
     chunk_free_with_a_hole(16, 300, "partly allocated");
 }
+
+/* ---- stripes: runs and frees across a stripe boundary ---- */
+
+static void free_4m(void *arg)
+{
+    (void)arg;
+    (void)k23_frames_free_contiguous(chunk_fa, chunk_pa, 4 * MiB);
+}
+
+Test(frames, runs_across_stripes_are_found_and_freed_under_both_locks)
+{
+    /* 3 stripes of 64 chunks (128 MiB each with 4 KiB frames), never
+     * touched but for the bookkeeping */
+    uint64_t size = 384 * MiB;
+    unsigned char *ram = ram_map(size, 2 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    k23_range_t r = rg(ram, 0, size);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_arena_t *a = &fa->arenas[0];
+    cr_assert_geq(a->nstripes, 3);
+    /* take every whole chunk, then give back the two around the first
+     * stripe boundary (chunks 63 and 64) */
+    static k23_paddr_t chunk[192];
+    unsigned n = 0;
+    while (n < 192 &&
+           k23_frames_alloc_contiguous(fa, 2 * MiB, 21, &chunk[n]) == K23_OK)
+        n++;
+    cr_assert_geq(n, 190);
+    /* and every frame left (the chunks the bookkeeping and the padding
+     * share), so that the boundary is all that is free */
+    uint64_t left = stats(fa).free_frames, nl = 0;
+    k23_paddr_t *single = calloc((size_t)left + 1, sizeof(*single));
+    cr_assert_not_null(single);
+    while (k23_frames_alloc_one(fa, &single[nl]) == K23_OK)
+        nl++;
+    cr_assert_eq(nl, left);
+    k23_paddr_t b63 = (uint64_t)(uintptr_t)ram + 63 * 2 * MiB;
+    k23_frames_free_contiguous(fa, b63, 2 * MiB);
+    k23_frames_free_contiguous(fa, b63 + 2 * MiB, 2 * MiB);
+    assert_consistent(fa);
+    /* 4 MiB at 4 KiB alignment and 1 MiB + 3 frames straddling the
+     * boundary: only the search across stripes can find them */
+    k23_paddr_t pa, pb;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 4 * MiB, 12, &pa), K23_OK);
+    cr_assert_eq(pa, b63);
+    assert_consistent(fa);
+    /* a free across the boundary (both stripes' locks) */
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa + MiB, 2 * MiB), K23_OK);
+    assert_consistent(fa);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, MiB + 3 * F4K, 12, &pb),
+                 K23_OK);
+    cr_assert_eq(pb, pa + MiB);
+    /* a partly allocated range across the boundary panics (checked in a
+     * child) naming its first free frame */
+    chunk_fa = fa;
+    chunk_pa = pa;
+    char msg[512];
+    cr_assert(panic_capture(free_4m, NULL, msg, sizeof(msg)));
+    cr_assert(strstr(msg, "partly allocated") != NULL, "%s", msg);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa, MiB), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pb, MiB + 3 * F4K), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa + 3 * MiB, MiB), K23_OK);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.allocated_frames, (uint64_t)(n - 2) * 512 + nl);
+    assert_consistent(fa);
+    for (unsigned i = 0; i < n; i++)
+        if (chunk[i] != b63 && chunk[i] != b63 + 2 * MiB)
+            k23_frames_free_contiguous(fa, chunk[i], 2 * MiB);
+    for (uint64_t i = 0; i < nl; i++)
+        k23_frames_free_one(fa, single[i]);
+    free(single);
+    assert_consistent(fa);
+    cr_assert_eq(stats(fa).allocated_frames, 0);
+}
