@@ -97,7 +97,7 @@ Test(frames, config_default_accepts_4k_to_64k_frames_only)
     k23_frames_config_t c;
     cr_assert_eq(k23_frames_config_default(&c, 4096), K23_OK);
     cr_assert_eq(c.max_order, 10); /* 4 MiB blocks */
-    cr_assert_eq(c.hole_budget, 528 * KiB);
+    cr_assert_eq(c.hole_budget, 11 * KiB);
     cr_assert_eq(k23_frames_config_default(&c, 65536), K23_OK);
     cr_assert_eq(c.max_order, 6);
     cr_assert_eq(k23_frames_config_default(&c, 2048), K23_ERR_INVAL);
@@ -1568,7 +1568,7 @@ Test(frames, plan_reports_the_size_needed_when_out_is_too_small)
     cr_assert_eq(np, 0);
     /* NULL configuration: the 4 KiB defaults */
     cr_assert_eq(k23_frames_plan(r, 2, NULL, p, 3, &np), K23_OK);
-    cr_assert_eq(np, 1); /* the 1 MiB hole is within 528 KiB of budget */
+    cr_assert_eq(np, 1); /* the 1 MiB hole is within 11 KiB of budget */
 }
 
 Test(frames, plan_rejects_invalid_arguments)

@@ -77,8 +77,11 @@ extern "C" {
 #define K23_FRAMES_ORDER_LIMIT 24
 /** Default largest buddy block, bytes (4 MiB). */
 #define K23_FRAMES_DEFAULT_BLOCK (UINT64_C(4) << 20)
-/** Default bookkeeping budget for holes inside one arena, bytes. */
-#define K23_FRAMES_DEFAULT_HOLE_BUDGET (528u * 1024u)
+/** Default bookkeeping budget for holes inside one arena, bytes: 44,736
+ *  hole frames at two bits each with one hole extent, about the reach of
+ *  0.2's 528 KiB at 12 bytes a hole frame (44,591), so that maps give the
+ *  same arenas as before the bitfield arena. */
+#define K23_FRAMES_DEFAULT_HOLE_BUDGET (11u * 1024u)
 /** Default per-CPU cache capacity, frames. */
 #define K23_FRAMES_DEFAULT_CACHE 64
 /** Default per-CPU refill and drain batch, frames. */
@@ -369,7 +372,7 @@ typedef struct k23_frames_arena_plan {
 
 /**
  * Fill @p cfg with the defaults for @p frame_size: 4 MiB largest blocks,
- * 528 KiB hole budget, 64-frame caches refilled 16 at a time.
+ * 11 KiB hole budget, 64-frame caches refilled 16 at a time.
  * @param[out] cfg         configuration to fill
  * @param[in]  frame_size  frame size in bytes (a power of two, 4..64 KiB)
  * @retval K23_OK         filled
