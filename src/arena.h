@@ -327,27 +327,24 @@ static inline void k23_arena_origin_take_(uintptr_t origin, uintptr_t off,
     k23_arena_andnot_((uint64_t *)((uintptr_t)b + off), k23_arena_bit_(pfn));
 }
 
-/* k23_arena_expect_allocated_() and k23_arena_cache_mark_() through the
- * origin: false when the frame is not ALLOCATED (nothing changed then,
- * the caller panics through k23_arena_misuse_at_()). */
+/* The shortest free's two checks through the origin. First: whether
+ * frame pfn is busy (not free). A busy frame owned by the caller stays
+ * busy, so this is checked once, before anything changes. */
+static inline bool k23_arena_origin_busy_(uintptr_t origin, uint64_t pfn)
+{
+    return (k23_arena_ld_(k23_arena_origin_word_(origin, pfn)) &
+            k23_arena_bit_(pfn)) != 0;
+}
+
+/* Then k23_arena_cache_mark_() through the origin: set the cached bit;
+ * false when it was set already (the frame is in a cache, or not memory:
+ * the caller panics through k23_arena_misuse_at_(), which tells which). */
 static inline bool k23_arena_origin_put_(uintptr_t origin, uintptr_t off,
                                          uint64_t pfn)
 {
     uint64_t *b = k23_arena_origin_word_(origin, pfn);
     uint64_t m = k23_arena_bit_(pfn);
-    if (K23_UNLIKELY((k23_arena_ld_(b) & m) == 0))
-        return false;
     return (k23_arena_or_((uint64_t *)((uintptr_t)b + off), m) & m) == 0;
-}
-
-/* Whether frame pfn is ALLOCATED, through the origin. */
-static inline bool k23_arena_origin_allocated_(uintptr_t origin,
-                                               uintptr_t off, uint64_t pfn)
-{
-    uint64_t *b = k23_arena_origin_word_(origin, pfn);
-    uint64_t m = k23_arena_bit_(pfn);
-    return (k23_arena_ld_(b) & m) != 0 &&
-           (k23_arena_ld_((uint64_t *)((uintptr_t)b + off)) & m) == 0;
 }
 
 /* ---- more operations (precondition: arena lock) ---- */

@@ -287,8 +287,7 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
          * 0) alike. */
         if (K23_LIKELY(pfn - k23_arena_base_(&fa->arenas[0]) <
                        fa->fast_nframes)) {
-            if (K23_UNLIKELY(!k23_arena_origin_allocated_(
-                    fa->fast_state, fa->fast_cached_off, pfn)))
+            if (K23_UNLIKELY(!k23_arena_origin_busy_(fa->fast_state, pfn)))
                 k23_arena_misuse_at_(&fa->arenas[0], pfn, pa);
             /* counted in transit, then CACHED (before the push: once
              * pushed, another thread may pop it) */
