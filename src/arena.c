@@ -1,32 +1,45 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
- * One arena: a binary buddy allocator indexed by absolute frame number,
- * exact-size runs carved out of buddy blocks, and the invariant checker.
+ * One arena: two bits per frame, counters per chunk, and the run search.
  *
- * Why absolute frame numbers: a block of order o starts at a frame number
- * that is a multiple of 2^o, so it is physically aligned to
- * frame_size << o whatever the arena's base. The buddy of the block at
- * frame p is p ^ (1 << o): the order-1 buddy of pfn 8 is
- * 8 ^ (1 << 1) = 10, and that of pfn 10 is 8. An arena starting at an odd
- * frame simply begins with smaller blocks.
+ * State. Bit i of the `busy` bitfield is set when frame bit_base + i is
+ * not free; its bit in `cached` is set, with busy, when the frame sits in
+ * a per-CPU cache or is not memory at all (a hole, the bookkeeping, the
+ * padding before base_pfn and after the end up to whole chunks). Free
+ * frames are (0, 0), allocated ones (1, 0). So every check of a free is
+ * "busy set, cached clear" on two words, and only a frame that fails it
+ * is classified further (cold): (1, 1) inside a hole extent or the
+ * bookkeeping range is memory the allocator does not own, otherwise a
+ * cached frame. 0.25 bytes per frame, against the 9 of the buddy lists
+ * this replaces.
  *
- * Why per-frame state instead of walking lists: freeing a block looks at
- * its buddy's entry: "is it the head of a free block of the same order?"
- * is one load. The free lists are doubly linked through the metadata
- * array, so unlinking that buddy is O(1) too. A free of order o therefore
- * costs O(max_order - o) whatever the lists hold. Free frames are never
- * touched: the links live in the metadata, not in the frames.
+ * Chunks. The bitfields start at bit_base, base_pfn rounded down to 512
+ * frames (K23_ARENA_CHUNK), so chunk c is words 8c..8c+7 and starts on an
+ * absolute frame number that is a multiple of 512: 2 MiB physically
+ * aligned with 4 KiB frames. Each chunk has a 16-bit free counter, and
+ * two chunk bitmaps say which chunks are entirely free (`whole`) and
+ * which partly (`partial`). A chunk-sized aligned request takes a bit of
+ * `whole` and writes eight words; its free checks sixteen and writes
+ * eight: no per-frame loop.
  *
- * Exact runs: a run of n frames is taken from a block of order
- * max(ceil_log2(n), align) when one is free (O(max_order)), and the
- * 2^k - n frames after it go straight back as smaller blocks. When no such
- * block exists (fragmentation, n not a power of two, a physical limit, or
- * n above the largest block), the free bitmap is searched for n clear bits
- * at the alignment, and the run is carved out of the free blocks covering
- * it, their leftovers going back to the lists.
+ * Anti-fragmentation. Single frames (and cache refills) come from the
+ * lowest partly free chunk, and break an entirely free chunk only when no
+ * partly free one is left; runs are searched first-fit from the lowest
+ * chunk that has a free frame. Allocations thus pack into used chunks and
+ * frees that empty a chunk make it whole again, as a buddy allocator's
+ * smallest-block-first policy would.
+ *
+ * Exact runs. Any run of n frames at any power-of-two alignment below a
+ * limit is a search for n clear bits in `busy` (k23_bitmap_next_clear());
+ * a run of whole chunks at chunk alignment is a search for set bits in
+ * `whole` instead.
  */
 #include "arena.h"
 #include "k23mem/bitmap.h"
+
+#define CHUNK K23_ARENA_CHUNK
+#define CHUNK_SHIFT K23_ARENA_CHUNK_SHIFT
+#define CHUNK_WORDS K23_ARENA_CHUNK_WORDS
 
 /* ---- small helpers ---- */
 
@@ -35,10 +48,15 @@ static inline unsigned arena_ctz64(uint64_t x)
     return (unsigned)__builtin_ctzll(x);
 }
 
-/* Smallest k with 2^k >= n, for n >= 1. */
-static inline unsigned arena_ceil_log2(uint64_t n)
+/* Bits set in x, without __builtin_popcountll (a libgcc call on targets
+ * without a popcount instruction). */
+static inline unsigned arena_popcount64(uint64_t x)
 {
-    return n <= 1 ? 0u : 64u - (unsigned)__builtin_clzll(n - 1);
+    x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+    x = (x & UINT64_C(0x3333333333333333)) +
+        ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (unsigned)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
 /* Largest order of an aligned block starting at frame q that fits in
@@ -64,153 +82,255 @@ static inline uint64_t arena_round8(uint64_t x)
     return (x + 7) & ~UINT64_C(7);
 }
 
-/* Layout of the bookkeeping: links, states, free bitmap, each starting
- * 8-byte aligned. */
-static uint64_t arena_links_bytes(uint64_t nframes)
+/* Mask of bits [lo, hi) of a word, 0 <= lo < hi <= 64. */
+static inline uint64_t arena_mask(unsigned lo, unsigned hi)
 {
-    return arena_round8(nframes * sizeof(struct k23_frame_meta));
+    uint64_t m = hi == 64 ? ~UINT64_C(0) : (UINT64_C(1) << hi) - 1;
+    return m & ~((UINT64_C(1) << lo) - 1);
 }
 
-uint64_t k23_arena_meta_bytes_(uint64_t nframes)
+static inline uint64_t arena_nwords(const k23_frames_arena_t *a)
 {
-    return arena_links_bytes(nframes) + arena_round8(nframes) +
-           arena_round8((nframes + 7) / 8);
+    return a->nchunks * CHUNK_WORDS;
 }
 
-/* ---- state runs, eight states per word ---- */
-
-/* Eight state bytes read or written as one word. The arrays are 8-byte
- * aligned; a word is only used when all eight frames lie in the run, so
- * no other thread touches any of its bytes (the cache paths flip states
- * of frames in caches, never of a run being allocated or freed). */
-typedef uint64_t __attribute__((may_alias)) arena_word_t;
-
-#define ARENA_BYTES8(b) (UINT64_C(0x0101010101010101) * (uint8_t)(b))
-
-/* The whole state byte of frame idx, order bits included. */
-static inline uint8_t arena_byte(const k23_frames_arena_t *a, uint64_t idx)
+static inline uint64_t arena_chunk_words(const k23_frames_arena_t *a)
 {
-    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED);
+    return (a->nchunks + 63) / 64;
 }
 
-/* Index of the first frame of [idx, idx + n) whose state byte is not st
- * (st is never FRAME_FREE_HEAD, so whole bytes compare), or n when all
- * are st. */
-static uint64_t arena_first_not(const k23_frames_arena_t *a, uint64_t idx,
-                                uint64_t n, uint8_t st)
+/* ---- layout ---- */
+
+static uint64_t arena_nchunks(uint64_t nframes)
 {
-    uint64_t i = 0, w = ARENA_BYTES8(st);
-    if (n == 1) /* the single frames of the cache paths */
-        return arena_byte(a, idx) != st ? 0 : 1;
-    while (i < n && ((idx + i) & 7) != 0) {
-        if (arena_byte(a, idx + i) != st)
-            return i;
-        i++;
+    return K23_FRAMES_CHUNKS_FOR_(nframes);
+}
+
+static uint64_t arena_holes_cap(uint64_t nholes)
+{
+    return nholes != 0 ? nholes + K23_ARENA_HOLE_SLACK : 0;
+}
+
+uint64_t k23_arena_meta_bytes_(uint64_t nframes, uint64_t nholes)
+{
+    _Static_assert(K23_ARENA_CHUNK == K23_FRAMES_CHUNK_FRAMES,
+                   "the public chunk size is the arena's");
+    _Static_assert(sizeof(k23_frames_hole_t) == K23_FRAMES_HOLE_BYTES,
+                   "the public hole extent size is the arena's");
+    _Static_assert(K23_ARENA_HOLE_SLACK == K23_FRAMES_HOLE_SLACK,
+                   "the public hole slack is the arena's");
+    _Static_assert(sizeof(struct k23_frames_stripe) == K23_FRAMES_STRIPE_BYTES,
+                   "the public stripe size is the arena's");
+    uint64_t nc = arena_nchunks(nframes);
+    return K23_FRAMES_STRIPE_BYTES * K23_FRAMES_STRIPES_FOR_(nframes) +
+           2 * 8 * nc * CHUNK_WORDS + arena_round8(2 * nc) +
+           2 * 8 * ((nc + 63) / 64) +
+           arena_holes_cap(nholes) * sizeof(k23_frames_hole_t);
+}
+
+/* ---- chunk counters and bitmaps ---- */
+
+/* The chunk bitmaps are in the run search's layout too (whole chunks are
+ * searched with k23_bitmap_next_set()). */
+static inline bool arena_cbit(const uint64_t *bm, uint64_t c)
+{
+    return (k23_arena_ld_(&bm[c >> 6]) >> (c & 63)) & 1u;
+}
+
+static inline void arena_cbit_set(uint64_t *bm, uint64_t c)
+{
+    k23_arena_st_(&bm[c >> 6],
+                  k23_arena_ld_(&bm[c >> 6]) | UINT64_C(1) << (c & 63));
+}
+
+static inline void arena_cbit_clear(uint64_t *bm, uint64_t c)
+{
+    k23_arena_st_(&bm[c >> 6],
+                  k23_arena_ld_(&bm[c >> 6]) & ~(UINT64_C(1) << (c & 63)));
+}
+
+/* Chunk c now has `now` free frames (it had chunk_free[c]): keep the two
+ * chunk bitmaps in step. */
+static inline void arena_chunk_set(k23_frames_arena_t *a, uint64_t c,
+                                   unsigned now)
+{
+    unsigned was = a->chunk_free[c];
+    a->chunk_free[c] = (uint16_t)now;
+    bool was_whole = was == CHUNK, now_whole = now == CHUNK;
+    bool was_part = was != 0 && !was_whole, now_part = now != 0 && !now_whole;
+    if (was_whole != now_whole) {
+        if (now_whole)
+            arena_cbit_set(a->whole, c);
+        else
+            arena_cbit_clear(a->whole, c);
     }
-    for (; i + 8 <= n; i += 8) {
-        const arena_word_t *p = (const arena_word_t *)&a->state[idx + i];
-        if (__atomic_load_n(p, __ATOMIC_RELAXED) != w)
-            break;
+    if (was_part != now_part) {
+        if (now_part)
+            arena_cbit_set(a->partial, c);
+        else
+            arena_cbit_clear(a->partial, c);
     }
-    for (; i < n; i++)
-        if (arena_byte(a, idx + i) != st)
-            return i;
+}
+
+/* Lowest set bit of chunk bitmap bm in chunks [from, to); false when
+ * none. */
+static inline bool arena_cbit_range(const k23_frames_arena_t *a,
+                                    const uint64_t *bm, uint64_t from,
+                                    uint64_t to, uint64_t *c)
+{
+    if (to > a->nchunks)
+        to = a->nchunks;
+    for (uint64_t x = from; x < to;) {
+        uint64_t v = k23_arena_ld_(&bm[x >> 6]) &
+                     ~((UINT64_C(1) << (x & 63)) - 1);
+        if (v != 0) {
+            x = (x & ~UINT64_C(63)) + arena_ctz64(v);
+            if (x >= to)
+                return false;
+            *c = x;
+            return true;
+        }
+        x = (x | 63) + 1;
+    }
+    return false;
+}
+
+/* ---- stripes ---- */
+
+static inline uint64_t arena_stripe_chunks(const k23_frames_arena_t *a)
+{
+    return a->stripe_groups * 64;
+}
+
+/* The stripe of chunk c: one 64-chunk group per stripe in arenas up to
+ * 64 groups (8 GiB of 4 KiB frames), so usually a shift, no division. */
+static inline uint32_t arena_stripe_index(const k23_frames_arena_t *a,
+                                          uint64_t c)
+{
+    uint64_t g = c >> 6;
+    return (uint32_t)(a->stripe_groups == 1 ? g : g / a->stripe_groups);
+}
+
+static inline struct k23_frames_stripe *arena_stripe(const k23_frames_arena_t *a,
+                                                     uint64_t c)
+{
+    return &a->stripes[arena_stripe_index(a, c)];
+}
+
+/* Stripe s's chunks [*from, *to). */
+static inline void arena_stripe_span(const k23_frames_arena_t *a, uint32_t s,
+                                     uint64_t *from, uint64_t *to)
+{
+    *from = s * arena_stripe_chunks(a);
+    *to = *from + arena_stripe_chunks(a);
+    if (*to > a->nchunks)
+        *to = a->nchunks;
+}
+
+bool k23_arena_stripes_held_(const k23_frames_arena_t *a)
+{
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        if (!k23_port_lock_held(&a->stripes[s].lock))
+            return false;
+    return true;
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_arena_lock_(k23_frames_arena_t *a)
+{
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        k23_port_lock_acquire(&a->stripes[s].lock);
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_arena_unlock_(k23_frames_arena_t *a)
+{
+    for (uint32_t s = a->nstripes; s-- > 0;)
+        k23_port_lock_release(&a->stripes[s].lock);
+}
+
+/* Free frames now of chunk c's stripe: add delta (two's complement). */
+static inline void arena_free_add(k23_frames_arena_t *a, uint64_t c,
+                                  uint64_t delta)
+{
+    struct k23_frames_stripe *st = arena_stripe(a, c);
+    /* relaxed atomic: k23_arena_describe_() reads it without the lock */
+    __atomic_store_n(&st->free, st->free + delta, __ATOMIC_RELAXED);
+}
+
+uint64_t k23_arena_free_frames_(const k23_frames_arena_t *a)
+{
+    uint64_t n = 0;
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        n += __atomic_load_n(&a->stripes[s].free, __ATOMIC_RELAXED);
     return n;
 }
 
-/* Set the states of [idx, idx + n) to st. */
-static void arena_set_states(k23_frames_arena_t *a, uint64_t idx, uint64_t n,
-                             uint8_t st)
-{
-    uint64_t i = 0, w = ARENA_BYTES8(st);
-    if (n == 1) {
-        k23_arena_set_state_(a, idx, st);
-        return;
-    }
-    for (; i < n && ((idx + i) & 7) != 0; i++)
-        k23_arena_set_state_(a, idx + i, st);
-    for (; i + 8 <= n; i += 8)
-        __atomic_store_n((arena_word_t *)&a->state[idx + i], w,
-                         __ATOMIC_RELAXED);
-    for (; i < n; i++)
-        k23_arena_set_state_(a, idx + i, st);
-}
+/* ---- marking runs ---- */
 
-/* ---- free lists ---- */
-
-static void arena_push(k23_frames_arena_t *a, uint64_t pfn, unsigned o)
+/* Set (busy) or clear (!busy) the busy bits of [i, i + n) (bit indices),
+ * and the cached bits too when `cached`; adjust the chunk counters. The
+ * caller checked the bits' current state. */
+static void arena_mark(k23_frames_arena_t *a, uint64_t i, uint64_t n,
+                       bool busy, bool cached)
 {
-    uint32_t idx = (uint32_t)(pfn - a->base_pfn);
-    struct k23_frame_meta *m = &a->meta[idx];
-    uint32_t head = a->free_head[o];
-    m->prev = K23_ARENA_NIL;
-    m->next = head;
-    if (head != K23_ARENA_NIL)
-        a->meta[head].prev = idx;
-    a->free_head[o] = idx;
-    a->free_blocks[o]++;
-    a->nonempty |= UINT32_C(1) << o;
-    __atomic_store_n(&a->state[idx], FRAME_HEAD_BYTE(o), __ATOMIC_RELAXED);
-}
-
-static void arena_unlink(k23_frames_arena_t *a, uint32_t idx, unsigned o)
-{
-    struct k23_frame_meta *m = &a->meta[idx];
-    K23_ASSERT_INTERNAL_FOUND(arena_byte(a, idx) == FRAME_HEAD_BYTE(o),
-                              arena_byte(a, idx));
-    if (m->prev != K23_ARENA_NIL)
-        a->meta[m->prev].next = m->next;
-    else
-        a->free_head[o] = m->next;
-    if (m->next != K23_ARENA_NIL)
-        a->meta[m->next].prev = m->prev;
-    m->next = m->prev = K23_ARENA_NIL;
-    if (--a->free_blocks[o] == 0)
-        a->nonempty &= ~(UINT32_C(1) << o);
-}
-
-/* Put [pfn, pfn + n), whose frames are FREE (or a stale FREE_HEAD), on
- * the lists as maximal aligned blocks without trying to merge. Only valid
- * when none of those blocks can have a free buddy: the pieces of a split
- * block and the initial free ranges (separated by non-free frames). */
-static void arena_put_range(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
-                            unsigned max_order)
-{
-    uint64_t end = pfn + n;
-    while (pfn < end) {
-        unsigned o = arena_fit_order(pfn, end, max_order);
-        arena_push(a, pfn, o);
-        pfn += UINT64_C(1) << o;
+    uint64_t e = i + n;
+    while (i < e) {
+        uint64_t c = i >> CHUNK_SHIFT;
+        uint64_t ce = (c + 1) << CHUNK_SHIFT;
+        uint64_t stop = e < ce ? e : ce;
+        uint64_t k = stop - i;
+        for (uint64_t j = i; j < stop;) {
+            uint64_t w = j >> 6;
+            unsigned lo = (unsigned)(j & 63);
+            unsigned hi = stop - (w << 6) >= 64 ? 64u
+                                                : (unsigned)(stop - (w << 6));
+            uint64_t m = arena_mask(lo, hi);
+            uint64_t b = k23_arena_ld_(&a->busy[w]);
+            k23_arena_st_(&a->busy[w], busy ? b | m : b & ~m);
+            if (cached) {
+                if (busy)
+                    k23_arena_or_(&a->cached[w], m);
+                else
+                    k23_arena_andnot_(&a->cached[w], m);
+            }
+            j = (w << 6) + hi;
+        }
+        unsigned f = a->chunk_free[c];
+        arena_chunk_set(a, c, busy ? f - (unsigned)k : f + (unsigned)k);
+        arena_free_add(a, c, busy ? 0 - k : k);
+        i = stop;
     }
 }
 
-/* Insert the free block (pfn, o), merging with free buddies. */
-static void arena_free_block(k23_frames_arena_t *a, uint64_t pfn, unsigned o,
-                             unsigned max_order)
+/* ---- hole extents ---- */
+
+/* Index of the hole extent containing frame pfn, or -1. */
+static int arena_hole_find(const k23_frames_arena_t *a, uint64_t pfn)
 {
-    uint64_t end = arena_end(a);
-    while (o < max_order) {
-        uint64_t b = pfn ^ (UINT64_C(1) << o);
-        if (b < a->base_pfn || b >= end)
-            break;
-        uint32_t bidx = (uint32_t)(b - a->base_pfn);
-        if (arena_byte(a, bidx) != FRAME_HEAD_BYTE(o))
-            break;
-        arena_unlink(a, bidx, o);
-        k23_arena_set_state_(a, bidx, FRAME_FREE);
-        if (b < pfn)
-            pfn = b;
-        o++;
+    uint32_t lo = 0, hi = a->nholes;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pfn < a->holes[mid].start)
+            hi = mid;
+        else if (pfn >= a->holes[mid].end)
+            lo = mid + 1;
+        else
+            return (int)mid;
     }
-    arena_push(a, pfn, o);
+    return -1;
+}
+
+static bool arena_is_reserved(const k23_frames_arena_t *a, uint64_t pfn)
+{
+    return pfn - a->meta_pfn < a->meta_frames;
 }
 
 /* ---- lifecycle ---- */
 
 void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
-                     uint64_t nframes, void *meta, k23_port_lock_t *lock)
+                     uint64_t nframes, uint64_t nholes, void *meta,
+                     k23_port_lock_t *lock)
 {
-    uint64_t bytes = k23_arena_meta_bytes_(nframes);
+    uint64_t bytes = k23_arena_meta_bytes_(nframes, nholes);
     unsigned char *p = meta;
     K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held(lock), (uintptr_t)lock);
     k23_memzero_(a, sizeof(*a));
@@ -218,26 +338,46 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
     a->base_pfn = base_pfn;
     a->nframes = nframes;
     a->hole_frames = nframes;
-    a->meta = meta;
     a->meta_bytes = bytes;
-    p += arena_links_bytes(nframes);
-    a->state = p;
-    p += arena_round8(nframes);
-    a->bitmap = p;
-    for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++)
-        a->free_head[o] = K23_ARENA_NIL;
-    /* Everything starts as a hole (state 0) and not free (bit set). */
-    k23_memzero_(meta, (size_t)bytes);
-    k23_bitmap_set_range(a->bitmap, (size_t)nframes, 0, (size_t)nframes);
+    a->bit_base = base_pfn & ~(CHUNK - 1);
+    a->nchunks = arena_nchunks(nframes);
+    uint64_t nw = a->nchunks * CHUNK_WORDS, ncw = arena_chunk_words(a);
+    /* Stripes first: the bookkeeping (after the caches, a whole number of
+     * cache lines) starts frame aligned, so each stripe has its line. */
+    a->nstripes = (uint32_t)K23_FRAMES_STRIPES_FOR_(nframes);
+    a->stripe_groups = K23_FRAMES_STRIPE_GROUPS_(nframes);
+    a->stripes = (struct k23_frames_stripe *)(void *)p;
+    p += (uint64_t)a->nstripes * sizeof(struct k23_frames_stripe);
+    k23_memzero_(a->stripes, a->nstripes * sizeof(struct k23_frames_stripe));
+    for (uint32_t s = 0; s < a->nstripes; s++)
+        k23_port_lock_init(&a->stripes[s].lock);
+    k23_arena_lock_(a); /* init holds them; frames.c releases them */
+    a->busy = (uint64_t *)(void *)p;
+    p += nw * 8;
+    a->cached = (uint64_t *)(void *)p;
+    p += nw * 8;
+    a->chunk_free = (uint16_t *)(void *)p;
+    p += arena_round8(2 * a->nchunks);
+    a->whole = (uint64_t *)(void *)p;
+    p += ncw * 8;
+    a->partial = (uint64_t *)(void *)p;
+    p += ncw * 8;
+    a->holes = (k23_frames_hole_t *)(void *)p;
+    a->holes_cap = (uint32_t)arena_holes_cap(nholes);
+    /* Counters, chunk bitmaps and extents start empty; every frame starts
+     * as not memory: busy and cached. */
+    k23_memzero_(a->chunk_free,
+                 (size_t)((unsigned char *)meta + bytes -
+                          (unsigned char *)a->chunk_free));
+    for (uint64_t w = 0; w < nw; w++) {
+        a->busy[w] = ~UINT64_C(0);
+        a->cached[w] = ~UINT64_C(0);
+    }
 }
 
 void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
 {
-    uint64_t idx = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-    K23_ASSERT_INTERNAL_FOUND(arena_first_not(a, idx, n, FRAME_HOLE) == n,
-                              arena_first_not(a, idx, n, FRAME_HOLE));
-    arena_set_states(a, idx, n, FRAME_RESERVED);
     a->hole_frames -= n;
     a->meta_pfn = pfn;
     a->meta_frames = n;
@@ -246,166 +386,70 @@ void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
 void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                          unsigned max_order)
 {
-    uint64_t idx = pfn - a->base_pfn;
+    (void)max_order;
     K23_ARENA_LOCKED(a);
     if (n == 0)
         return;
-    K23_ASSERT_INTERNAL_FOUND(arena_first_not(a, idx, n, FRAME_HOLE) == n,
-                              arena_first_not(a, idx, n, FRAME_HOLE));
-    arena_set_states(a, idx, n, FRAME_FREE);
-    k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx,
-                           (size_t)n);
+    uint64_t i = pfn - a->bit_base;
+    /* not memory -> allocated -> free */
+    for (uint64_t j = i; j < i + n; j++)
+        K23_ASSERT_INTERNAL_FOUND(
+            (k23_arena_ld_(&a->cached[j >> 6]) >> (j & 63)) & 1u, j);
+    arena_mark(a, i, n, false, true); /* also counts the frames free */
     a->hole_frames -= n;
     a->usable_frames += n;
-    a->free_frames += n;
-    arena_put_range(a, pfn, n, max_order);
 }
 
-/* ---- allocation ---- */
-
-/* Mark [pfn, pfn + n), already off the lists, as handed out. */
-static void arena_take(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
-                       uint8_t st)
+void k23_arena_seal_(k23_frames_arena_t *a)
 {
-    uint64_t idx = pfn - a->base_pfn;
-    arena_set_states(a, idx, n, st);
-    if (n == 1)
-        a->bitmap[idx >> 3] |= (unsigned char)(1u << (idx & 7));
-    else
-        k23_bitmap_set_range(a->bitmap, (size_t)a->nframes, (size_t)idx,
-                             (size_t)n);
-    a->free_frames -= n;
-}
-
-/* Find the free block containing frame p: its head is p rounded down to
- * 2^o for exactly one o. Returns false if p is not free (corruption). */
-static bool arena_find_block(const k23_frames_arena_t *a, uint64_t p,
-                             unsigned max_order, uint64_t *head,
-                             unsigned *order)
-{
-    for (unsigned o = 0; o <= max_order; o++) {
-        uint64_t h = p & ~((UINT64_C(1) << o) - 1);
-        if (h < a->base_pfn)
-            break;
-        uint32_t idx = (uint32_t)(h - a->base_pfn);
-        if (k23_arena_state_(a, idx) == FRAME_FREE_HEAD &&
-            k23_arena_order_(a, idx) == o) {
-            *head = h;
-            *order = o;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Take [s, s + n), all free, off the lists: unlink each block covering
- * part of it and put that block's parts outside the run back. */
-static void arena_carve(k23_frames_arena_t *a, uint64_t s, uint64_t n,
-                        unsigned max_order)
-{
-    uint64_t e = s + n;
-    uint64_t p = s;
-    while (p < e) {
-        uint64_t h;
-        unsigned o;
-        if (!arena_find_block(a, p, max_order, &h, &o))
-            K23_PANIC_ADDR("k23_frames: free bitmap and buddy lists disagree "
-                           "at frame number", p);
-        uint64_t be = h + (UINT64_C(1) << o);
-        arena_unlink(a, (uint32_t)(h - a->base_pfn), o);
-        if (h < s)
-            arena_put_range(a, h, s - h, max_order);
-        if (be > e)
-            arena_put_range(a, e, be - e, max_order);
-        p = be;
-    }
-}
-
-bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
-                      uint64_t limit_pfn, unsigned max_order, uint8_t st,
-                      uint64_t *out_pfn)
-{
+    K23_ARENA_LOCKED(a);
     uint64_t end = arena_end(a);
-    K23_ARENA_LOCKED(a);
-    if (n > a->free_frames || limit_pfn <= a->base_pfn)
-        return false;
-    unsigned k = arena_ceil_log2(n);
-    if (align > k)
-        k = align;
-
-    /* Fast path: a whole block of order >= k, when the arena lies entirely
-     * under the limit. Blocks of order k are aligned to 2^k >= 2^align. */
-    if (k <= max_order && limit_pfn >= end) {
-        uint32_t mask = a->nonempty & ~((UINT32_C(1) << k) - 1);
-        if (mask != 0) {
-            unsigned j = (unsigned)__builtin_ctz(mask);
-            uint32_t idx = a->free_head[j];
-            uint64_t pfn = a->base_pfn + idx;
-            arena_unlink(a, idx, j);
-            while (j > k) {
-                j--;
-                arena_push(a, pfn + (UINT64_C(1) << j), j);
-            }
-            uint64_t bsize = UINT64_C(1) << k;
-            if (n < bsize)
-                arena_put_range(a, pfn + n, bsize - n, max_order);
-            arena_take(a, pfn, n, st);
-            *out_pfn = pfn;
-            return true;
+    uint64_t p = a->base_pfn;
+    a->nholes = 0;
+    while (p < end) {
+        /* the next frame that is not memory nor bookkeeping */
+        uint64_t i = p - a->bit_base;
+        bool busy = (k23_arena_ld_(&a->busy[i >> 6]) >> (i & 63)) & 1u;
+        bool nomem = busy &&
+                     ((k23_arena_ld_(&a->cached[i >> 6]) >> (i & 63)) & 1u) &&
+                     !arena_is_reserved(a, p);
+        if (!nomem) {
+            p++;
+            continue;
         }
+        uint64_t q = p + 1;
+        while (q < end && !arena_is_reserved(a, q) &&
+               (k23_arena_ld_(&a->busy[(q - a->bit_base) >> 6]) &
+                k23_arena_ld_(&a->cached[(q - a->bit_base) >> 6]) &
+                k23_arena_bit_(q)))
+            q++;
+        K23_ASSERT_INTERNAL_FOUND(a->nholes < a->holes_cap, a->nholes);
+        a->holes[a->nholes].start = p;
+        a->holes[a->nholes].end = q;
+        a->nholes++;
+        p = q;
     }
-
-    /* Search the free bitmap: exact n, aligned on absolute frame numbers,
-     * below the limit. */
-    uint64_t nbits = a->nframes;
-    if (limit_pfn < end)
-        nbits = limit_pfn - a->base_pfn;
-    if (n > nbits)
-        return false;
-    size_t off = (size_t)(a->base_pfn & ((UINT64_C(1) << align) - 1));
-    size_t idx;
-    if (k23_bitmap_find_clear(a->bitmap, (size_t)nbits, 0, (size_t)n, align,
-                              off, &idx) != K23_OK)
-        return false;
-    uint64_t pfn = a->base_pfn + idx;
-    arena_carve(a, pfn, n, max_order);
-    arena_take(a, pfn, n, st);
-    *out_pfn = pfn;
-    return true;
 }
 
-/* Single frames in bulk (cache refills): whole free blocks of the
- * smallest order first, as single allocations would take them, so partly
- * used areas are still filled before whole ones are broken; but a block
- * is unlinked once and its frames marked as a run, not one by one. */
-unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
-                                  uint8_t st, uint64_t *pfns)
+/* ---- state ---- */
+
+uint8_t k23_arena_state_(const k23_frames_arena_t *a, uint64_t idx)
 {
-    unsigned got = 0;
-    K23_ARENA_LOCKED(a);
-    while (got < n && a->nonempty != 0) {
-        unsigned j = (unsigned)__builtin_ctz(a->nonempty);
-        uint32_t idx = a->free_head[j];
-        uint64_t pfn = a->base_pfn + idx;
-        arena_unlink(a, idx, j);
-        /* keep the lower part that fits, give back the upper halves */
-        while ((UINT64_C(1) << j) > n - got) {
-            j--;
-            arena_push(a, pfn + (UINT64_C(1) << j), j);
-        }
-        uint64_t bs = UINT64_C(1) << j;
-        arena_take(a, pfn, bs, st);
-        for (uint64_t i = 0; i < bs; i++)
-            pfns[got++] = pfn + i;
-    }
-    return got;
+    uint64_t pfn = a->base_pfn + idx, w = k23_arena_word_(a, pfn);
+    uint64_t m = k23_arena_bit_(pfn);
+    bool busy = (k23_arena_ld_(&a->busy[w]) & m) != 0;
+    bool cached = (k23_arena_ld_(&a->cached[w]) & m) != 0;
+    if (!busy)
+        return cached ? FRAME_INVALID : FRAME_FREE;
+    if (!cached)
+        return FRAME_ALLOCATED;
+    if (arena_is_reserved(a, pfn))
+        return FRAME_RESERVED;
+    return arena_hole_find(a, pfn) >= 0 ? FRAME_HOLE : FRAME_CACHED;
 }
-
-/* ---- free ---- */
 
 void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
 {
-    st &= FRAME_STATE_MASK; /* a free head's byte also holds its order */
     if (st == FRAME_HOLE || st == FRAME_RESERVED)
         K23_PANIC_ADDR("k23_frames: free of memory the allocator does not "
                        "own at", addr);
@@ -414,66 +458,438 @@ void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr)
                        "frame not allocated at", addr);
     /* Say what was found, not a guess at the cause: a free frame may have
      * been freed before or never allocated at all. */
-    if (st == FRAME_CACHED || st == FRAME_CHECK_MARK)
+    if (st == FRAME_CACHED)
         K23_PANIC_ADDR("k23_frames: free of a frame that is not allocated "
                        "(it is in a per-CPU cache) at", addr);
-    if (st == FRAME_FREE || st == FRAME_FREE_HEAD)
+    if (st == FRAME_FREE)
         K23_PANIC_ADDR("k23_frames: free of a frame that is not allocated "
                        "(it is free) at", addr);
     K23_PANIC_ADDR("k23_frames: free of a frame that is not allocated at",
                    addr);
 }
 
+void k23_arena_misuse_at_(const k23_frames_arena_t *a, uint64_t pfn,
+                          k23_paddr_t pa)
+{
+    k23_arena_misuse_(k23_arena_state_(a, pfn - a->base_pfn), false, pa);
+}
+
+/* Whether every frame of bits [i, i + n) is in state expect (ALLOCATED or
+ * CACHED, so (1, 0) or (1, 1)); a cached frame's (1, 1) is told from a
+ * hole's by the caller when it matters. Word at a time. */
+static bool arena_all_in(const k23_frames_arena_t *a, uint64_t i, uint64_t n,
+                         bool cached)
+{
+    uint64_t e = i + n;
+    for (uint64_t j = i; j < e;) {
+        uint64_t w = j >> 6;
+        unsigned lo = (unsigned)(j & 63);
+        unsigned hi = e - (w << 6) >= 64 ? 64u : (unsigned)(e - (w << 6));
+        uint64_t m = arena_mask(lo, hi);
+        if ((k23_arena_ld_(&a->busy[w]) & m) != m)
+            return false;
+        uint64_t cw = k23_arena_ld_(&a->cached[w]) & m;
+        if (cw != (cached ? m : 0))
+            return false;
+        j = (w << 6) + hi;
+    }
+    return true;
+}
+
+/* Whether [pfn, pfn + n) touches a hole or the bookkeeping. */
+static bool arena_touches_foreign(const k23_frames_arena_t *a, uint64_t pfn,
+                                  uint64_t n)
+{
+    if (a->meta_frames != 0 && pfn < a->meta_pfn + a->meta_frames &&
+        a->meta_pfn < pfn + n)
+        return true;
+    /* the first extent ending after pfn */
+    uint32_t lo = 0, hi = a->nholes;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (a->holes[mid].end <= pfn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < a->nholes && a->holes[lo].start < pfn + n;
+}
+
+/* The cold path of a range check that failed: find the first frame not
+ * in state expect and panic. */
+static K23_NORETURN void arena_range_misuse(const k23_frames_arena_t *a,
+                                            uint64_t pfn, uint64_t n,
+                                            uint8_t expect,
+                                            unsigned frame_shift)
+{
+    uint64_t idx0 = pfn - a->base_pfn, bad = 0;
+    while (bad < n && k23_arena_state_(a, idx0 + bad) == expect)
+        bad++;
+    if (K23_NEVER(bad == n))
+        K23_PANIC_ADDR("k23_frames: range check disagrees at", pfn);
+    bool partly = bad != 0;
+    for (uint64_t i = bad + 1; i < n && !partly; i++)
+        partly = k23_arena_state_(a, idx0 + i) == expect;
+    k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), partly,
+                      (pfn + bad) << frame_shift);
+}
+
 void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
                              uint64_t n, uint8_t expect, unsigned frame_shift)
 {
-    uint64_t idx0 = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-    uint64_t bad = arena_first_not(a, idx0, n, expect);
-    if (bad != n) {
-        bool partly = bad != 0;
-        for (uint64_t i = bad + 1; i < n && !partly; i++)
-            partly = arena_byte(a, idx0 + i) == expect;
-        k23_arena_misuse_(k23_arena_state_(a, idx0 + bad), partly,
-                          (pfn + bad) << frame_shift);
+    bool cached = expect == FRAME_CACHED;
+    if (K23_UNLIKELY(!arena_all_in(a, pfn - a->bit_base, n, cached) ||
+                     (cached && arena_touches_foreign(a, pfn, n))))
+        arena_range_misuse(a, pfn, n, expect, frame_shift);
+}
+
+/* ---- allocation ----
+ *
+ * The searches work on a range of chunks [cfrom, cto): the whole arena
+ * under every lock, or one stripe under its lock. */
+
+/* Take the frames of whole chunks [c, c + k). */
+static void arena_take_chunks(k23_frames_arena_t *a, uint64_t c, uint64_t k)
+{
+    for (uint64_t x = c; x < c + k; x++) {
+        for (uint64_t w = x * CHUNK_WORDS; w < (x + 1) * CHUNK_WORDS; w++)
+            k23_arena_st_(&a->busy[w], ~UINT64_C(0));
+        arena_cbit_clear(a->whole, x);
+        a->chunk_free[x] = 0;
+        arena_free_add(a, x, 0 - CHUNK);
     }
+}
+
+/* A run of k whole chunks in [cfrom, cto) whose first frame number is a
+ * multiple of 2^align (align >= CHUNK_SHIFT), all below frame
+ * limit_pfn. */
+static bool arena_alloc_chunks(k23_frames_arena_t *a, uint64_t k,
+                               unsigned align, uint64_t limit_pfn,
+                               uint64_t cfrom, uint64_t cto,
+                               uint64_t *out_pfn)
+{
+    uint64_t chunk0 = a->bit_base >> CHUNK_SHIFT, c;
+    if (limit_pfn - a->bit_base < (cto << CHUNK_SHIFT))
+        cto = (limit_pfn - a->bit_base) >> CHUNK_SHIFT;
+    if (cfrom >= cto || k > cto - cfrom)
+        return false;
+    if (k == 1 && align == CHUNK_SHIFT) {
+        /* the 2 MiB case: the lowest whole chunk */
+        if (!arena_cbit_range(a, a->whole, cfrom, cto, &c))
+            return false;
+    } else {
+        unsigned ca = align - CHUNK_SHIFT;
+        size_t off = (size_t)(chunk0 & ((UINT64_C(1) << ca) - 1));
+        struct k23_bitmap_hit h = k23_bitmap_next_set(
+            (const unsigned char *)a->whole, (size_t)cto, (size_t)cfrom,
+            (size_t)k, ca, off);
+        if (h.rc != K23_OK)
+            return false;
+        c = h.index;
+    }
+    arena_take_chunks(a, c, k);
+    *out_pfn = a->bit_base + (c << CHUNK_SHIFT);
+    return true;
+}
+
+/* The lowest chunk of [cfrom, cto) that has a free frame, or cto. */
+static uint64_t arena_first_free_chunk(const k23_frames_arena_t *a,
+                                       uint64_t cfrom, uint64_t cto)
+{
+    uint64_t p, w;
+    if (!arena_cbit_range(a, a->partial, cfrom, cto, &p))
+        p = cto;
+    if (!arena_cbit_range(a, a->whole, cfrom, p, &w))
+        w = p;
+    return w;
+}
+
+/* k23_arena_alloc_() over chunks [cfrom, cto). */
+static bool arena_alloc_range(k23_frames_arena_t *a, uint64_t n,
+                              unsigned align, uint64_t limit_pfn, uint8_t st,
+                              uint64_t cfrom, uint64_t cto, uint64_t *out_pfn)
+{
+    /* Whole chunks at chunk alignment: the chunk bitmap. A chunk-aligned
+     * run of whole chunks is free exactly when its chunks are whole, so
+     * nothing else can serve it. */
+    if ((n & (CHUNK - 1)) == 0 && align >= CHUNK_SHIFT)
+        return arena_alloc_chunks(a, n >> CHUNK_SHIFT, align, limit_pfn,
+                                  cfrom, cto, out_pfn);
+    /* One chunk's worth at a smaller alignment: a whole chunk fits
+     * exactly, so take one when there is one. */
+    if (n == CHUNK && arena_alloc_chunks(a, 1, CHUNK_SHIFT, limit_pfn, cfrom,
+                                         cto, out_pfn))
+        return true;
+
+    /* The run search: n clear busy bits, aligned on absolute frame
+     * numbers, below the limit, first fit from the lowest chunk that has
+     * a free frame (partly used chunks fill first). */
+    uint64_t nbits = cto << CHUNK_SHIFT;
+    if (limit_pfn - a->bit_base < nbits)
+        nbits = limit_pfn - a->bit_base;
+    uint64_t start = arena_first_free_chunk(a, cfrom, cto) << CHUNK_SHIFT;
+    if (start >= nbits || n > nbits - start)
+        return false;
+    size_t off = (size_t)(a->bit_base & ((UINT64_C(1) << align) - 1));
+    struct k23_bitmap_hit h =
+        k23_bitmap_next_clear((const unsigned char *)a->busy, (size_t)nbits,
+                              (size_t)start, (size_t)n, align, off);
+    if (h.rc != K23_OK)
+        return false;
+    arena_mark(a, h.index, n, true, st == FRAME_CACHED);
+    *out_pfn = a->bit_base + h.index;
+    return true;
+}
+
+bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
+                      uint64_t limit_pfn, unsigned max_order, uint8_t st,
+                      uint64_t *out_pfn)
+{
+    (void)max_order;
+    K23_ARENA_LOCKED(a);
+    if (n > k23_arena_free_frames_(a) || limit_pfn <= a->base_pfn)
+        return false;
+    if (n == 1 && align == 0 && limit_pfn >= arena_end(a))
+        return k23_arena_alloc_singles_(a, 1, st, 0, 1, out_pfn) == 1;
+    return arena_alloc_range(a, n, align, limit_pfn, st, 0, a->nchunks,
+                             out_pfn);
+}
+
+bool k23_arena_alloc_in_stripe_(k23_frames_arena_t *a, uint64_t n,
+                                unsigned align, uint64_t limit_pfn,
+                                uint8_t st, uint64_t *out_pfn)
+{
+    if (limit_pfn <= a->base_pfn)
+        return false;
+    for (uint32_t s = 0; s < a->nstripes; s++) {
+        struct k23_frames_stripe *sp = &a->stripes[s];
+        uint64_t cfrom, cto;
+        arena_stripe_span(a, s, &cfrom, &cto);
+        if ((cfrom << CHUNK_SHIFT) >= limit_pfn - a->bit_base)
+            break;
+        if (__atomic_load_n(&sp->free, __ATOMIC_RELAXED) < n)
+            continue; /* a hint: rechecked under the lock */
+        k23_port_lock_acquire(&sp->lock);
+        bool ok = sp->free >= n &&
+                  arena_alloc_range(a, n, align, limit_pfn, st, cfrom, cto,
+                                    out_pfn);
+        k23_port_lock_release(&sp->lock);
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+/* Take up to `want` free frames of chunk c (which has some) in state st,
+ * lowest first, into pfns; returns how many. */
+static unsigned arena_take_from_chunk(k23_frames_arena_t *a, uint64_t c,
+                                      unsigned want, uint8_t st,
+                                      uint64_t *pfns)
+{
+    unsigned got = 0;
+    for (uint64_t w = c * CHUNK_WORDS;
+         w < (c + 1) * CHUNK_WORDS && got < want; w++) {
+        uint64_t b = k23_arena_ld_(&a->busy[w]);
+        uint64_t freeb = ~b, took = 0;
+        while (freeb != 0 && got < want) {
+            uint64_t low = freeb & (0 - freeb);
+            took |= low;
+            freeb ^= low;
+            pfns[got++] = a->bit_base + (w << 6) + arena_ctz64(low);
+        }
+        if (took != 0) {
+            k23_arena_st_(&a->busy[w], b | took);
+            if (st == FRAME_CACHED)
+                k23_arena_or_(&a->cached[w], took);
+        }
+    }
+    arena_chunk_set(a, c, a->chunk_free[c] - got);
+    arena_free_add(a, c, 0 - (uint64_t)got);
+    return got;
+}
+
+/* Single frames from the chunks of bitmap bm (partly or entirely free)
+ * in [cfrom, cto), lowest first. */
+static unsigned arena_take_kind(k23_frames_arena_t *a, const uint64_t *bm,
+                                uint64_t cfrom, uint64_t cto, unsigned n,
+                                uint8_t st, uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t c;
+    while (got < n && arena_cbit_range(a, bm, cfrom, cto, &c)) {
+        got += arena_take_from_chunk(a, c, n - got, st, pfns + got);
+        cfrom = c; /* a chunk that still has frames stays first */
+    }
+    return got;
+}
+
+/* The home part of the arena, chunks [*from, *to). */
+static void arena_home(const k23_frames_arena_t *a, unsigned home,
+                       unsigned homes, uint64_t *from, uint64_t *to)
+{
+    *from = 0;
+    *to = a->nchunks;
+    if (homes > 1) {
+        *from = a->nchunks * (home % homes) / homes;
+        *to = a->nchunks * (home % homes + 1) / homes;
+    }
+}
+
+unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
+                                  uint8_t st, unsigned home, unsigned homes,
+                                  uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t from, to;
+    K23_ARENA_LOCKED(a);
+    arena_home(a, home, homes, &from, &to);
+    got += arena_take_kind(a, a->partial, from, to, n - got, st, pfns + got);
+    got += arena_take_kind(a, a->whole, from, to, n - got, st, pfns + got);
+    got += arena_take_kind(a, a->partial, 0, a->nchunks, n - got, st,
+                           pfns + got);
+    got += arena_take_kind(a, a->whole, 0, a->nchunks, n - got, st,
+                           pfns + got);
+    return got;
+}
+
+/* One phase of k23_arena_take_singles_(): chunks of bitmap bm in
+ * [from, to), stripe by stripe, each under its lock (skipped without it
+ * when a relaxed look finds no such chunk there). */
+static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
+                                   uint64_t from, uint64_t to, unsigned n,
+                                   uint8_t st, uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t spc = arena_stripe_chunks(a), c;
+    for (uint64_t x = from; x < to && got < n;) {
+        uint32_t s = arena_stripe_index(a, x);
+        uint64_t e = (s + 1) * spc < to ? (s + 1) * spc : to;
+        if (arena_cbit_range(a, bm, x, e, &c)) {
+            struct k23_frames_stripe *sp = &a->stripes[s];
+            k23_port_lock_acquire(&sp->lock);
+            got += arena_take_kind(a, bm, x, e, n - got, st, pfns + got);
+            k23_port_lock_release(&sp->lock);
+        }
+        x = e;
+    }
+    return got;
+}
+
+unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
+                                 uint8_t st, unsigned home, unsigned homes,
+                                 uint64_t *pfns)
+{
+    unsigned got = 0;
+    uint64_t from, to;
+    arena_home(a, home, homes, &from, &to);
+    got += arena_take_striped(a, a->partial, from, to, n - got, st,
+                              pfns + got);
+    got += arena_take_striped(a, a->whole, from, to, n - got, st, pfns + got);
+    got += arena_take_striped(a, a->partial, 0, a->nchunks, n - got, st,
+                              pfns + got);
+    got += arena_take_striped(a, a->whole, 0, a->nchunks, n - got, st,
+                              pfns + got);
+    return got;
+}
+
+/* ---- free ---- */
+
+/* Whether every frame of chunks [c, c + k) is allocated (busy, not
+ * cached). */
+static bool arena_chunks_allocated(const k23_frames_arena_t *a, uint64_t c,
+                                   uint64_t k)
+{
+    uint64_t bad = 0;
+    for (uint64_t w = c * CHUNK_WORDS; w < (c + k) * CHUNK_WORDS; w++)
+        bad |= ~k23_arena_ld_(&a->busy[w]) | k23_arena_ld_(&a->cached[w]);
+    return bad == 0;
+}
+
+/* Free chunks [c, c + k), every frame allocated. */
+static void arena_free_chunks(k23_frames_arena_t *a, uint64_t c, uint64_t k)
+{
+    for (uint64_t x = c; x < c + k; x++) {
+        for (uint64_t w = x * CHUNK_WORDS; w < (x + 1) * CHUNK_WORDS; w++)
+            k23_arena_st_(&a->busy[w], 0);
+        arena_chunk_set(a, x, CHUNK);
+        arena_free_add(a, x, CHUNK);
+    }
+}
+
+/* k23_arena_free_() with the locks of the stripes of the range held. */
+static void arena_free_locked(k23_frames_arena_t *a, uint64_t pfn,
+                              uint64_t n, uint8_t expect,
+                              unsigned frame_shift)
+{
+    uint64_t i = pfn - a->bit_base;
+    bool cached = expect == FRAME_CACHED;
+
+    if (n == 1) {
+        /* single frames (caches off, spills): no run loop */
+        uint64_t w = i >> 6, m = k23_arena_bit_(pfn);
+        uint64_t b = k23_arena_ld_(&a->busy[w]);
+        uint64_t cw = k23_arena_ld_(&a->cached[w]) & m;
+        if (K23_UNLIKELY((b & m) == 0 || cw != (cached ? m : 0) ||
+                         (cached && arena_touches_foreign(a, pfn, 1))))
+            arena_range_misuse(a, pfn, 1, expect, frame_shift);
+        if (cached)
+            k23_arena_andnot_(&a->cached[w], m);
+        k23_arena_st_(&a->busy[w], b & ~m);
+        uint64_t c = i >> CHUNK_SHIFT;
+        arena_chunk_set(a, c, a->chunk_free[c] + 1u);
+        arena_free_add(a, c, 1);
+        return;
+    }
+
+    /* Whole chunks (2 MiB runs): sixteen words checked, eight written,
+     * per chunk. */
+    if (!cached && ((i | n) & (CHUNK - 1)) == 0 &&
+        K23_LIKELY(arena_chunks_allocated(a, i >> CHUNK_SHIFT,
+                                          n >> CHUNK_SHIFT))) {
+        arena_free_chunks(a, i >> CHUNK_SHIFT, n >> CHUNK_SHIFT);
+        return;
+    }
+    /* Check the whole range before changing anything. */
+    if (K23_UNLIKELY(!arena_all_in(a, i, n, cached) ||
+                     (cached && arena_touches_foreign(a, pfn, n))))
+        arena_range_misuse(a, pfn, n, expect, frame_shift);
+    arena_mark(a, i, n, false, cached);
 }
 
 void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                      uint8_t expect, unsigned max_order,
                      unsigned frame_shift)
 {
-    uint64_t idx0 = pfn - a->base_pfn;
+    (void)max_order;
     K23_ARENA_LOCKED(a);
+    arena_free_locked(a, pfn, n, expect, frame_shift);
+}
 
-    if (n == 1) {
-        /* single frames (caches off, spills): no run loop */
-        uint8_t st = arena_byte(a, idx0);
-        if (K23_UNLIKELY(st != expect))
-            k23_arena_misuse_(st, false, pfn << frame_shift);
-        /* FREE first: if it merges into a block it does not head, the
-         * push below writes only the new head's byte */
-        k23_arena_set_state_(a, idx0, FRAME_FREE);
-        arena_free_block(a, pfn, 0, max_order);
-        a->bitmap[idx0 >> 3] &= (unsigned char)~(1u << (idx0 & 7));
-        a->free_frames++;
-        return;
-    }
+/* The analysis cannot follow a loop over the stripe locks. */
+K23_NO_THREAD_SAFETY_ANALYSIS static void
+arena_lock_stripes(k23_frames_arena_t *a, uint32_t s0, uint32_t s1)
+{
+    for (uint32_t s = s0; s <= s1; s++)
+        k23_port_lock_acquire(&a->stripes[s].lock);
+}
 
-    /* Check the whole range before changing anything. */
-    k23_arena_expect_range_(a, pfn, n, expect, frame_shift);
+K23_NO_THREAD_SAFETY_ANALYSIS static void
+arena_unlock_stripes(k23_frames_arena_t *a, uint32_t s0, uint32_t s1)
+{
+    for (uint32_t s = s1 + 1; s-- > s0;)
+        k23_port_lock_release(&a->stripes[s].lock);
+}
 
-    uint64_t end = pfn + n;
-    for (uint64_t q = pfn; q < end;) {
-        unsigned o = arena_fit_order(q, end, max_order);
-        uint64_t bs = UINT64_C(1) << o;
-        arena_set_states(a, q - a->base_pfn, bs, FRAME_FREE);
-        arena_free_block(a, q, o, max_order);
-        q += bs;
-    }
-    k23_bitmap_clear_range(a->bitmap, (size_t)a->nframes, (size_t)idx0,
-                           (size_t)n);
-    a->free_frames += n;
+void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                         uint8_t expect, unsigned frame_shift)
+{
+    uint32_t s0 = arena_stripe_index(a, (pfn - a->bit_base) >> CHUNK_SHIFT);
+    uint32_t s1 = arena_stripe_index(a, (pfn + n - 1 - a->bit_base) >>
+                                            CHUNK_SHIFT);
+    arena_lock_stripes(a, s0, s1);
+    arena_free_locked(a, pfn, n, expect, frame_shift);
+    arena_unlock_stripes(a, s0, s1);
 }
 
 /* ---- checker ---- */
@@ -491,147 +907,98 @@ static int arena_bad(const char *what, uint64_t pfn, unsigned frame_shift)
     return K23_ERR_CORRUPT;
 }
 
-/* What the state walk of k23_arena_check_() counts. */
-struct arena_tally {
-    uint64_t heads[K23_FRAMES_ORDER_LIMIT]; /* free blocks per order */
-    uint64_t free, holes, reserved, cached;  /* frames */
-};
-
-/* The free block whose head is frame i: its order, alignment, extent,
- * frames and bitmap bits, and that its buddy is not a free block of the
- * same order. Adds it to t; *size is its frames. */
-static int arena_check_free_block(const k23_frames_arena_t *a, uint64_t i,
-                                  unsigned max_order, unsigned frame_shift,
-                                  struct arena_tally *t, uint64_t *size)
+/* The hole extents: sorted, apart, inside the arena, clear of the
+ * bookkeeping, every frame (1, 1); their frames to *holes. */
+static int arena_check_holes(const k23_frames_arena_t *a,
+                             unsigned frame_shift, uint64_t *holes)
 {
-    uint64_t base = a->base_pfn, pfn = base + i;
-    unsigned o = k23_arena_order_(a, i);
-    if (o > max_order)
-        return arena_bad("free block order too large", pfn, frame_shift);
-    uint64_t bs = UINT64_C(1) << o;
-    if ((pfn & (bs - 1)) != 0)
-        return arena_bad("free block misaligned", pfn, frame_shift);
-    if (bs > a->nframes - i)
-        return arena_bad("free block past arena end", pfn, frame_shift);
-    for (uint64_t j = 0; j < bs; j++) {
-        if (j != 0 && arena_byte(a, i + j) != FRAME_FREE)
-            return arena_bad("frame inside free block not free", pfn + j,
-                             frame_shift);
-        if (k23_bitmap_test(a->bitmap, (size_t)(i + j)))
-            return arena_bad("free frame marked busy in bitmap", pfn + j,
-                             frame_shift);
-    }
-    if (o < max_order) {
-        uint64_t b = pfn ^ bs;
-        if (b >= base && b < arena_end(a) &&
-            k23_arena_state_(a, b - base) == FRAME_FREE_HEAD &&
-            k23_arena_order_(a, b - base) == o)
-            return arena_bad("free buddies not coalesced", pfn, frame_shift);
-    }
-    t->heads[o]++;
-    t->free += bs;
-    *size = bs;
-    return K23_OK;
-}
-
-/* A frame outside the free blocks: a known busy state, counted, with its
- * bitmap bit set. */
-static int arena_check_busy_frame(const k23_frames_arena_t *a, uint64_t i,
-                                  uint8_t st, unsigned frame_shift,
-                                  struct arena_tally *t)
-{
-    uint64_t pfn = a->base_pfn + i;
-    switch (st) {
-    case FRAME_HOLE:
-        t->holes++;
-        break;
-    case FRAME_RESERVED:
-        t->reserved++;
-        break;
-    case FRAME_ALLOCATED:
-        break;
-    case FRAME_CACHED:
-        t->cached++;
-        break;
-    case FRAME_FREE:
-        return arena_bad("free frame outside any free block", pfn,
+    uint64_t prev_end = 0;
+    if (a->nholes > a->holes_cap)
+        return arena_bad("hole extents over their room", a->base_pfn,
                          frame_shift);
-    default:
-        return arena_bad("frame in unknown state", pfn, frame_shift);
-    }
-    if (!k23_bitmap_test(a->bitmap, (size_t)i))
-        return arena_bad("busy frame marked free in bitmap", pfn,
-                         frame_shift);
-    return K23_OK;
-}
-
-/* Every frame's state byte and bitmap bit, in address order. */
-static int arena_check_states(const k23_frames_arena_t *a, unsigned max_order,
-                              unsigned frame_shift, struct arena_tally *t)
-{
-    for (uint64_t i = 0; i < a->nframes;) {
-        uint8_t raw = arena_byte(a, i);
-        uint8_t st = raw & FRAME_STATE_MASK;
-        if (st != FRAME_FREE_HEAD && raw != st)
-            return arena_bad("frame in unknown state", a->base_pfn + i,
+    for (uint32_t h = 0; h < a->nholes; h++) {
+        uint64_t s = a->holes[h].start, e = a->holes[h].end;
+        if (s >= e || s < a->base_pfn || e > arena_end(a) ||
+            (h != 0 && s <= prev_end) ||
+            (a->meta_frames != 0 && s < a->meta_pfn + a->meta_frames &&
+             a->meta_pfn < e))
+            return arena_bad("hole extent out of order or range", s,
                              frame_shift);
-        uint64_t step = 1;
-        int rc = st == FRAME_FREE_HEAD
-                     ? arena_check_free_block(a, i, max_order, frame_shift,
-                                              t, &step)
-                     : arena_check_busy_frame(a, i, st, frame_shift, t);
-        if (rc != K23_OK)
-            return rc;
-        i += step;
+        if (!arena_all_in(a, s - a->bit_base, e - s, true))
+            return arena_bad("hole frame not marked busy and cached", s,
+                             frame_shift);
+        *holes += e - s;
+        prev_end = e;
     }
     return K23_OK;
 }
 
-/* The free list of order o: links in range and consistent both ways,
- * exactly the free heads of that order the walk found, the per-order
- * count and the non-empty mask agreeing. */
-static int arena_check_list(const k23_frames_arena_t *a, unsigned o,
-                            unsigned frame_shift, const struct arena_tally *t)
+/* Bits [i, i + n) are (1, 1): the padding and the bookkeeping. */
+static int arena_check_foreign_bits(const k23_frames_arena_t *a, uint64_t i,
+                                    uint64_t n, const char *what,
+                                    unsigned frame_shift)
 {
-    uint64_t base = a->base_pfn, count = 0;
-    uint32_t prev = K23_ARENA_NIL;
-    for (uint32_t idx = a->free_head[o]; idx != K23_ARENA_NIL;
-         idx = a->meta[idx].next) {
-        if (idx >= a->nframes)
-            return arena_bad("free list link out of range", base,
+    if (n != 0 && !arena_all_in(a, i, n, true))
+        return arena_bad(what, a->bit_base + i, frame_shift);
+    return K23_OK;
+}
+
+/* Each chunk: no (0, 1) frame, its counter equal to its free bits, its
+ * chunk bitmap bits agreeing with the counter. Counts free frames and
+ * (1, 1) frames. */
+static int arena_check_chunks(const k23_frames_arena_t *a,
+                              unsigned frame_shift, uint64_t *free,
+                              uint64_t *ones)
+{
+    uint64_t stripe_start0 = 0, *stripe_start = &stripe_start0;
+    for (uint64_t c = 0; c < a->nchunks; c++) {
+        unsigned nfree = 0;
+        uint64_t pfn = a->bit_base + (c << CHUNK_SHIFT);
+        for (uint64_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS; w++) {
+            uint64_t b = k23_arena_ld_(&a->busy[w]);
+            uint64_t cw = k23_arena_ld_(&a->cached[w]);
+            if ((cw & ~b) != 0)
+                return arena_bad("free frame marked cached",
+                                 a->bit_base + (w << 6) +
+                                     arena_ctz64(cw & ~b),
+                                 frame_shift);
+            nfree += arena_popcount64(~b);
+            *ones += arena_popcount64(b & cw);
+        }
+        if (nfree != a->chunk_free[c])
+            return arena_bad("chunk free counter wrong", pfn, frame_shift);
+        bool whole = arena_cbit(a->whole, c);
+        bool part = arena_cbit(a->partial, c);
+        if (whole != (nfree == CHUNK) || part != (nfree != 0 && nfree != CHUNK))
+            return arena_bad("chunk bitmaps disagree with the counter", pfn,
                              frame_shift);
-        if (k23_arena_state_(a, idx) != FRAME_FREE_HEAD ||
-            k23_arena_order_(a, idx) != o)
-            return arena_bad("free list entry is not a free head of "
-                             "its order", base + idx, frame_shift);
-        if (a->meta[idx].prev != prev)
-            return arena_bad("free list back link broken", base + idx,
-                             frame_shift);
-        prev = idx;
-        if (++count > t->heads[o])
-            return arena_bad("free list longer than its free blocks",
-                             base + idx, frame_shift);
+        *free += nfree;
+        if ((c + 1) % arena_stripe_chunks(a) == 0 || c + 1 == a->nchunks) {
+            /* the stripe's counter */
+            if (*free - *stripe_start != arena_stripe(a, c)->free)
+                return arena_bad("stripe free counter wrong", pfn,
+                                 frame_shift);
+            *stripe_start = *free;
+        }
     }
-    if (count != t->heads[o] || count != a->free_blocks[o])
-        return arena_bad("free block count disagrees with list", base,
-                         frame_shift);
-    if (((a->nonempty >> o) & 1u) != (count != 0))
-        return arena_bad("non-empty list mask wrong", base, frame_shift);
+    for (uint64_t w = arena_chunk_words(a) * 64; w-- > a->nchunks;)
+        if (arena_cbit(a->whole, w) || arena_cbit(a->partial, w))
+            return arena_bad("chunk bitmap bit past the last chunk",
+                             a->bit_base, frame_shift);
     return K23_OK;
 }
 
 /* The arena's counters against what the walk counted. */
 static int arena_check_counters(const k23_frames_arena_t *a,
-                                unsigned frame_shift,
-                                const struct arena_tally *t)
+                                unsigned frame_shift, uint64_t free,
+                                uint64_t holes)
 {
     uint64_t base = a->base_pfn;
-    if (t->free != a->free_frames)
+    if (free != k23_arena_free_frames_(a))
         return arena_bad("free frame counter wrong", base, frame_shift);
-    if (t->holes != a->hole_frames)
+    if (holes != a->hole_frames)
         return arena_bad("hole counter wrong", base, frame_shift);
-    if (t->reserved != a->meta_frames ||
-        a->usable_frames != a->nframes - t->holes - t->reserved)
+    if (a->usable_frames != a->nframes - holes - a->meta_frames)
         return arena_bad("usable frame counter wrong", base, frame_shift);
     return K23_OK;
 }
@@ -639,15 +1006,30 @@ static int arena_check_counters(const k23_frames_arena_t *a,
 int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                      unsigned frame_shift, uint64_t *cached)
 {
-    struct arena_tally t = {{0}, 0, 0, 0, 0};
+    (void)max_order;
+    uint64_t free = 0, ones = 0, holes = 0;
+    uint64_t head = a->base_pfn - a->bit_base;
+    uint64_t tail = arena_nwords(a) * 64 - head - a->nframes;
     K23_ARENA_LOCKED(a);
-    int rc = arena_check_states(a, max_order, frame_shift, &t);
-    for (unsigned o = 0; rc == K23_OK && o < K23_FRAMES_ORDER_LIMIT; o++)
-        rc = arena_check_list(a, o, frame_shift, &t);
+    int rc = arena_check_holes(a, frame_shift, &holes);
     if (rc == K23_OK)
-        rc = arena_check_counters(a, frame_shift, &t);
+        rc = arena_check_foreign_bits(a, 0, head, "padding frame not "
+                                      "marked busy and cached", frame_shift);
     if (rc == K23_OK)
-        *cached += t.cached;
+        rc = arena_check_foreign_bits(a, head + a->nframes, tail,
+                                      "padding frame not marked busy and "
+                                      "cached", frame_shift);
+    if (rc == K23_OK && a->meta_frames != 0)
+        rc = arena_check_foreign_bits(a, a->meta_pfn - a->bit_base,
+                                      a->meta_frames, "bookkeeping frame "
+                                      "not marked busy and cached",
+                                      frame_shift);
+    if (rc == K23_OK)
+        rc = arena_check_chunks(a, frame_shift, &free, &ones);
+    if (rc == K23_OK)
+        rc = arena_check_counters(a, frame_shift, free, holes);
+    if (rc == K23_OK)
+        *cached += ones - head - tail - holes - a->meta_frames;
     return rc;
 }
 
@@ -667,64 +1049,132 @@ unsigned k23_arena_max_order_(const k23_frames_arena_t *a,
     }
 }
 
-/* Bits set in a byte, without __builtin_popcount (which becomes a libgcc
- * call on targets without a popcount instruction). */
-static unsigned arena_popcount8(unsigned x)
-{
-    x = x - ((x >> 1) & 0x55u);
-    x = (x & 0x33u) + ((x >> 2) & 0x33u);
-    return (x + (x >> 4)) & 0x0fu;
-}
-
 uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
                                uint64_t limit_pfn)
 {
     K23_ARENA_LOCKED(a);
     if (limit_pfn <= a->base_pfn)
         return 0;
-    if (limit_pfn - a->base_pfn >= a->nframes)
-        return a->free_frames;
-    uint64_t nbits = limit_pfn - a->base_pfn, busy = 0;
-    for (uint64_t j = 0; j < nbits / 8; j++)
-        busy += arena_popcount8(a->bitmap[j]);
-    for (uint64_t j = nbits & ~UINT64_C(7); j < nbits; j++)
-        busy += k23_bitmap_test(a->bitmap, (size_t)j);
-    return nbits - busy;
+    if (limit_pfn >= arena_end(a))
+        return k23_arena_free_frames_(a);
+    uint64_t nbits = limit_pfn - a->bit_base, total = 0;
+    uint64_t c = nbits >> CHUNK_SHIFT;
+    for (uint64_t x = 0; x < c; x++)
+        total += a->chunk_free[x];
+    for (uint64_t w = c * CHUNK_WORDS; w < (nbits >> 6); w++)
+        total += arena_popcount64(~k23_arena_ld_(&a->busy[w]));
+    if ((nbits & 63) != 0)
+        total += arena_popcount64(~k23_arena_ld_(&a->busy[nbits >> 6]) &
+                                  arena_mask(0, (unsigned)(nbits & 63)));
+    return total;
 }
 
 bool k23_arena_is_hole_(const k23_frames_arena_t *a, uint64_t pfn,
                         uint64_t n)
 {
     K23_ARENA_LOCKED(a);
-    return arena_first_not(a, pfn - a->base_pfn, n, FRAME_HOLE) == n;
+    int h = arena_hole_find(a, pfn);
+    return h >= 0 && n <= a->holes[h].end - pfn;
 }
 
 int k23_arena_add_hole_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                         unsigned max_order, unsigned frame_shift)
 {
-    uint64_t idx = pfn - a->base_pfn;
+    (void)max_order;
+    (void)frame_shift;
     K23_ARENA_LOCKED(a);
-    if (!k23_arena_is_hole_(a, pfn, n))
+    int hi = arena_hole_find(a, pfn);
+    if (hi < 0 || n > a->holes[hi].end - pfn)
         return K23_ERR_OVERLAP;
-    /* Hole -> handed out (its busy bit is already set), then the normal
-     * free path, which merges buddies. */
-    arena_set_states(a, idx, n, FRAME_ALLOCATED);
+    uint32_t h = (uint32_t)hi;
+    k23_frames_hole_t x = a->holes[h];
+    bool left = x.start < pfn, right = pfn + n < x.end;
+    if (left && right) {
+        if (a->nholes == a->holes_cap)
+            return K23_ERR_LIMIT;
+        for (uint32_t j = a->nholes; j > h + 1; j--)
+            a->holes[j] = a->holes[j - 1];
+        a->nholes++;
+        a->holes[h].end = pfn;
+        a->holes[h + 1].start = pfn + n;
+        a->holes[h + 1].end = x.end;
+    } else if (left) {
+        a->holes[h].end = pfn;
+    } else if (right) {
+        a->holes[h].start = pfn + n;
+    } else {
+        for (uint32_t j = h; j + 1 < a->nholes; j++)
+            a->holes[j] = a->holes[j + 1];
+        a->nholes--;
+    }
+    arena_mark(a, pfn - a->bit_base, n, false, true);
     a->hole_frames -= n;
     a->usable_frames += n;
-    k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, max_order, frame_shift);
     return K23_OK;
 }
 
-void k23_arena_stats_add_(const k23_frames_arena_t *a,
+/* Bit index of the first free frame at or after bit i (< limit), or
+ * limit. */
+static uint64_t arena_next_free(const k23_frames_arena_t *a, uint64_t i,
+                                uint64_t limit)
+{
+    while (i < limit) {
+        uint64_t f = ~k23_arena_ld_(&a->busy[i >> 6]) &
+                     ~((UINT64_C(1) << (i & 63)) - 1);
+        if (f != 0)
+            return (i & ~UINT64_C(63)) + arena_ctz64(f);
+        i = (i | 63) + 1;
+    }
+    return limit;
+}
+
+/* Bit index of the first busy frame at or after bit i (< limit), or
+ * limit. */
+static uint64_t arena_next_busy(const k23_frames_arena_t *a, uint64_t i,
+                                uint64_t limit)
+{
+    while (i < limit) {
+        uint64_t b = k23_arena_ld_(&a->busy[i >> 6]) &
+                     ~((UINT64_C(1) << (i & 63)) - 1);
+        if (b != 0) {
+            uint64_t r = (i & ~UINT64_C(63)) + arena_ctz64(b);
+            return r < limit ? r : limit;
+        }
+        i = (i | 63) + 1;
+    }
+    return limit;
+}
+
+bool k23_arena_next_block_(const k23_frames_arena_t *a, unsigned max_order,
+                           uint64_t *cursor, uint64_t *pfn, unsigned *order)
+{
+    uint64_t limit = arena_end(a) - a->bit_base;
+    uint64_t i = *cursor < a->base_pfn - a->bit_base
+                     ? a->base_pfn - a->bit_base
+                     : *cursor;
+    i = arena_next_free(a, i, limit);
+    if (i >= limit)
+        return false;
+    uint64_t e = arena_next_busy(a, i, limit);
+    unsigned o = arena_fit_order(a->bit_base + i, a->bit_base + e, max_order);
+    *pfn = a->bit_base + i;
+    *order = o;
+    *cursor = i + (UINT64_C(1) << o);
+    return true;
+}
+
+void k23_arena_stats_add_(const k23_frames_arena_t *a, unsigned max_order,
                           k23_frames_stats_t *s)
 {
     K23_ARENA_LOCKED(a);
     s->total_frames += a->usable_frames;
-    s->free_frames += a->free_frames;
+    s->free_frames += k23_arena_free_frames_(a);
     s->hole_frames += a->hole_frames;
     s->metadata_bytes += a->meta_bytes;
-    for (unsigned o = 0; o < K23_FRAMES_ORDER_LIMIT; o++)
-        s->free_blocks[o] += a->free_blocks[o];
+    uint64_t cursor = 0, pfn;
+    unsigned o;
+    while (k23_arena_next_block_(a, max_order, &cursor, &pfn, &o))
+        s->free_blocks[o]++;
 }
 
 void k23_arena_describe_(const k23_frames_arena_t *a, unsigned frame_shift,
@@ -736,25 +1186,23 @@ void k23_arena_describe_(const k23_frames_arena_t *a, unsigned frame_shift,
     out->bookkeeping.size = a->meta_frames << frame_shift;
     out->usable_frames = a->usable_frames;
     out->hole_frames = a->hole_frames;
-    out->free_frames = a->free_frames;
+    out->free_frames = k23_arena_free_frames_(a); /* relaxed loads */
 }
 
 bool k23_arena_check_mark_(k23_frames_arena_t *a, uint64_t pfn)
 {
-    uint64_t idx = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-    if (k23_arena_state_(a, idx) != FRAME_CACHED)
+    if (k23_arena_state_(a, pfn - a->base_pfn) != FRAME_CACHED)
         return false;
-    k23_arena_set_state_(a, idx, FRAME_CHECK_MARK);
+    k23_arena_andnot_(&a->cached[k23_arena_word_(a, pfn)],
+                      k23_arena_bit_(pfn));
     return true;
 }
 
 void k23_arena_check_unmark_(k23_frames_arena_t *a, uint64_t pfn)
 {
-    uint64_t idx = pfn - a->base_pfn;
     K23_ARENA_LOCKED(a);
-    if (k23_arena_state_(a, idx) == FRAME_CHECK_MARK)
-        k23_arena_set_state_(a, idx, FRAME_CACHED);
+    k23_arena_or_(&a->cached[k23_arena_word_(a, pfn)], k23_arena_bit_(pfn));
 }
 
 /* ---- the set of arenas ---- */

@@ -1,23 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
- * One arena's buddy allocator, exact runs and checker, and the few
+ * One arena's bitfield allocator, exact runs and checker, and the few
  * operations over the sorted set of arenas. Private to the frame
  * allocator (src/frames*.c); the public face is k23mem/frames.h. Below it
  * is only the run search (k23mem/bitmap.h).
  *
- * The arena's state (free lists, state bytes, bitmap, counters) is private
- * to arena.c: the files above it go through the functions here.
+ * The arena's state (two bits per frame, per-chunk counters, chunk
+ * bitmaps, hole extents) is private to arena.c: the files above it go
+ * through the functions here.
  *
- * Locking. Each arena points at the lock that guards it (a->lock). Every
+ * Locking. An arena is cut into stripes (whole groups of 64 chunks, at
+ * most K23_FRAMES_MAX_STRIPES), each with its own lock and free counter in
+ * the bookkeeping; a stripe lock guards the bits, chunk counters and chunk
+ * bitmap words of its chunks. a->lock is the allocator's lock. Every
  * function states its precondition and asserts it (K23_DEBUG >= 2):
- *   "arena lock"  a->lock is held by the caller (or, during
- *                 k23_frames_init(), the arena is not yet published and
- *                 the lock is held all the same);
+ *   "arena lock"  a->lock and every stripe lock of the arena are held
+ *                 (k23_arena_lock_()); during k23_frames_init() the arena
+ *                 is not yet published and they are held all the same;
+ *   "stripe lock" the function takes the stripe locks it needs itself,
+ *                 one at a time or an ascending set, and the caller holds
+ *                 none of the arena's (the miss paths of the caches and
+ *                 single frames: no lock shared by all CPUs);
  *   "frame owner" no lock: the caller owns the frame (it popped it from a
- *                 cache, or is freeing it), and only flips its state
- *                 between ALLOCATED and CACHED; such flips never touch a
- *                 frame of a free block, so they race with nothing the
- *                 arena lock guards (hence relaxed atomic state bytes);
+ *                 cache, or is freeing it), and only flips its cached bit
+ *                 (ALLOCATED <-> CACHED) with an atomic read-modify-write
+ *                 of the word, since other CPUs flip neighbouring bits;
+ *                 the busy bits change only under the arena lock;
  *   "none"        reads immutable geometry only.
  */
 #ifndef K23MEM_ARENA_H
@@ -26,111 +34,175 @@
 #include "internal.h"
 #include "k23mem/frames.h"
 
-/* Per-frame states. A free block of order o starting at frame h has h in
- * FRAME_FREE_HEAD with order o and its other 2^o - 1 frames in FRAME_FREE.
- * Nothing else is ever FREE or FREE_HEAD. */
+/* What a frame is, as computed from its two bits (busy, cached) and, for
+ * (1, 1), the hole extents and the bookkeeping range:
+ *   FREE      (0, 0)   ALLOCATED (1, 0)   CACHED (1, 1)
+ *   HOLE, RESERVED (1, 1) inside a hole extent or the bookkeeping range
+ *   INVALID   (0, 1)   never valid (corruption)
+ * CHECK_MARK is not stored: k23_arena_check_mark_() turns a CACHED frame
+ * into (1, 0) while the checker runs under every lock. */
 enum {
     FRAME_HOLE = 0,      /* not memory: a hole between merged regions */
     FRAME_RESERVED = 1,  /* the arena's own bookkeeping */
-    FRAME_FREE = 2,      /* inside a free block, not its head */
-    FRAME_FREE_HEAD = 3, /* first frame of a free block; `order` is valid */
+    FRAME_FREE = 2,      /* free */
+    FRAME_INVALID = 3,   /* (0, 1): corrupt */
     FRAME_ALLOCATED = 4, /* handed out to a caller */
     FRAME_CACHED = 5,    /* sitting in a per-CPU cache */
-    FRAME_CHECK_MARK = 6 /* transient, only inside k23_frames_check() */
 };
 
-/* 9 bytes per frame, in two arrays: doubly linked free-list links as
- * arena-relative indices (so free frames are never written), and the
- * state bytes: FRAME_* in the low 3 bits, and for FRAME_FREE_HEAD the
- * block's order in the upper 5 (so that the buddy test of a free reads
- * one byte). The states of a run are contiguous, so a 2 MiB block's 512
- * states are checked and set eight at a time. State bytes are accessed
- * with relaxed atomics. */
-struct k23_frame_meta {
-    uint32_t next;  /* next block on the same free list, or K23_ARENA_NIL */
-    uint32_t prev;  /* previous block, or K23_ARENA_NIL */
-};
+/* Frames per chunk: the unit of the free counters and chunk bitmaps
+ * (2 MiB with 4 KiB frames), and of the bitfield's alignment: bit 0 of
+ * the bitfield is the frame number a->bit_base, a multiple of it. */
+#define K23_ARENA_CHUNK_SHIFT 9u
+#define K23_ARENA_CHUNK ((uint64_t)1 << K23_ARENA_CHUNK_SHIFT)
+#define K23_ARENA_CHUNK_WORDS (K23_ARENA_CHUNK / 64)
 
-#define FRAME_STATE_MASK 7u
-#define FRAME_ORDER_SHIFT 3u
+/* Spare hole extents an arena with holes gets for k23_frames_add_region()
+ * splitting one. */
+#define K23_ARENA_HOLE_SLACK 4u
 
-#define K23_ARENA_NIL UINT32_MAX
+/* One stripe: its lock and its free frames, on a cache line of their
+ * own. */
+struct k23_frames_stripe {
+    k23_port_lock_t lock;
+    uint64_t free;
+} K23_FRAMES_CACHE_ALIGNED_;
 
-/* The raw state accessors: for arena.c and for tests that inspect or
- * corrupt an arena on purpose. The files above the arena use the
- * operations further down. Precondition: arena lock, or frame owner for a
- * frame it owns. */
-static inline uint8_t k23_arena_state_(const k23_frames_arena_t *a,
-                                       uint64_t idx)
-{
-    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED) &
-           FRAME_STATE_MASK;
-}
-
-/* The order of the free block headed by frame idx (FRAME_FREE_HEAD). */
-static inline unsigned k23_arena_order_(const k23_frames_arena_t *a,
-                                        uint64_t idx)
-{
-    return __atomic_load_n(&a->state[idx], __ATOMIC_RELAXED) >>
-           FRAME_ORDER_SHIFT;
-}
-
-static inline void k23_arena_set_state_(k23_frames_arena_t *a, uint64_t idx,
-                                        uint8_t st)
-{
-    __atomic_store_n(&a->state[idx], st, __ATOMIC_RELAXED);
-}
-
-/* The state byte of the head of a free block of order o. */
-#define FRAME_HEAD_BYTE(o) ((uint8_t)(FRAME_FREE_HEAD | (o) << FRAME_ORDER_SHIFT))
+/* Whether every stripe lock of a is held (debug checks). */
+bool k23_arena_stripes_held_(const k23_frames_arena_t *a);
 
 /* Asserts the "arena lock" precondition (K23_DEBUG >= 2). */
 #define K23_ARENA_LOCKED(a)                                                    \
-    K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held((a)->lock),                   \
-                              (uintptr_t)(a)->lock)
+    do {                                                                       \
+        K23_ASSERT_INTERNAL_FOUND(k23_port_lock_held((a)->lock),               \
+                                  (uintptr_t)(a)->lock);                       \
+        K23_ASSERT_INTERNAL_FOUND(k23_arena_stripes_held_(a),                  \
+                                  (uintptr_t)(a)->stripes);                    \
+    } while (0)
 
-/* Bookkeeping bytes for an arena of @nframes frames (entries + bitmap).
+/* Take / release every stripe lock of a, ascending (the caller holds
+ * a->lock). Precondition: a->lock. */
+void k23_arena_lock_(k23_frames_arena_t *a);
+void k23_arena_unlock_(k23_frames_arena_t *a);
+
+/* ---- bit words ----
+ *
+ * The bitfields are arrays of 64-bit words in the run search's layout
+ * (bit i in byte i / 8, k23mem/bitmap.h): on a little-endian host that is
+ * bit i % 64 of word i / 64; a big-endian host byte-swaps every value it
+ * loads or stores (a swap permutes bits, so AND, OR and NOT commute with
+ * it and the atomic read-modify-writes take swapped masks). */
+static inline uint64_t k23_arena_swap_(uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
+}
+
+static inline uint64_t k23_arena_ld_(const uint64_t *p)
+{
+    return k23_arena_swap_(__atomic_load_n(p, __ATOMIC_RELAXED));
+}
+
+static inline void k23_arena_st_(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, k23_arena_swap_(v), __ATOMIC_RELAXED);
+}
+
+/* Atomic OR / AND-NOT of mask m; return the old value. */
+static inline uint64_t k23_arena_or_(uint64_t *p, uint64_t m)
+{
+    return k23_arena_swap_(
+        __atomic_fetch_or(p, k23_arena_swap_(m), __ATOMIC_RELAXED));
+}
+
+static inline uint64_t k23_arena_andnot_(uint64_t *p, uint64_t m)
+{
+    return k23_arena_swap_(
+        __atomic_fetch_and(p, ~k23_arena_swap_(m), __ATOMIC_RELAXED));
+}
+
+/* ---- lifecycle (precondition: arena lock) ---- */
+
+/* Bookkeeping bytes for an arena of @nframes frames with @nholes holes
+ * between its pieces (bitfields, counters, chunk bitmaps, hole extents).
  * Precondition: none (pure). */
-uint64_t k23_arena_meta_bytes_(uint64_t nframes);
+uint64_t k23_arena_meta_bytes_(uint64_t nframes, uint64_t nholes);
 
 /* Set up an arena over [base_pfn, base_pfn + nframes) with every frame a
- * hole, guarded by `lock`; `meta` points at k23_arena_meta_bytes_(nframes)
- * writable bytes. Precondition: arena lock (`lock` held). */
+ * hole, room for nholes hole extents (plus the slack when nholes != 0),
+ * guarded by `lock`; `meta` points at k23_arena_meta_bytes_(nframes,
+ * nholes) writable bytes, 8-byte aligned. Precondition: arena lock. */
 void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
-                     uint64_t nframes, void *meta, k23_port_lock_t *lock);
+                     uint64_t nframes, uint64_t nholes, void *meta,
+                     k23_port_lock_t *lock);
 
-/* Mark [pfn, pfn + n) reserved (bookkeeping); they must be holes now.
- * Precondition: arena lock. */
+/* Mark [pfn, pfn + n) as the arena's bookkeeping. Precondition: arena
+ * lock, during init. */
 void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n);
 
-/* Turn [pfn, pfn + n), now holes, into free memory. Precondition: arena
- * lock. */
+/* Turn [pfn, pfn + n), not yet memory, into free memory (init).
+ * Precondition: arena lock. */
 void k23_arena_add_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                          unsigned max_order);
 
+/* After the last k23_arena_add_free_() of init: record what is neither
+ * memory nor bookkeeping as hole extents. Precondition: arena lock (init
+ * took the stripe locks; the caller releases them with
+ * k23_arena_unlock_()). */
+void k23_arena_seal_(k23_frames_arena_t *a);
+
+/* ---- the miss paths (precondition: stripe lock) ---- */
+
+/* Up to n single frames in state st, as k23_arena_alloc_singles_(), each
+ * stripe under its own lock: the stripes of the home part first (partly
+ * free chunks, then whole ones), then the others. */
+unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
+                                 uint8_t st, unsigned home, unsigned homes,
+                                 uint64_t *pfns);
+
+/* k23_arena_free_() under the locks of the stripes [pfn, pfn + n)
+ * touches (ascending). */
+void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
+                         uint8_t expect, unsigned frame_shift);
+
+/* k23_arena_alloc_() of a run that fits in one stripe, each stripe under
+ * its own lock, lowest first; false when no single stripe has one (a run
+ * across stripes needs k23_arena_alloc_() under every lock). */
+bool k23_arena_alloc_in_stripe_(k23_frames_arena_t *a, uint64_t n,
+                                unsigned align, uint64_t limit_pfn,
+                                uint8_t st, uint64_t *out_pfn);
+
+/* ---- allocation and free (precondition: arena lock) ---- */
+
 /* Allocate n frames whose first frame number is a multiple of 2^align
  * and that all lie below frame number limit_pfn (exclusive), leaving them
- * in state `st` (ALLOCATED or CACHED). Returns false when there is none.
- * Precondition: arena lock. */
+ * in state `st` (ALLOCATED or CACHED). Returns false when there is none. */
 bool k23_arena_alloc_(k23_frames_arena_t *a, uint64_t n, unsigned align,
                       uint64_t limit_pfn, unsigned max_order, uint8_t st,
                       uint64_t *out_pfn);
 
 /* Up to n single frames (fewer when the arena runs out) in state st,
- * their frame numbers to pfns; returns how many. Takes the smallest free
- * blocks first, as n single allocations would. Precondition: arena lock. */
+ * their frame numbers to pfns; returns how many. Partly used chunks are
+ * filled before a whole one is broken, searching from the start of part
+ * `home` of `homes` equal parts of the arena (a CPU's home, so that two
+ * CPUs' caches hold frames of different words: the cached bits they flip
+ * without the lock then do not share cache lines) and wrapping round. */
 unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
-                                  uint8_t st, uint64_t *pfns);
+                                  uint8_t st, unsigned home, unsigned homes,
+                                  uint64_t *pfns);
 
 /* Free [pfn, pfn + n), all of which must be in state `expect`; panics
  * naming the first offending address otherwise (frame_shift converts to
- * an address). Coalesces in O(1) per order. Precondition: arena lock. */
+ * an address). */
 void k23_arena_free_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                      uint8_t expect, unsigned max_order,
                      unsigned frame_shift);
 
 /* Panic as k23_arena_free_() would unless every frame of [pfn, pfn + n)
- * is in state `expect`; changes nothing. Precondition: arena lock. */
+ * is in state `expect`; changes nothing. */
 void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
                              uint64_t n, uint8_t expect, unsigned frame_shift);
 
@@ -138,8 +210,13 @@ void k23_arena_expect_range_(const k23_frames_arena_t *a, uint64_t pfn,
  * Precondition: none. */
 K23_NORETURN void k23_arena_misuse_(uint8_t st, bool partly, uint64_t addr);
 
+/* The state of frame idx (relative to base_pfn), computed from its bits
+ * and the extents: for the checks' cold paths and for tests.
+ * Precondition: arena lock, or frame owner. */
+uint8_t k23_arena_state_(const k23_frames_arena_t *a, uint64_t idx);
+
 /* Walk the arena; returns K23_OK or K23_ERR_CORRUPT (logged). Counts the
- * frames in CACHED state into *cached. Precondition: arena lock. */
+ * frames in CACHED state into *cached. */
 int k23_arena_check_(const k23_frames_arena_t *a, unsigned max_order,
                      unsigned frame_shift, uint64_t *cached);
 
@@ -169,21 +246,32 @@ unsigned k23_arena_max_order_(const k23_frames_arena_t *a,
 
 /* ---- frames owned by a caller or a cache (precondition: frame owner) ----
  *
- * A frame in a per-CPU cache is CACHED; these flip it without the arena
- * lock. They panic (naming pa) when the frame is not in the state the
- * flip needs, which is how a double free is caught on the cache path. */
+ * A frame in a per-CPU cache is CACHED: busy and cached bits set. These
+ * flip its cached bit without the arena lock (atomically: other CPUs flip
+ * neighbouring bits of the same word). They panic (naming pa) when the
+ * frame is not in the state the flip needs, which is how a double free is
+ * caught on the cache path. */
+
+/* The cold half of the checks below: classify frame pfn and panic. */
+K23_NORETURN void k23_arena_misuse_at_(const k23_frames_arena_t *a,
+                                       uint64_t pfn, k23_paddr_t pa);
+
+static inline uint64_t k23_arena_word_(const k23_frames_arena_t *a,
+                                       uint64_t pfn)
+{
+    return (pfn - a->bit_base) >> 6;
+}
+
+static inline uint64_t k23_arena_bit_(uint64_t pfn)
+{
+    return (uint64_t)1 << (pfn & 63); /* bit_base is a multiple of 64 */
+}
 
 /* A frame taken from a cache: CACHED -> ALLOCATED. */
 static inline void k23_arena_cache_take_(k23_frames_arena_t *a, uint64_t pfn)
 {
-    k23_arena_set_state_(a, pfn - a->base_pfn, FRAME_ALLOCATED);
-}
-
-/* A frame on its way into a cache: ALLOCATED -> CACHED, after
- * k23_arena_expect_allocated_() checked it. */
-static inline void k23_arena_cache_mark_(k23_frames_arena_t *a, uint64_t pfn)
-{
-    k23_arena_set_state_(a, pfn - a->base_pfn, FRAME_CACHED);
+    k23_arena_andnot_(&a->cached[k23_arena_word_(a, pfn)],
+                      k23_arena_bit_(pfn));
 }
 
 /* Panics naming pa unless the frame is ALLOCATED (a free about to go to
@@ -191,53 +279,78 @@ static inline void k23_arena_cache_mark_(k23_frames_arena_t *a, uint64_t pfn)
 static inline void k23_arena_expect_allocated_(const k23_frames_arena_t *a,
                                                uint64_t pfn, k23_paddr_t pa)
 {
-    uint8_t st = k23_arena_state_(a, pfn - a->base_pfn);
-    if (K23_UNLIKELY(st != FRAME_ALLOCATED))
-        k23_arena_misuse_(st, false, pa);
+    uint64_t w = k23_arena_word_(a, pfn), m = k23_arena_bit_(pfn);
+    if (K23_UNLIKELY((k23_arena_ld_(&a->busy[w]) & m) == 0 ||
+                     (k23_arena_ld_(&a->cached[w]) & m) != 0))
+        k23_arena_misuse_at_(a, pfn, pa);
 }
 
-/* The shortest cache paths of an allocator with one arena address state
- * bytes by frame number alone: k23_arena_origin_(a) is where frame number
- * 0's state byte would be (modulo the address width), so no arena lookup
- * and no subtraction of the base is needed. Valid for frame numbers the
- * caller has checked lie inside a. */
+/* A frame on its way into a cache: ALLOCATED -> CACHED, after
+ * k23_arena_expect_allocated_() checked it; a cached bit found set (a
+ * second free racing this one) panics. */
+static inline void k23_arena_cache_mark_(k23_frames_arena_t *a, uint64_t pfn,
+                                         k23_paddr_t pa)
+{
+    uint64_t m = k23_arena_bit_(pfn);
+    if (K23_UNLIKELY(k23_arena_or_(&a->cached[k23_arena_word_(a, pfn)], m) &
+                     m))
+        k23_arena_misuse_at_(a, pfn, pa);
+}
+
+/* The shortest cache paths of an allocator with one arena address the
+ * bit words by frame number alone: k23_arena_origin_(a) is where the busy
+ * word of frame number 0 would be (modulo the address width), and the
+ * cached word of a frame lies k23_arena_cached_off_(a) bytes after its
+ * busy word, so no arena lookup and no subtraction of the base is
+ * needed. Valid for frame numbers the caller has checked lie inside a. */
 static inline uintptr_t k23_arena_origin_(const k23_frames_arena_t *a)
 {
-    return (uintptr_t)a->state - (uintptr_t)a->base_pfn;
+    return (uintptr_t)a->busy - (uintptr_t)((a->bit_base >> 6) * 8);
 }
 
-static inline uint8_t *k23_arena_origin_state_(uintptr_t origin,
+static inline uintptr_t k23_arena_cached_off_(const k23_frames_arena_t *a)
+{
+    return (uintptr_t)a->cached - (uintptr_t)a->busy;
+}
+
+static inline uint64_t *k23_arena_origin_word_(uintptr_t origin,
                                                uint64_t pfn)
 {
-    return (uint8_t *)(origin + (uintptr_t)pfn);
+    return (uint64_t *)(origin + (uintptr_t)(pfn >> 6) * 8);
 }
 
 /* k23_arena_cache_take_() through the origin. */
-static inline void k23_arena_origin_take_(uintptr_t origin, uint64_t pfn)
+static inline void k23_arena_origin_take_(uintptr_t origin, uintptr_t off,
+                                          uint64_t pfn)
 {
-    __atomic_store_n(k23_arena_origin_state_(origin, pfn), FRAME_ALLOCATED,
-                     __ATOMIC_RELAXED);
+    uint64_t *b = k23_arena_origin_word_(origin, pfn);
+    k23_arena_andnot_((uint64_t *)((uintptr_t)b + off), k23_arena_bit_(pfn));
 }
 
-/* k23_arena_expect_allocated_() through the origin. */
-static inline void k23_arena_origin_expect_allocated_(uintptr_t origin,
-                                                      uint64_t pfn,
-                                                      k23_paddr_t pa)
+/* The shortest free's two checks through the origin. First: whether
+ * frame pfn is busy (not free). A busy frame owned by the caller stays
+ * busy, so this is checked once, before anything changes. */
+static inline bool k23_arena_origin_busy_(uintptr_t origin, uint64_t pfn)
 {
-    uint8_t st = __atomic_load_n(k23_arena_origin_state_(origin, pfn),
-                                 __ATOMIC_RELAXED);
-    if (K23_UNLIKELY(st != FRAME_ALLOCATED))
-        k23_arena_misuse_(st, false, pa);
+    return (k23_arena_ld_(k23_arena_origin_word_(origin, pfn)) &
+            k23_arena_bit_(pfn)) != 0;
 }
 
-/* k23_arena_cache_mark_() through the origin. */
-static inline void k23_arena_origin_put_(uintptr_t origin, uint64_t pfn)
+/* Then k23_arena_cache_mark_() through the origin: set the cached bit;
+ * false when it was set already (the frame is in a cache, or not memory:
+ * the caller panics through k23_arena_misuse_at_(), which tells which). */
+static inline bool k23_arena_origin_put_(uintptr_t origin, uintptr_t off,
+                                         uint64_t pfn)
 {
-    __atomic_store_n(k23_arena_origin_state_(origin, pfn), FRAME_CACHED,
-                     __ATOMIC_RELAXED);
+    uint64_t *b = k23_arena_origin_word_(origin, pfn);
+    uint64_t m = k23_arena_bit_(pfn);
+    return (k23_arena_or_((uint64_t *)((uintptr_t)b + off), m) & m) == 0;
 }
 
 /* ---- more operations (precondition: arena lock) ---- */
+
+/* Free frames of the arena (the stripes' counters summed). */
+uint64_t k23_arena_free_frames_(const k23_frames_arena_t *a);
 
 /* Free frames below frame number limit_pfn (exclusive), counted exactly. */
 uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
@@ -247,15 +360,25 @@ uint64_t k23_arena_free_below_(const k23_frames_arena_t *a,
 bool k23_arena_is_hole_(const k23_frames_arena_t *a, uint64_t pfn,
                         uint64_t n);
 
-/* Turn [pfn, pfn + n), which must all be holes, into free memory that
- * coalesces with its free neighbours. K23_ERR_OVERLAP (nothing changed)
- * when a frame is not a hole. */
+/* Turn [pfn, pfn + n), which must all be holes, into free memory.
+ * K23_ERR_OVERLAP (nothing changed) when a frame is not a hole,
+ * K23_ERR_LIMIT (nothing changed) when the range splits a hole and the
+ * arena's hole extents are all in use. */
 int k23_arena_add_hole_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
                         unsigned max_order, unsigned frame_shift);
 
-/* Add the arena's counters to a statistics snapshot. */
-void k23_arena_stats_add_(const k23_frames_arena_t *a,
+/* Add the arena's counters to a statistics snapshot; free_blocks[] gets
+ * the buddy decomposition of its maximal free runs. */
+void k23_arena_stats_add_(const k23_frames_arena_t *a, unsigned max_order,
                           k23_frames_stats_t *s);
+
+/* The free blocks of the arena, as the stats count them: each maximal
+ * run of free frames cut into the largest aligned blocks of order <=
+ * max_order, in address order. Start with *cursor = 0; returns false
+ * after the last. */
+bool k23_arena_next_block_(const k23_frames_arena_t *a, unsigned max_order,
+                           uint64_t *cursor, uint64_t *pfn,
+                           unsigned *order);
 
 /* What k23_frames_arena_info() reports. Precondition: none (free_frames
  * is a racy hint without the lock). */
@@ -263,8 +386,9 @@ void k23_arena_describe_(const k23_frames_arena_t *a, unsigned frame_shift,
                          k23_frames_arena_info_t *out);
 
 /* The checker's marks on frames named by cache entries (every lock held):
- * mark turns a CACHED frame into CHECK_MARK and returns true, or returns
- * false (not CACHED, or named twice); unmark undoes a mark. */
+ * mark turns a CACHED frame into (1, 0) and returns true, or returns
+ * false (not CACHED, or named twice); unmark undoes a mark that
+ * succeeded. */
 bool k23_arena_check_mark_(k23_frames_arena_t *a, uint64_t pfn);
 void k23_arena_check_unmark_(k23_frames_arena_t *a, uint64_t pfn);
 

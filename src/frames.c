@@ -79,6 +79,24 @@ static uint64_t frames_build_caches(k23_frames_t *fa, unsigned char *at)
     return bytes;
 }
 
+/* Holes between the pieces of the arena [start, end) the walk yields from
+ * *from on: consecutive pieces always have a frame between them (touching
+ * regions are one run), so one fewer than the pieces. */
+static uint64_t frames_build_holes(unsigned shift,
+                                   const k23_frames_runs_t *from,
+                                   uint64_t start, uint64_t end)
+{
+    k23_frames_runs_t it = *from;
+    k23_frames_run_t r;
+    uint64_t pieces = 0;
+    while (k23_frames_runs_next_(&it, &r) && (r.first >> shift) < end) {
+        uint64_t ps, pe;
+        if (k23_frames_run_pfns_(r, shift, &ps, &pe) && pe > start)
+            pieces++;
+    }
+    return pieces != 0 ? pieces - 1 : 0;
+}
+
 /* Build one planned arena from the runs the walk yields from *from on, or
  * record a rejected run. */
 static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
@@ -104,11 +122,12 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
     k23_frames_arena_t *a = &fa->arenas[fa->narenas];
     unsigned char *meta = k23_frames_virt_(fa, e->bookkeeping.base);
     uint64_t extra = fa->narenas == 0 ? frames_build_caches(fa, meta) : 0;
-    uint64_t own = k23_arena_meta_bytes_(e->frames);
+    uint64_t nholes = frames_build_holes(shift, from, start, end);
+    uint64_t own = k23_arena_meta_bytes_(e->frames, nholes);
     uint64_t info = k23_frames_info_bytes_(&fa->cfg, e->frames);
     K23_ASSERT_INTERNAL_FOUND(extra + own + info == e->bookkeeping_bytes,
                               extra + own + info);
-    k23_arena_init_(a, start, e->frames, meta + extra, &fa->lock);
+    k23_arena_init_(a, start, e->frames, nholes, meta + extra, &fa->lock);
     if (info != 0) {
         a->info = meta + extra + own;
         k23_memzero_(a->info, (size_t)info);
@@ -128,6 +147,8 @@ static int frames_build_entry(void *ctx, const k23_frames_arena_plan_t *e,
         if (ps < pe)
             frames_build_free(fa, a, ps, pe, meta_pfn, meta_pfn + bk);
     }
+    k23_arena_seal_(a);
+    k23_arena_unlock_(a); /* k23_arena_init_() took the stripe locks */
 #if K23_DEBUG >= 2
     k23_frames_arena_info_t got;
     k23_arena_describe_(a, shift, &got);
@@ -184,6 +205,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         const k23_frames_arena_t *a = &fa->arenas[0];
         fa->fast_nframes = k23_arena_end_(a) - k23_arena_base_(a);
         fa->fast_state = k23_arena_origin_(a);
+        fa->fast_cached_off = k23_arena_cached_off_(a);
     }
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check(fa));
     return K23_OK;
@@ -240,7 +262,7 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
         uint64_t e = frames_fast_pop(fa);
         if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
             /* one arena: the entry is the frame's address (index 0) */
-            k23_arena_origin_take_(fa->fast_state,
+            k23_arena_origin_take_(fa->fast_state, fa->fast_cached_off,
                                    frames_rotr(e, fa->frame_shift));
             frames_transit_end(fa, 1); /* the pop counted it */
             *out = e;
@@ -265,14 +287,17 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
          * 0) alike. */
         if (K23_LIKELY(pfn - k23_arena_base_(&fa->arenas[0]) <
                        fa->fast_nframes)) {
-            k23_arena_origin_expect_allocated_(fa->fast_state, pfn, pa);
+            if (K23_UNLIKELY(!k23_arena_origin_busy_(fa->fast_state, pfn)))
+                k23_arena_misuse_at_(&fa->arenas[0], pfn, pa);
             /* counted in transit, then CACHED (before the push: once
              * pushed, another thread may pop it) */
             if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
                 k23_frames_free_direct_(fa, pa);
                 return;
             }
-            k23_arena_origin_put_(fa->fast_state, pfn);
+            if (K23_UNLIKELY(!k23_arena_origin_put_(
+                    fa->fast_state, fa->fast_cached_off, pfn)))
+                k23_arena_misuse_at_(&fa->arenas[0], pfn, pa);
             if (K23_LIKELY(frames_fast_push(fa, pa)))
                 return;
             k23_frames_cache_spill_(fa, pa);
@@ -343,15 +368,20 @@ int k23_frames_free_contiguous(k23_frames_t *fa, k23_paddr_t pa,
     if (n > k23_arena_end_(a) - pfn)
         K23_PANIC_ADDR("k23_frames: free of a range running past the "
                        "allocator's memory, starting at", pa);
-    k23_port_lock_acquire(&fa->lock);
     if (fa->cfg.poison) {
-        /* only once the range is known to be the caller's to free */
+        /* only once the range is known to be the caller's to free, and
+         * filled before any frame of it can be seen free */
+        k23_frames_arenas_lock_(fa);
         k23_arena_expect_range_(a, pfn, n, FRAME_ALLOCATED, shift);
         k23_frames_poison_fill_(fa, pa, n);
+        k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order,
+                        shift);
+        k23_frames_arenas_unlock_(fa);
+    } else {
+        /* under the locks of the stripes the range touches only */
+        k23_arena_free_run_(a, pfn, n, FRAME_ALLOCATED, shift);
     }
-    k23_arena_free_(a, pfn, n, FRAME_ALLOCATED, fa->cfg.max_order, shift);
-    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
     return K23_OK;
 }
 
@@ -374,7 +404,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
         return K23_ERR_INVAL;
     uint64_t limit_pfn = frames_limit_pfn(limit, fa->frame_shift);
     for (int attempt = 0; attempt < 2; attempt++) {
-        k23_port_lock_acquire(&fa->lock);
+        k23_frames_arenas_lock_(fa);
         if (frames_free_below(fa, limit_pfn) >= n) {
             /* Enough frames under the lock: none of these can fail. */
             for (size_t i = 0; i < n; i++) {
@@ -388,7 +418,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                 out[i] = pfn << fa->frame_shift;
             }
             K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-            k23_port_lock_release(&fa->lock);
+            k23_frames_arenas_unlock_(fa);
             for (size_t i = 0; i < n && fa->cfg.poison; i++)
                 k23_frames_poison_check_(fa, out[i], 1);
             if (flags & K23_FRAMES_ZERO)
@@ -396,7 +426,7 @@ int k23_frames_alloc_bulk(k23_frames_t *fa, size_t n, uint32_t flags,
                     frames_zero(fa, out[i], 1);
             return K23_OK;
         }
-        k23_port_lock_release(&fa->lock);
+        k23_frames_arenas_unlock_(fa);
         if (fa->ncaches == 0)
             break;
         k23_frames_drain_all(fa);
@@ -432,7 +462,7 @@ int k23_frames_stats(k23_frames_t *fa, k23_frames_stats_t *out)
     s.max_order = fa->cfg.max_order;
     k23_frames_lock_all_(fa);
     for (unsigned i = 0; i < fa->narenas; i++)
-        k23_arena_stats_add_(&fa->arenas[i], &s);
+        k23_arena_stats_add_(&fa->arenas[i], fa->cfg.max_order, &s);
     s.cached_frames = k23_frames_caches_count_(fa);
     s.metadata_bytes += fa->extra_meta_bytes;
     k23_frames_unlock_all_(fa);
@@ -498,13 +528,13 @@ int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size)
     k23_frames_arena_t *a = &fa->arenas[ai];
     if (n > k23_arena_end_(a) - pfn)
         return K23_ERR_NOT_FOUND;
-    k23_port_lock_acquire(&fa->lock);
+    k23_frames_arenas_lock_(fa);
     /* the frames are filled only once they are known to be holes */
     if (fa->cfg.poison && k23_arena_is_hole_(a, pfn, n))
         k23_frames_poison_fill_(fa, base, n);
     int rc = k23_arena_add_hole_(a, pfn, n, fa->cfg.max_order, shift);
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    k23_frames_arenas_unlock_(fa);
     return rc;
 }
 /* ---- per-frame information, per-CPU statistics ---- */

@@ -30,18 +30,32 @@ void k23_frames_cache_unlock_(k23_frames_t *fa, unsigned i)
     k23_port_lock_release(&fa->caches[i].lock);
 }
 
-/* The analysis cannot follow a loop over the cache locks: it is told
- * about the arena lock, which the callers' helpers require. */
+/* The analysis cannot follow a loop over the cache or stripe locks: it is
+ * told about the allocator's lock, which the callers' helpers require. */
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_frames_arenas_lock_(k23_frames_t *fa)
+{
+    k23_port_lock_acquire(&fa->lock);
+    for (unsigned i = 0; i < fa->narenas; i++)
+        k23_arena_lock_(&fa->arenas[i]);
+}
+
+K23_NO_THREAD_SAFETY_ANALYSIS void k23_frames_arenas_unlock_(k23_frames_t *fa)
+{
+    for (unsigned i = fa->narenas; i-- > 0;)
+        k23_arena_unlock_(&fa->arenas[i]);
+    k23_port_lock_release(&fa->lock);
+}
+
 K23_NO_THREAD_SAFETY_ANALYSIS void k23_frames_lock_all_(k23_frames_t *fa)
 {
     for (unsigned i = 0; i < fa->ncaches; i++)
         k23_frames_cache_lock_(fa, i);
-    k23_port_lock_acquire(&fa->lock);
+    k23_frames_arenas_lock_(fa);
 }
 
 K23_NO_THREAD_SAFETY_ANALYSIS void k23_frames_unlock_all_(k23_frames_t *fa)
 {
-    k23_port_lock_release(&fa->lock);
+    k23_frames_arenas_unlock_(fa);
     for (unsigned i = fa->ncaches; i-- > 0;)
         k23_frames_cache_unlock_(fa, i);
 }
@@ -96,14 +110,14 @@ void k23_frames_cache_stats_(k23_frames_t *fa, unsigned i,
 
 /* Up to n single frames from the arenas (highest first, as single
  * allocations take them) in state st, as cache entries; returns how many.
- * The arena lock is held. */
-static unsigned frames_take_locked(k23_frames_t *fa, unsigned n, uint8_t st,
-                                   uint64_t *e)
+ * No arena lock is held: each stripe is taken under its own. */
+static unsigned frames_take(k23_frames_t *fa, unsigned n, uint8_t st,
+                            unsigned cpu, uint64_t *e)
 {
     unsigned got = 0;
     for (unsigned i = fa->narenas; i-- > 0 && got < n;) {
-        unsigned k = k23_arena_alloc_singles_(&fa->arenas[i], n - got, st,
-                                              e + got);
+        unsigned k = k23_arena_take_singles_(&fa->arenas[i], n - got, st,
+                                             cpu, fa->ncaches, e + got);
         for (unsigned j = got; j < got + k; j++)
             e[j] = frames_entry(fa, i, e[j]);
         got += k;
@@ -134,18 +148,16 @@ static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n)
     if (n == 0)
         return;
     frames_sort_entries(e, n);
-    k23_port_lock_acquire(&fa->lock);
     for (unsigned i = 0; i < n;) {
         unsigned k = 1;
         while (i + k < n && e[i + k] == e[i] + (k << fa->frame_shift))
             k++;
-        k23_arena_free_(&fa->arenas[frames_entry_arena(e[i])],
-                        frames_entry_pfn(fa, e[i]), k, FRAME_CACHED,
-                        fa->cfg.max_order, fa->frame_shift);
+        k23_arena_free_run_(&fa->arenas[frames_entry_arena(e[i])],
+                            frames_entry_pfn(fa, e[i]), k, FRAME_CACHED,
+                            fa->frame_shift);
         i += k;
     }
-    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
 }
 
 /* Give the oldest k frames of a cache back; the cache lock is held. */
@@ -165,14 +177,11 @@ static void frames_cache_drain_n(k23_frames_t *fa, k23_frames_pcpu_t *c,
 static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
 {
     frames_count_on(fa, c, FRAMES_REFILLS);
-    k23_port_lock_acquire(&fa->lock);
     if (c->hdr.count < fa->cfg.cache_batch)
-        c->hdr.count += frames_take_locked(fa,
-                                           fa->cfg.cache_batch - c->hdr.count,
-                                           FRAME_CACHED,
-                                           &c->frames[c->hdr.count]);
-    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+        c->hdr.count += frames_take(
+            fa, fa->cfg.cache_batch - c->hdr.count, FRAME_CACHED,
+            (unsigned)(c - fa->caches), &c->frames[c->hdr.count]);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
 }
 
 void k23_frames_cache_drain_(k23_frames_t *fa, unsigned i)
@@ -183,18 +192,50 @@ void k23_frames_cache_drain_(k23_frames_t *fa, unsigned i)
     k23_frames_cache_unlock_(fa, i);
 }
 
+/* A run from the arenas, highest first: within one stripe, each under its
+ * own lock (single frames from the calling CPU's home part first); only a
+ * run that no stripe holds whole is searched for across stripes, under
+ * every lock. */
+static bool frames_alloc_run(k23_frames_t *fa, uint64_t n, unsigned align,
+                             uint64_t limit_pfn, uint64_t *pfn)
+{
+    bool across = false;
+    for (unsigned i = fa->narenas; i-- > 0;) {
+        k23_frames_arena_t *a = &fa->arenas[i];
+        if (n == 1 && align == 0 && limit_pfn >= k23_arena_end_(a)) {
+            unsigned cpu = 0;
+            if (fa->ncaches > 1) {
+                cpu = k23_port_cpu_local_enter();
+                k23_port_cpu_local_exit(cpu);
+            }
+            if (k23_arena_take_singles_(a, 1, FRAME_ALLOCATED, cpu,
+                                        fa->ncaches, pfn) == 1)
+                return true;
+            continue; /* a single frame lies in one stripe */
+        }
+        if (k23_arena_alloc_in_stripe_(a, n, align, limit_pfn,
+                                       FRAME_ALLOCATED, pfn))
+            return true;
+        across |= n > 1 && a->nstripes > 1;
+    }
+    if (!across)
+        return false;
+    unsigned ai;
+    k23_frames_arenas_lock_(fa);
+    bool ok = k23_arenas_alloc_(fa->arenas, fa->narenas, n, align, limit_pfn,
+                                fa->cfg.max_order, FRAME_ALLOCATED, &ai, pfn);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
+    k23_frames_arenas_unlock_(fa);
+    return ok;
+}
+
 bool k23_frames_alloc_global_(k23_frames_t *fa, uint64_t n, unsigned align,
                               uint64_t limit_pfn, k23_paddr_t *pa)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        unsigned ai;
         uint64_t pfn;
-        k23_port_lock_acquire(&fa->lock);
-        bool ok = k23_arenas_alloc_(fa->arenas, fa->narenas, n, align,
-                                    limit_pfn, fa->cfg.max_order,
-                                    FRAME_ALLOCATED, &ai, &pfn);
-        K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-        k23_port_lock_release(&fa->lock);
+        bool ok = frames_alloc_run(fa, n, align, limit_pfn, &pfn);
+        K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
         if (ok) {
             *pa = pfn << fa->frame_shift;
             return true;
@@ -234,18 +275,13 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
     if (want != 0 && !frames_transit_begin(fa, want))
         return k23_frames_alloc_global_(fa, 1, 0, UINT64_MAX, pa);
     frames_count(fa, FRAMES_REFILLS);
-    k23_port_lock_acquire(&fa->lock);
-    n = frames_take_locked(fa, want + 1, FRAME_CACHED, got);
-    bool ok = n != 0;
-    if (ok) {
-        /* the last one is handed out (flipped under the arena lock, so no
-         * checker sees it CACHED outside a cache and uncounted) */
-        first = got[--n];
-        k23_arena_cache_take_(&fa->arenas[frames_entry_arena(first)],
-                              frames_entry_pfn(fa, first));
-    }
-    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    unsigned cpu = k23_port_cpu_local_enter(); /* where to take them from */
+    k23_port_cpu_local_exit(cpu);
+    /* the one handed out is taken ALLOCATED (no checker may see it CACHED
+     * outside a cache and uncounted), the batch CACHED */
+    bool ok = frames_take(fa, 1, FRAME_ALLOCATED, cpu, &first) == 1;
+    n = ok && want != 0 ? frames_take(fa, want, FRAME_CACHED, cpu, got) : 0;
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
     unsigned k = 0;
     while (k < n && frames_fast_push(fa, got[k])) /* each uncounts one */
         k++;
@@ -344,15 +380,13 @@ k23_frames_poison_bad_(k23_paddr_t frame)
                    "was freed (use after free), frame at", frame);
 }
 
-/* A free straight to arena a, under the arena lock. */
+/* A free straight to arena a, under the lock of the frame's stripe. */
 static void frames_free_to_arena(k23_frames_t *fa, k23_frames_arena_t *a,
                                  k23_paddr_t pa)
 {
-    k23_port_lock_acquire(&fa->lock);
-    k23_arena_free_(a, pa >> fa->frame_shift, 1, FRAME_ALLOCATED,
-                    fa->cfg.max_order, fa->frame_shift);
-    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_port_lock_release(&fa->lock);
+    k23_arena_free_run_(a, pa >> fa->frame_shift, 1, FRAME_ALLOCATED,
+                        fa->frame_shift);
+    K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
 }
 
 __attribute__((noinline)) void k23_frames_free_direct_(k23_frames_t *fa,
@@ -372,7 +406,7 @@ static void frames_cache_free_locked(k23_frames_t *fa, k23_frames_arena_t *a,
     k23_arena_expect_allocated_(a, pfn, pa);
     if (K23_UNLIKELY(c->hdr.count == fa->cfg.cache_frames))
         frames_cache_drain_n(fa, c, fa->cfg.cache_batch);
-    k23_arena_cache_mark_(a, pfn);
+    k23_arena_cache_mark_(a, pfn, pa);
     c->frames[c->hdr.count++] = pa | ai;
     k23_port_lock_release(&c->lock);
     k23_port_cpu_local_exit(cpu);
@@ -390,7 +424,7 @@ static void frames_cache_free_fast(k23_frames_t *fa, k23_frames_arena_t *a,
         return;
     }
     /* CACHED before the push: once pushed, another thread may pop it */
-    k23_arena_cache_mark_(a, pfn);
+    k23_arena_cache_mark_(a, pfn, pa);
     /* pa is frame aligned (the owner check): pa | ai is the entry */
     if (K23_UNLIKELY(!frames_fast_push(fa, pa | ai)))
         frames_free_one_spill(fa, pa | ai);
@@ -457,8 +491,9 @@ static int64_t frames_transit_sum(const k23_frames_t *fa)
                                       : (int64_t)sum;
 }
 
-/* Mark every cache entry's frame (CACHED -> CHECK_MARK), counting them in
- * *entries; all locks are held, so nothing else changes states. */
+/* Mark every cache entry's frame (k23_arena_check_mark_()), counting the
+ * marks in *entries, which the unmark undoes in the same order; all locks
+ * are held, so nothing else changes states. */
 static int frames_caches_mark(k23_frames_t *fa, uint64_t *entries)
 {
     for (unsigned i = 0; i < fa->ncaches; i++) {
@@ -488,16 +523,19 @@ static int frames_caches_mark(k23_frames_t *fa, uint64_t *entries)
     return K23_OK;
 }
 
-static void frames_caches_unmark(k23_frames_t *fa)
+/* Undo the first `marked` marks of frames_caches_mark(): a marked frame
+ * reads as allocated, so only the marks that succeeded are undone. */
+static void frames_caches_unmark(k23_frames_t *fa, uint64_t marked)
 {
-    for (unsigned i = 0; i < fa->ncaches; i++) {
+    for (unsigned i = 0; i < fa->ncaches && marked != 0; i++) {
         k23_frames_pcpu_t *c = &fa->caches[i];
-        for (unsigned j = 0; j < c->hdr.count && j < K23_FRAMES_CACHE_MAX;
-             j++) {
+        for (unsigned j = 0; j < c->hdr.count && marked != 0; j++) {
             unsigned ai;
             uint64_t pfn;
-            if (frames_entry_decode(fa, c->frames[j], &ai, &pfn))
+            if (frames_entry_decode(fa, c->frames[j], &ai, &pfn)) {
                 k23_arena_check_unmark_(&fa->arenas[ai], pfn);
+                marked--;
+            }
         }
     }
 }
@@ -506,7 +544,7 @@ int k23_frames_caches_check_(k23_frames_t *fa, uint64_t cached)
 {
     uint64_t entries = 0;
     int rc = frames_caches_mark(fa, &entries);
-    frames_caches_unmark(fa);
+    frames_caches_unmark(fa, entries);
     if (rc != K23_OK)
         return rc;
     int64_t transit = frames_transit_sum(fa);

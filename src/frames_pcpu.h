@@ -183,7 +183,14 @@ void k23_frames_cache_lock_(k23_frames_t *fa, unsigned i)
 void k23_frames_cache_unlock_(k23_frames_t *fa, unsigned i)
     K23_RELEASE(fa->caches[i].lock);
 
-/* Every cache lock in ascending order, then the arena lock; and back. */
+/* The allocator's lock, then every stripe lock of every arena in address
+ * order: what whole-arena operations (runs across stripes, bulk, add,
+ * statistics, the checker) hold; and back. */
+void k23_frames_arenas_lock_(k23_frames_t *fa) K23_ACQUIRE(fa->lock);
+void k23_frames_arenas_unlock_(k23_frames_t *fa) K23_RELEASE(fa->lock);
+
+/* Every cache lock in ascending order, then k23_frames_arenas_lock_();
+ * and back. */
 void k23_frames_lock_all_(k23_frames_t *fa) K23_ACQUIRE(fa->lock);
 void k23_frames_unlock_all_(k23_frames_t *fa) K23_RELEASE(fa->lock);
 
@@ -225,13 +232,23 @@ uint64_t k23_frames_caches_count_(const k23_frames_t *fa);
 int k23_frames_caches_check_(k23_frames_t *fa, uint64_t cached);
 
 /* The arena check of the most expensive debug level, after each change
- * under the arena lock (shared by frames.c and frames_pcpu.c). */
+ * under every arena lock (shared by frames.c and frames_pcpu.c), or
+ * taking them (no arena or stripe lock held). */
 #if K23_DEBUG >= 3
 static inline int k23_frames_check_arenas_locked_(const k23_frames_t *fa)
+    K23_REQUIRES(fa->lock)
 {
     uint64_t cached = 0;
     return k23_arenas_check_(fa->arenas, fa->narenas, fa->cfg.max_order,
                              fa->frame_shift, &cached);
+}
+
+static inline int k23_frames_check_arenas_(k23_frames_t *fa)
+{
+    k23_frames_arenas_lock_(fa);
+    int rc = k23_frames_check_arenas_locked_(fa);
+    k23_frames_arenas_unlock_(fa);
+    return rc;
 }
 #endif
 

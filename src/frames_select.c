@@ -35,28 +35,33 @@ uint64_t k23_frames_info_bytes_(const k23_frames_config_t *c,
     return (nframes * c->info_size + 7) & ~UINT64_C(7);
 }
 
-/* Bookkeeping bytes of an arena of nframes frames: its own, the
- * per-frame information, and `extra` (the caches, for the first arena). */
+/* Bookkeeping bytes of an arena of nframes frames with `holes` holes
+ * between its pieces: its own, the per-frame information, and `extra`
+ * (the caches, for the first arena). */
 static uint64_t frames_bk_bytes(const k23_frames_config_t *c,
-                                uint64_t nframes, uint64_t extra)
+                                uint64_t nframes, uint64_t extra,
+                                uint64_t holes)
 {
-    return extra + k23_arena_meta_bytes_(nframes) +
+    return extra + k23_arena_meta_bytes_(nframes, holes) +
            k23_frames_info_bytes_(c, nframes);
 }
 
 static uint64_t frames_bk_frames(const k23_frames_config_t *c,
-                                 uint64_t nframes, uint64_t extra)
+                                 uint64_t nframes, uint64_t extra,
+                                 uint64_t holes)
 {
     unsigned shift = k23_frames_log2_(c->frame_size);
-    uint64_t bytes = frames_bk_bytes(c, nframes, extra);
+    uint64_t bytes = frames_bk_bytes(c, nframes, extra, holes);
     return (bytes + (UINT64_C(1) << shift) - 1) >> shift;
 }
 
 static uint64_t frames_hole_cost(const k23_frames_config_t *c,
-                                 uint64_t hole_frames)
+                               uint64_t hole_frames, uint64_t holes)
 {
-    return hole_frames * (K23_FRAMES_META_BYTES + c->info_size) +
-           (hole_frames + 7) / 8;
+    return (hole_frames * (K23_FRAMES_META_BITS + 8u * c->info_size) + 7) /
+               8 +
+           (holes != 0 ? (holes + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES
+                       : 0);
 }
 
 
@@ -119,6 +124,7 @@ struct frames_cand {
     k23_frames_runs_t from;     /* walk position that yields that run */
     uint64_t start, end;        /* frame numbers, end exclusive */
     uint64_t holes;             /* frames of holes inside */
+    uint64_t gaps;              /* holes (extents) between its pieces */
     uint64_t big_start, big_len; /* largest free piece */
     bool pending;               /* runs without a whole frame were met */
     k23_frames_runs_t pend_from; /* walk position that yields the first */
@@ -170,7 +176,8 @@ static int frames_plan_reject(k23_frames_run_t r, uint64_t ps, uint64_t pe,
     e.frames = pe - ps;
     e.range.base = ps << shift;
     e.range.size = e.frames << shift;
-    e.bookkeeping_bytes = e.frames != 0 ? frames_bk_bytes(c, e.frames, 0) : 0;
+    e.bookkeeping_bytes =
+        e.frames != 0 ? frames_bk_bytes(c, e.frames, 0, 0) : 0;
     return fn(ctx, &e, NULL);
 }
 
@@ -183,7 +190,7 @@ static int frames_plan_finish_one(const k23_frames_config_t *cfg,
 {
     unsigned shift = k23_frames_log2_(cfg->frame_size);
     uint64_t n = c->end - c->start;
-    uint64_t bk = frames_bk_frames(cfg, n, c->extra);
+    uint64_t bk = frames_bk_frames(cfg, n, c->extra, c->gaps);
     c->open = false;
     if (c->big_len < bk + 1)
         return frames_plan_reject(c->run, c->start, c->end, cfg, fn, ctx);
@@ -198,7 +205,7 @@ static int frames_plan_finish_one(const k23_frames_config_t *cfg,
     e.usable_frames = n - c->holes - bk;
     e.bookkeeping.base = meta_pfn << shift;
     e.bookkeeping.size = bk << shift;
-    e.bookkeeping_bytes = frames_bk_bytes(cfg, n, c->extra);
+    e.bookkeeping_bytes = frames_bk_bytes(cfg, n, c->extra, c->gaps);
     return fn(ctx, &e, &c->from);
 }
 
@@ -233,6 +240,7 @@ static bool frames_plan_extend(struct frames_cand *cur, uint64_t ps,
                                uint64_t ce, const k23_frames_config_t *c)
 {
     uint64_t holes = cur->holes + (ps - cur->end);
+    uint64_t gaps = cur->gaps + (ps > cur->end);
     uint64_t n = ce - cur->start;
     uint64_t bigs = cur->big_start, bigl = cur->big_len;
     if (ce - ps >= bigl) {
@@ -240,11 +248,12 @@ static bool frames_plan_extend(struct frames_cand *cur, uint64_t ps,
         bigl = ce - ps;
     }
     if (n > c->max_arena_frames ||
-        frames_hole_cost(c, holes) > c->hole_budget ||
-        bigl < frames_bk_frames(c, n, cur->extra) + 1)
+        frames_hole_cost(c, holes, gaps) > c->hole_budget ||
+        bigl < frames_bk_frames(c, n, cur->extra, gaps) + 1)
         return false;
     cur->end = ce;
     cur->holes = holes;
+    cur->gaps = gaps;
     cur->big_start = bigs;
     cur->big_len = bigl;
     return true;
@@ -298,6 +307,7 @@ int k23_frames_plan_walk_(const k23_range_t *regions, size_t nregions,
             cur.start = ps;
             cur.end = ce;
             cur.holes = 0;
+            cur.gaps = 0;
             cur.big_start = ps;
             cur.big_len = ce - ps;
             cur.extra = cur.placed ? 0 : k23_frames_cache_bytes_(c);

@@ -40,26 +40,29 @@ awk -v n="$n" '{
     "$work/kv" || fail "--kv output"
 
 # Arenas, worked out by hand. Each region is 16 frames and each gap 16.
-# An arena's bookkeeping (9 bytes a frame plus a bit: links and a state
-# byte) must fit in one region with a frame to spare, 15 frames = 61440
-# bytes: 210 regions and 209 gaps make 6704 frames, 61174 bytes; one more
-# region, 6736 frames, would need 61466. So 609 arenas of 210 regions
-# (3345 usable, 3344 in holes, 15 bookkeeping) and a last one of
-# 128000 - 609 * 210 = 110 regions (110 * 16 + 109 * 16 = 3504 frames,
-# 31974 bytes of bookkeeping: 8 frames). Planned with caches off
-# (--cpus 0), as the per-CPU caches would go into arena 0's bookkeeping.
+# The hole budget (11 KiB) limits an arena: k regions leave k - 1 holes
+# of 16 frames, 2 bits a frame, (32 (k - 1) + 7) / 8 bytes, and k - 1
+# hole extents of 16 bytes plus 4 spare, so k = 561 costs 2240 + 9024 =
+# 11264 bytes, the budget exactly, and 562 would cost 11284. Their
+# bookkeeping (17936 frames: one stripe 64 bytes, the bitfields of 37
+# chunks 4736, chunk counters 80, chunk bitmaps 16, 564 extents 9024:
+# 13920 bytes, 4 frames) fits in one region with a frame to spare. So 228 arenas of 561 regions
+# (8972 usable, 8960 in holes, 4 bookkeeping) and a last one of
+# 128000 - 228 * 561 = 92 regions (92 * 16 + 91 * 16 = 2928 frames, 1
+# frame of bookkeeping). Planned with caches off (--cpus 0), as the
+# per-CPU caches would go into arena 0's bookkeeping.
 "$tool" --cpus 0 "$work/big.dtb" > "$work/text" || fail "default output: exit $?"
 sed -n '/^arenas/,$p' "$work/text" > "$work/arenas"
-grep -qF "  610 arenas, 0 regions rejected):" "$work/arenas" ||
-    fail "not 610 arenas: $(sed -n 2p "$work/arenas")"
-[ "$(grep -c '6704 frames: 3345 usable, 3344 in holes, 15 bookkeeping' \
-    "$work/arenas")" -eq 609 ] || fail "not 609 arenas of 210 regions"
-grep -qF "  arena 0  0x0000000080000000-0x0000000081a30000" "$work/arenas" ||
+grep -qF "  229 arenas, 0 regions rejected):" "$work/arenas" ||
+    fail "not 229 arenas: $(sed -n 2p "$work/arenas")"
+[ "$(grep -c '17936 frames: 8972 usable, 8960 in holes, 4 bookkeeping' \
+    "$work/arenas")" -eq 228 ] || fail "not 228 arenas of 561 regions"
+grep -qF "  arena 0  0x0000000080000000-0x0000000084610000" "$work/arenas" ||
     fail "arena 0 range"
-grep -qF "  arena 609  0x0000000467240000-0x0000000467ff0000" \
-    "$work/arenas" || fail "arena 609 range"
-grep -qF "3504 frames: 1752 usable, 1744 in holes, 8 bookkeeping" \
-    "$work/arenas" || fail "arena 609 frames"
+grep -qF "  arena 228  0x0000000467480000-0x0000000467ff0000" \
+    "$work/arenas" || fail "arena 228 range"
+grep -qF "2928 frames: 1471 usable, 1456 in holes, 1 bookkeeping" \
+    "$work/arenas" || fail "arena 228 frames"
 grep -qF "k23_frames_init() would fail with K23_ERR_LIMIT" "$work/arenas" ||
     fail "no note about K23_ERR_LIMIT"
 

@@ -97,36 +97,38 @@ done
 
 # Arenas the frame allocator would build, worked out by hand for basic.dts
 # with the 1 MiB bank at 4 GiB cut to one frame: the four free regions
-# below 0x50000000 merge (holes 512 + 1 + 257 = 770 frames, 770 * 9.125
-# bytes < 528 KiB), 65535 frames need 65535 * 9 (links and a state byte)
-# + 8192 (bitmap) bytes of bookkeeping, 598007 rounded to 598008, plus
-# the per-CPU caches of the one CPU the tool plans for by default (640
-# bytes, carved with the first arena's bookkeeping): 598648 bytes, 147
-# frames, carved from the end of the largest piece (0x48101000-0x50000000);
-# usable 65535 - 770 - 147 = 64618. The lone frame
-# at 4 GiB is 2.75 GiB away (far beyond the hole budget) and cannot hold
-# its own bookkeeping and a frame to hand out.
+# below 0x50000000 merge (holes 512 + 1 + 257 = 770 frames in 3 holes:
+# 770 * 2 bits and 3 + 4 extents of 16 bytes, 305 bytes < 11 KiB);
+# 65535 frames need 3 stripes of 64 bytes, the two bitfields of 129
+# chunks (16512), the chunk counters (264), the chunk bitmaps (48) and 7
+# hole extents (112): 17128 bytes of bookkeeping, plus the per-CPU caches
+# of the one CPU the tool plans for by default (640 bytes, carved with
+# the first arena's bookkeeping): 17768 bytes, 5 frames, carved from the
+# end of the largest piece (0x48101000-0x50000000); usable 65535 - 770 -
+# 5 = 64760. The lone frame at 4 GiB is 2.75 GiB away (far beyond the
+# hole budget) and cannot hold its own bookkeeping (216 bytes) and a
+# frame to hand out.
 out=$("$tool" --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
-want_arenas="arenas the frame allocator would build (frame size 4 KiB, hole budget 528 KiB;
+want_arenas="arenas the frame allocator would build (frame size 4 KiB, hole budget 11 KiB;
   1 arena, 1 region rejected):
   arena 0  0x0000000040001000-0x0000000050000000  262140 KiB
-           65535 frames: 64618 usable, 770 in holes, 147 bookkeeping
-           bookkeeping 0x000000004ff6d000-0x0000000050000000  588 KiB (598648 bytes used)
+           65535 frames: 64760 usable, 770 in holes, 5 bookkeeping
+           bookkeeping 0x000000004fffb000-0x0000000050000000  20 KiB (17768 bytes used)
   rejected 0x0000000100000000-0x0000000100001000  4 KiB
-           too small: 1 frame, needs 1 for bookkeeping (24 bytes) and 1 to hand out"
+           too small: 1 frame, needs 1 for bookkeeping (216 bytes) and 1 to hand out"
 got_arenas=$(sed -n '/^arenas/,$p' <<<"$out")
 [ "$got_arenas" = "$want_arenas" ] || fail "arenas section: got
 $got_arenas
 want
 $want_arenas"
-# --cpus: the caches of 8 CPUs (8 * 640 bytes more) need 148 frames
+# --cpus: the caches of 8 CPUs (8 * 640 bytes more) need 6 frames
 out=$("$tool" --cpus 8 --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
-grep -qF "65535 frames: 64617 usable, 770 in holes, 148 bookkeeping" <<<"$out" ||
+grep -qF "65535 frames: 64759 usable, 770 in holes, 6 bookkeeping" <<<"$out" ||
     fail "--cpus 8: bookkeeping"
-grep -qF "(603128 bytes used)" <<<"$out" || fail "--cpus 8: bytes"
-# --cpus 0: caches off, the bookkeeping is the arena's own (146 frames)
+grep -qF "(22248 bytes used)" <<<"$out" || fail "--cpus 8: bytes"
+# --cpus 0: caches off, the bookkeeping is the arena's own (5 frames)
 out=$("$tool" --cpus 0 --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
-grep -qF "65535 frames: 64619 usable, 770 in holes, 146 bookkeeping" <<<"$out" ||
+grep -qF "65535 frames: 64760 usable, 770 in holes, 5 bookkeeping" <<<"$out" ||
     fail "--cpus 0: bookkeeping"
 rc=0; "$tool" --cpus x "$dtbs/basic.dtb" > /dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || fail "--cpus x: exit $rc, want 2"
@@ -139,7 +141,7 @@ grep -qF "256 frames: 255 usable, 0 in holes, 1 bookkeeping" <<<"$out" ||
     fail "basic: arena 1 frames"
 # 64 KiB frames: the first region starts at the first 64 KiB boundary
 out=$("$tool" --page-size 64K "$dtbs/basic.dtb")
-grep -qF "(frame size 64 KiB, hole budget 528 KiB;" <<<"$out" ||
+grep -qF "(frame size 64 KiB, hole budget 11 KiB;" <<<"$out" ||
     fail "64K: frame size"
 grep -qF "  arena 0  0x0000000040010000-0x0000000050000000" <<<"$out" ||
     fail "64K: arena 0 range"
@@ -178,7 +180,7 @@ fi
 for want in "<svg" "memory@40000000" "firmware@41000000 (no-map)" "initrd" \
             "--exclude #0" "free #5" "gap of 2.75 GiB" "0x100100000" \
             "arenas (frame allocator)" "arena #0 · 262140 KiB" \
-            "arena #1 · 1 MiB" "bookkeeping · 588 KiB" \
+            "arena #1 · 1 MiB" "bookkeeping · 20 KiB" \
             "0x40001000 – 0x50000000"; do
     grep -qF -- "$want" "$work/basic.svg" || fail "SVG lacks '$want'"
 done

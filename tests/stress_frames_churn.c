@@ -14,7 +14,8 @@
  *   K23_OK every time (a checker that reports corruption that is not there
  *   is useless), and takes statistics that must add up.
  *
- * Workers allocate and free single frames (plain and zeroed), runs and
+ * Workers allocate and free single frames (plain and zeroed), runs (whole
+ * 2 MiB chunks and short runs below a physical limit among them) and
  * bulk batches, and drain random CPUs' caches. An exact ownership map (one
  * owner word per frame, claimed with a compare-and-swap) proves every frame
  * is handed out to one owner at a time; tags inside the frames prove
@@ -43,7 +44,7 @@
 #include "stress.h"
 
 #define F4K 4096u
-#define ARENA_FRAMES 2048u
+#define ARENA_FRAMES 4096u /* 8 chunks of 512 frames */
 #define MAXWORKERS 16
 #define MAXLIVE 40
 
@@ -54,6 +55,11 @@ static atomic_uint owner[ARENA_FRAMES]; /* worker id + 1, or 0 */
 static atomic_int stop;
 static atomic_int workers_ready;
 static atomic_long signals_seen, moves, checks, bad_checks, bad_stats;
+/* whole chunks held (at most MAXCHUNKS; reserved before the allocation,
+ * released after the free), so the checker can bound the frames held */
+#define MAXCHUNKS 2
+static atomic_int chunks_live;
+static atomic_long chunk_allocs, limited_allocs;
 static pthread_t workers[MAXWORKERS];
 static atomic_int tids[MAXWORKERS];
 static cpu_set_t all_cpus;
@@ -124,6 +130,8 @@ static void release(struct item *it, unsigned id, long *bad)
         k23_frames_free_one(&fa, it->pa);
     else if (k23_frames_free_contiguous(&fa, it->pa, it->n * F4K) != K23_OK)
         (*bad)++;
+    if (it->n == 512)
+        atomic_fetch_sub(&chunks_live, 1);
 }
 
 static void *worker(void *arg)
@@ -153,6 +161,29 @@ static void *worker(void *arg)
             if (rc == K23_OK) {
                 bad += claim(pa, 1, id, zeroed);
                 live[nlive++] = (struct item){pa, 1, zeroed};
+            }
+        } else if (pick == 93 && (r >> 16) % 4 == 0) {
+            /* a whole chunk (the chunk-bitmap path), or a short run
+             * below a physical limit (the limited run search) */
+            int chunk = (r >> 20) % 2 == 0, c = atomic_load(&chunks_live);
+            if (chunk && (c >= MAXCHUNKS ||
+                          !atomic_compare_exchange_strong(&chunks_live, &c,
+                                                          c + 1)))
+                continue;
+            uint64_t n = chunk ? 512 : 1 + (r >> 24) % 8;
+            k23_frames_req_t req = {n * F4K, chunk ? 21u : 12u, 0,
+                                    ram_base + ARENA_FRAMES * F4K / 2 - 1};
+            if (chunk)
+                req.limit = K23_FRAMES_NO_LIMIT;
+            k23_paddr_t pa;
+            if (k23_frames_alloc(&fa, &req, &pa) == K23_OK) {
+                bad += claim(pa, n, id, 0);
+                bad += (pa + n * F4K - 1 > req.limit);
+                bad += chunk && (pa & (2 * 1024 * 1024 - 1)) != 0;
+                atomic_fetch_add(chunk ? &chunk_allocs : &limited_allocs, 1);
+                live[nlive++] = (struct item){pa, n, 2};
+            } else if (chunk) {
+                atomic_fetch_sub(&chunks_live, 1);
             }
         } else if (pick < 95) {
             uint64_t n = 1 + (r >> 16) % 5;
@@ -252,7 +283,8 @@ static void *checker(void *arg)
         if (k23_frames_stats(&fa, &s) != K23_OK ||
             s.free_frames + s.cached_frames + s.allocated_frames !=
                 s.total_frames ||
-            s.allocated_frames > (uint64_t)nworkers * (MAXLIVE * 5 + 8))
+            s.allocated_frames >
+                (uint64_t)nworkers * (MAXLIVE * 8 + 8) + MAXCHUNKS * 512)
             atomic_fetch_add(&bad_stats, 1);
     }
     return NULL;
@@ -273,10 +305,12 @@ int main(void)
     STRESS_CHECK(sched_getaffinity(0, sizeof(all_cpus), &all_cpus) == 0,
                  "sched_getaffinity");
 
-    size_t size = (size_t)ARENA_FRAMES * F4K;
-    void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
+    size_t size = (size_t)ARENA_FRAMES * F4K, align = 2u << 20;
+    void *map = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    STRESS_CHECK(ram != MAP_FAILED, "mmap");
+    STRESS_CHECK(map != MAP_FAILED, "mmap");
+    /* 2 MiB aligned, so that whole chunks can be asked for */
+    void *ram = (void *)(((uintptr_t)map + align - 1) & ~(uintptr_t)(align - 1));
     ram_base = (uintptr_t)ram;
     k23_frames_config_t cfg;
     k23_frames_config_default(&cfg, F4K);
@@ -327,6 +361,10 @@ int main(void)
                  atomic_load(&signals_seen));
     STRESS_CHECK(atomic_load(&moves) > 100, "only %ld moves",
                  atomic_load(&moves));
+    STRESS_CHECK(atomic_load(&chunk_allocs) > 10 &&
+                     atomic_load(&limited_allocs) > 10,
+                 "only %ld whole chunks and %ld limited runs allocated",
+                 atomic_load(&chunk_allocs), atomic_load(&limited_allocs));
 
     long owned = 0;
     for (unsigned i = 0; i < ARENA_FRAMES; i++)

@@ -97,7 +97,7 @@ Test(frames, config_default_accepts_4k_to_64k_frames_only)
     k23_frames_config_t c;
     cr_assert_eq(k23_frames_config_default(&c, 4096), K23_OK);
     cr_assert_eq(c.max_order, 10); /* 4 MiB blocks */
-    cr_assert_eq(c.hole_budget, 528 * KiB);
+    cr_assert_eq(c.hole_budget, 11 * KiB);
     cr_assert_eq(k23_frames_config_default(&c, 65536), K23_OK);
     cr_assert_eq(c.max_order, 6);
     cr_assert_eq(k23_frames_config_default(&c, 2048), K23_ERR_INVAL);
@@ -151,7 +151,7 @@ Test(frames, single_region_is_one_arena_with_bookkeeping_inside)
     k23_frames_stats_t s = stats(fa);
     cr_assert_eq(s.narenas, 1);
     uint64_t frames = 16 * MiB / F4K;
-    uint64_t bk = (k23_arena_meta_bytes_(frames) + F4K - 1) / F4K;
+    uint64_t bk = (k23_arena_meta_bytes_(frames, 0) + F4K - 1) / F4K;
     cr_assert_eq(s.total_frames, frames - bk);
     cr_assert_eq(s.free_frames, s.total_frames);
     cr_assert_eq(s.allocated_frames, 0);
@@ -818,36 +818,53 @@ Test(frames, checker_reports_corruption)
     cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
     cr_assert_eq(k23_frames_check(fa), K23_OK);
     k23_frames_arena_t *a = &fa->arenas[0];
-    uint64_t idx = pa / F4K - a->base_pfn;
-    /* an allocated frame claimed free in the bitmap */
-    a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
+    uint64_t pfn = pa / F4K, w = k23_arena_word_(a, pfn);
+    uint64_t m = k23_arena_bit_(pfn);
+    /* an allocated frame claimed free in the busy bits */
+    a->busy[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->bitmap[idx / 8] ^= (unsigned char)(1u << (idx % 8));
+    a->busy[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_OK);
-    /* order bits on a frame that is not a free block's head */
-    a->state[idx] |= 1u << FRAME_ORDER_SHIFT;
+    /* a free frame marked cached: (0, 1) is no state */
+    uint64_t fw = w, fm = m << 1;
+    cr_assert_eq(a->busy[fw] & fm, 0, "the next frame is free");
+    a->cached[fw] ^= fm;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->state[idx] &= FRAME_STATE_MASK;
+    a->cached[fw] ^= fm;
     cr_assert_eq(k23_frames_check(fa), K23_OK);
-    /* a free block head with the wrong order */
-    unsigned ho = 0;
-    while (a->free_head[ho] == K23_ARENA_NIL)
-        ho++;
-    a->state[a->free_head[ho]] ^= 1u << FRAME_ORDER_SHIFT;
+    /* an allocated frame marked cached, in no cache */
+    a->cached[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->state[a->free_head[ho]] ^= 1u << FRAME_ORDER_SHIFT;
+    a->cached[w] ^= m;
     cr_assert_eq(k23_frames_check(fa), K23_OK);
-    /* a counter off by one */
-    a->free_frames++;
+    /* a bookkeeping frame that reads as allocated */
+    uint64_t mp = a->meta_pfn;
+    a->cached[k23_arena_word_(a, mp)] ^= k23_arena_bit_(mp);
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
-    a->free_frames--;
-    /* a broken list link */
-    unsigned o = 0;
-    while (a->free_head[o] == K23_ARENA_NIL)
-        o++;
-    uint32_t h = a->free_head[o];
-    a->meta[h].prev = 7;
+    a->cached[k23_arena_word_(a, mp)] ^= k23_arena_bit_(mp);
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a chunk counter off by one */
+    uint64_t c = (pfn - a->bit_base) / K23_FRAMES_CHUNK_FRAMES;
+    a->chunk_free[c]++;
     cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->chunk_free[c]--;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a partly used chunk claimed entirely free */
+    a->whole[c / 64] ^= UINT64_C(1) << (c % 64);
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->whole[c / 64] ^= UINT64_C(1) << (c % 64);
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* a stripe's free counter off by one */
+    a->stripes[a->nstripes - 1].free++;
+    cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    a->stripes[a->nstripes - 1].free--;
+    cr_assert_eq(k23_frames_check(fa), K23_OK);
+    /* padding before the arena's first frame that reads as free */
+    if (a->base_pfn != a->bit_base) {
+        a->busy[0] ^= 1;
+        a->cached[0] ^= 1;
+        cr_assert_eq(k23_frames_check(fa), K23_ERR_CORRUPT);
+    }
 }
 
 Test(frames, checker_reports_corrupt_cache_entries)
@@ -1150,7 +1167,7 @@ Test(frames, model_based_random_operations, .timeout = 600)
     m.fa = fa_new();
     k23_frames_config_t c = cfg_4k(16);
     c.cache_batch = 4;
-    c.hole_budget = 16 * KiB; /* the 3-frame hole merges, 8 MiB does not */
+    c.hole_budget = 256; /* the 3-frame hole merges, 8 MiB does not */
     k23_range_t r[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
                         rg(m.ram, 0, 20 * MiB),
                         rg(m.ram, 20 * MiB + 3 * F4K, 20 * MiB - 3 * F4K)};
@@ -1354,15 +1371,18 @@ Test(frames, plan_matches_init_with_holes_merged_into_one_arena)
     cr_assert_eq(p[0].hole_frames, (256 * KiB + 256 * KiB + 3 * F4K) / F4K);
     /* the bookkeeping comes from the end of the largest piece */
     cr_assert_eq(p[0].bookkeeping.base + p[0].bookkeeping.size, b + 8 * MiB);
-    cr_assert_eq(p[0].bookkeeping_bytes, k23_arena_meta_bytes_(4096));
+    cr_assert_eq(p[0].bookkeeping_bytes, k23_arena_meta_bytes_(4096, 2));
+    cr_assert_eq(p[0].bookkeeping_bytes, K23_FRAMES_META_BYTES_FOR(4096, 2));
 }
 
 Test(frames, plan_merges_up_to_the_hole_budget_and_not_beyond)
 {
     struct xlate x;
     k23_frames_config_t c = plan_cfg(&x, 0);
-    /* a hole of 100 frames costs exactly the budget */
-    c.hole_budget = 100 * K23_FRAMES_META_BYTES + (100 + 7) / 8;
+    /* a hole of 100 frames costs exactly the budget: its bits and one
+     * hole extent (with the slack) */
+    c.hole_budget = (100 * K23_FRAMES_META_BITS + 7) / 8 +
+                    (1 + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES;
     k23_range_t in[2] = {{0, 1 * MiB}, {1 * MiB + 100 * F4K, 1 * MiB}};
     size_t na, nr;
     cr_assert_eq(plan_matches_init(in, 2, &c, &na, &nr), K23_OK);
@@ -1403,7 +1423,7 @@ Test(frames, plan_reports_regions_too_small_for_their_bookkeeping)
     cr_assert(p[1].rejected);
     cr_assert_eq(p[1].frames, 1);
     cr_assert_eq(p[1].region.base, b + 32 * MiB);
-    cr_assert_eq(p[1].bookkeeping_bytes, k23_arena_meta_bytes_(1));
+    cr_assert_eq(p[1].bookkeeping_bytes, k23_arena_meta_bytes_(1, 0));
     /* not even a whole frame */
     cr_assert(p[2].rejected);
     cr_assert_eq(p[2].frames, 0);
@@ -1548,7 +1568,7 @@ Test(frames, plan_reports_the_size_needed_when_out_is_too_small)
     cr_assert_eq(np, 0);
     /* NULL configuration: the 4 KiB defaults */
     cr_assert_eq(k23_frames_plan(r, 2, NULL, p, 3, &np), K23_OK);
-    cr_assert_eq(np, 1); /* the 1 MiB hole is within 528 KiB of budget */
+    cr_assert_eq(np, 1); /* the 1 MiB hole is within 11 KiB of budget */
 }
 
 Test(frames, plan_rejects_invalid_arguments)
@@ -1653,4 +1673,222 @@ Test(frames, fast_path_spills_refills_and_keeps_counts_exact)
     cr_assert_eq(fa->caches[me].hdr.fenced, 0);
     assert_consistent(fa);
     sched_setaffinity(0, sizeof(old), &old);
+}
+
+/* ---- anti-fragmentation ---- */
+
+/* Free chunk-aligned 2 MiB blocks, as the statistics count them. */
+static uint64_t free_2m_blocks(k23_frames_t *fa)
+{
+    k23_frames_stats_t s = stats(fa);
+    uint64_t n = 0;
+    for (unsigned o = 9; o < K23_FRAMES_ORDER_LIMIT; o++)
+        n += s.free_blocks[o] << (o - 9);
+    return n;
+}
+
+Test(frames, single_frames_fill_a_partly_used_chunk_before_breaking_a_whole_one)
+{
+    /* caches off: every frame comes straight from the arena */
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_paddr_t pa[700], part;
+    uint64_t whole0 = free_2m_blocks(fa);
+    cr_assert_geq(whole0, 6);
+    /* the chunk that holds the bookkeeping is partly used from the start:
+     * it goes first */
+    uint64_t rest = stats(fa).free_frames - whole0 * 512;
+    cr_assert_gt(rest, 0);
+    for (uint64_t i = 0; i < rest; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &part), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0);
+    for (unsigned i = 0; i < 300; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &pa[i]), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1, "300 frames, one chunk");
+    /* free every other one: the chunk is partly used, with holes */
+    for (unsigned i = 0; i < 300; i += 2)
+        k23_frames_free_one(fa, pa[i]);
+    /* 150 + 212 more fit in that chunk: no other chunk is broken */
+    for (unsigned i = 300; i < 300 + 150 + 212; i++)
+        cr_assert_eq(k23_frames_alloc_one(fa, &pa[i]), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1);
+    /* the next one breaks a chunk; freeing it makes the chunk whole */
+    cr_assert_eq(k23_frames_alloc_one(fa, &pa[699]), K23_OK);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 2);
+    k23_frames_free_one(fa, pa[699]);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1);
+    /* small runs go to the partly used chunks too: the frames of pa[1],
+     * pa[301] (refilled the place of pa[2]) and pa[3] make a run of 3 */
+    k23_paddr_t run;
+    cr_assert_eq(pa[301], pa[1] + F4K);
+    k23_frames_free_one(fa, pa[1]);
+    k23_frames_free_one(fa, pa[301]);
+    k23_frames_free_one(fa, pa[3]);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 3 * F4K, 12, &run), K23_OK);
+    cr_assert_eq(run, pa[1]);
+    cr_assert_eq(free_2m_blocks(fa), whole0 - 1);
+    assert_consistent(fa);
+}
+
+/* The peer harness's churn in small: half the frames live as single
+ * frames with random lifetimes, then the free aligned 2 MiB blocks must
+ * be nearly all that the free frames could make. */
+static void churn_keeps_2m_blocks(unsigned cache)
+{
+    unsigned char *ram = ram_map(64 * MiB, 2 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(cache);
+    k23_range_t r = rg(ram, 0, 64 * MiB);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    uint64_t total = stats(fa).total_frames, live = 0, x = 88172645463325252u;
+    k23_paddr_t *v = calloc((size_t)total, sizeof(*v));
+    cr_assert_not_null(v);
+    for (uint64_t step = 0; step < 4 * total; step++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (live > 0 && (live >= total / 2 || (x & 1) != 0)) {
+            uint64_t k = (x >> 8) % live;
+            k23_frames_free_one(fa, v[k]);
+            v[k] = v[--live];
+        } else {
+            cr_assert_eq(k23_frames_alloc_one(fa, &v[live]), K23_OK);
+            live++;
+        }
+    }
+    k23_frames_drain_all(fa);
+    uint64_t ideal = (total - live) / 512, got = 0;
+    k23_paddr_t pa;
+    while (k23_frames_alloc_contiguous(fa, 2 * MiB, 21, &pa) == K23_OK)
+        got++;
+    cr_assert_geq(got * 100, ideal * 95, "%llu of %llu 2 MiB blocks",
+                  (unsigned long long)got, (unsigned long long)ideal);
+    free(v);
+}
+
+Test(frames, churn_keeps_2m_blocks_with_caches_off)
+{
+    churn_keeps_2m_blocks(0);
+}
+
+Test(frames, churn_keeps_2m_blocks_with_caches_on)
+{
+    churn_keeps_2m_blocks(64);
+}
+
+/* ---- whole-chunk frees check every frame too ---- */
+
+#include "panic_capture.h"
+
+static k23_frames_t *chunk_fa;
+static k23_paddr_t chunk_pa;
+
+static void free_chunk(void *arg)
+{
+    (void)arg;
+    (void)k23_frames_free_contiguous(chunk_fa, chunk_pa, 2 * MiB);
+}
+
+/* A 2 MiB run with frame `k` freed (and, with caches on, cached) first:
+ * freeing the whole run must panic naming that frame. */
+static void chunk_free_with_a_hole(unsigned cache, unsigned k,
+                                   const char *want)
+{
+    chunk_fa = fa_simple(cache, NULL);
+    cr_assert_eq(k23_frames_alloc_contiguous(chunk_fa, 2 * MiB, 21,
+                                             &chunk_pa),
+                 K23_OK);
+    k23_frames_free_one(chunk_fa, chunk_pa + k * F4K);
+    char msg[512];
+    cr_assert(panic_capture(free_chunk, NULL, msg, sizeof(msg)));
+    cr_assert(strstr(msg, want) != NULL, "%s", msg);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "%llx",
+             (unsigned long long)(chunk_pa + k * F4K));
+    cr_assert(strstr(msg, addr) != NULL, "%s does not name %s", msg, addr);
+    /* and nothing changed */
+    assert_consistent(chunk_fa);
+}
+
+Test(frames, whole_chunk_free_with_a_free_frame_inside_panics)
+{
+    chunk_free_with_a_hole(0, 0, "partly allocated");
+    chunk_free_with_a_hole(0, 511, "partly allocated");
+}
+
+Test(frames, whole_chunk_free_with_a_cached_frame_inside_panics)
+{
+    chunk_free_with_a_hole(16, 300, "partly allocated");
+}
+
+/* ---- stripes: runs and frees across a stripe boundary ---- */
+
+static void free_4m(void *arg)
+{
+    (void)arg;
+    (void)k23_frames_free_contiguous(chunk_fa, chunk_pa, 4 * MiB);
+}
+
+Test(frames, runs_across_stripes_are_found_and_freed_under_both_locks)
+{
+    /* 3 stripes of 64 chunks (128 MiB each with 4 KiB frames), never
+     * touched but for the bookkeeping */
+    uint64_t size = 384 * MiB;
+    unsigned char *ram = ram_map(size, 2 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    k23_range_t r = rg(ram, 0, size);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    k23_frames_arena_t *a = &fa->arenas[0];
+    cr_assert_geq(a->nstripes, 3);
+    /* take every whole chunk, then give back the two around the first
+     * stripe boundary (chunks 63 and 64) */
+    static k23_paddr_t chunk[192];
+    unsigned n = 0;
+    while (n < 192 &&
+           k23_frames_alloc_contiguous(fa, 2 * MiB, 21, &chunk[n]) == K23_OK)
+        n++;
+    cr_assert_geq(n, 190);
+    /* and every frame left (the chunks the bookkeeping and the padding
+     * share), so that the boundary is all that is free */
+    uint64_t left = stats(fa).free_frames, nl = 0;
+    k23_paddr_t *single = calloc((size_t)left + 1, sizeof(*single));
+    cr_assert_not_null(single);
+    while (k23_frames_alloc_one(fa, &single[nl]) == K23_OK)
+        nl++;
+    cr_assert_eq(nl, left);
+    k23_paddr_t b63 = (uint64_t)(uintptr_t)ram + 63 * 2 * MiB;
+    k23_frames_free_contiguous(fa, b63, 2 * MiB);
+    k23_frames_free_contiguous(fa, b63 + 2 * MiB, 2 * MiB);
+    assert_consistent(fa);
+    /* 4 MiB at 4 KiB alignment and 1 MiB + 3 frames straddling the
+     * boundary: only the search across stripes can find them */
+    k23_paddr_t pa, pb;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 4 * MiB, 12, &pa), K23_OK);
+    cr_assert_eq(pa, b63);
+    assert_consistent(fa);
+    /* a free across the boundary (both stripes' locks) */
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa + MiB, 2 * MiB), K23_OK);
+    assert_consistent(fa);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, MiB + 3 * F4K, 12, &pb),
+                 K23_OK);
+    cr_assert_eq(pb, pa + MiB);
+    /* a partly allocated range across the boundary panics (checked in a
+     * child) naming its first free frame */
+    chunk_fa = fa;
+    chunk_pa = pa;
+    char msg[512];
+    cr_assert(panic_capture(free_4m, NULL, msg, sizeof(msg)));
+    cr_assert(strstr(msg, "partly allocated") != NULL, "%s", msg);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa, MiB), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pb, MiB + 3 * F4K), K23_OK);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa + 3 * MiB, MiB), K23_OK);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.allocated_frames, (uint64_t)(n - 2) * 512 + nl);
+    assert_consistent(fa);
+    for (unsigned i = 0; i < n; i++)
+        if (chunk[i] != b63 && chunk[i] != b63 + 2 * MiB)
+            k23_frames_free_contiguous(fa, chunk[i], 2 * MiB);
+    for (uint64_t i = 0; i < nl; i++)
+        k23_frames_free_one(fa, single[i]);
+    free(single);
+    assert_consistent(fa);
+    cr_assert_eq(stats(fa).allocated_frames, 0);
 }

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "k23mem/frames.h"
@@ -128,4 +129,56 @@ Test(frames_add, refused_ranges_change_nothing)
                  K23_OK);
     cr_assert_eq(k23_frames_add_region(&fa, ram + HOLE_OFF, F4K),
                  K23_ERR_OVERLAP);
+}
+
+/* ---- hole extents: the bitfield arena records holes as extents, and an
+ * add in the middle of one cuts it in two, using one of the arena's
+ * K23_FRAMES_HOLE_SLACK spare extents ---- */
+
+#include "panic_capture.h"
+
+static k23_frames_t fa_cut;
+
+static void free_hole_frame(void *arg)
+{
+    k23_frames_free_one(&fa_cut, *(k23_paddr_t *)arg);
+}
+
+static void free_run_into_hole(void *arg)
+{
+    (void)k23_frames_free_contiguous(&fa_cut, *(k23_paddr_t *)arg, 2 * F4K);
+}
+
+Test(frames_add, cutting_holes_uses_the_slack_then_fails_cleanly)
+{
+    map_ram();
+    init_with_hole(&fa_cut);
+    k23_paddr_t hole = ram + HOLE_OFF;
+    /* frames 1, 3, 5, 7 of the 16-frame hole: each cuts an extent */
+    for (unsigned i = 0; i < K23_FRAMES_HOLE_SLACK; i++)
+        cr_assert_eq(k23_frames_add_region(&fa_cut, hole + (2 * i + 1) * F4K,
+                                           F4K),
+                     K23_OK, "cut %u", i);
+    k23_frames_stats_t before, after;
+    stats(&fa_cut, &before);
+    /* one more cut needs an extent the arena does not have */
+    cr_assert_eq(k23_frames_add_region(&fa_cut, hole + 11 * F4K, F4K),
+                 K23_ERR_LIMIT);
+    stats(&fa_cut, &after);
+    cr_assert_eq(after.free_frames, before.free_frames, "nothing changed");
+    cr_assert_eq(after.hole_frames, before.hole_frames);
+    /* trimming an extent at its edge needs none */
+    cr_assert_eq(k23_frames_add_region(&fa_cut, hole + 8 * F4K, F4K), K23_OK);
+    cr_assert_eq(k23_frames_add_region(&fa_cut, hole + 15 * F4K, F4K),
+                 K23_OK);
+    stats(&fa_cut, &after);
+    cr_assert_eq(after.hole_frames, before.hole_frames - 2);
+    /* what is still a hole is still not the allocator's to free */
+    char msg[512];
+    k23_paddr_t left = hole + 2 * F4K;
+    cr_assert(panic_capture(free_hole_frame, &left, msg, sizeof(msg)));
+    cr_assert(strstr(msg, "does not own") != NULL, "%s", msg);
+    k23_paddr_t run = hole + 9 * F4K; /* frame 9 a hole, 10 too */
+    cr_assert(panic_capture(free_run_into_hole, &run, msg, sizeof(msg)));
+    cr_assert(strstr(msg, "does not own") != NULL, "%s", msg);
 }

@@ -433,8 +433,12 @@ Test(frames_opts, double_free_with_poison_still_names_the_double_free)
 static void four_after_a_run(unsigned cache, k23_paddr_t *v)
 {
     k23_frames_config_t c = cfg(cache);
-    if (cache != 0)
+    if (cache != 0) {
         c.cache_batch = 4;
+        /* one cache: its home is the whole arena (with more, a refill
+         * looks in the calling CPU's part of the arena first) */
+        c.cpus = 1;
+    }
     k23_range_t r = {(uint64_t)(uintptr_t)ram, RAM};
     cr_assert_eq(k23_frames_init(&fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
     k23_paddr_t run;
@@ -452,9 +456,9 @@ static void four_after_a_run(unsigned cache, k23_paddr_t *v)
 
 Test(frames_opts, refill_takes_the_frames_single_allocations_would)
 {
-    /* a refill takes its batch in one go, but from the smallest free
-     * blocks first, exactly as single allocations do: the leftovers of
-     * partly used blocks before a whole block is broken */
+    /* a refill takes its batch in one go, but from partly used chunks
+     * first, exactly as single allocations do: the rest of the run's
+     * chunk before a whole chunk is broken */
     map_ram();
     k23_paddr_t one[4], batch[4];
     four_after_a_run(0, one);

@@ -83,12 +83,13 @@ static void collect_blocks(const k23_frames_t *fa, struct outcome *o)
     o->nblocks = 0;
     for (unsigned i = 0; i < fa->narenas; i++) {
         const k23_frames_arena_t *a = &fa->arenas[i];
-        for (uint64_t f = 0; f < a->nframes; f++) {
-            if (k23_arena_state_(a, f) != FRAME_FREE_HEAD)
-                continue;
+        uint64_t cursor = 0, pfn;
+        unsigned order;
+        while (k23_arena_next_block_(a, fa->cfg.max_order, &cursor, &pfn,
+                                     &order)) {
             cr_assert(o->nblocks < MAX_BLOCKS);
-            o->block_pfn[o->nblocks] = a->base_pfn + f;
-            o->block_order[o->nblocks] = k23_arena_order_(a, f);
+            o->block_pfn[o->nblocks] = pfn;
+            o->block_order[o->nblocks] = (uint8_t)order;
             o->nblocks++;
         }
     }

@@ -1,25 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /**
  * @file frames.h
- * The physical frame allocator: a memory map turned into arenas, an O(1)
- * buddy allocator per arena, exact-size contiguous runs, an optional
+ * The physical frame allocator: a memory map turned into arenas, a
+ * bitfield allocator per arena, exact-size contiguous runs, an optional
  * physical upper bound per request, and bounded per-CPU caches of single
  * frames.
  *
  * A kernel hands k23_frames_init() its free physical regions. They are
  * aligned inward to the frame size and merged into arenas while the
  * bookkeeping spent on the holes between them stays within a budget. Each
- * arena keeps 9 bytes per frame plus one bit (a free bitmap) in a
- * bookkeeping area carved from the arena's own largest free piece and
- * reached through k23_port_phys_to_virt(); free frames themselves are never
- * read or written (unless poisoning is on), so they need not even be
- * mapped. The per-CPU caches (one per CPU, k23_frames_config_t::cpus) and
- * the optional per-frame information records are carved with the
+ * arena keeps two bits per frame (busy, and cached: in a per-CPU cache or
+ * not memory), a 16-bit free counter per chunk of
+ * #K23_FRAMES_CHUNK_FRAMES frames, two chunk bitmaps (entirely free,
+ * partly free) and its hole extents, about 0.26 bytes per frame
+ * (#K23_FRAMES_META_BYTES_FOR), in a bookkeeping area carved from the
+ * arena's own largest free piece and reached through
+ * k23_port_phys_to_virt(); free frames themselves are never read or
+ * written (unless poisoning is on), so they need not even be mapped. The
+ * per-CPU caches (one per CPU, k23_frames_config_t::cpus) and the
+ * optional per-frame information records are carved with the
  * bookkeeping too.
  *
- * Locking: one lock guards every arena; each per-CPU cache has its own lock
- * (uncontended when the port pins the caller in a CPU-local section). Lock
- * order is cache locks in ascending CPU order, then the arena lock. When
+ * Locking: each arena is cut into stripes (#K23_FRAMES_MAX_STRIPES at
+ * most), each with its own lock; single frames, cache refills and spills,
+ * and runs that fit in a stripe take only the stripe locks they need, so
+ * the miss paths of different CPUs do not share a lock. Runs across
+ * stripes, bulk allocation, adding memory, statistics and the checker take
+ * the allocator's lock and then every stripe lock in address order. Each
+ * per-CPU cache has its own lock (uncontended when the port pins the
+ * caller in a CPU-local section). Lock order: cache locks in ascending CPU
+ * order, the allocator's lock, stripe locks in address order. When
  * the port has a CPU-local fast path (k23_port_pcpu_fast(), rseq on x86_64
  * Linux), a cache hit takes no lock at all and a cache lock only
  * serialises the fences taken to drain or inspect that cache.
@@ -67,17 +77,69 @@ extern "C" {
 #define K23_FRAMES_ORDER_LIMIT 24
 /** Default largest buddy block, bytes (4 MiB). */
 #define K23_FRAMES_DEFAULT_BLOCK (UINT64_C(4) << 20)
-/** Default bookkeeping budget for holes inside one arena, bytes. */
-#define K23_FRAMES_DEFAULT_HOLE_BUDGET (528u * 1024u)
+/** Default bookkeeping budget for holes inside one arena, bytes: 44,736
+ *  hole frames at two bits each with one hole extent, about the reach of
+ *  0.2's 528 KiB at 12 bytes a hole frame (44,591), so that maps give the
+ *  same arenas as before the bitfield arena. */
+#define K23_FRAMES_DEFAULT_HOLE_BUDGET (11u * 1024u)
 /** Default per-CPU cache capacity, frames. */
 #define K23_FRAMES_DEFAULT_CACHE 64
 /** Default per-CPU refill and drain batch, frames. */
 #define K23_FRAMES_DEFAULT_BATCH 16
 /** Default and largest number of frames in one arena. */
 #define K23_FRAMES_MAX_ARENA_FRAMES (UINT64_C(1) << 31)
-/** Bytes of per-frame bookkeeping (the metadata entry; the free bitmap adds
- *  one bit more per frame). */
-#define K23_FRAMES_META_BYTES 12
+/** Bits of bookkeeping per frame: a busy bit (what the run search scans)
+ *  and a cached bit (the frame sits in a per-CPU cache, or is not memory). */
+#define K23_FRAMES_META_BITS 2
+/** Frames per chunk: the unit of the per-chunk free counters (16 bits) and
+ *  of the two chunk bitmaps ("entirely free", "partly free"); 2 MiB with
+ *  4 KiB frames. */
+#define K23_FRAMES_CHUNK_FRAMES 512
+/** Bytes of one hole extent (a hole between merged regions, recorded so
+ *  that freeing a frame of it panics as memory the allocator does not
+ *  own). */
+#define K23_FRAMES_HOLE_BYTES 16
+/** Spare hole extents of an arena that has holes, for
+ *  k23_frames_add_region() cutting one in two. */
+#define K23_FRAMES_HOLE_SLACK 4
+/** Bytes of one stripe of an arena: its lock and free counter, on a cache
+ *  line of their own. An arena is cut into at most #K23_FRAMES_MAX_STRIPES
+ *  stripes of whole 64-chunk groups, each with its own lock, so that the
+ *  per-CPU caches' refills and spills on different CPUs do not serialise
+ *  on one lock. */
+#define K23_FRAMES_STRIPE_BYTES 64
+/** Most stripes per arena. */
+#define K23_FRAMES_MAX_STRIPES 64
+/** Bookkeeping bytes of an arena of @p n frames (n > 0) with @p h holes
+ *  between its regions: the stripes, both bitfields over whole chunks
+ *  (one more chunk than n needs, for an arena that does not start on a
+ *  chunk), a 16-bit free counter per chunk, the two chunk bitmaps, and the
+ *  hole extents with their slack; each part rounded up to 8 bytes. The
+ *  per-frame information and the per-CPU caches come on top
+ *  (k23_frames_arena_plan_t::bookkeeping_bytes has it all). */
+#define K23_FRAMES_META_BYTES_FOR(n, h)                                        \
+    (K23_FRAMES_STRIPE_BYTES * K23_FRAMES_STRIPES_FOR_(n) +                    \
+     2 * 8 * K23_FRAMES_CHUNKS_FOR_(n) * (K23_FRAMES_CHUNK_FRAMES / 64) +      \
+     ((2 * K23_FRAMES_CHUNKS_FOR_(n) + 7) & ~(uint64_t)7) +                   \
+     2 * 8 * ((K23_FRAMES_CHUNKS_FOR_(n) + 63) / 64) +                        \
+     ((h) != 0 ? ((h) + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES : 0))
+/** 64-chunk groups (chunk bitmap words) of an n-frame arena (internal). */
+#define K23_FRAMES_GROUPS_FOR_(n) ((K23_FRAMES_CHUNKS_FOR_(n) + 63) / 64)
+/** Groups per stripe (internal). */
+#define K23_FRAMES_STRIPE_GROUPS_(n)                                           \
+    ((K23_FRAMES_GROUPS_FOR_(n) + K23_FRAMES_MAX_STRIPES - 1) /               \
+     K23_FRAMES_MAX_STRIPES)
+/** Stripes of an n-frame arena (internal). */
+#define K23_FRAMES_STRIPES_FOR_(n)                                             \
+    ((K23_FRAMES_GROUPS_FOR_(n) + K23_FRAMES_STRIPE_GROUPS_(n) - 1) /         \
+     K23_FRAMES_STRIPE_GROUPS_(n))
+/** Chunks the bitfields of an n-frame arena cover (internal). */
+#define K23_FRAMES_CHUNKS_FOR_(n)                                              \
+    (((uint64_t)(n) + 2 * (K23_FRAMES_CHUNK_FRAMES - 1)) /                     \
+     K23_FRAMES_CHUNK_FRAMES)
+/** Whole bytes of per-frame bookkeeping, rounded up (0.1 had 12: buddy
+ *  links and state bytes); exact sizes: #K23_FRAMES_META_BYTES_FOR. */
+#define K23_FRAMES_META_BYTES 1
 
 /** Request flag: zero every byte of the frames before returning them. */
 #define K23_FRAMES_ZERO (UINT32_C(1) << 0)
@@ -95,9 +157,16 @@ extern "C" {
  *  k23_frames_config_default() and change what you need. */
 typedef struct k23_frames_config {
     uint64_t frame_size;       /**< bytes; a power of two, 4 KiB..64 KiB */
-    unsigned max_order;        /**< largest buddy block is frame_size << max_order;
+    unsigned max_order;        /**< largest block: frame_size << max_order is
+                                    the largest alignment a request may ask
+                                    and the largest block the statistics'
+                                    free_blocks[] count;
                                     < #K23_FRAMES_ORDER_LIMIT */
-    uint64_t hole_budget;      /**< bookkeeping bytes one arena may spend on holes */
+    uint64_t hole_budget;      /**< bookkeeping bytes one arena may spend on
+                                    holes: #K23_FRAMES_META_BITS bits and
+                                    info_size bytes per hole frame, plus
+                                    #K23_FRAMES_HOLE_BYTES per hole extent
+                                    with #K23_FRAMES_HOLE_SLACK spare ones */
     unsigned cache_frames;     /**< per-CPU cache capacity, 0 turns caches off;
                                     <= #K23_FRAMES_CACHE_MAX */
     unsigned cache_batch;      /**< frames moved per refill or drain, 1..cache_frames */
@@ -140,29 +209,47 @@ typedef struct k23_frames_config {
     bool cpu_stats;
 } k23_frames_config_t;
 
-/** One arena: a frame-aligned physical range with its buddy free lists.
+/** A hole extent of an arena (private): frames [start, end). */
+typedef struct k23_frames_hole {
+    uint64_t start;            /**< first frame number */
+    uint64_t end;              /**< one past the last */
+} k23_frames_hole_t;
+
+/** One arena: a frame-aligned physical range with its bitfields.
  *  Fields are private to the allocator; read them through
  *  k23_frames_arena_info(). */
 typedef struct k23_frames_arena {
+    /* read-mostly: set at init, read by every path (the cache hits too) */
     uint64_t base_pfn;         /**< first frame number (address / frame size) */
     uint64_t nframes;          /**< frames covered, holes and bookkeeping included */
-    uint64_t usable_frames;    /**< frames that can be handed out */
-    uint64_t hole_frames;      /**< frames in holes between merged regions */
-    uint64_t free_frames;      /**< frames in free buddy blocks */
-    uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
-    uint64_t meta_frames;      /**< frames of the bookkeeping area */
-    uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
-    struct k23_frame_meta *meta;  /**< per-frame free-list links, nframes */
-    uint8_t *state;            /**< per-frame state bytes (with the block
-                                *   order of a free block's head), nframes */
-    unsigned char *bitmap;     /**< bit i clear: frame i is free */
-    uint32_t nonempty;         /**< bit o set: free list o is not empty */
-    uint32_t free_head[K23_FRAMES_ORDER_LIMIT];   /**< list heads, index or NIL */
-    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< blocks on each list */
-    k23_port_lock_t *lock;     /**< the lock that guards this arena */
+    uint64_t bit_base;         /**< frame number of bit 0 of the bitfields:
+                                *   base_pfn rounded down to a chunk */
+    uint64_t nchunks;          /**< chunks (#K23_FRAMES_CHUNK_FRAMES
+                                *   frames) the bitfields cover */
+    uint64_t *busy;            /**< bit set: frame not free */
+    uint64_t *cached;          /**< bit set with busy: in a per-CPU cache,
+                                *   or not memory (a hole, bookkeeping) */
+    uint16_t *chunk_free;      /**< free frames per chunk */
+    uint64_t *whole;           /**< chunk bitmap: every frame free */
+    uint64_t *partial;         /**< chunk bitmap: some frames free, not all */
+    k23_frames_hole_t *holes;  /**< sorted hole extents */
+    uint32_t holes_cap;        /**< room for this many */
+    uint32_t nstripes;         /**< stripes (each with its lock) */
+    uint64_t stripe_groups;    /**< 64-chunk groups per stripe */
+    struct k23_frames_stripe *stripes; /**< the stripes, in the bookkeeping */
+    k23_port_lock_t *lock;     /**< the allocator's lock, taken before all
+                                *   stripe locks by whole-arena operations */
     unsigned char *info;       /**< per-frame information records
                                 *   (k23_frames_config_t::info_size each),
                                 *   nframes of them, or NULL */
+    uint64_t meta_pfn;         /**< first frame of the bookkeeping area */
+    uint64_t meta_frames;      /**< frames of the bookkeeping area */
+    uint64_t meta_bytes;       /**< bytes of bookkeeping actually used */
+    /* written under every stripe lock (add_region), on a cache line of
+     * their own; the free counters are the stripes' */
+    uint64_t usable_frames K23_FRAMES_CACHE_ALIGNED_; /**< frames that can be handed out */
+    uint64_t hole_frames;      /**< frames in holes between merged regions */
+    uint32_t nholes;           /**< hole extents in use */
 } k23_frames_arena_t;
 
 /** A per-CPU cache of single frames (LIFO). Private. The header comes
@@ -189,7 +276,9 @@ typedef struct k23_frames_pcpu {
 typedef struct k23_frames {
     /** @cond K23_PRIVATE */
     k23_port_lock_t lock;      /**< guards every arena */
-    k23_frames_config_t cfg;   /**< configuration in use */
+    /** configuration in use (on a cache line apart from the lock: the
+     *  cache hits of other CPUs read it while a miss holds the lock) */
+    k23_frames_config_t cfg K23_FRAMES_CACHE_ALIGNED_;
     unsigned frame_shift;      /**< log2(frame_size) */
     unsigned narenas;          /**< arenas in use, sorted by address */
     unsigned ncaches;          /**< per-CPU caches in use */
@@ -199,11 +288,13 @@ typedef struct k23_frames {
                                 *   shortest cache-hit paths apply), else
                                 *   0; the free hit path's bound check is
                                 *   also its flag test */
-    uintptr_t fast_state;      /**< if fast_nframes != 0: where the state
-                                *   byte of frame number 0 would be in
-                                *   arenas[0]'s entries (modulo the address
-                                *   width), so frame number n's is at
-                                *   fast_state + n * entry size */
+    uintptr_t fast_state;      /**< if fast_nframes != 0: where the busy
+                                *   word of frame number 0 would be in
+                                *   arenas[0]'s bitfield (modulo the
+                                *   address width), so frame number n's is
+                                *   at fast_state + (n / 64) * 8 */
+    uintptr_t fast_cached_off; /**< bytes from a frame's busy word to its
+                                *   cached word in arenas[0] */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS] K23_GUARDED_BY(lock); /**< the arenas */
     k23_frames_pcpu_t *caches; /**< ncaches per-CPU caches, carved at the
@@ -225,14 +316,18 @@ typedef struct k23_frames_req {
 typedef struct k23_frames_stats {
     uint64_t frame_size;       /**< bytes */
     unsigned narenas;          /**< arenas */
-    unsigned max_order;        /**< largest buddy order */
+    unsigned max_order;        /**< largest order free_blocks[] counts */
     uint64_t total_frames;     /**< frames that can be handed out */
-    uint64_t free_frames;      /**< frames in free buddy blocks */
+    uint64_t free_frames;      /**< free frames (caches excluded) */
     uint64_t cached_frames;    /**< frames sitting in per-CPU caches */
     uint64_t allocated_frames; /**< frames handed out: total - free - cached */
     uint64_t hole_frames;      /**< frames of holes covered by bookkeeping */
     uint64_t metadata_bytes;   /**< bookkeeping bytes in use over all arenas */
-    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT]; /**< free blocks per order */
+    /** free blocks per order: each maximal run of free frames cut into
+     *  the largest aligned blocks of order <= max_order (what a fully
+     *  coalesced buddy allocator would list), counted by walking the
+     *  bits */
+    uint64_t free_blocks[K23_FRAMES_ORDER_LIMIT];
 } k23_frames_stats_t;
 
 /** One CPU's cache, as k23_frames_cpu_stats() reports it. */
@@ -277,7 +372,7 @@ typedef struct k23_frames_arena_plan {
 
 /**
  * Fill @p cfg with the defaults for @p frame_size: 4 MiB largest blocks,
- * 528 KiB hole budget, 64-frame caches refilled 16 at a time.
+ * 11 KiB hole budget, 64-frame caches refilled 16 at a time.
  * @param[out] cfg         configuration to fill
  * @param[in]  frame_size  frame size in bytes (a power of two, 4..64 KiB)
  * @retval K23_OK         filled
@@ -515,9 +610,11 @@ K23_API void k23_frames_drain_all(k23_frames_t *fa);
  * or a boot carve-out once the kernel is done with it. The range must lie
  * inside one arena's span, in frames that are a hole there (neither free,
  * handed out nor bookkeeping): init merges nearby regions into one arena,
- * and the frames between them are such holes. The frames become free and
- * coalesce with their free neighbours into the largest buddy blocks, as
- * if they had been freed.
+ * and the frames between them are such holes. The frames become free, as
+ * if they had been freed, and join their free neighbours (chunks they
+ * complete become entirely free). Each arena records its holes as extents;
+ * a range in the middle of a hole cuts it in two and needs one of the
+ * arena's #K23_FRAMES_HOLE_SLACK spare extents.
  * @param[in,out] fa    an initialized allocator
  * @param[in]     base  first byte, frame aligned
  * @param[in]     size  bytes, a non-zero multiple of the frame size
@@ -530,6 +627,10 @@ K23_API void k23_frames_drain_all(k23_frames_t *fa);
  * @retval K23_ERR_OVERLAP    a frame in the range is already the
  *                            allocator's (free, handed out, cached or its
  *                            bookkeeping); nothing was changed
+ * @retval K23_ERR_LIMIT      the range cuts a hole in two and the arena's
+ *                            spare hole extents are used up; nothing was
+ *                            changed (adding the hole's frames from either
+ *                            end still works)
  * @context Any context in which the port's lock may be taken.
  */
 K23_API int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size);
@@ -601,9 +702,11 @@ K23_API int k23_frames_arena_info(const k23_frames_t *fa, unsigned i,
                           k23_frames_arena_info_t *out);
 
 /**
- * Walk every arena, free list and cache and check every invariant: block
- * alignment and bounds, full coalescing, list links, bitmap agreement,
- * counters, cache contents. Logs the first inconsistency. Exact whatever
+ * Walk every arena and cache and check every invariant: the two bits of
+ * every frame (no "free and cached"; holes, bookkeeping and padding marked
+ * as not memory), each chunk's free counter against its bits and the chunk
+ * bitmaps against the counters, the hole extents, the arena counters, and
+ * the cache contents. Logs the first inconsistency. Exact whatever
  * other threads are doing: a frame a thread holds between a per-CPU cache
  * step and its state update is counted as in transit, never reported as
  * lost; one that is lost is reported as soon as lost frames outnumber

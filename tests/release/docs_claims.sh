@@ -47,20 +47,24 @@ for b in "$src"/bench/bench_*.c; do
         fail "README's benchmark modes lack $m"
 done
 # frames.md's hole-frame figure is what the default hole budget buys at
-# K23_FRAMES_META_BYTES a frame plus a bitmap bit (frames_hole_cost()).
+# K23_FRAMES_META_BITS bits a frame plus one hole extent with its slack
+# (frames_hole_cost() in src/frames_select.c).
 fh="$src/include/k23mem/frames.h"
 budget=$(sed -nE 's/^#define K23_FRAMES_DEFAULT_HOLE_BUDGET \(([0-9]+)u \* ([0-9]+)u\).*/\1 * \2/p' "$fh")
-meta=$(sed -nE 's/^#define K23_FRAMES_META_BYTES ([0-9]+).*/\1/p' "$fh")
-if [ -z "$budget" ] || [ -z "$meta" ]; then
-    fail "cannot read the hole budget or K23_FRAMES_META_BYTES from frames.h"
+bits=$(sed -nE 's/^#define K23_FRAMES_META_BITS ([0-9]+).*/\1/p' "$fh")
+xb=$(sed -nE 's/^#define K23_FRAMES_HOLE_BYTES ([0-9]+).*/\1/p' "$fh")
+slack=$(sed -nE 's/^#define K23_FRAMES_HOLE_SLACK ([0-9]+).*/\1/p' "$fh")
+if [ -z "$budget" ] || [ -z "$bits" ] || [ -z "$xb" ] || [ -z "$slack" ]; then
+    fail "cannot read the hole budget or the bookkeeping sizes from frames.h"
 else
     budget=$((budget))
-    holes=$(( (8 * budget) / (8 * meta + 1) ))
-    while [ $(( (holes + 1) * meta + (holes + 8) / 8 )) -le "$budget" ]; do holes=$((holes + 1)); done
-    while [ $(( holes * meta + (holes + 7) / 8 )) -gt "$budget" ]; do holes=$((holes - 1)); done
+    fixed=$(( (1 + slack) * xb ))
+    holes=$(( ((budget - fixed) * 8 - 7) / bits ))
+    while [ $(( (bits * (holes + 1) + 7) / 8 + fixed )) -le "$budget" ]; do holes=$((holes + 1)); done
+    while [ $(( (bits * holes + 7) / 8 + fixed )) -gt "$budget" ]; do holes=$((holes - 1)); done
     pretty=$(LC_ALL=C.UTF-8 printf "%d" "$holes" | sed -E ':a;s/^([0-9]+)([0-9]{3})/\1,\2/;ta')
-    tr '\n' ' ' <"$src/docs/frames.md" | grep -qE "$pretty hole +frames at +\`K23_FRAMES_META_BYTES\`, $meta" ||
-        fail "docs/frames.md does not say the default hole budget holds $pretty hole frames at $meta bytes"
+    tr '\n' ' ' <"$src/docs/frames.md" | grep -qE "$pretty hole +frames at +\`K23_FRAMES_META_BITS\`, $bits," ||
+        fail "docs/frames.md does not say the default hole budget holds $pretty hole frames at $bits bits"
 fi
 [ "$fails" -eq 0 ] || exit 1
 echo "docs claims: $hooks port hooks, $(echo "$opts" | wc -w) CMake options, no seed labels, $pretty hole frames"
