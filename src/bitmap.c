@@ -152,6 +152,21 @@ BITMAP_INLINE size_t bitmap_skip_blocked(const unsigned char *bs,
 
 /* ---- the strategies ---- */
 
+/* Results come back as a struct k23_bitmap_hit, in registers on the common
+ * ABIs: a result written through a pointer made the search's own frame
+ * hold it in memory (a store and a reload on every search). */
+BITMAP_INLINE struct k23_bitmap_hit bitmap_hit(size_t index)
+{
+    struct k23_bitmap_hit h = {index, K23_OK};
+    return h;
+}
+
+BITMAP_INLINE struct k23_bitmap_hit bitmap_miss(int rc)
+{
+    struct k23_bitmap_hit h = {0, rc};
+    return h;
+}
+
 /* First index >= x with index == residue (mod mask + 1); false on
  * overflow of size_t. */
 BITMAP_INLINE bool bitmap_align_up(size_t x, size_t mask, size_t residue,
@@ -211,10 +226,9 @@ BITMAP_INLINE uint64_t bitmap_runs(uint64_t f0, uint64_t f1, size_t len)
 /* len <= 64, align_log2 <= 6, word w has free bits f0 (bits before the
  * start already masked off) and nothing was found before it. Candidates
  * in every word sit at the bits of cand. */
-BITMAP_INLINE int bitmap_find_short(const unsigned char *bs, size_t nbits,
-                                    size_t w, uint64_t f0, size_t len,
-                                    uint64_t cand, uint64_t flip,
-                                    size_t *out_idx)
+BITMAP_INLINE struct k23_bitmap_hit
+bitmap_find_short(const unsigned char *bs, size_t nbits, size_t w,
+                  uint64_t f0, size_t len, uint64_t cand, uint64_t flip)
 {
     size_t nfull = nbits / 64;
     size_t nwords = nfull + (nbits % 64 != 0);
@@ -228,17 +242,15 @@ BITMAP_INLINE int bitmap_find_short(const unsigned char *bs, size_t nbits,
                 m = bitmap_runs(f0, f1, len);
             }
             m &= cand;
-            if (m != 0) {
-                *out_idx = w * 64 + (size_t)__builtin_ctzll(m);
-                return K23_OK;
-            }
+            if (m != 0)
+                return bitmap_hit(w * 64 + (size_t)__builtin_ctzll(m));
         }
         w++;
         if (f1 == 0) {
             /* word w not loaded yet: skip blocked words on the way */
             w = bitmap_skip_blocked(bs, nfull, w, flip);
             if (w >= nwords)
-                return K23_ERR_NOT_FOUND;
+                return bitmap_miss(K23_ERR_NOT_FOUND);
             f1 = ~bitmap_word(bs, nbits, nfull, w, flip);
         }
         f0 = f1;
@@ -285,10 +297,9 @@ BITMAP_INLINE bool bitmap_last_blocked(const unsigned char *bs, size_t nbits,
  * window end are known free, so the next backward check stops in the part
  * of the new window not read yet: every word is read at most once, and a
  * window that ends on a blocked bit costs one word and moves len bits. */
-BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
-                                   size_t start, size_t len, size_t mask,
-                                   size_t residue, uint64_t flip,
-                                   size_t *out_idx)
+BITMAP_INLINE struct k23_bitmap_hit
+bitmap_find_long(const unsigned char *bs, size_t nbits, size_t start,
+                 size_t len, size_t mask, size_t residue, uint64_t flip)
 {
     size_t nfull = nbits / 64;
     size_t last = nbits - len; /* highest start that fits */
@@ -296,7 +307,7 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
     for (;;) {
         size_t c, b;
         if (!bitmap_align_up(pos, mask, residue, &c) || c > last)
-            return K23_ERR_NOT_FOUND;
+            return bitmap_miss(K23_ERR_NOT_FOUND);
         /* When the window ends on a blocked bit the next one ends len bits
          * further: start fetching its last word now, so a chain of such
          * jumps is not one cache miss after another. */
@@ -309,10 +320,8 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
             pos = e + 1;
             continue;
         }
-        if (!bitmap_last_blocked(bs, nbits, nfull, c, c + len, flip, &b)) {
-            *out_idx = c;
-            return K23_OK;
-        }
+        if (!bitmap_last_blocked(bs, nbits, nfull, c, c + len, flip, &b))
+            return bitmap_hit(c);
         pos = b + 1; /* b < c + len <= nbits: no overflow */
     }
 }
@@ -347,36 +356,68 @@ BITMAP_INLINE bool bitmap_window_free(const unsigned char *bs, size_t nbits,
  * bit. Each candidate is thus a fixed set of words tested with one OR,
  * and the next one never waits for the data (the general loop derives it
  * from the last blocked bit: a chain of dependent steps per window). */
-BITMAP_INLINE int bitmap_find_slots(const unsigned char *bs, size_t nbits,
-                                    size_t c, size_t len, size_t step,
-                                    uint64_t flip, size_t *out_idx)
+BITMAP_INLINE struct k23_bitmap_hit
+bitmap_find_slots(const unsigned char *bs, size_t nbits, size_t c,
+                  size_t len, size_t step, uint64_t flip)
 {
     size_t nfull = nbits / 64;
     size_t last = nbits - len; /* highest start that fits */
     if (c > last)
-        return K23_ERR_NOT_FOUND;
+        return bitmap_miss(K23_ERR_NOT_FOUND);
     for (;;) {
-        if (bitmap_window_free(bs, nbits, nfull, c, len, flip)) {
-            *out_idx = c;
-            return K23_OK;
+        if (bitmap_window_free(bs, nbits, nfull, c, len, flip))
+            return bitmap_hit(c);
+        if (last - c < step)
+            return bitmap_miss(K23_ERR_NOT_FOUND);
+        c += step;
+    }
+}
+
+/* The slot loop when every window is whole words (c and len multiples of
+ * 64, as for 512 frames aligned to 512): no masks, no partial word (the
+ * windows end by nbits, so every word is below nbits / 64), nwords words
+ * from byte c / 8. The last word is tested first and alone, as in
+ * bitmap_window_free(); the others are ORed (ANDed for set runs) four at
+ * a time, so a free window costs a few loads and one test. */
+BITMAP_INLINE struct k23_bitmap_hit
+bitmap_find_slots_words(const unsigned char *bs, size_t nbits, size_t c,
+                        size_t nwords, size_t step, uint64_t flip)
+{
+    size_t last = nbits - nwords * 64; /* highest start that fits */
+    if (c > last)
+        return bitmap_miss(K23_ERR_NOT_FOUND);
+    for (;;) {
+        const unsigned char *p = bs + c / 8;
+        if ((bitmap_load64(p + (nwords - 1) * 8) ^ flip) == 0) {
+            uint64_t any = 0;
+            size_t k = 0;
+            for (; k + 4 < nwords; k += 4)
+                any |= (bitmap_load64(p + k * 8) ^ flip) |
+                       (bitmap_load64(p + k * 8 + 8) ^ flip) |
+                       (bitmap_load64(p + k * 8 + 16) ^ flip) |
+                       (bitmap_load64(p + k * 8 + 24) ^ flip);
+            for (; k + 1 < nwords; k++)
+                any |= bitmap_load64(p + k * 8) ^ flip;
+            if (any == 0)
+                return bitmap_hit(c);
         }
         if (last - c < step)
-            return K23_ERR_NOT_FOUND;
+            return bitmap_miss(K23_ERR_NOT_FOUND);
         c += step;
     }
 }
 
 /* Short runs: the word of start with the bits before start masked off,
  * then the word-parallel loop. */
-BITMAP_INLINE int bitmap_short(const unsigned char *bs, size_t nbits,
-                               size_t start, size_t len, unsigned align_log2,
-                               size_t residue, uint64_t flip, size_t *out_idx)
+BITMAP_INLINE struct k23_bitmap_hit
+bitmap_short(const unsigned char *bs, size_t nbits, size_t start, size_t len,
+             unsigned align_log2, size_t residue, uint64_t flip)
 {
     size_t w = start / 64;
     uint64_t f0 = ~bitmap_word(bs, nbits, nbits / 64, w, flip) &
                   (BITMAP_ONES << (start % 64));
     uint64_t cand = bitmap_period[align_log2] << residue;
-    return bitmap_find_short(bs, nbits, w, f0, len, cand, flip, out_idx);
+    return bitmap_find_short(bs, nbits, w, f0, len, cand, flip);
 }
 
 /* The word-parallel loop stays a function of its own: inlined into
@@ -384,78 +425,76 @@ BITMAP_INLINE int bitmap_short(const unsigned char *bs, size_t nbits,
  * ran the same instruction count 1.1 to 1.7 times slower (len 8 on the
  * 90%-full bitmaps of k23mem-bench runs, three interleaved runs). */
 #define BITMAP_SHORT_OUTLINED(name, flip)                                    \
-    __attribute__((noinline)) static int bitmap_short_##name(               \
-        const unsigned char *bs, size_t nbits, size_t start, size_t len,    \
-        unsigned align_log2, size_t residue, size_t *out_idx)               \
+    __attribute__((noinline)) static struct k23_bitmap_hit                  \
+        bitmap_short_##name(const unsigned char *bs, size_t nbits,          \
+                            size_t start, size_t len, unsigned align_log2,  \
+                            size_t residue)                                 \
     {                                                                       \
         return bitmap_short(bs, nbits, start, len, align_log2, residue,     \
-                            (flip), out_idx);                               \
+                            (flip));                                        \
     }
 BITMAP_SHORT_OUTLINED(clear, 0)
 BITMAP_SHORT_OUTLINED(set, BITMAP_ONES)
 
 /* Everything but the quickest case: argument checks (here only: the
- * loops below trust them), then a quick look at the first candidate c
- * (when len <= 56 and c + 64 <= nbits, one unaligned 8-byte load from
- * byte c / 8 shows bits c .. c + 56 at least), then the word-parallel
- * loop for short runs (one more call), the slot loop when len <= 2^a, or
- * the window jumps for the rest (both inlined here, one function per
+ * loops below trust them), then the slot loop when len <= 2^a with a
+ * wider than a word (its first window is the first candidate), a quick
+ * look at the first candidate c otherwise (when len <= 56 and c + 64 <=
+ * nbits, one unaligned 8-byte load from byte c / 8 shows bits c .. c + 56
+ * at least), then the word-parallel loop for short runs (one more call)
+ * or the window jumps for the rest (inlined here, one function per
  * polarity: such a search is one call below the entry point). */
-BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
-                              size_t start, size_t len, unsigned align_log2,
-                              size_t align_offset, size_t *out_idx,
-                              uint64_t flip)
+BITMAP_INLINE struct k23_bitmap_hit
+bitmap_find(const unsigned char *bs, size_t nbits, size_t start, size_t len,
+            unsigned align_log2, size_t align_offset, uint64_t flip)
 {
-    if (bs == NULL || out_idx == NULL || len - 1 >= nbits ||
-        start >= nbits || align_log2 >= BITMAP_SIZE_BITS)
-        return K23_ERR_INVAL; /* len - 1 wraps for len == 0 */
+    if (bs == NULL || len - 1 >= nbits || start >= nbits ||
+        align_log2 >= BITMAP_SIZE_BITS)
+        return bitmap_miss(K23_ERR_INVAL); /* len - 1 wraps for len == 0 */
 
     size_t mask = ((size_t)1 << align_log2) - 1;
     /* index + offset == 0 (mod 2^a)  <=>  index == -offset (mod 2^a) */
     size_t residue = (0 - align_offset) & mask;
     size_t c;
     bool c_ok = bitmap_align_up(start, mask, residue, &c);
+    /* Slots: len <= 2^a. With a <= 6 and len <= 64 the word-parallel
+     * loop below does better (several candidates per word). */
+    if (len - 1 <= mask && align_log2 > BITMAP_SHORT_MAX_ALIGN_LOG2) {
+        if (!c_ok)
+            return bitmap_miss(K23_ERR_NOT_FOUND);
+        if (len % 64 == 0 && residue % 64 == 0)
+            return bitmap_find_slots_words(bs, nbits, c, len / 64, mask + 1,
+                                           flip);
+        return bitmap_find_slots(bs, nbits, c, len, mask + 1, flip);
+    }
     if (len <= BITMAP_QUICK_MAX_LEN && nbits >= 64 && align_log2 != 0 &&
         c_ok && c <= nbits - 64) {
         uint64_t v = (bitmap_load64(bs + c / 8) ^ flip) >> (c % 8);
-        if ((v << (64 - len)) == 0) {
-            *out_idx = c;
-            return K23_OK;
-        }
+        if ((v << (64 - len)) == 0)
+            return bitmap_hit(c);
     }
     if (len <= BITMAP_SHORT_MAX_LEN &&
         align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2)
         return flip ? bitmap_short_set(bs, nbits, start, len, align_log2,
-                                       residue, out_idx)
+                                       residue)
                     : bitmap_short_clear(bs, nbits, start, len, align_log2,
-                                         residue, out_idx);
-    if (len - 1 <= mask) {
-        if (!c_ok)
-            return K23_ERR_NOT_FOUND;
-        return bitmap_find_slots(bs, nbits, c, len, mask + 1, flip, out_idx);
-    }
-    return bitmap_find_long(bs, nbits, start, len, mask, residue, flip,
-                            out_idx);
+                                         residue);
+    return bitmap_find_long(bs, nbits, start, len, mask, residue, flip);
 }
 
 __attribute__((noinline)) static struct k23_bitmap_hit
 bitmap_find_clear_(const unsigned char *bs, size_t nbits, size_t start,
                    size_t len, unsigned align_log2, size_t align_offset)
 {
-    struct k23_bitmap_hit h = {0, 0};
-    h.rc = bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       &h.index, 0);
-    return h;
+    return bitmap_find(bs, nbits, start, len, align_log2, align_offset, 0);
 }
 
 __attribute__((noinline)) static struct k23_bitmap_hit
 bitmap_find_set_(const unsigned char *bs, size_t nbits, size_t start,
                  size_t len, unsigned align_log2, size_t align_offset)
 {
-    struct k23_bitmap_hit h = {0, 0};
-    h.rc = bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       &h.index, BITMAP_ONES);
-    return h;
+    return bitmap_find(bs, nbits, start, len, align_log2, align_offset,
+                       BITMAP_ONES);
 }
 
 /* The quickest case, kept to a few instructions because most searches in
@@ -517,7 +556,7 @@ BITMAP_INLINE bool bitmap_quick(const unsigned char *bs, size_t nbits,
  * through memory (as an out-parameter or a struct both paths write) puts a
  * store-to-load forward on the critical path of a caller's scan loop
  * (pos = hit.index + len), which doubled the time of a len-1 scan. */
-struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
+struct k23_bitmap_hit (k23_bitmap_next_clear)(const unsigned char *bs,
                                             size_t nbits, size_t start,
                                             size_t len, unsigned align_log2,
                                             size_t align_offset)
@@ -529,7 +568,7 @@ struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
                               align_offset);
 }
 
-struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
+struct k23_bitmap_hit (k23_bitmap_next_set)(const unsigned char *bs,
                                           size_t nbits, size_t start,
                                           size_t len, unsigned align_log2,
                                           size_t align_offset)
@@ -540,26 +579,26 @@ struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
     return bitmap_find_set_(bs, nbits, start, len, align_log2, align_offset);
 }
 
-int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
+int (k23_bitmap_find_clear)(const unsigned char *bs, size_t nbits, size_t start,
                           size_t len, unsigned align_log2, size_t align_offset,
                           size_t *out_idx)
 {
     if (out_idx == NULL)
         return K23_ERR_INVAL;
-    struct k23_bitmap_hit h = k23_bitmap_next_clear(bs, nbits, start, len,
+    struct k23_bitmap_hit h = (k23_bitmap_next_clear)(bs, nbits, start, len,
                                                     align_log2, align_offset);
     if (h.rc == K23_OK)
         *out_idx = h.index;
     return h.rc;
 }
 
-int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
+int (k23_bitmap_find_set)(const unsigned char *bs, size_t nbits, size_t start,
                         size_t len, unsigned align_log2, size_t align_offset,
                         size_t *out_idx)
 {
     if (out_idx == NULL)
         return K23_ERR_INVAL;
-    struct k23_bitmap_hit h = k23_bitmap_next_set(bs, nbits, start, len,
+    struct k23_bitmap_hit h = (k23_bitmap_next_set)(bs, nbits, start, len,
                                                   align_log2, align_offset);
     if (h.rc == K23_OK)
         *out_idx = h.index;
