@@ -430,12 +430,6 @@ BITMAP_INLINE struct k23_bitmap_hit bitmap_result(size_t idx)
     return h;
 }
 
-/* A result without an index (not found, invalid arguments). */
-BITMAP_INLINE struct k23_bitmap_hit bitmap_result_code(int rc)
-{
-    struct k23_bitmap_hit h = {0, rc};
-    return h;
-}
 
 /* Each loop is a function of its own per polarity, reached by a tail call
  * from the entry point (a jump: a search is still one call deep). The
