@@ -152,10 +152,10 @@ BITMAP_INLINE size_t bitmap_skip_blocked(const unsigned char *bs,
 
 /* ---- the strategies ---- */
 
-/* The loops return the index found or BITMAP_NONE: one register, so the
- * dispatch reaches them by tail calls (a struct k23_bitmap_hit assembled
- * from several paths was rebuilt field by field after each call). No run
- * can start at SIZE_MAX: a start is below nbits <= SIZE_MAX. */
+/* The loops return the index found or BITMAP_NONE; each outlined loop
+ * (BITMAP_OUTLINED below) turns that into the API's result itself, so the
+ * dispatcher reaches it by a tail call. No run can start at SIZE_MAX: a
+ * start is below nbits <= SIZE_MAX. */
 #define BITMAP_NONE SIZE_MAX
 
 /* First index >= x with index == residue (mod mask + 1); false on
@@ -367,11 +367,12 @@ bitmap_find_slots(const unsigned char *bs, size_t nbits, size_t c,
 /* The slot loop when every window is whole words (c and len multiples of
  * 64, as for 512 frames aligned to 512): no masks, no partial word (the
  * windows end by nbits, so every word is below nbits / 64), nwords words
- * from byte c / 8, tested from the last one down: in a crowded bitmap the
- * last word nearly always decides, in a sparse one every word is read and
- * the loop count is fixed by len, so its branches are predicted either
- * way. (An OR of the words with one test was vectorized by GCC 12 with a
- * set-up that cost more than the loads.) */
+ * from byte c / 8. As in bitmap_window_free(), the last word is tested
+ * first and alone (in a crowded bitmap it decides), then the others are
+ * ORed and tested once. (A test per word from the last one down, with an
+ * exit at the first blocked word, took 9.1 to 10.3 ns per search against
+ * 7.6 to 8.8 ns for this on the 1%-occupied len-512/a512 cases of the
+ * peer harness, `taskset -c 1 ./bench_bitmap p01runs/n512`, 2026-12-06.) */
 BITMAP_INLINE size_t
 bitmap_find_slots_words(const unsigned char *bs, size_t nbits, size_t c,
                         size_t nwords, size_t step, uint64_t flip)
@@ -430,16 +431,14 @@ BITMAP_INLINE struct k23_bitmap_hit bitmap_result(size_t idx)
     return h;
 }
 
-
 /* Each loop is a function of its own per polarity, reached by a tail call
- * from the entry point (a jump: a search is still one call deep). The
- * entry then keeps few values live and saves no register, and each loop
- * is compiled alone: inlined into one function with the others, GCC 12
+ * from the dispatcher below (a jump: a search is one call below the entry
+ * point). The dispatcher then keeps few values live (two registers saved,
+ * where the function holding every loop saved six), and each loop is
+ * compiled alone: inlined into one function with the others, GCC 12
  * compiled the word-parallel loop to code that ran the same instruction
  * count 1.1 to 1.7 times slower (len 8 on the 90%-full bitmaps of
- * k23mem-bench runs, three interleaved runs), and the slot loop paid for
- * the registers the window jumps need (six saved and restored per
- * search). */
+ * k23mem-bench runs, three interleaved runs). */
 #define BITMAP_OUTLINED(name, flip)                                          \
     __attribute__((noinline)) static struct k23_bitmap_hit                  \
         bitmap_short_##name(const unsigned char *bs, size_t nbits,          \
