@@ -10,6 +10,13 @@
  *
  * No function here allocates or locks; callers serialise access.
  *
+ * The four searches are also macros of the same names that answer the
+ * commonest case inline (a run of up to 8 bits at start itself; len 1:
+ * the first free bit of the next 57 to 64) and call the function for the
+ * rest, with the same results (docs/bitmap.md, "Inline first look").
+ * (k23_bitmap_find_clear)(...) and &k23_bitmap_find_clear name the
+ * function itself.
+ *
  * Invalid arguments (the README's policy, the same in every K23_DEBUG
  * build): every function but k23_bitmap_test() reports them as
  * #K23_ERR_INVAL (in the result's `rc` for the k23_bitmap_next_*() pair)
@@ -163,22 +170,22 @@ static inline bool k23_bitmap_test(const unsigned char *bs, size_t i)
 /** @cond K23_PRIVATE */
 /*
  * Inline first look (docs/bitmap.md). The four searches above are macros
- * that expand to the inline functions below, which read the 57 to 64 bits
- * from start as one 64-bit word (bytes start / 8 .. start / 8 + 7) and
- * answer in the caller, without a call, when the answer lies there:
- *  - a run of len <= 8 at start itself (the 8 bits from start are free,
- *    and start is a candidate under the alignment): the answer is start;
- *  - len 1 without alignment: the first free bit among those seen.
+ * that expand to the inline functions below. For a run of len <= 8
+ * without alignment, with start + 64 <= nbits, they read the 57 to 64
+ * bits from start as one 64-bit word (bytes start / 8 .. start / 8 + 7)
+ * and answer in the caller, without a call, when the answer lies there:
+ *  - the 8 bits from start are free: the answer is start;
+ *  - len 1: the first free bit among those seen.
  * Anything else goes to the exported function of the same name, called as
  * (name)(...). The macros evaluate each argument once, as a call does;
  * (name)(...) or &name is the exported function itself.
  *
- * Only valid arguments can be answered here, and the answer is the full
- * search's: bs != NULL, 1 <= len <= 8, start + 64 <= nbits (so len <=
- * nbits, start < nbits, and every bit seen lies below nbits, in bytes of
- * the bitstring), align_log2 narrower than size_t. Every other call,
- * invalid ones included, reaches the full checks of the out-of-line
- * search, so results and errors are those of every build.
+ * Only valid arguments can be answered here (bs != NULL, 1 <= len <= 8,
+ * start + 64 <= nbits, so len <= nbits, start < nbits and every bit seen
+ * lies below nbits, in bytes of the bitstring, and no alignment), and the
+ * answer is the full search's. Every other call, invalid ones included,
+ * reaches the full checks of the out-of-line search, so results and
+ * errors are those of every build.
  *
  * Eight free bits first, not the start bit: in a scan of a sparse
  * bitstring that test is nearly always true, in a half-full one nearly
@@ -217,10 +224,8 @@ static inline unsigned k23_bitmap_ctz64_(uint64_t x)
 static inline bool k23_bitmap_first_look_(const unsigned char *bs,
                                           size_t nbits, size_t start,
                                           size_t len, unsigned align_log2,
-                                          size_t align_offset, uint64_t flip,
-                                          size_t *out_idx)
+                                          uint64_t flip, size_t *out_idx)
 {
-    (void)align_offset;
     if (bs == NULL || len - 1 >= 8 || align_log2 != 0 || nbits < 64 ||
         start > nbits - 64)
         return false;
@@ -244,8 +249,8 @@ k23_bitmap_next_clear_inline_(const unsigned char *bs, size_t nbits,
                               size_t align_offset)
 {
     struct k23_bitmap_hit h = {0, K23_OK};
-    if (k23_bitmap_first_look_(bs, nbits, start, len, align_log2,
-                               align_offset, 0, &h.index))
+    if (k23_bitmap_first_look_(bs, nbits, start, len, align_log2, 0,
+                               &h.index))
         return h;
     return (k23_bitmap_next_clear)(bs, nbits, start, len, align_log2,
                                    align_offset);
@@ -258,7 +263,7 @@ k23_bitmap_next_set_inline_(const unsigned char *bs, size_t nbits,
 {
     struct k23_bitmap_hit h = {0, K23_OK};
     if (k23_bitmap_first_look_(bs, nbits, start, len, align_log2,
-                               align_offset, ~(uint64_t)0, &h.index))
+                               ~(uint64_t)0, &h.index))
         return h;
     return (k23_bitmap_next_set)(bs, nbits, start, len, align_log2,
                                  align_offset);
@@ -269,8 +274,7 @@ static inline int k23_bitmap_find_clear_inline_(
     unsigned align_log2, size_t align_offset, size_t *out_idx)
 {
     if (out_idx != NULL && k23_bitmap_first_look_(bs, nbits, start, len,
-                                                  align_log2, align_offset,
-                                                  0, out_idx))
+                                                  align_log2, 0, out_idx))
         return K23_OK;
     return (k23_bitmap_find_clear)(bs, nbits, start, len, align_log2,
                                    align_offset, out_idx);
@@ -281,8 +285,8 @@ static inline int k23_bitmap_find_set_inline_(
     unsigned align_log2, size_t align_offset, size_t *out_idx)
 {
     if (out_idx != NULL && k23_bitmap_first_look_(bs, nbits, start, len,
-                                                  align_log2, align_offset,
-                                                  ~(uint64_t)0, out_idx))
+                                                  align_log2, ~(uint64_t)0,
+                                                  out_idx))
         return K23_OK;
     return (k23_bitmap_find_set)(bs, nbits, start, len, align_log2,
                                  align_offset, out_idx);
