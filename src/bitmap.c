@@ -571,18 +571,21 @@ bitmap_plan(const unsigned char *bs, size_t nbits, size_t start, size_t len,
 #define BITMAP_LONG_INLINE(flip)                                             \
     bitmap_result(bitmap_find_long(bs, nbits, start, len, p.mask,           \
                                    p.residue, (flip)))
-BITMAP_DISPATCH(clear, 0, _, BITMAP_LONG_INLINE(0))
-BITMAP_DISPATCH(set, BITMAP_ONES, _, BITMAP_LONG_INLINE(BITMAP_ONES))
-BITMAP_DISPATCH(clear, 0, _wide_,
-                bitmap_long_clear(bs, nbits, start, len, p.mask, p.residue))
-BITMAP_DISPATCH(set, BITMAP_ONES, _wide_,
-                bitmap_long_set(bs, nbits, start, len, p.mask, p.residue))
+#define BITMAP_LONG_OUTLINED(name)                                           \
+    bitmap_long_##name(bs, nbits, start, len, p.mask, p.residue)
+BITMAP_DISPATCH(clear, 0, _, BITMAP_LONG_OUTLINED(clear))
+BITMAP_DISPATCH(set, BITMAP_ONES, _, BITMAP_LONG_OUTLINED(set))
+BITMAP_DISPATCH(clear, 0, _long_, BITMAP_LONG_INLINE(0))
+BITMAP_DISPATCH(set, BITMAP_ONES, _long_, BITMAP_LONG_INLINE(BITMAP_ONES))
 
-/* Which dispatcher: alignments wider than a word (or invalid ones, which
- * either refuses) go to the one without the window jumps inlined. */
-BITMAP_INLINE bool bitmap_wide(unsigned align_log2)
+/* Which dispatcher: runs longer than a word with an alignment up to a
+ * word (the window jumps, nothing else) go to the one with the window
+ * jumps inlined; everything else (short runs, wide alignments, invalid
+ * arguments, which both refuse) to the one that saves few registers. */
+BITMAP_INLINE bool bitmap_narrow_long(size_t len, unsigned align_log2)
 {
-    return align_log2 > BITMAP_SHORT_MAX_ALIGN_LOG2;
+    return len > BITMAP_SHORT_MAX_LEN &&
+           align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2;
 }
 
 /* The quickest case, kept to a few instructions because most searches in
@@ -652,8 +655,8 @@ struct k23_bitmap_hit (k23_bitmap_next_clear)(const unsigned char *bs,
     size_t idx;
     if (bitmap_quick(bs, nbits, start, len, align_log2, &idx, 0))
         return (struct k23_bitmap_hit){idx, K23_OK};
-    if (bitmap_wide(align_log2))
-        return bitmap_find_clear_wide_(bs, nbits, start, len, align_log2,
+    if (bitmap_narrow_long(len, align_log2))
+        return bitmap_find_clear_long_(bs, nbits, start, len, align_log2,
                                        align_offset);
     return bitmap_find_clear_(bs, nbits, start, len, align_log2,
                               align_offset);
@@ -667,8 +670,8 @@ struct k23_bitmap_hit (k23_bitmap_next_set)(const unsigned char *bs,
     size_t idx;
     if (bitmap_quick(bs, nbits, start, len, align_log2, &idx, BITMAP_ONES))
         return (struct k23_bitmap_hit){idx, K23_OK};
-    if (bitmap_wide(align_log2))
-        return bitmap_find_set_wide_(bs, nbits, start, len, align_log2,
+    if (bitmap_narrow_long(len, align_log2))
+        return bitmap_find_set_long_(bs, nbits, start, len, align_log2,
                                      align_offset);
     return bitmap_find_set_(bs, nbits, start, len, align_log2, align_offset);
 }
