@@ -433,14 +433,14 @@ BITMAP_INLINE struct k23_bitmap_hit bitmap_result(size_t idx)
 
 /* Each loop is a function of its own per polarity, reached by a tail call
  * from a dispatcher below (a jump: a search is one call below the entry
- * point). The dispatcher for wide alignments then keeps few values live
- * (two registers saved, where a function holding every loop saved six),
- * and each loop is compiled alone: inlined into one function with the
- * others, GCC 12 compiled the word-parallel loop to code that ran the
- * same instruction count 1.1 to 1.7 times slower (len 8 on the 90%-full
- * bitmaps of k23mem-bench runs, three interleaved runs). The window jumps
- * stay inlined in the other dispatcher (below); their outlined copy
- * serves wide alignments. */
+ * point). The dispatcher then keeps few values live (two registers saved,
+ * where a function holding every loop saved six), and each loop is
+ * compiled alone: inlined into one function with the others, GCC 12
+ * compiled the word-parallel loop to code that ran the same instruction
+ * count 1.1 to 1.7 times slower (len 8 on the 90%-full bitmaps of
+ * k23mem-bench runs, three interleaved runs). The window jumps are also
+ * inlined into a dispatcher of their own (below); this copy serves runs
+ * longer than a wide alignment. */
 #define BITMAP_OUTLINED(name, flip)                                          \
     __attribute__((noinline)) static struct k23_bitmap_hit                  \
         bitmap_short_##name(const unsigned char *bs, size_t nbits,          \
@@ -534,11 +534,13 @@ bitmap_plan(const unsigned char *bs, size_t nbits, size_t start, size_t len,
  * called with flip: GCC 12 turns "return loop(...)" into a jump only in
  * the function that holds it; through an inline function it calls the
  * loop and rebuilds the returned struct (padding included) after it.
- * Two per polarity: for alignments up to a word the window jumps are
- * inlined (outlined, they ran about 7% more instructions per search:
- * callgrind, the 1%-occupied len-4096 searches of k23mem-bench runs), at
- * the price of the registers they save on entry; for wider alignments,
- * mostly the slot loops, every loop is a tail call and little is saved. */
+ * Two per polarity: one for runs longer than a word with an alignment up
+ * to a word, which can only be the window jumps, inlined there (outlined,
+ * they ran about 7% more instructions per search: callgrind, the
+ * 1%-occupied len-4096 searches of k23mem-bench runs), at the price of
+ * the six registers they save on entry; one for everything else, where
+ * every loop is a tail call and two registers are saved (the window jumps
+ * for runs longer than a wide alignment go to their outlined copy). */
 #define BITMAP_DISPATCH(name, flip, suffix, long_case)                       \
     __attribute__((noinline)) static struct k23_bitmap_hit                  \
         bitmap_find_##name##suffix(const unsigned char *bs, size_t nbits,   \
