@@ -224,15 +224,26 @@ struct job {
     long pass;   /* passes made so far: picks the map and start set */
 };
 
+/* ours as the timing loop calls it: a function of the caller's that
+ * calls k23_bitmap_next_clear, so that the header's inline first look
+ * (k23mem/bitmap.h) is compiled into it as into any caller, and the
+ * timing loop makes one opaque call per search on both sides */
+RUNS_OPAQUE static long ours_next_clear(const unsigned char *bs, size_t nbits,
+                                        size_t start, size_t len,
+                                        unsigned align_log2)
+{
+    struct k23_bitmap_hit h = k23_bitmap_next_clear(bs, nbits, start, len,
+                                                    align_log2, 0);
+    return h.rc == K23_OK ? (long)h.index : -1;
+}
+
 static long search(const struct job *j, bitstr_t *bs, long start)
 {
     if (j->baseline)
         return libbsd_find_clear(bs, j->nbits, (int)start, j->q->len,
                                  j->q->align_log2);
-    struct k23_bitmap_hit h = k23_bitmap_next_clear(
-        bs, (size_t)j->nbits, (size_t)start, (size_t)j->q->len,
-        j->q->align_log2, 0);
-    return h.rc == K23_OK ? (long)h.index : -1;
+    return ours_next_clear(bs, (size_t)j->nbits, (size_t)start,
+                           (size_t)j->q->len, j->q->align_log2);
 }
 
 /* One pass of the job on map pass % NMAPS (and start set

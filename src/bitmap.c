@@ -152,6 +152,12 @@ BITMAP_INLINE size_t bitmap_skip_blocked(const unsigned char *bs,
 
 /* ---- the strategies ---- */
 
+/* The loops return the index found or BITMAP_NONE; each outlined loop
+ * (BITMAP_OUTLINED below) turns that into the API's result itself, so the
+ * dispatcher reaches it by a tail call. No run can start at SIZE_MAX: a
+ * start is below nbits <= SIZE_MAX. */
+#define BITMAP_NONE SIZE_MAX
+
 /* First index >= x with index == residue (mod mask + 1); false on
  * overflow of size_t. */
 BITMAP_INLINE bool bitmap_align_up(size_t x, size_t mask, size_t residue,
@@ -211,10 +217,9 @@ BITMAP_INLINE uint64_t bitmap_runs(uint64_t f0, uint64_t f1, size_t len)
 /* len <= 64, align_log2 <= 6, word w has free bits f0 (bits before the
  * start already masked off) and nothing was found before it. Candidates
  * in every word sit at the bits of cand. */
-BITMAP_INLINE int bitmap_find_short(const unsigned char *bs, size_t nbits,
-                                    size_t w, uint64_t f0, size_t len,
-                                    uint64_t cand, uint64_t flip,
-                                    size_t *out_idx)
+BITMAP_INLINE size_t
+bitmap_find_short(const unsigned char *bs, size_t nbits, size_t w,
+                  uint64_t f0, size_t len, uint64_t cand, uint64_t flip)
 {
     size_t nfull = nbits / 64;
     size_t nwords = nfull + (nbits % 64 != 0);
@@ -228,17 +233,15 @@ BITMAP_INLINE int bitmap_find_short(const unsigned char *bs, size_t nbits,
                 m = bitmap_runs(f0, f1, len);
             }
             m &= cand;
-            if (m != 0) {
-                *out_idx = w * 64 + (size_t)__builtin_ctzll(m);
-                return K23_OK;
-            }
+            if (m != 0)
+                return w * 64 + (size_t)__builtin_ctzll(m);
         }
         w++;
         if (f1 == 0) {
             /* word w not loaded yet: skip blocked words on the way */
             w = bitmap_skip_blocked(bs, nfull, w, flip);
             if (w >= nwords)
-                return K23_ERR_NOT_FOUND;
+                return BITMAP_NONE;
             f1 = ~bitmap_word(bs, nbits, nfull, w, flip);
         }
         f0 = f1;
@@ -285,10 +288,9 @@ BITMAP_INLINE bool bitmap_last_blocked(const unsigned char *bs, size_t nbits,
  * window end are known free, so the next backward check stops in the part
  * of the new window not read yet: every word is read at most once, and a
  * window that ends on a blocked bit costs one word and moves len bits. */
-BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
-                                   size_t start, size_t len, size_t mask,
-                                   size_t residue, uint64_t flip,
-                                   size_t *out_idx)
+BITMAP_INLINE size_t
+bitmap_find_long(const unsigned char *bs, size_t nbits, size_t start,
+                 size_t len, size_t mask, size_t residue, uint64_t flip)
 {
     size_t nfull = nbits / 64;
     size_t last = nbits - len; /* highest start that fits */
@@ -296,7 +298,7 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
     for (;;) {
         size_t c, b;
         if (!bitmap_align_up(pos, mask, residue, &c) || c > last)
-            return K23_ERR_NOT_FOUND;
+            return BITMAP_NONE;
         /* When the window ends on a blocked bit the next one ends len bits
          * further: start fetching its last word now, so a chain of such
          * jumps is not one cache miss after another. */
@@ -309,10 +311,8 @@ BITMAP_INLINE int bitmap_find_long(const unsigned char *bs, size_t nbits,
             pos = e + 1;
             continue;
         }
-        if (!bitmap_last_blocked(bs, nbits, nfull, c, c + len, flip, &b)) {
-            *out_idx = c;
-            return K23_OK;
-        }
+        if (!bitmap_last_blocked(bs, nbits, nfull, c, c + len, flip, &b))
+            return c;
         pos = b + 1; /* b < c + len <= nbits: no overflow */
     }
 }
@@ -347,115 +347,247 @@ BITMAP_INLINE bool bitmap_window_free(const unsigned char *bs, size_t nbits,
  * bit. Each candidate is thus a fixed set of words tested with one OR,
  * and the next one never waits for the data (the general loop derives it
  * from the last blocked bit: a chain of dependent steps per window). */
-BITMAP_INLINE int bitmap_find_slots(const unsigned char *bs, size_t nbits,
-                                    size_t c, size_t len, size_t step,
-                                    uint64_t flip, size_t *out_idx)
+BITMAP_INLINE size_t
+bitmap_find_slots(const unsigned char *bs, size_t nbits, size_t c,
+                  size_t len, size_t step, uint64_t flip)
 {
     size_t nfull = nbits / 64;
     size_t last = nbits - len; /* highest start that fits */
     if (c > last)
-        return K23_ERR_NOT_FOUND;
+        return BITMAP_NONE;
     for (;;) {
-        if (bitmap_window_free(bs, nbits, nfull, c, len, flip)) {
-            *out_idx = c;
-            return K23_OK;
+        if (bitmap_window_free(bs, nbits, nfull, c, len, flip))
+            return c;
+        if (last - c < step)
+            return BITMAP_NONE;
+        c += step;
+    }
+}
+
+/* The slot loop when every window is whole words (c and len multiples of
+ * 64, as for 512 frames aligned to 512): no masks, no partial word (the
+ * windows end by nbits, so every word is below nbits / 64), nwords words
+ * from byte c / 8. As in bitmap_window_free(), the last word is tested
+ * first and alone (in a crowded bitmap it decides), then the others are
+ * ORed and tested once. (A test per word from the last one down, with an
+ * exit at the first blocked word, took 9.1 to 10.3 ns per search against
+ * 7.6 to 8.8 ns for this on the 1%-occupied len-512/a512 cases of the
+ * peer harness, `taskset -c 1 ./bench_bitmap p01runs/n512`, 2026-12-06.) */
+BITMAP_INLINE size_t
+bitmap_find_slots_words(const unsigned char *bs, size_t nbits, size_t c,
+                        size_t nwords, size_t step, uint64_t flip)
+{
+    size_t last = nbits - nwords * 64; /* highest start that fits */
+    if (c > last)
+        return BITMAP_NONE;
+    for (;;) {
+        const unsigned char *p = bs + c / 8;
+        if ((bitmap_load64(p + (nwords - 1) * 8) ^ flip) == 0) {
+            uint64_t any = 0;
+            for (size_t k = 0; k + 1 < nwords; k++)
+                any |= bitmap_load64(p + k * 8) ^ flip;
+            if (any == 0)
+                return c;
         }
         if (last - c < step)
-            return K23_ERR_NOT_FOUND;
+            return BITMAP_NONE;
         c += step;
     }
 }
 
 /* Short runs: the word of start with the bits before start masked off,
  * then the word-parallel loop. */
-BITMAP_INLINE int bitmap_short(const unsigned char *bs, size_t nbits,
-                               size_t start, size_t len, unsigned align_log2,
-                               size_t residue, uint64_t flip, size_t *out_idx)
+BITMAP_INLINE size_t
+bitmap_short(const unsigned char *bs, size_t nbits, size_t start, size_t len,
+             unsigned align_log2, size_t residue, uint64_t flip)
 {
     size_t w = start / 64;
     uint64_t f0 = ~bitmap_word(bs, nbits, nbits / 64, w, flip) &
                   (BITMAP_ONES << (start % 64));
     uint64_t cand = bitmap_period[align_log2] << residue;
-    return bitmap_find_short(bs, nbits, w, f0, len, cand, flip, out_idx);
+    return bitmap_find_short(bs, nbits, w, f0, len, cand, flip);
 }
 
-/* The word-parallel loop stays a function of its own: inlined into
- * bitmap_find() with the other loops, GCC 12 compiled it to a loop that
- * ran the same instruction count 1.1 to 1.7 times slower (len 8 on the
- * 90%-full bitmaps of k23mem-bench runs, three interleaved runs). */
-#define BITMAP_SHORT_OUTLINED(name, flip)                                    \
-    __attribute__((noinline)) static int bitmap_short_##name(               \
-        const unsigned char *bs, size_t nbits, size_t start, size_t len,    \
-        unsigned align_log2, size_t residue, size_t *out_idx)               \
-    {                                                                       \
-        return bitmap_short(bs, nbits, start, len, align_log2, residue,     \
-                            (flip), out_idx);                               \
-    }
-BITMAP_SHORT_OUTLINED(clear, 0)
-BITMAP_SHORT_OUTLINED(set, BITMAP_ONES)
-
-/* Everything but the quickest case: argument checks (here only: the
- * loops below trust them), then a quick look at the first candidate c
- * (when len <= 56 and c + 64 <= nbits, one unaligned 8-byte load from
- * byte c / 8 shows bits c .. c + 56 at least), then the word-parallel
- * loop for short runs (one more call), the slot loop when len <= 2^a, or
- * the window jumps for the rest (both inlined here, one function per
- * polarity: such a search is one call below the entry point). */
-BITMAP_INLINE int bitmap_find(const unsigned char *bs, size_t nbits,
-                              size_t start, size_t len, unsigned align_log2,
-                              size_t align_offset, size_t *out_idx,
-                              uint64_t flip)
+/* The arguments the loops trust (checked here only, in every build): bs
+ * not NULL, 1 <= len <= nbits, start < nbits, the alignment narrower than
+ * size_t. */
+BITMAP_INLINE bool bitmap_args_ok(const unsigned char *bs, size_t nbits,
+                                  size_t start, size_t len,
+                                  unsigned align_log2)
 {
-    if (bs == NULL || out_idx == NULL || len - 1 >= nbits ||
-        start >= nbits || align_log2 >= BITMAP_SIZE_BITS)
-        return K23_ERR_INVAL; /* len - 1 wraps for len == 0 */
+    /* len - 1 wraps for len == 0 */
+    return bs != NULL && len - 1 < nbits && start < nbits &&
+           align_log2 < BITMAP_SIZE_BITS;
+}
 
-    size_t mask = ((size_t)1 << align_log2) - 1;
+/* A loop's result as the API returns it. */
+BITMAP_INLINE struct k23_bitmap_hit bitmap_result(size_t idx)
+{
+    struct k23_bitmap_hit h = {idx, K23_OK};
+    if (idx == BITMAP_NONE) {
+        h.index = 0;
+        h.rc = K23_ERR_NOT_FOUND;
+    }
+    return h;
+}
+
+/* Each loop is a function of its own per polarity, reached by a tail call
+ * from a dispatcher below (a jump: a search is one call below the entry
+ * point). The dispatcher then keeps few values live (two registers saved,
+ * where a function holding every loop saved six), and each loop is
+ * compiled alone: inlined into one function with the others, GCC 12
+ * compiled the word-parallel loop to code that ran the same instruction
+ * count 1.1 to 1.7 times slower (len 8 on the 90%-full bitmaps of
+ * k23mem-bench runs, three interleaved runs). The window jumps are also
+ * inlined into a dispatcher of their own (below); this copy serves runs
+ * longer than a wide alignment. */
+#define BITMAP_OUTLINED(name, flip)                                          \
+    __attribute__((noinline)) static struct k23_bitmap_hit                  \
+        bitmap_short_##name(const unsigned char *bs, size_t nbits,          \
+                            size_t start, size_t len, unsigned align_log2,  \
+                            size_t residue)                                 \
+    {                                                                       \
+        return bitmap_result(bitmap_short(bs, nbits, start, len,            \
+                                          align_log2, residue, (flip)));    \
+    }                                                                       \
+    __attribute__((noinline)) static struct k23_bitmap_hit                  \
+        bitmap_slots_##name(const unsigned char *bs, size_t nbits,          \
+                            size_t c, size_t len, size_t step)              \
+    {                                                                       \
+        return bitmap_result(                                               \
+            bitmap_find_slots(bs, nbits, c, len, step, (flip)));            \
+    }                                                                       \
+    __attribute__((noinline)) static struct k23_bitmap_hit                  \
+        bitmap_slots_words_##name(const unsigned char *bs, size_t nbits,    \
+                                  size_t c, size_t nwords, size_t step)     \
+    {                                                                       \
+        return bitmap_result(                                               \
+            bitmap_find_slots_words(bs, nbits, c, nwords, step, (flip)));   \
+    }                                                                       \
+    __attribute__((noinline)) static struct k23_bitmap_hit                  \
+        bitmap_long_##name(const unsigned char *bs, size_t nbits,           \
+                           size_t start, size_t len, size_t mask,           \
+                           size_t residue)                                  \
+    {                                                                       \
+        return bitmap_result(bitmap_find_long(bs, nbits, start, len, mask,  \
+                                              residue, (flip)));            \
+    }
+BITMAP_OUTLINED(clear, 0)
+BITMAP_OUTLINED(set, BITMAP_ONES)
+
+/* Everything but the quickest case, in two steps: bitmap_plan() checks
+ * the arguments (here only: the loops trust them) and picks a loop, and
+ * the dispatcher of each polarity calls it. The loops: the slot loop when
+ * len <= 2^a with a wider than a word (its first window is the first
+ * candidate; whole words when it can), else a quick look at the first
+ * candidate c (when len <= 56 and c + 64 <= nbits, one unaligned 8-byte
+ * load from byte c / 8 shows bits c .. c + 56 at least), then the
+ * word-parallel loop for short runs or the window jumps for the rest. */
+enum bitmap_loop {
+    BITMAP_INVALID,   /* K23_ERR_INVAL */
+    BITMAP_NONE_LEFT, /* no aligned candidate left: K23_ERR_NOT_FOUND */
+    BITMAP_FIRST,     /* the first candidate, c */
+    BITMAP_SLOTS_WORDS,
+    BITMAP_SLOTS,
+    BITMAP_SHORT,
+    BITMAP_LONG,
+};
+
+struct bitmap_plan {
+    size_t mask;    /* 2^a - 1 */
+    size_t residue; /* candidates are == residue (mod 2^a) */
+    size_t c;       /* first candidate (slots, first) */
+};
+
+BITMAP_INLINE enum bitmap_loop
+bitmap_plan(const unsigned char *bs, size_t nbits, size_t start, size_t len,
+            unsigned align_log2, size_t align_offset, uint64_t flip,
+            struct bitmap_plan *p)
+{
+    if (!bitmap_args_ok(bs, nbits, start, len, align_log2))
+        return BITMAP_INVALID;
+    p->mask = ((size_t)1 << align_log2) - 1;
     /* index + offset == 0 (mod 2^a)  <=>  index == -offset (mod 2^a) */
-    size_t residue = (0 - align_offset) & mask;
-    size_t c;
-    bool c_ok = bitmap_align_up(start, mask, residue, &c);
+    p->residue = (0 - align_offset) & p->mask;
+    bool c_ok = bitmap_align_up(start, p->mask, p->residue, &p->c);
+    /* Slots: len <= 2^a. With a <= 6 and len <= 64 the word-parallel
+     * loop does better (several candidates per word). */
+    if (len - 1 <= p->mask && align_log2 > BITMAP_SHORT_MAX_ALIGN_LOG2) {
+        if (!c_ok)
+            return BITMAP_NONE_LEFT;
+        return len % 64 == 0 && p->residue % 64 == 0 ? BITMAP_SLOTS_WORDS
+                                                     : BITMAP_SLOTS;
+    }
     if (len <= BITMAP_QUICK_MAX_LEN && nbits >= 64 && align_log2 != 0 &&
-        c_ok && c <= nbits - 64) {
-        uint64_t v = (bitmap_load64(bs + c / 8) ^ flip) >> (c % 8);
-        if ((v << (64 - len)) == 0) {
-            *out_idx = c;
-            return K23_OK;
-        }
+        c_ok && p->c <= nbits - 64) {
+        uint64_t v = (bitmap_load64(bs + p->c / 8) ^ flip) >> (p->c % 8);
+        if ((v << (64 - len)) == 0)
+            return BITMAP_FIRST;
     }
     if (len <= BITMAP_SHORT_MAX_LEN &&
         align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2)
-        return flip ? bitmap_short_set(bs, nbits, start, len, align_log2,
-                                       residue, out_idx)
-                    : bitmap_short_clear(bs, nbits, start, len, align_log2,
-                                         residue, out_idx);
-    if (len - 1 <= mask) {
-        if (!c_ok)
-            return K23_ERR_NOT_FOUND;
-        return bitmap_find_slots(bs, nbits, c, len, mask + 1, flip, out_idx);
+        return BITMAP_SHORT;
+    return BITMAP_LONG;
+}
+
+/* The dispatchers are written out per polarity, not an inline function
+ * called with flip: GCC 12 turns "return loop(...)" into a jump only in
+ * the function that holds it; through an inline function it calls the
+ * loop and rebuilds the returned struct (padding included) after it.
+ * Two per polarity: one for runs longer than a word with an alignment up
+ * to a word, which can only be the window jumps, inlined there (outlined,
+ * they ran about 7% more instructions per search: callgrind, the
+ * 1%-occupied len-4096 searches of k23mem-bench runs), at the price of
+ * the six registers they save on entry; one for everything else, where
+ * every loop is a tail call and two registers are saved (the window jumps
+ * for runs longer than a wide alignment go to their outlined copy). */
+#define BITMAP_DISPATCH(name, flip, suffix, long_case)                       \
+    __attribute__((noinline)) static struct k23_bitmap_hit                  \
+        bitmap_find_##name##suffix(const unsigned char *bs, size_t nbits,   \
+                                   size_t start, size_t len,                \
+                                   unsigned align_log2,                     \
+                                   size_t align_offset)                     \
+    {                                                                       \
+        struct bitmap_plan p;                                               \
+        switch (bitmap_plan(bs, nbits, start, len, align_log2,              \
+                            align_offset, (flip), &p)) {                    \
+        case BITMAP_INVALID:                                                \
+            return (struct k23_bitmap_hit){0, K23_ERR_INVAL};               \
+        case BITMAP_NONE_LEFT:                                              \
+            return (struct k23_bitmap_hit){0, K23_ERR_NOT_FOUND};           \
+        case BITMAP_FIRST:                                                  \
+            return (struct k23_bitmap_hit){p.c, K23_OK};                    \
+        case BITMAP_SLOTS_WORDS:                                            \
+            return bitmap_slots_words_##name(bs, nbits, p.c, len / 64,      \
+                                             p.mask + 1);                   \
+        case BITMAP_SLOTS:                                                  \
+            return bitmap_slots_##name(bs, nbits, p.c, len, p.mask + 1);    \
+        case BITMAP_SHORT:                                                  \
+            return bitmap_short_##name(bs, nbits, start, len, align_log2,   \
+                                       p.residue);                          \
+        case BITMAP_LONG:                                                   \
+            break;                                                          \
+        }                                                                   \
+        return long_case;                                                   \
     }
-    return bitmap_find_long(bs, nbits, start, len, mask, residue, flip,
-                            out_idx);
-}
+#define BITMAP_LONG_INLINE(flip)                                             \
+    bitmap_result(bitmap_find_long(bs, nbits, start, len, p.mask,           \
+                                   p.residue, (flip)))
+#define BITMAP_LONG_OUTLINED(name)                                           \
+    bitmap_long_##name(bs, nbits, start, len, p.mask, p.residue)
+BITMAP_DISPATCH(clear, 0, _, BITMAP_LONG_OUTLINED(clear))
+BITMAP_DISPATCH(set, BITMAP_ONES, _, BITMAP_LONG_OUTLINED(set))
+BITMAP_DISPATCH(clear, 0, _long_, BITMAP_LONG_INLINE(0))
+BITMAP_DISPATCH(set, BITMAP_ONES, _long_, BITMAP_LONG_INLINE(BITMAP_ONES))
 
-__attribute__((noinline)) static struct k23_bitmap_hit
-bitmap_find_clear_(const unsigned char *bs, size_t nbits, size_t start,
-                   size_t len, unsigned align_log2, size_t align_offset)
+/* Which dispatcher: runs longer than a word with an alignment up to a
+ * word (the window jumps, nothing else) go to the one with the window
+ * jumps inlined; everything else (short runs, wide alignments, invalid
+ * arguments, which both refuse) to the one that saves few registers. */
+BITMAP_INLINE bool bitmap_narrow_long(size_t len, unsigned align_log2)
 {
-    struct k23_bitmap_hit h = {0, 0};
-    h.rc = bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       &h.index, 0);
-    return h;
-}
-
-__attribute__((noinline)) static struct k23_bitmap_hit
-bitmap_find_set_(const unsigned char *bs, size_t nbits, size_t start,
-                 size_t len, unsigned align_log2, size_t align_offset)
-{
-    struct k23_bitmap_hit h = {0, 0};
-    h.rc = bitmap_find(bs, nbits, start, len, align_log2, align_offset,
-                       &h.index, BITMAP_ONES);
-    return h;
+    return len > BITMAP_SHORT_MAX_LEN &&
+           align_log2 <= BITMAP_SHORT_MAX_ALIGN_LOG2;
 }
 
 /* The quickest case, kept to a few instructions because most searches in
@@ -517,7 +649,7 @@ BITMAP_INLINE bool bitmap_quick(const unsigned char *bs, size_t nbits,
  * through memory (as an out-parameter or a struct both paths write) puts a
  * store-to-load forward on the critical path of a caller's scan loop
  * (pos = hit.index + len), which doubled the time of a len-1 scan. */
-struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
+struct k23_bitmap_hit (k23_bitmap_next_clear)(const unsigned char *bs,
                                             size_t nbits, size_t start,
                                             size_t len, unsigned align_log2,
                                             size_t align_offset)
@@ -525,11 +657,14 @@ struct k23_bitmap_hit k23_bitmap_next_clear(const unsigned char *bs,
     size_t idx;
     if (bitmap_quick(bs, nbits, start, len, align_log2, &idx, 0))
         return (struct k23_bitmap_hit){idx, K23_OK};
+    if (bitmap_narrow_long(len, align_log2))
+        return bitmap_find_clear_long_(bs, nbits, start, len, align_log2,
+                                       align_offset);
     return bitmap_find_clear_(bs, nbits, start, len, align_log2,
                               align_offset);
 }
 
-struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
+struct k23_bitmap_hit (k23_bitmap_next_set)(const unsigned char *bs,
                                           size_t nbits, size_t start,
                                           size_t len, unsigned align_log2,
                                           size_t align_offset)
@@ -537,29 +672,32 @@ struct k23_bitmap_hit k23_bitmap_next_set(const unsigned char *bs,
     size_t idx;
     if (bitmap_quick(bs, nbits, start, len, align_log2, &idx, BITMAP_ONES))
         return (struct k23_bitmap_hit){idx, K23_OK};
+    if (bitmap_narrow_long(len, align_log2))
+        return bitmap_find_set_long_(bs, nbits, start, len, align_log2,
+                                     align_offset);
     return bitmap_find_set_(bs, nbits, start, len, align_log2, align_offset);
 }
 
-int k23_bitmap_find_clear(const unsigned char *bs, size_t nbits, size_t start,
+int (k23_bitmap_find_clear)(const unsigned char *bs, size_t nbits, size_t start,
                           size_t len, unsigned align_log2, size_t align_offset,
                           size_t *out_idx)
 {
     if (out_idx == NULL)
         return K23_ERR_INVAL;
-    struct k23_bitmap_hit h = k23_bitmap_next_clear(bs, nbits, start, len,
+    struct k23_bitmap_hit h = (k23_bitmap_next_clear)(bs, nbits, start, len,
                                                     align_log2, align_offset);
     if (h.rc == K23_OK)
         *out_idx = h.index;
     return h.rc;
 }
 
-int k23_bitmap_find_set(const unsigned char *bs, size_t nbits, size_t start,
+int (k23_bitmap_find_set)(const unsigned char *bs, size_t nbits, size_t start,
                         size_t len, unsigned align_log2, size_t align_offset,
                         size_t *out_idx)
 {
     if (out_idx == NULL)
         return K23_ERR_INVAL;
-    struct k23_bitmap_hit h = k23_bitmap_next_set(bs, nbits, start, len,
+    struct k23_bitmap_hit h = (k23_bitmap_next_set)(bs, nbits, start, len,
                                                   align_log2, align_offset);
     if (h.rc == K23_OK)
         *out_idx = h.index;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "k23mem/bitmap.h"
 
@@ -76,10 +77,13 @@ typedef struct k23_bitmap_hit (*next_fn)(const unsigned char *, size_t,
 /* Disagreement between the two forms of the API (see call_find). */
 #define FORMS_DISAGREE (-1000)
 
-/* Searches through both forms (out-parameter and returned hit) and
- * returns the out-parameter form's result, or FORMS_DISAGREE when the
- * returned hit differs from it, so that every reference comparison
- * checks both. */
+/* Searches through all four forms -- the exported functions (through
+ * pointers: (name) and &name are the functions themselves) and the
+ * header's macros, which look at the first bits inline before calling
+ * them -- with an out-parameter and with a returned hit, and returns the
+ * exported out-parameter form's result, or FORMS_DISAGREE when any other
+ * form differs from it (an out-parameter written on error counts), so
+ * that every reference comparison checks all four. */
 static int call_find(bool want_set, const unsigned char *bs, size_t nbits,
                      size_t start, size_t len, unsigned a, size_t off,
                      size_t *out)
@@ -89,6 +93,20 @@ static int call_find(bool want_set, const unsigned char *bs, size_t nbits,
     int rc = f(bs, nbits, start, len, a, off, out);
     struct k23_bitmap_hit h = n(bs, nbits, start, len, a, off);
     if (h.rc != rc || (rc == K23_OK && h.index != *out))
+        return FORMS_DISAGREE;
+    const size_t untouched = SIZE_MAX - 1;
+    size_t idx = untouched;
+    int rc_inline = want_set
+                        ? k23_bitmap_find_set(bs, nbits, start, len, a, off,
+                                              &idx)
+                        : k23_bitmap_find_clear(bs, nbits, start, len, a, off,
+                                                &idx);
+    struct k23_bitmap_hit hi =
+        want_set ? k23_bitmap_next_set(bs, nbits, start, len, a, off)
+                 : k23_bitmap_next_clear(bs, nbits, start, len, a, off);
+    if (rc_inline != rc || hi.rc != rc)
+        return FORMS_DISAGREE;
+    if (rc == K23_OK ? (idx != *out || hi.index != *out) : idx != untouched)
         return FORMS_DISAGREE;
     return rc;
 }
@@ -551,6 +569,156 @@ Test(bitmap, len1_from_every_start_matches_reference)
         free(runlen);
         free(bs);
     }
+}
+
+/* The header's inline first look (k23mem/bitmap.h) answers len <= 8
+ * without alignment from the 64 bits at byte start / 8 when start + 64 <=
+ * nbits, and hands everything else to the exported search. Every start of
+ * bitstrings around one and two words (the look's window then reaches the
+ * last bit, or just misses it), len 1..9 (9: one past the look), no
+ * alignment and alignments wider than the run, on patterns that put the
+ * answer at bit 0, at the last bit, across the word edge, just past the
+ * 8 bits the look tests, or nowhere; bits past nbits hold garbage that
+ * would extend a run. */
+static void first_look_pattern(unsigned char *bs, size_t nbits, int kind)
+{
+    memset(bs, kind == 1 || kind == 2 || kind == 3 ? 0xff : 0,
+           bitstr_size(nbits));
+    switch (kind) {
+    case 2: bit_clear(bs, nbits - 1); break;     /* only the last bit free */
+    case 3: bit_clear(bs, 0); break;             /* only bit 0 free */
+    case 4: bit_set(bs, 0); break;
+    case 5: bit_set(bs, nbits - 1); break;
+    case 6: /* blocked across the word edge */
+        bit_set(bs, 63);
+        if (nbits > 64)
+            bit_set(bs, 64);
+        break;
+    case 7: /* every 8th bit blocked: no 8 free bits from any start */
+        for (size_t i = 7; i < nbits; i += 8)
+            bit_set(bs, i);
+        break;
+    case 8: /* one free bit per byte, at a varying offset */
+        memset(bs, 0xff, bitstr_size(nbits));
+        for (size_t i = 0; i < nbits; i += 8)
+            if (i + (i / 8 * 3) % 8 < nbits)
+                bit_clear(bs, i + (i / 8 * 3) % 8);
+        break;
+    case 9: /* random, half full */
+        for (size_t i = 0; i < nbits; i++)
+            if (rng() & 1)
+                bit_set(bs, i);
+        break;
+    default: break; /* 0: all free; 1: all blocked */
+    }
+}
+
+Test(bitmap, inline_first_look_matches_reference)
+{
+    static const size_t sizes[] = {64, 65, 71, 72, 127, 128, 129, 136};
+    static const struct align_case aligns[] = {
+        {0, 0}, {0, 5}, {3, 0}, {4, 3}, {9, 0}, {9, 511},
+    };
+    size_t runlen[136];
+    rng_state = 23;
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        size_t nbits = sizes[s];
+        unsigned char *bs = malloc(bitstr_size(nbits));
+        for (int kind = 0; kind <= 9; kind++)
+            for (int pol = 0; pol < 2; pol++) {
+                first_look_pattern(bs, nbits, kind);
+                if (pol)
+                    for (size_t i = 0; i < bitstr_size(nbits); i++)
+                        bs[i] = (unsigned char)~bs[i];
+                set_tail(bs, nbits, pol);
+                ref_runlen(bs, nbits, pol, runlen);
+                for (size_t len = 1; len <= 9; len++)
+                    for (size_t c = 0; c < sizeof(aligns) / sizeof(aligns[0]);
+                         c++)
+                        for (size_t start = 0; start < nbits; start++) {
+                            unsigned a = aligns[c].a;
+                            size_t off = aligns[c].off;
+                            size_t want = SIZE_MAX, got = SIZE_MAX;
+                            int rr = ref_find_linear(bs, nbits, runlen, start,
+                                                     len, a, off, &want);
+                            int rc = call_find(pol, bs, nbits, start, len, a,
+                                               off, &got);
+                            if (rc != rr || got != want)
+                                cr_assert_fail(
+                                    "nbits %zu kind %d set %d len %zu a %u "
+                                    "off %zu start %zu: got %d/%zu want "
+                                    "%d/%zu",
+                                    nbits, kind, pol, len, a, off, start, rc,
+                                    got, rr, want);
+                        }
+            }
+        free(bs);
+    }
+}
+
+/* The first look reads 8 bytes from byte start / 8 only when start + 64 <=
+ * nbits: with the bitstring's last byte right before an inaccessible page,
+ * searches from every start up to the last bit must not fault, and the
+ * invalid requests of the inline forms get the exported functions' errors
+ * with the out-parameter untouched. */
+Test(bitmap, inline_first_look_stays_inside_the_bitstring)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(map, MAP_FAILED);
+    cr_assert_eq(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+    static const size_t sizes[] = {64, 65, 72, 100, 128, 200};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        size_t nbits = sizes[s];
+        unsigned char *bs = map + page - bitstr_size(nbits);
+        memset(bs, 0xff, bitstr_size(nbits));
+        bit_clear(bs, nbits - 1);
+        for (size_t start = 0; start < nbits; start++)
+            for (size_t len = 1; len <= 2; len++) {
+                size_t got = SIZE_MAX;
+                int want = len == 1 ? K23_OK : K23_ERR_NOT_FOUND;
+                cr_assert_eq(k23_bitmap_find_clear(bs, nbits, start, len, 0,
+                                                   0, &got), want);
+                cr_assert_eq(k23_bitmap_next_clear(bs, nbits, start, len, 0,
+                                                   0).rc, want);
+                if (len == 1)
+                    cr_assert_eq(got, nbits - 1);
+                /* set runs: everything before the last bit */
+                bool fits = start + len <= nbits - 1;
+                got = SIZE_MAX;
+                cr_assert_eq(k23_bitmap_find_set(bs, nbits, start, len, 0, 0,
+                                                 &got),
+                             fits ? K23_OK : K23_ERR_NOT_FOUND);
+                cr_assert_eq(got, fits ? start : SIZE_MAX,
+                             "nbits %zu start %zu len %zu", nbits, start,
+                             len);
+            }
+    }
+    /* invalid requests, each otherwise one the first look could answer */
+    unsigned char *bs = map + page - 16;
+    memset(bs, 0, 16);
+    size_t got = 77;
+    cr_assert_eq(k23_bitmap_find_clear(NULL, 128, 0, 1, 0, 0, &got),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, 0, 1, 0, 0, NULL),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, 0, 0, 0, 0, &got),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_set(bs, 128, 128, 1, 0, 0, &got),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, SIZE_MAX, 1, 0, 0, &got),
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_find_clear(bs, 128, 0, 1,
+                                       (unsigned)sizeof(size_t) * 8, 0, &got),
+                 K23_ERR_INVAL);
+    cr_assert_eq(got, 77, "out_idx untouched on error");
+    cr_assert_eq(k23_bitmap_next_clear(NULL, 128, 0, 1, 0, 0).rc,
+                 K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_next_set(bs, 128, 0, 0, 0, 0).rc, K23_ERR_INVAL);
+    cr_assert_eq(k23_bitmap_next_clear(bs, 128, 200, 1, 0, 0).rc,
+                 K23_ERR_INVAL);
+    munmap(map, 2 * (size_t)page);
 }
 
 /* ---- boundaries ---- */
