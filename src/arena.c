@@ -754,23 +754,25 @@ unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
 }
 
 /* One phase of k23_arena_take_singles_(): chunks of bitmap bm in
- * [from, to), stripe by stripe, each under its lock (skipped without it
- * when a relaxed look finds no such chunk there). */
+ * [from, to), stripe by stripe, each under its lock; a stripe in which a
+ * relaxed look finds no such chunk is skipped without it. */
 static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
                                    uint64_t from, uint64_t to, unsigned n,
                                    uint8_t st, uint64_t *pfns)
 {
     unsigned got = 0;
     uint64_t spc = arena_stripe_chunks(a), c;
-    for (uint64_t x = from; x < to && got < n;) {
-        uint32_t s = arena_stripe_index(a, x);
+    /* One relaxed look over the whole range finds the next stripe worth
+     * locking: a range with no such chunk costs a word loop, not a call
+     * per stripe. */
+    for (uint64_t x = from;
+         got < n && x < to && arena_cbit_range(a, bm, x, to, &c);) {
+        uint32_t s = arena_stripe_index(a, c);
         uint64_t e = (s + 1) * spc < to ? (s + 1) * spc : to;
-        if (arena_cbit_range(a, bm, x, e, &c)) {
-            struct k23_frames_stripe *sp = &a->stripes[s];
-            k23_port_lock_acquire(&sp->lock);
-            got += arena_take_kind(a, bm, x, e, n - got, st, pfns + got);
-            k23_port_lock_release(&sp->lock);
-        }
+        struct k23_frames_stripe *sp = &a->stripes[s];
+        k23_port_lock_acquire(&sp->lock);
+        got += arena_take_kind(a, bm, c, e, n - got, st, pfns + got);
+        k23_port_lock_release(&sp->lock);
         x = e;
     }
     return got;
