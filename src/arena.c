@@ -123,7 +123,7 @@ uint64_t k23_arena_meta_bytes_(uint64_t nframes, uint64_t nholes)
                    "the public stripe size is the arena's");
     uint64_t nc = arena_nchunks(nframes);
     return K23_FRAMES_STRIPE_BYTES * K23_FRAMES_STRIPES_FOR_(nframes) +
-           2 * 8 * nc * CHUNK_WORDS + arena_round8(2 * nc) +
+           2 * 8 * nc * CHUNK_WORDS + 2 * arena_round8(2 * nc) +
            2 * 8 * ((nc + 63) / 64) +
            arena_holes_cap(nholes) * sizeof(k23_frames_hole_t);
 }
@@ -362,6 +362,8 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
     p += ncw * 8;
     a->partial = (uint64_t *)(void *)p;
     p += ncw * 8;
+    a->owner = (uint16_t *)(void *)p;
+    p += arena_round8(2 * a->nchunks);
     a->holes = (k23_frames_hole_t *)(void *)p;
     a->holes_cap = (uint32_t)arena_holes_cap(nholes);
     /* Counters, chunk bitmaps and extents start empty; every frame starts
@@ -373,6 +375,8 @@ void k23_arena_init_(k23_frames_arena_t *a, uint64_t base_pfn,
         a->busy[w] = ~UINT64_C(0);
         a->cached[w] = ~UINT64_C(0);
     }
+    for (uint64_t c = 0; c < a->nchunks; c++)
+        a->owner[c] = K23_ARENA_NO_OWNER;
 }
 
 void k23_arena_reserve_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n)
@@ -709,15 +713,50 @@ static unsigned arena_take_from_chunk(k23_frames_arena_t *a, uint64_t c,
     return got;
 }
 
+/* Whether a take for cache `claim` (K23_ARENA_NO_OWNER: a take that
+ * claims nothing) may use chunk c of bitmap bm: any whole chunk (nothing
+ * of it is cached, so no CPU flips its cached bits), and a partly free
+ * one only when it is unowned or the claimant's own. */
+static inline bool arena_claimable(const k23_frames_arena_t *a,
+                                   const uint64_t *bm, uint64_t c,
+                                   uint16_t claim)
+{
+    if (claim == K23_ARENA_NO_OWNER || bm == a->whole)
+        return true;
+    uint16_t o = k23_arena_owner_of_chunk_(a, c);
+    return o == claim || o == K23_ARENA_NO_OWNER;
+}
+
+/* The lowest chunk of bitmap bm in [from, to) that `claim` may use; false
+ * when none. */
+static inline bool arena_next_claimable(const k23_frames_arena_t *a,
+                                        const uint64_t *bm, uint64_t from,
+                                        uint64_t to, uint16_t claim,
+                                        uint64_t *c)
+{
+    while (arena_cbit_range(a, bm, from, to, c)) {
+        if (arena_claimable(a, bm, *c, claim))
+            return true;
+        from = *c + 1;
+    }
+    return false;
+}
+
 /* Single frames from the chunks of bitmap bm (partly or entirely free)
- * in [cfrom, cto), lowest first. */
+ * in [cfrom, cto), lowest first; each chunk used becomes `claim`'s when
+ * that is a cache. */
 static unsigned arena_take_kind(k23_frames_arena_t *a, const uint64_t *bm,
                                 uint64_t cfrom, uint64_t cto, unsigned n,
-                                uint8_t st, uint64_t *pfns)
+                                uint8_t st, uint16_t claim, uint64_t *pfns)
 {
     unsigned got = 0;
     uint64_t c;
-    while (got < n && arena_cbit_range(a, bm, cfrom, cto, &c)) {
+    while (got < n && arena_next_claimable(a, bm, cfrom, cto, claim, &c)) {
+        /* stored only when it changes: the hits of every CPU read the
+         * owners' cache lines */
+        if (claim != K23_ARENA_NO_OWNER &&
+            k23_arena_owner_of_chunk_(a, c) != claim)
+            __atomic_store_n(&a->owner[c], claim, __ATOMIC_RELAXED);
         got += arena_take_from_chunk(a, c, n - got, st, pfns + got);
         cfrom = c; /* a chunk that still has frames stays first */
     }
@@ -744,12 +783,14 @@ unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
     uint64_t from, to;
     K23_ARENA_LOCKED(a);
     arena_home(a, home, homes, &from, &to);
-    got += arena_take_kind(a, a->partial, from, to, n - got, st, pfns + got);
-    got += arena_take_kind(a, a->whole, from, to, n - got, st, pfns + got);
+    got += arena_take_kind(a, a->partial, from, to, n - got, st,
+                           K23_ARENA_NO_OWNER, pfns + got);
+    got += arena_take_kind(a, a->whole, from, to, n - got, st,
+                           K23_ARENA_NO_OWNER, pfns + got);
     got += arena_take_kind(a, a->partial, 0, a->nchunks, n - got, st,
-                           pfns + got);
+                           K23_ARENA_NO_OWNER, pfns + got);
     got += arena_take_kind(a, a->whole, 0, a->nchunks, n - got, st,
-                           pfns + got);
+                           K23_ARENA_NO_OWNER, pfns + got);
     return got;
 }
 
@@ -758,7 +799,8 @@ unsigned k23_arena_alloc_singles_(k23_frames_arena_t *a, unsigned n,
  * relaxed look finds no such chunk is skipped without it. */
 static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
                                    uint64_t from, uint64_t to, unsigned n,
-                                   uint8_t st, uint64_t *pfns)
+                                   uint8_t st, uint16_t claim,
+                                   uint64_t *pfns)
 {
     unsigned got = 0;
     uint64_t spc = arena_stripe_chunks(a), c;
@@ -766,12 +808,12 @@ static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
      * locking: a range with no such chunk costs a word loop, not a call
      * per stripe. */
     for (uint64_t x = from;
-         got < n && x < to && arena_cbit_range(a, bm, x, to, &c);) {
+         got < n && x < to && arena_next_claimable(a, bm, x, to, claim, &c);) {
         uint32_t s = arena_stripe_index(a, c);
         uint64_t e = (s + 1) * spc < to ? (s + 1) * spc : to;
         struct k23_frames_stripe *sp = &a->stripes[s];
         k23_port_lock_acquire(&sp->lock);
-        got += arena_take_kind(a, bm, c, e, n - got, st, pfns + got);
+        got += arena_take_kind(a, bm, c, e, n - got, st, claim, pfns + got);
         k23_port_lock_release(&sp->lock);
         x = e;
     }
@@ -780,17 +822,18 @@ static unsigned arena_take_striped(k23_frames_arena_t *a, const uint64_t *bm,
 
 unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
                                  uint8_t st, unsigned home, unsigned homes,
-                                 uint64_t *pfns)
+                                 uint16_t claim, uint64_t *pfns)
 {
     unsigned got = 0;
     uint64_t from, to;
     arena_home(a, home, homes, &from, &to);
-    got += arena_take_striped(a, a->partial, from, to, n - got, st,
+    got += arena_take_striped(a, a->partial, from, to, n - got, st, claim,
                               pfns + got);
-    got += arena_take_striped(a, a->whole, from, to, n - got, st, pfns + got);
+    got += arena_take_striped(a, a->whole, from, to, n - got, st, claim,
+                              pfns + got);
     got += arena_take_striped(a, a->partial, 0, a->nchunks, n - got, st,
-                              pfns + got);
-    got += arena_take_striped(a, a->whole, 0, a->nchunks, n - got, st,
+                              claim, pfns + got);
+    got += arena_take_striped(a, a->whole, 0, a->nchunks, n - got, st, claim,
                               pfns + got);
     return got;
 }

@@ -158,10 +158,13 @@ void k23_arena_seal_(k23_frames_arena_t *a);
 
 /* Up to n single frames in state st, as k23_arena_alloc_singles_(), each
  * stripe under its own lock: the stripes of the home part first (partly
- * free chunks, then whole ones), then the others. */
+ * free chunks, then whole ones), then the others. With claim a cache
+ * index (not K23_ARENA_NO_OWNER), only chunks that cache may own are
+ * used (whole ones, and partly free ones it owns or nobody does), and
+ * each one used becomes its own (see "Owned chunks"). */
 unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
                                  uint8_t st, unsigned home, unsigned homes,
-                                 uint64_t *pfns);
+                                 uint16_t claim, uint64_t *pfns);
 
 /* k23_arena_free_() under the locks of the stripes [pfn, pfn + n)
  * touches (ascending). */
@@ -252,6 +255,35 @@ unsigned k23_arena_max_order_(const k23_frames_arena_t *a,
  * frame is not in the state the flip needs, which is how a double free is
  * caught on the cache path. */
 
+/* Owned chunks. With the port's CPU-local fast path, the cached bits of
+ * a chunk are written by one CPU at a time: the chunk's owner, a cache
+ * index in a->owner[] (K23_ARENA_NO_OWNER: none). The owner flips them
+ * with the port's flip step (a plain read-modify-write on that CPU, no
+ * locked instruction); anyone else first fences the owner's stack (the
+ * cache lock does), which stops its flips. A cache holds only frames of
+ * chunks it owns. A chunk is claimed by a refill for its cache: a whole
+ * chunk whoever owned it (nothing of it is cached or allocated, so no
+ * flip can target it), a partly free one only from nobody. Frees of a
+ * frame whose chunk another CPU owns go to the arena, not to a cache.
+ * Without the fast path (the cache locks guard the caches) the owners
+ * are unused and the bits flip with atomic read-modify-writes.
+ * Precondition: none (a relaxed read; a chunk's owner changes only under
+ * its stripe lock, while it is whole or from nobody). */
+#define K23_ARENA_NO_OWNER ((uint16_t)0xffff)
+
+static inline uint16_t k23_arena_owner_of_chunk_(const k23_frames_arena_t *a,
+                                                 uint64_t c)
+{
+    return __atomic_load_n(&a->owner[c], __ATOMIC_RELAXED);
+}
+
+static inline uint16_t k23_arena_owner_(const k23_frames_arena_t *a,
+                                        uint64_t pfn)
+{
+    return k23_arena_owner_of_chunk_(a, (pfn - a->bit_base) >>
+                                            K23_ARENA_CHUNK_SHIFT);
+}
+
 /* The cold half of the checks below: classify frame pfn and panic. */
 K23_NORETURN void k23_arena_misuse_at_(const k23_frames_arena_t *a,
                                        uint64_t pfn, k23_paddr_t pa);
@@ -265,6 +297,13 @@ static inline uint64_t k23_arena_word_(const k23_frames_arena_t *a,
 static inline uint64_t k23_arena_bit_(uint64_t pfn)
 {
     return (uint64_t)1 << (pfn & 63); /* bit_base is a multiple of 64 */
+}
+
+/* The word holding frame pfn's cached bit (for the port's flip step). */
+static inline uint64_t *k23_arena_cached_word_(k23_frames_arena_t *a,
+                                               uint64_t pfn)
+{
+    return &a->cached[k23_arena_word_(a, pfn)];
 }
 
 /* A frame taken from a cache: CACHED -> ALLOCATED. */

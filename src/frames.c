@@ -261,9 +261,13 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
     if (K23_LIKELY(fa != NULL && out != NULL && fa->fast_nframes != 0)) {
         uint64_t e = frames_fast_pop(fa);
         if (K23_LIKELY(e != K23_PORT_PCPU_NONE)) {
-            /* one arena: the entry is the frame's address (index 0) */
-            k23_arena_origin_take_(fa->fast_state, fa->fast_cached_off,
-                                   frames_rotr(e, fa->frame_shift));
+            /* one arena: the entry is the frame's address (index 0); the
+             * cache that held it owns its chunk and flips it ALLOCATED */
+            k23_frames_arena_t *a = &fa->arenas[0];
+            uint64_t pfn = e >> fa->frame_shift, m = k23_arena_bit_(pfn);
+            int r = frames_flip(fa, a, k23_arena_owner_(a, pfn), pfn, m, m);
+            if (K23_UNLIKELY(r != K23_PORT_FLIP_DONE))
+                k23_frames_take_slow_(fa, a, pfn, e, r);
             frames_transit_end(fa, 1); /* the pop counted it */
             *out = e;
             return K23_OK;
@@ -287,17 +291,24 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
          * 0) alike. */
         if (K23_LIKELY(pfn - k23_arena_base_(&fa->arenas[0]) <
                        fa->fast_nframes)) {
+            k23_frames_arena_t *a = &fa->arenas[0];
             if (K23_UNLIKELY(!k23_arena_origin_busy_(fa->fast_state, pfn)))
-                k23_arena_misuse_at_(&fa->arenas[0], pfn, pa);
-            /* counted in transit, then CACHED (before the push: once
-             * pushed, another thread may pop it) */
+                k23_arena_misuse_at_(a, pfn, pa);
+            /* counted in transit, then CACHED by the CPU that owns its
+             * chunk (before the push: once pushed, another thread may pop
+             * it); a flip that cannot run here (the chunk is another
+             * cache's) or finds the bit set (a double free) ends in
+             * k23_frames_free_unflipped_() */
             if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
                 k23_frames_free_direct_(fa, pa);
                 return;
             }
-            if (K23_UNLIKELY(!k23_arena_origin_put_(
-                    fa->fast_state, fa->fast_cached_off, pfn)))
-                k23_arena_misuse_at_(&fa->arenas[0], pfn, pa);
+            uint64_t m = k23_arena_bit_(pfn);
+            int r = frames_flip(fa, a, k23_arena_owner_(a, pfn), pfn, m, 0);
+            if (K23_UNLIKELY(r != K23_PORT_FLIP_DONE)) {
+                k23_frames_free_unflipped_(fa, a, pa, r);
+                return;
+            }
             if (K23_LIKELY(frames_fast_push(fa, pa)))
                 return;
             k23_frames_cache_spill_(fa, pa);

@@ -110,14 +110,17 @@ void k23_frames_cache_stats_(k23_frames_t *fa, unsigned i,
 
 /* Up to n single frames from the arenas (highest first, as single
  * allocations take them) in state st, as cache entries; returns how many.
- * No arena lock is held: each stripe is taken under its own. */
+ * With claim a cache index, only chunks that cache may own, and they
+ * become its own (arena.h, "Owned chunks"). No arena lock is held: each
+ * stripe is taken under its own. */
 static unsigned frames_take(k23_frames_t *fa, unsigned n, uint8_t st,
-                            unsigned cpu, uint64_t *e)
+                            unsigned cpu, uint16_t claim, uint64_t *e)
 {
     unsigned got = 0;
     for (unsigned i = fa->narenas; i-- > 0 && got < n;) {
         unsigned k = k23_arena_take_singles_(&fa->arenas[i], n - got, st,
-                                             cpu, fa->ncaches, e + got);
+                                             cpu, fa->ncaches, claim,
+                                             e + got);
         for (unsigned j = got; j < got + k; j++)
             e[j] = frames_entry(fa, i, e[j]);
         got += k;
@@ -138,12 +141,14 @@ static void frames_sort_entries(uint64_t *e, unsigned n)
     }
 }
 
-/* Give n cache entries (frames in state CACHED held by no cache) back to
- * the arenas; e is reordered. Entries that name consecutive frames of
- * one arena (the same low bits, addresses a frame apart) are freed as one
- * run: one state check and one coalescing pass per aligned block instead
- * of one per frame. */
-static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n)
+/* Give n cache entries (frames in state `expect`, CACHED or ALLOCATED,
+ * held by no cache) back to the arenas; e is reordered. Entries that name
+ * consecutive frames of one arena (the same low bits, addresses a frame
+ * apart) are freed as one run: one state check per run instead of one
+ * per frame. CACHED frames are freed so only with every cache's flips
+ * stopped (the locked caches, or the owner's stack fenced). */
+static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n,
+                                uint8_t expect)
 {
     if (n == 0)
         return;
@@ -153,7 +158,7 @@ static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n)
         while (i + k < n && e[i + k] == e[i] + (k << fa->frame_shift))
             k++;
         k23_arena_free_run_(&fa->arenas[frames_entry_arena(e[i])],
-                            frames_entry_pfn(fa, e[i]), k, FRAME_CACHED,
+                            frames_entry_pfn(fa, e[i]), k, expect,
                             fa->frame_shift);
         i += k;
     }
@@ -167,7 +172,7 @@ static void frames_cache_drain_n(k23_frames_t *fa, k23_frames_pcpu_t *c,
     if (k == 0)
         return;
     frames_count_on(fa, c, FRAMES_DRAINS);
-    frames_free_entries(fa, c->frames, k);
+    frames_free_entries(fa, c->frames, k, FRAME_CACHED); /* fenced */
     for (unsigned i = k; i < c->hdr.count; i++)
         c->frames[i - k] = c->frames[i];
     c->hdr.count -= k;
@@ -180,7 +185,8 @@ static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
     if (c->hdr.count < fa->cfg.cache_batch)
         c->hdr.count += frames_take(
             fa, fa->cfg.cache_batch - c->hdr.count, FRAME_CACHED,
-            (unsigned)(c - fa->caches), &c->frames[c->hdr.count]);
+            (unsigned)(c - fa->caches), K23_ARENA_NO_OWNER,
+            &c->frames[c->hdr.count]);
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
 }
 
@@ -209,7 +215,8 @@ static bool frames_alloc_run(k23_frames_t *fa, uint64_t n, unsigned align,
                 k23_port_cpu_local_exit(cpu);
             }
             if (k23_arena_take_singles_(a, 1, FRAME_ALLOCATED, cpu,
-                                        fa->ncaches, pfn) == 1)
+                                        fa->ncaches, K23_ARENA_NO_OWNER,
+                                        pfn) == 1)
                 return true;
             continue; /* a single frame lies in one stripe */
         }
@@ -261,10 +268,111 @@ k23_frames_transit_end_locked_(k23_frames_t *fa, unsigned n)
     k23_frames_cache_unlock_(fa, 0);
 }
 
+/* ---- owned chunks: the flips that do not happen on the spot ---- */
+
+/* Panic for an owner that names no cache: corrupt bookkeeping. */
+__attribute__((noinline, cold)) K23_NORETURN static void
+frames_bad_owner(const k23_frames_t *fa, uint64_t pfn)
+{
+    K23_PANIC_ADDR("k23_frames: corrupt bookkeeping, a cached frame's "
+                   "chunk has no owning cache, frame at",
+                   pfn << fa->frame_shift);
+}
+
+__attribute__((noinline)) int
+k23_frames_flip_anywhere_(k23_frames_t *fa, k23_frames_arena_t *a,
+                          uint16_t owner, uint64_t pfn, uint64_t m,
+                          uint64_t expect)
+{
+    if (K23_UNLIKELY(owner >= fa->ncaches))
+        frames_bad_owner(fa, pfn);
+    int r = frames_flip(fa, a, owner, pfn, m, expect);
+    if (K23_LIKELY(r != K23_PORT_FLIP_ELSEWHERE))
+        return r;
+    /* Not on the owner's CPU (the thread moved), or its stack is fenced:
+     * fence it ourselves, under its lock; its flips stop meanwhile. */
+    uint64_t *w = k23_arena_cached_word_(a, pfn);
+    k23_frames_cache_lock_(fa, owner);
+    r = K23_PORT_FLIP_MISMATCH;
+    if ((__atomic_load_n(w, __ATOMIC_RELAXED) & m) == expect) {
+        __atomic_fetch_xor(w, m, __ATOMIC_RELAXED);
+        r = K23_PORT_FLIP_DONE;
+    }
+    k23_frames_cache_unlock_(fa, owner);
+    return r;
+}
+
+__attribute__((noinline)) void k23_frames_take_slow_(k23_frames_t *fa,
+                                                     k23_frames_arena_t *a,
+                                                     uint64_t pfn,
+                                                     k23_paddr_t pa, int r)
+{
+    uint64_t m = k23_arena_bit_(pfn);
+    if (r == K23_PORT_FLIP_ELSEWHERE)
+        r = k23_frames_flip_anywhere_(fa, a, k23_arena_owner_(a, pfn), pfn, m,
+                                      m);
+    if (K23_UNLIKELY(r != K23_PORT_FLIP_DONE))
+        K23_PANIC_ADDR("k23_frames: corrupt bookkeeping, a frame taken from "
+                       "a cache was not in CACHED state, frame at",
+                       pa);
+}
+
+/* Flip the cached bits of entries e[0..n) (frames of chunks the same
+ * cache owns or, with from_cached, frames in CACHED state), a word at a
+ * time: ALLOCATED -> CACHED when !from_cached, CACHED -> ALLOCATED
+ * otherwise. Marking stops at the first word whose flip cannot run on
+ * this CPU and returns how many entries were flipped (all, when
+ * releasing: those flip from anywhere). Entries of one word are
+ * consecutive (the takes return frames in address order). */
+static unsigned frames_flip_entries(k23_frames_t *fa, const uint64_t *e,
+                                    unsigned n, bool from_cached)
+{
+    unsigned i = 0;
+    while (i < n) {
+        unsigned ai = frames_entry_arena(e[i]);
+        k23_frames_arena_t *a = &fa->arenas[ai];
+        uint64_t pfn = frames_entry_pfn(fa, e[i]), m = 0;
+        uint64_t w = k23_arena_word_(a, pfn);
+        unsigned j = i;
+        for (; j < n && frames_entry_arena(e[j]) == ai &&
+               k23_arena_word_(a, frames_entry_pfn(fa, e[j])) == w;
+             j++)
+            m |= k23_arena_bit_(frames_entry_pfn(fa, e[j]));
+        uint16_t owner = k23_arena_owner_(a, pfn);
+        int r;
+        if (from_cached) {
+            r = k23_frames_flip_anywhere_(fa, a, owner, pfn, m, m);
+        } else {
+            r = frames_flip(fa, a, owner, pfn, m, 0);
+            if (r == K23_PORT_FLIP_ELSEWHERE)
+                return i;
+        }
+        if (K23_UNLIKELY(r != K23_PORT_FLIP_DONE))
+            K23_PANIC_ADDR("k23_frames: corrupt bookkeeping, cached bits not "
+                           "as their cache left them, word of frame at",
+                           pfn << fa->frame_shift);
+        i = j;
+    }
+    return n;
+}
+
+/* Give n CACHED entries held by no cache back to the arenas on the fast
+ * path: their owners flip them to ALLOCATED first (the arenas' own
+ * writes of cached bits would race the owners' flips); e is reordered. */
+static void frames_release_cached(k23_frames_t *fa, uint64_t *e, unsigned n)
+{
+    if (n == 0)
+        return;
+    frames_sort_entries(e, n);
+    frames_flip_entries(fa, e, n, true);
+    frames_free_entries(fa, e, n, FRAME_ALLOCATED);
+}
+
 /* Fast-path miss of an allocation (the calling CPU's cache is empty or
  * fenced, or the CPU has no cache): take one frame and cache_batch - 1
- * more from the arenas in one lock hold, and push the others onto the
- * calling CPU's cache; what does not fit goes back. */
+ * more from the arenas, the batch from chunks the calling CPU's cache
+ * owns or claims, mark the batch CACHED with that CPU's flips and push
+ * it; what does not fit or could not be marked goes back. */
 static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
                                                              k23_paddr_t *pa)
 {
@@ -277,15 +385,21 @@ static __attribute__((noinline)) bool frames_alloc_one_refill(k23_frames_t *fa,
     frames_count(fa, FRAMES_REFILLS);
     unsigned cpu = k23_port_cpu_local_enter(); /* where to take them from */
     k23_port_cpu_local_exit(cpu);
-    /* the one handed out is taken ALLOCATED (no checker may see it CACHED
-     * outside a cache and uncounted), the batch CACHED */
-    bool ok = frames_take(fa, 1, FRAME_ALLOCATED, cpu, &first) == 1;
-    n = ok && want != 0 ? frames_take(fa, want, FRAME_CACHED, cpu, got) : 0;
+    /* the one handed out is taken ALLOCATED from anywhere; the batch
+     * ALLOCATED from chunks this CPU's cache may own, then CACHED by its
+     * flips, which fail once the thread is on another CPU */
+    bool ok = frames_take(fa, 1, FRAME_ALLOCATED, cpu, K23_ARENA_NO_OWNER,
+                          &first) == 1;
+    n = ok && want != 0 && cpu < fa->ncaches
+            ? frames_take(fa, want, FRAME_ALLOCATED, cpu, (uint16_t)cpu, got)
+            : 0;
+    unsigned marked = frames_flip_entries(fa, got, n, false);
+    frames_free_entries(fa, got + marked, n - marked, FRAME_ALLOCATED);
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
     unsigned k = 0;
-    while (k < n && frames_fast_push(fa, got[k])) /* each uncounts one */
+    while (k < marked && frames_fast_push(fa, got[k])) /* each uncounts one */
         k++;
-    frames_free_entries(fa, got + k, n - k);
+    frames_release_cached(fa, got + k, marked - k);
     if (want != 0)
         frames_transit_end(fa, want - k);
     if (!ok)
@@ -311,7 +425,7 @@ static __attribute__((noinline)) void frames_free_one_spill(k23_frames_t *fa,
         n++;
     if (!frames_fast_push(fa, e))
         out[n++] = e;
-    frames_free_entries(fa, out, n);
+    frames_release_cached(fa, out, n);
     frames_transit_end(fa, n);
 }
 
@@ -395,6 +509,16 @@ __attribute__((noinline)) void k23_frames_free_direct_(k23_frames_t *fa,
     frames_free_to_arena(fa, &fa->arenas[0], pa);
 }
 
+__attribute__((noinline)) void
+k23_frames_free_unflipped_(k23_frames_t *fa, k23_frames_arena_t *a,
+                           k23_paddr_t pa, int r)
+{
+    frames_transit_end(fa, 1);
+    if (r == K23_PORT_FLIP_MISMATCH)
+        k23_arena_misuse_at_(a, pa >> fa->frame_shift, pa);
+    frames_free_to_arena(fa, a, pa);
+}
+
 /* The locked cache path of a free (no CPU-local fast path). */
 static void frames_cache_free_locked(k23_frames_t *fa, k23_frames_arena_t *a,
                                      unsigned ai, k23_paddr_t pa)
@@ -412,19 +536,25 @@ static void frames_cache_free_locked(k23_frames_t *fa, k23_frames_arena_t *a,
     k23_port_cpu_local_exit(cpu);
 }
 
-/* A cache-hit free on the fast path: check and flip the frame's state,
- * push it; on a full or fenced cache, spill. */
+/* A cache-hit free on the fast path: check the frame, flip it CACHED on
+ * the CPU that owns its chunk, push it; on a full or fenced cache, spill.
+ * A frame this CPU cannot flip (its chunk is another cache's, or
+ * nobody's) goes straight to the arena. */
 static void frames_cache_free_fast(k23_frames_t *fa, k23_frames_arena_t *a,
                                    unsigned ai, k23_paddr_t pa)
 {
-    uint64_t pfn = pa >> fa->frame_shift;
+    uint64_t pfn = pa >> fa->frame_shift, m = k23_arena_bit_(pfn);
     k23_arena_expect_allocated_(a, pfn, pa);
     if (K23_UNLIKELY(!frames_transit_begin(fa, 1))) {
         frames_free_to_arena(fa, a, pa);
         return;
     }
     /* CACHED before the push: once pushed, another thread may pop it */
-    k23_arena_cache_mark_(a, pfn, pa);
+    int r = frames_flip(fa, a, k23_arena_owner_(a, pfn), pfn, m, 0);
+    if (K23_UNLIKELY(r != K23_PORT_FLIP_DONE)) {
+        k23_frames_free_unflipped_(fa, a, pa, r);
+        return;
+    }
     /* pa is frame aligned (the owner check): pa | ai is the entry */
     if (K23_UNLIKELY(!frames_fast_push(fa, pa | ai)))
         frames_free_one_spill(fa, pa | ai);
@@ -509,6 +639,13 @@ static int frames_caches_mark(k23_frames_t *fa, uint64_t *entries)
             if (!frames_entry_decode(fa, c->frames[j], &ai, &pfn)) {
                 k23_log_u64_(K23_LOG_ERROR, "k23_frames check: cache entry "
                              "out of range on cpu ", i, "");
+                return K23_ERR_CORRUPT;
+            }
+            if (fa->pcpu_fast &&
+                k23_arena_owner_(&fa->arenas[ai], pfn) != i) {
+                k23_log_u64_(K23_LOG_ERROR, "k23_frames check: cached frame "
+                             "in a chunk its cache does not own at ",
+                             pfn << fa->frame_shift, "");
                 return K23_ERR_CORRUPT;
             }
             if (!k23_arena_check_mark_(&fa->arenas[ai], pfn)) {

@@ -77,10 +77,12 @@ _Static_assert(offsetof(k23_frames_pcpu_t, hdr) == 0,
 #define FRAMES_PCPU_POP k23_port_pcpu_pop_inline
 #define FRAMES_PCPU_PUSH k23_port_pcpu_push_inline
 #define FRAMES_PCPU_ADD k23_port_pcpu_add_inline
+#define FRAMES_PCPU_FLIP k23_port_pcpu_flip_inline
 #else
 #define FRAMES_PCPU_POP k23_port_pcpu_pop
 #define FRAMES_PCPU_PUSH k23_port_pcpu_push
 #define FRAMES_PCPU_ADD k23_port_pcpu_add
+#define FRAMES_PCPU_FLIP k23_port_pcpu_flip
 #endif
 
 /* Pop an entry from the calling CPU's cache (K23_PORT_PCPU_NONE: none;
@@ -148,12 +150,59 @@ static inline uint64_t frames_rotr(k23_paddr_t pa, unsigned s)
     return (pa >> s) | (pa << ((64u - s) & 63u));
 }
 
-/* A frame just popped from a cache: mark it allocated, return its
- * address. */
+/* ---- owned chunks (arena.h): flips of cached bits on the fast path ---- */
+
+/* The header of cache `owner`'s stack, for the flip step; computed as an
+ * address so that an owner that is no cache (corrupt state) yields a
+ * pointer the step never reads: it fails on the CPU id first. */
+static inline const k23_port_pcpu_hdr_t *frames_owner_hdr(const k23_frames_t *fa,
+                                                          uint16_t owner)
+{
+    return (const k23_port_pcpu_hdr_t *)((uintptr_t)fa->caches +
+                                         (uintptr_t)owner *
+                                             sizeof(fa->caches[0]));
+}
+
+/* Flip the bits m of frame pfn's cached word when they read expect, on
+ * the owner's CPU (K23_PORT_FLIP_*). */
+static inline int frames_flip(k23_frames_t *fa, k23_frames_arena_t *a,
+                              uint16_t owner, uint64_t pfn, uint64_t m,
+                              uint64_t expect)
+{
+    return FRAMES_PCPU_FLIP(frames_owner_hdr(fa, owner), owner,
+                            k23_arena_cached_word_(a, pfn), m, expect);
+}
+
+/* As frames_flip(), from any CPU: when the step cannot run here (the
+ * thread is not on the owner's CPU, or the owner's stack is fenced), the
+ * owner's stack is fenced under its lock and the bits flipped from here.
+ * Returns K23_PORT_FLIP_DONE or K23_PORT_FLIP_MISMATCH; panics on an
+ * owner that is no cache. */
+int k23_frames_flip_anywhere_(k23_frames_t *fa, k23_frames_arena_t *a,
+                              uint16_t owner, uint64_t pfn, uint64_t m,
+                              uint64_t expect);
+
+/* The cold end of a cache hit whose flip did not happen on the spot
+ * (result r): flip from here, or panic naming pa. */
+void k23_frames_take_slow_(k23_frames_t *fa, k23_frames_arena_t *a,
+                           uint64_t pfn, k23_paddr_t pa, int r);
+
+/* The cold end of a free whose flip to CACHED did not happen (result r):
+ * uncount it; panic naming pa when its bit was set (a double free, or
+ * not memory); otherwise its chunk is another cache's, or the calling
+ * CPU's cache is fenced: free it straight to arena a. */
+void k23_frames_free_unflipped_(k23_frames_t *fa, k23_frames_arena_t *a,
+                                k23_paddr_t pa, int r);
+
+/* A frame just popped from a cache: mark it allocated (its chunk's owner
+ * flips it: the cache that held it), return its address. */
 static inline k23_paddr_t frames_take_popped(k23_frames_t *fa, uint64_t e)
 {
-    k23_arena_cache_take_(&fa->arenas[frames_entry_arena(e)],
-                          frames_entry_pfn(fa, e));
+    k23_frames_arena_t *a = &fa->arenas[frames_entry_arena(e)];
+    uint64_t pfn = frames_entry_pfn(fa, e), m = k23_arena_bit_(pfn);
+    int r = frames_flip(fa, a, k23_arena_owner_(a, pfn), pfn, m, m);
+    if (K23_UNLIKELY(r != K23_PORT_FLIP_DONE))
+        k23_frames_take_slow_(fa, a, pfn, frames_entry_pa(e), r);
     frames_transit_end(fa, 1); /* the pop counted it */
     return frames_entry_pa(e);
 }

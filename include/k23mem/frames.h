@@ -113,14 +113,15 @@ extern "C" {
 /** Bookkeeping bytes of an arena of @p n frames (n > 0) with @p h holes
  *  between its regions: the stripes, both bitfields over whole chunks
  *  (one more chunk than n needs, for an arena that does not start on a
- *  chunk), a 16-bit free counter per chunk, the two chunk bitmaps, and the
+ *  chunk), a 16-bit free counter and a 16-bit owner per chunk, the two
+ *  chunk bitmaps, and the
  *  hole extents with their slack; each part rounded up to 8 bytes. The
  *  per-frame information and the per-CPU caches come on top
  *  (k23_frames_arena_plan_t::bookkeeping_bytes has it all). */
 #define K23_FRAMES_META_BYTES_FOR(n, h)                                        \
     (K23_FRAMES_STRIPE_BYTES * K23_FRAMES_STRIPES_FOR_(n) +                    \
      2 * 8 * K23_FRAMES_CHUNKS_FOR_(n) * (K23_FRAMES_CHUNK_FRAMES / 64) +      \
-     ((2 * K23_FRAMES_CHUNKS_FOR_(n) + 7) & ~(uint64_t)7) +                   \
+     2 * ((2 * K23_FRAMES_CHUNKS_FOR_(n) + 7) & ~(uint64_t)7) +               \
      2 * 8 * ((K23_FRAMES_CHUNKS_FOR_(n) + 63) / 64) +                        \
      ((h) != 0 ? ((h) + K23_FRAMES_HOLE_SLACK) * K23_FRAMES_HOLE_BYTES : 0))
 /** 64-chunk groups (chunk bitmap words) of an n-frame arena (internal). */
@@ -232,6 +233,9 @@ typedef struct k23_frames_arena {
     uint16_t *chunk_free;      /**< free frames per chunk */
     uint64_t *whole;           /**< chunk bitmap: every frame free */
     uint64_t *partial;         /**< chunk bitmap: some frames free, not all */
+    uint16_t *owner;           /**< per chunk: the per-CPU cache that owns
+                                *   its cached bits (with the port's fast
+                                *   path), or 0xffff for none */
     k23_frames_hole_t *holes;  /**< sorted hole extents */
     uint32_t holes_cap;        /**< room for this many */
     uint32_t nstripes;         /**< stripes (each with its lock) */

@@ -297,9 +297,9 @@ K23_API bool k23_port_pcpu_fast(void);
  * A port may also define K23_PORT_PCPU_INLINE in its private
  * k23_port_config.h (which the library's sources include and programs
  * never see), together with `static inline` functions k23_port_pcpu_pop_inline(),
- * k23_port_pcpu_push_inline() and k23_port_pcpu_add_inline() taking the
- * same parameters and meaning
- * exactly what the two hooks below mean; the library then calls those on
+ * k23_port_pcpu_push_inline(), k23_port_pcpu_add_inline() and
+ * k23_port_pcpu_flip_inline() taking the same parameters and meaning
+ * exactly what the hooks below mean; the library then calls those on
  * its hot paths (no call into the port per cache hit). The out-of-line
  * hooks must exist in any case.
  */
@@ -369,12 +369,50 @@ K23_API bool k23_port_pcpu_push(void *base, size_t stride, unsigned ncpus,
 K23_API bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
                        int32_t delta);
 
+/** k23_port_pcpu_flip(): the bits matched and were flipped. */
+#define K23_PORT_FLIP_DONE 0
+/** k23_port_pcpu_flip(): the bits did not match; nothing written. */
+#define K23_PORT_FLIP_MISMATCH 1
+/** k23_port_pcpu_flip(): not running on that CPU, or its stack is fenced
+ *  (or the port has no fast path); nothing written. */
+#define K23_PORT_FLIP_ELSEWHERE 2
+
+/**
+ * Flip the bits @p mask of @p *word when they read @p expect, as one step
+ * on CPU @p cpu that cannot be torn, without a locked instruction: a
+ * plain read-modify-write, which the library only asks for on a word that
+ * no other CPU writes meanwhile (a word "owned" by CPU @p cpu; the frame
+ * allocator's cached bits of the chunks a CPU's cache owns).
+ *
+ * The step runs only when the caller is running on CPU @p cpu and the
+ * stack whose header is @p hdr (CPU @p cpu's) is not fenced; a fence of
+ * that stack waits for a flip that started before, exactly as it does
+ * for pops and pushes, so a fenced owner's words may be written by the
+ * fencing thread.
+ * @pre k23_port_pcpu_fast() returned true; @p word is 8-byte aligned.
+ * @param[in]     hdr     header of CPU @p cpu's stack
+ * @param[in]     cpu     the CPU the step must run on
+ * @param[in,out] word    the word
+ * @param[in]     mask    the bits to flip
+ * @param[in]     expect  what `*word & mask` must read (bits outside
+ *                        @p mask are clear)
+ * @retval K23_PORT_FLIP_DONE       `*word ^= mask`, on CPU @p cpu
+ * @retval K23_PORT_FLIP_MISMATCH   `*word & mask` was not @p expect
+ * @retval K23_PORT_FLIP_ELSEWHERE  nothing done: another CPU, the stack
+ *                                  fenced, or no fast path
+ * @context As k23_port_pcpu_pop().
+ */
+K23_API int k23_port_pcpu_flip(const k23_port_pcpu_hdr_t *hdr, unsigned cpu,
+                               uint64_t *word, uint64_t mask,
+                               uint64_t expect);
+
 /**
  * Fence the stack of CPU @p cpu: set its `fenced` flag and wait until no
- * pop or push that started before can still complete on it. After this
- * returns, the caller may read and change the stack with ordinary loads
- * and stores until k23_port_pcpu_unfence(); every pop and push on it fails
- * meanwhile. The caller serialises fences of one stack (it holds a lock).
+ * pop, push, add or flip on CPU @p cpu that started before can still
+ * complete. After this returns, the caller may read and change the stack
+ * (and the words flips on CPU @p cpu change) with ordinary loads and
+ * stores until k23_port_pcpu_unfence(); every pop, push, add and flip on
+ * it fails meanwhile. The caller serialises fences of one stack (it holds a lock).
  * @pre k23_port_pcpu_fast() returned true; the caller holds the stack's
  *      lock and @p hdr is not fenced.
  * @param[in,out] hdr  header of CPU @p cpu's stack

@@ -4,7 +4,7 @@
  * port without a lock-free CPU-local step (the kernel and wasm32 ports,
  * and the hosted port where rseq is not available). k23_port_pcpu_fast()
  * says no, so the library guards every per-CPU cache with its lock and
- * never calls pop, push, add, fence or unfence; they answer "nothing
+ * never calls pop, push, add, flip, fence or unfence; they answer "nothing
  * done" all the same, and fence/unfence keep the flag as the contract
  * says.
  *
@@ -49,6 +49,17 @@ bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
     (void)ncpus;
     (void)delta;
     return false;
+}
+
+int k23_port_pcpu_flip(const k23_port_pcpu_hdr_t *hdr, unsigned cpu,
+                       uint64_t *word, uint64_t mask, uint64_t expect)
+{
+    (void)hdr;
+    (void)cpu;
+    (void)word;
+    (void)mask;
+    (void)expect;
+    return K23_PORT_FLIP_ELSEWHERE;
 }
 
 void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)

@@ -256,6 +256,61 @@ static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
         : "memory", "cc");
     return ok != 0;
 }
+
+/* A flip runs on one given CPU: the head compares cpu_id with it instead
+ * of indexing an array, and checks that CPU's fence flag; the commit is
+ * the store of the flipped word. Results: 0 done, 1 mismatch, 2
+ * elsewhere (K23_PORT_FLIP_*). */
+static inline int k23_port_pcpu_flip_inline(const k23_port_pcpu_hdr_t *hdr,
+                                            unsigned cpu, uint64_t *word,
+                                            uint64_t mask, uint64_t expect)
+{
+    ptrdiff_t ro = k23_port_hosted_rseq_off_();
+    uint64_t t0;
+    int r;
+    __asm__ __volatile__(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n"
+        "3:\n\t"
+        ".long 0, 0\n\t"
+        ".quad 1f, 2f - 1f, 4f\n\t"
+        ".popsection\n"
+        "9:\n\t"
+        "leaq 3b(%%rip), %[t0]\n\t"
+        "movq %[t0], %%fs:8(%[ro])\n" /* rseq_cs = &descriptor */
+        "1:\n\t"
+        "cmpl %[cpu], %%fs:4(%[ro])\n\t" /* on that CPU? */
+        "jne 5f\n\t"
+        "cmpl $0, 8(%[hdr])\n\t" /* its stack fenced? */
+        "jne 5f\n\t"
+        "movq (%[w]), %[t0]\n\t"
+        "movq %[t0], %q[r]\n\t"
+        "andq %[m], %q[r]\n\t"
+        "cmpq %[e], %q[r]\n\t"
+        "jne 6f\n\t"
+        "xorq %[m], %[t0]\n\t"
+        "movq %[t0], (%[w])\n" /* commit */
+        "2:\n\t"
+        K23_PORT_RSEQ_LEAVE_
+        "xorl %k[r], %k[r]\n"
+        "7:\n\t"
+        ".pushsection .text.unlikely, \"ax\"\n"
+        "5:\n\t"
+        K23_PORT_RSEQ_LEAVE_
+        "movl $2, %k[r]\n\t"
+        "jmp 7b\n\t"
+        "6:\n\t"
+        K23_PORT_RSEQ_LEAVE_
+        "movl $1, %k[r]\n\t"
+        "jmp 7b\n\t"
+        K23_PORT_RSEQ_ABORT_
+        ".popsection\n"
+        : [t0] "=&r"(t0), [r] "=&r"(r)
+        : [ro] "r"(ro), [hdr] "r"(hdr), [cpu] "r"(cpu), [w] "r"(word),
+          [m] "r"(mask), [e] "r"(expect)
+        : "memory", "cc");
+    return r;
+}
 #endif
 
 #endif /* K23_PORT_CONFIG_H */

@@ -276,6 +276,12 @@ bool k23_port_pcpu_add(void *base, size_t stride, unsigned ncpus,
     return k23_port_pcpu_add_inline(base, stride, ncpus, delta);
 }
 
+int k23_port_pcpu_flip(const k23_port_pcpu_hdr_t *hdr, unsigned cpu,
+                       uint64_t *word, uint64_t mask, uint64_t expect)
+{
+    return k23_port_pcpu_flip_inline(hdr, cpu, word, mask, expect);
+}
+
 void k23_port_pcpu_fence(k23_port_pcpu_hdr_t *hdr, unsigned cpu)
 {
     __atomic_store_n(&hdr->fenced, 1, __ATOMIC_SEQ_CST);
