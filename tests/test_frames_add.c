@@ -5,12 +5,14 @@
  * free regions is) becomes free, coalesces with its free neighbours, and
  * can be handed out; anything else is refused without changing a thing.
  */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "k23mem/frames.h"
+#include "one_cpu.h"
 
 #define F4K 4096u
 #define SPAN (4u << 20)          /* the "RAM": 4 MiB, 4 MiB aligned */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "k23mem/frames.h"
+#include "one_cpu.h"
 
 #define F4K 4096u
 #define RAM_SIZE (8u << 20)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "k23mem/frames.h"
+#include "one_cpu.h"
 
 #define F4K UINT64_C(4096)
 #define MiB (UINT64_C(1) << 20)

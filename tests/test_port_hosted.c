@@ -554,6 +554,56 @@ Test(port_hosted, pcpu_add_counts_on_the_calling_cpu)
 #endif
 }
 
+typedef int (*flip_fn)(const k23_port_pcpu_hdr_t *, unsigned, uint64_t *,
+                       uint64_t, uint64_t);
+
+/* A flip runs only on its CPU, with that CPU's stack not fenced, and
+ * flips only bits that read as expected; bits outside the mask stay. */
+static void check_flip(flip_fn flip)
+{
+    cpu_set_t old;
+    cr_assert(pin_here(&old));
+    unsigned n = k23_port_cpu_count();
+    struct test_stack *st = calloc(n, sizeof(*st));
+    unsigned me = k23_port_hosted_cpu_id_();
+    uint64_t w = UINT64_C(0x8000000000000100);
+    cr_assert_eq(flip(&st[me].hdr, me, &w, 0x5, 0), K23_PORT_FLIP_DONE);
+    cr_assert_eq(w, UINT64_C(0x8000000000000105));
+    cr_assert_eq(flip(&st[me].hdr, me, &w, 0x3, 0), K23_PORT_FLIP_MISMATCH);
+    cr_assert_eq(flip(&st[me].hdr, me, &w, 0x3, 0x3),
+                 K23_PORT_FLIP_MISMATCH);
+    cr_assert_eq(w, UINT64_C(0x8000000000000105));
+    cr_assert_eq(flip(&st[me].hdr, me, &w, UINT64_C(0x8000000000000001),
+                      UINT64_C(0x8000000000000001)),
+                 K23_PORT_FLIP_DONE);
+    cr_assert_eq(w, UINT64_C(0x104));
+    /* another CPU's step: not here */
+    unsigned other = (me + 1) % (n > 1 ? n : 2);
+    cr_assert_eq(flip(&st[me].hdr, other, &w, 0x4, 0x4),
+                 K23_PORT_FLIP_ELSEWHERE);
+    cr_assert_eq(w, UINT64_C(0x104));
+    /* fenced: not now */
+    k23_port_pcpu_fence(&st[me].hdr, me);
+    cr_assert_eq(flip(&st[me].hdr, me, &w, 0x4, 0x4),
+                 K23_PORT_FLIP_ELSEWHERE);
+    k23_port_pcpu_unfence(&st[me].hdr);
+    cr_assert_eq(w, UINT64_C(0x104));
+    cr_assert_eq(flip(&st[me].hdr, me, &w, 0x4, 0x4), K23_PORT_FLIP_DONE);
+    cr_assert_eq(w, UINT64_C(0x100));
+    sched_setaffinity(0, sizeof(old), &old);
+    free(st);
+}
+
+Test(port_hosted, pcpu_flip_runs_only_on_its_cpu_unfenced)
+{
+    if (!k23_port_pcpu_fast())
+        cr_skip_test("the port has no CPU-local fast path here");
+    check_flip(k23_port_pcpu_flip);
+#ifdef K23_PORT_PCPU_INLINE
+    check_flip(k23_port_pcpu_flip_inline);
+#endif
+}
+
 /* The hooks themselves on a small per-CPU array. */
 Test(port_hosted, pcpu_hooks_are_a_bounded_lifo_per_cpu)
 {

@@ -68,6 +68,10 @@ Test(port_common, pcpu_locked_has_no_fast_path)
                  K23_PORT_PCPU_NONE);
     cr_assert(!k23_port_pcpu_push(&stack, sizeof(stack), 1, sizeof(stack.hdr), 4, 5));
     cr_assert(!k23_port_pcpu_add(&stack, sizeof(stack), 1, 3));
+    uint64_t word = 0;
+    cr_assert_eq(k23_port_pcpu_flip(&stack.hdr, 0, &word, 1, 0),
+                 K23_PORT_FLIP_ELSEWHERE);
+    cr_assert_eq(word, 0);
     cr_assert_eq(stack.hdr.count, 0);
     k23_port_pcpu_fence(&stack.hdr, 0);
     cr_assert_eq(stack.hdr.fenced, 1);
