@@ -539,13 +539,16 @@ int k23_frames_add_region(k23_frames_t *fa, k23_paddr_t base, uint64_t size)
     k23_frames_arena_t *a = &fa->arenas[ai];
     if (n > k23_arena_end_(a) - pfn)
         return K23_ERR_NOT_FOUND;
-    k23_frames_arenas_lock_(fa);
+    /* every cache fenced too: the holes' cached bits share words with
+     * frames of chunks the caches own, whose owners flip them without
+     * any lock (arena.h, "Owned chunks") */
+    k23_frames_lock_all_(fa);
     /* the frames are filled only once they are known to be holes */
     if (fa->cfg.poison && k23_arena_is_hole_(a, pfn, n))
         k23_frames_poison_fill_(fa, base, n);
     int rc = k23_arena_add_hole_(a, pfn, n, fa->cfg.max_order, shift);
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_locked_(fa));
-    k23_frames_arenas_unlock_(fa);
+    k23_frames_unlock_all_(fa);
     return rc;
 }
 /* ---- per-frame information, per-CPU statistics ---- */
