@@ -17,8 +17,9 @@
  * passes, and after a drain the free frames are exactly those of the
  * start.
  *
- * Runs for K23_STRESS_SECONDS (default 6 s; 3 s under sanitizers) with 4
- * workers.
+ * Runs for K23_STRESS_SECONDS (default 6 s; 3 s under sanitizers), and
+ * longer (at most five times) until it has seen 10 checks and 10 runs
+ * across a boundary, with 4 workers.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -217,8 +218,17 @@ int main(void)
     for (uintptr_t i = 0; i < NWORKERS; i++)
         pthread_create(&w[i], NULL, worker, (void *)i);
     pthread_create(&ck, NULL, checker, NULL);
-    struct timespec ts = {seconds, 0};
-    nanosleep(&ts, NULL);
+    /* Run for `seconds`, and on (up to five times as long) until the
+     * minimums below are reached: the checker thread competes with the
+     * workers for every lock, and on a loaded machine a fixed time has
+     * seen as few as 1,500 operations and 5 runs across a boundary. */
+    struct timespec tick = {0, 100 * 1000 * 1000};
+    for (long t = 0; t < 50 * seconds; t++) {
+        if (t >= 10 * seconds && atomic_load(&across) >= 10 &&
+            atomic_load(&checks) >= 10)
+            break;
+        nanosleep(&tick, NULL);
+    }
     atomic_store(&stop, 1);
     pthread_join(ck, NULL);
     for (unsigned i = 0; i < NWORKERS; i++)
