@@ -336,54 +336,23 @@ static inline void k23_arena_cache_mark_(k23_frames_arena_t *a, uint64_t pfn,
         k23_arena_misuse_at_(a, pfn, pa);
 }
 
-/* The shortest cache paths of an allocator with one arena address the
- * bit words by frame number alone: k23_arena_origin_(a) is where the busy
- * word of frame number 0 would be (modulo the address width), and the
- * cached word of a frame lies k23_arena_cached_off_(a) bytes after its
- * busy word, so no arena lookup and no subtraction of the base is
- * needed. Valid for frame numbers the caller has checked lie inside a. */
+/* The shortest free of an allocator with one arena reads the busy word
+ * by frame number alone: k23_arena_origin_(a) is where the busy word of
+ * frame number 0 would be (modulo the address width), so no arena lookup
+ * and no subtraction of the base is needed. Valid for frame numbers the
+ * caller has checked lie inside a. */
 static inline uintptr_t k23_arena_origin_(const k23_frames_arena_t *a)
 {
     return (uintptr_t)a->busy - (uintptr_t)((a->bit_base >> 6) * 8);
 }
 
-static inline uintptr_t k23_arena_cached_off_(const k23_frames_arena_t *a)
-{
-    return (uintptr_t)a->cached - (uintptr_t)a->busy;
-}
-
-static inline uint64_t *k23_arena_origin_word_(uintptr_t origin,
-                                               uint64_t pfn)
-{
-    return (uint64_t *)(origin + (uintptr_t)(pfn >> 6) * 8);
-}
-
-/* k23_arena_cache_take_() through the origin. */
-static inline void k23_arena_origin_take_(uintptr_t origin, uintptr_t off,
-                                          uint64_t pfn)
-{
-    uint64_t *b = k23_arena_origin_word_(origin, pfn);
-    k23_arena_andnot_((uint64_t *)((uintptr_t)b + off), k23_arena_bit_(pfn));
-}
-
-/* The shortest free's two checks through the origin. First: whether
- * frame pfn is busy (not free). A busy frame owned by the caller stays
- * busy, so this is checked once, before anything changes. */
+/* Whether frame pfn is busy (not free), through the origin. A busy frame
+ * owned by the caller stays busy, so the free checks this once, before
+ * anything changes. */
 static inline bool k23_arena_origin_busy_(uintptr_t origin, uint64_t pfn)
 {
-    return (k23_arena_ld_(k23_arena_origin_word_(origin, pfn)) &
-            k23_arena_bit_(pfn)) != 0;
-}
-
-/* Then k23_arena_cache_mark_() through the origin: set the cached bit;
- * false when it was set already (the frame is in a cache, or not memory:
- * the caller panics through k23_arena_misuse_at_(), which tells which). */
-static inline bool k23_arena_origin_put_(uintptr_t origin, uintptr_t off,
-                                         uint64_t pfn)
-{
-    uint64_t *b = k23_arena_origin_word_(origin, pfn);
-    uint64_t m = k23_arena_bit_(pfn);
-    return (k23_arena_or_((uint64_t *)((uintptr_t)b + off), m) & m) == 0;
+    const uint64_t *w = (const uint64_t *)(origin + (uintptr_t)(pfn >> 6) * 8);
+    return (k23_arena_ld_(w) & k23_arena_bit_(pfn)) != 0;
 }
 
 /* ---- more operations (precondition: arena lock) ---- */

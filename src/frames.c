@@ -205,7 +205,6 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         const k23_frames_arena_t *a = &fa->arenas[0];
         fa->fast_nframes = k23_arena_end_(a) - k23_arena_base_(a);
         fa->fast_state = k23_arena_origin_(a);
-        fa->fast_cached_off = k23_arena_cached_off_(a);
     }
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check(fa));
     return K23_OK;

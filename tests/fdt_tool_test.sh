@@ -100,22 +100,23 @@ done
 # below 0x50000000 merge (holes 512 + 1 + 257 = 770 frames in 3 holes:
 # 770 * 2 bits and 3 + 4 extents of 16 bytes, 305 bytes < 11 KiB);
 # 65535 frames need 3 stripes of 64 bytes, the two bitfields of 129
-# chunks (16512), the chunk counters (264), the chunk bitmaps (48) and 7
-# hole extents (112): 17128 bytes of bookkeeping, plus the per-CPU caches
-# of the one CPU the tool plans for by default (640 bytes, carved with
-# the first arena's bookkeeping): 17768 bytes, 5 frames, carved from the
+# chunks (16512), the chunk counters (264) and owners (264), the chunk
+# bitmaps (48) and 7 hole extents (112): 17392 bytes of bookkeeping, plus
+# the per-CPU caches of the one CPU the tool plans for by default (640
+# bytes, carved with the first arena's bookkeeping): 18032 bytes, 5
+# frames, carved from the
 # end of the largest piece (0x48101000-0x50000000); usable 65535 - 770 -
 # 5 = 64760. The lone frame at 4 GiB is 2.75 GiB away (far beyond the
-# hole budget) and cannot hold its own bookkeeping (216 bytes) and a
+# hole budget) and cannot hold its own bookkeeping (224 bytes) and a
 # frame to hand out.
 out=$("$tool" --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
 want_arenas="arenas the frame allocator would build (frame size 4 KiB, hole budget 11 KiB;
   1 arena, 1 region rejected):
   arena 0  0x0000000040001000-0x0000000050000000  262140 KiB
            65535 frames: 64760 usable, 770 in holes, 5 bookkeeping
-           bookkeeping 0x000000004fffb000-0x0000000050000000  20 KiB (17768 bytes used)
+           bookkeeping 0x000000004fffb000-0x0000000050000000  20 KiB (18032 bytes used)
   rejected 0x0000000100000000-0x0000000100001000  4 KiB
-           too small: 1 frame, needs 1 for bookkeeping (216 bytes) and 1 to hand out"
+           too small: 1 frame, needs 1 for bookkeeping (224 bytes) and 1 to hand out"
 got_arenas=$(sed -n '/^arenas/,$p' <<<"$out")
 [ "$got_arenas" = "$want_arenas" ] || fail "arenas section: got
 $got_arenas
@@ -125,7 +126,7 @@ $want_arenas"
 out=$("$tool" --cpus 8 --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
 grep -qF "65535 frames: 64759 usable, 770 in holes, 6 bookkeeping" <<<"$out" ||
     fail "--cpus 8: bookkeeping"
-grep -qF "(22248 bytes used)" <<<"$out" || fail "--cpus 8: bytes"
+grep -qF "(22512 bytes used)" <<<"$out" || fail "--cpus 8: bytes"
 # --cpus 0: caches off, the bookkeeping is the arena's own (5 frames)
 out=$("$tool" --cpus 0 --exclude 0x100001000-0x100100000 "$dtbs/basic.dtb")
 grep -qF "65535 frames: 64760 usable, 770 in holes, 5 bookkeeping" <<<"$out" ||

@@ -297,8 +297,6 @@ typedef struct k23_frames {
                                 *   arenas[0]'s bitfield (modulo the
                                 *   address width), so frame number n's is
                                 *   at fast_state + (n / 64) * 8 */
-    uintptr_t fast_cached_off; /**< bytes from a frame's busy word to its
-                                *   cached word in arenas[0] */
     uint64_t max_alignment;    /**< bytes; see k23_frames_max_alignment() */
     k23_frames_arena_t arenas[K23_FRAMES_MAX_ARENAS] K23_GUARDED_BY(lock); /**< the arenas */
     k23_frames_pcpu_t *caches; /**< ncaches per-CPU caches, carved at the
