@@ -822,11 +822,12 @@ KMEM_TAIL_PANIC static void kmem_not_an_object(const void *obj,
                    "of an object:", obj, c);
 }
 
+/* The state byte is found and read again here: the hit path compares
+ * it in memory and keeps neither it nor its address. */
 KMEM_TAIL_PANIC static void kmem_bad_state_at(const void *obj,
-                                              const k23_kmem_cache_t *c,
-                                              uint8_t state)
+                                              const k23_kmem_cache_t *c)
 {
-    kmem_bad_state(obj, c, state);
+    kmem_bad_state(obj, c, kmem_state_load(kmem_state_byte(c, (uintptr_t)obj)));
 }
 
 /* Free obj, an address in a slab of c (the slab map said so); plain:
@@ -842,9 +843,8 @@ kmem_free_in_slab(k23_kmem_cache_t *c, void *obj, bool plain)
         return;
     }
     uint8_t *st = kmem_state_at(c, o, idx);
-    uint8_t state = kmem_state_load(st);
-    if (K23_UNLIKELY(state != OBJ_ALLOCATED)) {
-        kmem_bad_state_at(obj, c, state);
+    if (K23_UNLIKELY(kmem_state_load(st) != OBJ_ALLOCATED)) {
+        kmem_bad_state_at(obj, c);
         return;
     }
     if (!plain && !c->plain) {
@@ -908,9 +908,10 @@ kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
 
 void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
 {
-    /* a live plain cache, and the slab map names it for obj's block */
+    /* a live plain cache, and the slab map names it for obj's block (a
+     * NULL obj is outside the cache's window of the map: see
+     * kmem_cache_map_window) */
     if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
-                   obj != NULL &&
                    kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map,
                                    c->slab_shift, obj) == c->id)) {
         kmem_free_in_slab(c, obj, true);
@@ -972,6 +973,34 @@ static uint16_t kmem_pick_id(k23_kmem_t *km)
     return 0;
 }
 
+/* The cache's copy of the slab map's window (what the free hit looks
+ * obj up in), left without the block at virtual address 0: then a NULL
+ * obj is outside it and takes the slow path, where a free of NULL does
+ * nothing, and the hit path needs no test of its own for NULL. That
+ * block is only in the window when the direct map puts memory at
+ * virtual 0 (an identity map from physical 0, which then comes first: a
+ * slab there is freed through the translating path) or wraps the window
+ * past the top of the address space (then every free takes that path). */
+static void kmem_cache_map_window(k23_kmem_cache_t *c, const k23_kmem_t *km)
+{
+    uintptr_t vlo = km->map_vlo;
+    uint64_t span = km->map_span;
+    const uint16_t *map = km->slab_map;
+    uint64_t slab = kmem_slab_bytes(km);
+    if ((uint64_t)(0 - vlo) < span) { /* kmem_map_lookup of NULL */
+        if (vlo == 0 && span > slab) {
+            vlo = (uintptr_t)slab;
+            span -= slab;
+            map++;
+        } else {
+            span = 0;
+        }
+    }
+    c->map_vlo = vlo;
+    c->map_span = span;
+    c->slab_map = map;
+}
+
 static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
                            size_t align, k23_kmem_ctor_t ctor, void *ctx,
                            uint32_t flags, bool is_class,
@@ -1009,9 +1038,7 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     c->fast = k23_port_pcpu_fast();
     c->plain = c->fast && flags == 0;
     c->slab_shift = (uint8_t)km->slab_shift;
-    c->map_vlo = km->map_vlo;
-    c->map_span = km->map_span;
-    c->slab_map = km->slab_map;
+    kmem_cache_map_window(c, km);
     c->self_pa = pa;
     c->self_bytes = bytes;
     c->ncpus = ncpus;

@@ -717,3 +717,22 @@ Test(kmem, free_past_the_last_object_of_a_slab_panics, .init = setup)
     k23_kfree(&km, k);
     k23_kmem_cache_free(mc1, p);
 }
+
+/* k23_kmem_cache_free(c, NULL) does nothing: its hit path has no test
+ * for NULL of its own (the cache's window of the slab map leaves NULL
+ * out), so this is what checks that NULL takes the slow path. */
+Test(kmem, cache_free_of_null_does_nothing, .init = setup)
+{
+    k23_kmem_cache_t *c = make_cache("epsilon", 64, 0);
+    void *p = k23_kmem_cache_alloc(c, 0);
+    k23_kmem_cache_stats_t before, after;
+    cr_assert_eq(k23_kmem_cache_stats(c, &before), K23_OK);
+    for (int i = 0; i < 3 * K23_KMEM_MAGAZINE; i++)
+        k23_kmem_cache_free(c, NULL);
+    cr_assert_eq(k23_kmem_cache_stats(c, &after), K23_OK);
+    cr_assert_eq(after.objects_in_use, before.objects_in_use);
+    cr_assert_eq(after.objects_cached, before.objects_cached);
+    k23_kmem_cache_free(c, p);
+    cr_assert_eq(k23_kmem_cache_check(c), K23_OK);
+    cr_assert_eq(k23_kmem_cache_destroy(c), K23_OK);
+}
