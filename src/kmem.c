@@ -14,11 +14,11 @@
  * end holds one state byte per object and the slab header, so the header
  * of any object is found by rounding the address up. The state bytes run
  * down from the header (object i's is i + 1 bytes below it), so that an
- * object's is found from the rounded-up address and its index alone. Each object is in
- * one of three states, kept in its state byte: FREE (on its slab's free
- * list), CACHED (in a magazine, or moving between one and the slabs) or
- * ALLOCATED (the caller's). Every transition checks the state it leaves,
- * which is how double frees are caught on every path.
+ * object's is found from the rounded-up address and its index alone.
+ * Each object is in one of three states, kept in its state byte: FREE
+ * (on its slab's free list), CACHED (in a magazine, or moving between one
+ * and the slabs) or ALLOCATED (the caller's). Every transition checks the
+ * state it leaves, which is how double frees are caught on every path.
  *
  * Locking: a magazine is used lock-free through the port's CPU-local stack
  * hooks when k23_port_pcpu_fast(), else under its own lock; whoever reads
@@ -748,12 +748,16 @@ kmem_bad_state(const void *obj, const k23_kmem_cache_t *c, uint8_t state)
  * option) take them as they are. */
 
 /* The state byte of the object with index idx whose address is obj:
- * (obj | slab_mask) + 1 is its slab's end, its header 64 bytes below. */
+ * (obj | slab_mask) is its slab's last byte, the header starts 64 bytes
+ * above the state byte of object 0, so object idx's is idx + 64 bytes
+ * below that last byte. Written as an index off the last byte less idx,
+ * so that the compiler folds the 64 into the store's displacement. */
 static inline uint8_t *kmem_state_at(const k23_kmem_cache_t *c,
                                      uintptr_t obj, uint32_t idx)
 {
-    uint8_t *below_hdr = (uint8_t *)((obj | c->slab_mask) - (uintptr_t)idx);
-    return &below_hdr[-KMEM_HDR_BYTES];
+    uint8_t *last_less_idx =
+        (uint8_t *)((obj | c->slab_mask) - (uintptr_t)idx);
+    return &last_less_idx[-KMEM_HDR_BYTES];
 }
 
 /* The state byte of obj, an object of c. */

@@ -23,12 +23,13 @@ static void check_one(const k23_kmem_div_t *v, uint32_t d, uint32_t nobj,
     uint32_t idx = k23_kmem_div_index_(v, n, &exact);
     if (idx != n / d || exact != want)
         cr_assert_fail("stride %u, %u objects, offset %u: index %u exact %d, "
-                 "want %u %d", d, nobj, n, idx, exact, n / d, want);
+                       "want %u %d", d, nobj, n, idx, exact, n / d, want);
     uint64_t lo;
     uint64_t hi = k23_kmem_div_mul32_(n, v->mul, &lo);
     if (hi != n / d || (lo < v->lim) != want)
-        cr_assert_fail("32-bit form, stride %u, %u objects, offset %u: index %llu "
-                 "exact %d", d, nobj, n, (unsigned long long)hi, lo < v->lim);
+        cr_assert_fail("32-bit form, stride %u, %u objects, offset %u: "
+                       "index %llu exact %d", d, nobj, n,
+                       (unsigned long long)hi, lo < v->lim);
 }
 
 /* Every offset of a slab of slab_bytes, with as many objects as fit and
@@ -36,7 +37,8 @@ static void check_one(const k23_kmem_div_t *v, uint32_t d, uint32_t nobj,
 static void check_slab(uint32_t d, uint32_t slab_bytes)
 {
     uint32_t fit = slab_bytes / d;
-    uint32_t counts[3] = {fit, fit > 1 ? fit - 1 : fit, fit > 2 ? fit / 2 : fit};
+    uint32_t counts[3] = {fit, fit > 1 ? fit - 1 : fit,
+                          fit > 2 ? fit / 2 : fit};
     for (int i = 0; i < 3; i++) {
         k23_kmem_div_t v = k23_kmem_div_make_(d, counts[i]);
         for (uint32_t n = 0; n < slab_bytes; n++)
