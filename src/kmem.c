@@ -12,11 +12,13 @@
  *
  * A slab is slab_bytes aligned to its size. Objects start at its base; its
  * end holds one state byte per object and the slab header, so the header
- * of any object is found by rounding the address up. Each object is in
- * one of three states, kept in its state byte: FREE (on its slab's free
- * list), CACHED (in a magazine, or moving between one and the slabs) or
- * ALLOCATED (the caller's). Every transition checks the state it leaves,
- * which is how double frees are caught on every path.
+ * of any object is found by rounding the address up. The state bytes run
+ * down from the header (object i's is i + 1 bytes below it), so that an
+ * object's is found from the rounded-up address and its index alone.
+ * Each object is in one of three states, kept in its state byte: FREE
+ * (on its slab's free list), CACHED (in a magazine, or moving between one
+ * and the slabs) or ALLOCATED (the caller's). Every transition checks the
+ * state it leaves, which is how double frees are caught on every path.
  *
  * Locking: a magazine is used lock-free through the port's CPU-local stack
  * hooks when k23_port_pcpu_fast(), else under its own lock; whoever reads
@@ -28,6 +30,7 @@
 #include "k23mem/kmem.h"
 
 #include "internal.h"
+#include "kmem_div.h"
 
 #define KMEM_MAGIC UINT64_C(0x6b6d656d5f6b3233)       /* "k23_mem k" */
 /* A live cache's magic also says how its hits go: a plain cache (the
@@ -74,30 +77,29 @@ struct kmem_mag {
 
 struct k23_kmem_cache {
     /* Hot: everything an alloc or free hit reads, in one cache line (on
-     * 64-bit hosts; the record is frame-aligned). */
+     * 64-bit hosts; the record is frame-aligned). The magazines are not
+     * a pointer here: they follow the record at KMEM_MAGS_OFF. */
     uint32_t magic;         /* KMEM_CACHE_MAGIC or _PLAIN while
                              * live, KMEM_CACHE_DEAD after */
     uint32_t ncpus;         /* magazines */
-    struct kmem_mag *mags;
-    uint32_t recip;         /* ceil(2^32 / stride): offset -> index */
-    uint32_t nobj;          /* objects per slab */
-    uint32_t stride;        /* bytes between objects */
-    uint32_t slab_mask;     /* slab bytes - 1 (slabs are < 4 GiB) */
-    int32_t state_adj;      /* object i's state byte is at
-                             * (obj | slab_mask) + state_adj + i */
+    k23_kmem_div_t div;     /* offset -> index, and "start of an object
+                             * of the slab" (src/kmem_div.h) */
+    uintptr_t slab_mask;    /* slab bytes - 1 (slabs are <= 2 GiB) */
     uint16_t id;            /* in the slab map, for each of its slabs */
     uint8_t slab_shift;     /* log2(slab bytes) */
     uint8_t plain;          /* fast hooks and no debug flag */
+    uint32_t nobj;          /* objects per slab */
     uintptr_t map_vlo;      /* copies of the layer's map_vlo, map_span */
     uint64_t map_span;      /* and slab_map, so that a free needs no */
     const uint16_t *slab_map; /* load through km */
     /* Cold. */
     k23_kmem_t *km;
+    struct kmem_mag *mags;  /* at KMEM_MAGS_OFF, for the cold paths */
     struct k23_kmem_cache *next_cache;
     char name[K23_KMEM_NAME_MAX];
     uint64_t size;          /* bytes asked for */
+    uint32_t stride;        /* bytes between objects */
     uint32_t link_off;      /* where a FREE object keeps its list link */
-    uint32_t state_off;     /* state bytes, from the slab base */
     uint32_t flags;         /* K23_KMEM_DEBUG_* */
     bool fast;              /* magazines through the port's fast hooks */
     bool kmalloc_class;     /* one of k23_kmalloc()'s classes */
@@ -117,6 +119,16 @@ struct k23_kmem_cache {
 _Static_assert(offsetof(struct k23_kmem_cache, km) == 64,
                "a cache's hot fields fill its first cache line");
 #endif
+/* Where a cache's magazines start in its record: a constant, so that the
+ * hit paths find them with no load. */
+#define KMEM_MAGS_OFF                                                         \
+    ((sizeof(struct k23_kmem_cache) + K23_PORT_CACHE_LINE - 1) &              \
+     ~(size_t)(K23_PORT_CACHE_LINE - 1))
+
+static inline struct kmem_mag *kmem_mags_of(k23_kmem_cache_t *c)
+{
+    return (struct kmem_mag *)((char *)c + KMEM_MAGS_OFF);
+}
 
 /* ---- small helpers ---- */
 
@@ -160,15 +172,25 @@ static inline uintptr_t kmem_slab_base(const k23_kmem_t *km,
     return (uintptr_t)s + KMEM_HDR_BYTES - (uintptr_t)kmem_slab_bytes(km);
 }
 
-static inline uint8_t *kmem_states(const k23_kmem_cache_t *c,
-                                   const struct kmem_slab *s)
+/* Object i's state byte: i + 1 bytes below its slab's header. */
+static inline uint8_t *kmem_state_of(const struct kmem_slab *s, uint32_t i)
 {
-    return (uint8_t *)(kmem_slab_base(c->km, s) + c->state_off);
+    return (uint8_t *)s - 1 - i;
 }
 
+/* The index of the object at offset off of a slab of c; *exact: off is
+ * the start of one of the slab's objects. */
+static inline uint32_t kmem_object_at(const k23_kmem_cache_t *c,
+                                      uintptr_t off, bool *exact)
+{
+    return k23_kmem_div_index_(&c->div, (uint32_t)off, exact);
+}
+
+/* The same for an offset known to be the start of an object. */
 static inline uint32_t kmem_index(const k23_kmem_cache_t *c, uintptr_t off)
 {
-    return (uint32_t)(((uint64_t)off * c->recip) >> 32);
+    bool exact;
+    return kmem_object_at(c, off, &exact);
 }
 
 static inline void **kmem_link(const k23_kmem_cache_t *c, void *obj)
@@ -265,9 +287,9 @@ kmem_find_slab(const k23_kmem_t *km, const void *obj)
                      s->cache == NULL))
         kmem_bad_object(obj, NULL);
     const k23_kmem_cache_t *c = s->cache;
-    uintptr_t off = (uintptr_t)obj - base;
-    uint32_t idx = kmem_index(c, off);
-    if (K23_UNLIKELY(idx >= c->nobj || (uint64_t)idx * c->stride != off))
+    bool exact;
+    uint32_t idx = kmem_object_at(c, (uintptr_t)obj - base, &exact);
+    if (K23_UNLIKELY(!exact))
         kmem_bad_object(obj, s);
     f.s = s;
     f.idx = idx;
@@ -360,7 +382,6 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
     s->pa = pa;
     s->free = NULL;
     s->nfree = c->nobj;
-    uint8_t *st = kmem_states(c, s);
     for (uint32_t i = c->nobj; i-- > 0;) {
         void *obj = (void *)(base + (uintptr_t)i * c->stride);
         if (c->ctor != NULL)
@@ -371,7 +392,7 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
             *kmem_redzone(c, obj) = KMEM_REDZONE_WORD;
         *kmem_link(c, obj) = s->free;
         s->free = obj;
-        st[i] = OBJ_FREE;
+        *kmem_state_of(s, i) = OBJ_FREE;
     }
     kmem_list_add(c, s, LIST_EMPTY);
     kmem_map_set(km, pa, c->id);
@@ -406,8 +427,8 @@ static void *kmem_slab_take(k23_kmem_cache_t *c)
         s = c->lists[LIST_EMPTY];
     }
     void *obj = s->free;
-    uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
-                                                       kmem_slab_base(c->km, s))];
+    uint8_t *st = kmem_state_of(s, kmem_index(c, (uintptr_t)obj -
+                                                     kmem_slab_base(c->km, s)));
     if (K23_UNLIKELY(kmem_state_load(st) != OBJ_FREE))
         kmem_panic_obj("k23_kmem: corrupt free list at", obj, c);
     s->free = *kmem_link(c, obj);
@@ -423,8 +444,8 @@ static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
     K23_REQUIRES(c->lock)
 {
     struct kmem_slab *s = kmem_slab_of(c->km, obj);
-    uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
-                                                       kmem_slab_base(c->km, s))];
+    uint8_t *st = kmem_state_of(s, kmem_index(c, (uintptr_t)obj -
+                                                     kmem_slab_base(c->km, s)));
     if (K23_UNLIKELY(kmem_state_load(st) != OBJ_CACHED))
         kmem_panic_obj("k23_kmem: object returned to its slab twice:", obj, c);
     kmem_state_store(st, OBJ_FREE);
@@ -486,13 +507,13 @@ static void kmem_depot_drain_locked(k23_kmem_cache_t *c)
 
 static inline uint64_t kmem_fast_pop(k23_kmem_cache_t *c)
 {
-    return KMEM_PCPU_POP(c->mags, sizeof(struct kmem_mag), c->ncpus,
+    return KMEM_PCPU_POP(kmem_mags_of(c), sizeof(struct kmem_mag), c->ncpus,
                          KMEM_SLOTS_OFF);
 }
 
 static inline bool kmem_fast_push(k23_kmem_cache_t *c, uint64_t v)
 {
-    return KMEM_PCPU_PUSH(c->mags, sizeof(struct kmem_mag), c->ncpus,
+    return KMEM_PCPU_PUSH(kmem_mags_of(c), sizeof(struct kmem_mag), c->ncpus,
                           KMEM_SLOTS_OFF, K23_KMEM_MAGAZINE, v);
 }
 
@@ -657,8 +678,8 @@ static inline void kmem_require_cache(const k23_kmem_cache_t *c,
 static void *kmem_hand_out(k23_kmem_cache_t *c, void *obj, uint32_t flags)
 {
     struct kmem_slab *s = kmem_slab_of(c->km, obj);
-    uint8_t *st = &kmem_states(c, s)[kmem_index(c, (uintptr_t)obj -
-                                                       kmem_slab_base(c->km, s))];
+    uint8_t *st = kmem_state_of(s, kmem_index(c, (uintptr_t)obj -
+                                                     kmem_slab_base(c->km, s)));
     if (K23_UNLIKELY(kmem_state_load(st) != OBJ_CACHED))
         kmem_panic_obj("k23_kmem: corrupt magazine entry", obj, c);
     kmem_state_store(st, OBJ_ALLOCATED);
@@ -726,12 +747,24 @@ kmem_bad_state(const void *obj, const k23_kmem_cache_t *c, uint8_t state)
  * object. Only caches that are "plain" (the port's fast hooks, no debug
  * option) take them as they are. */
 
+/* The state byte of the object with index idx whose address is obj:
+ * (obj | slab_mask) is its slab's last byte, the header starts 64 bytes
+ * above the state byte of object 0, so object idx's is idx + 64 bytes
+ * below that last byte. Written as an index off the last byte less idx,
+ * so that the compiler folds the 64 into the store's displacement. */
+static inline uint8_t *kmem_state_at(const k23_kmem_cache_t *c,
+                                     uintptr_t obj, uint32_t idx)
+{
+    uint8_t *last_less_idx =
+        (uint8_t *)((obj | c->slab_mask) - (uintptr_t)idx);
+    return &last_less_idx[-KMEM_HDR_BYTES];
+}
+
 /* The state byte of obj, an object of c. */
 static inline uint8_t *kmem_state_byte(const k23_kmem_cache_t *c,
                                        uintptr_t obj)
 {
-    return (uint8_t *)((obj | c->slab_mask) + c->state_adj +
-                       kmem_index(c, obj & c->slab_mask));
+    return kmem_state_at(c, obj, kmem_index(c, obj & c->slab_mask));
 }
 
 /* Allocation miss of a plain cache: a batch onto the magazine. */
@@ -793,11 +826,12 @@ KMEM_TAIL_PANIC static void kmem_not_an_object(const void *obj,
                    "of an object:", obj, c);
 }
 
+/* The state byte is found and read again here: the hit path compares
+ * it in memory and keeps neither it nor its address. */
 KMEM_TAIL_PANIC static void kmem_bad_state_at(const void *obj,
-                                              const k23_kmem_cache_t *c,
-                                              uint8_t state)
+                                              const k23_kmem_cache_t *c)
 {
-    kmem_bad_state(obj, c, state);
+    kmem_bad_state(obj, c, kmem_state_load(kmem_state_byte(c, (uintptr_t)obj)));
 }
 
 /* Free obj, an address in a slab of c (the slab map said so); plain:
@@ -806,16 +840,15 @@ static inline __attribute__((always_inline)) void
 kmem_free_in_slab(k23_kmem_cache_t *c, void *obj, bool plain)
 {
     uintptr_t o = (uintptr_t)obj;
-    uintptr_t off = o & c->slab_mask;
-    uint32_t idx = kmem_index(c, off);
-    if (K23_UNLIKELY(idx >= c->nobj || (uintptr_t)idx * c->stride != off)) {
+    bool exact;
+    uint32_t idx = kmem_object_at(c, o & c->slab_mask, &exact);
+    if (K23_UNLIKELY(!exact)) {
         kmem_not_an_object(obj, c);
         return;
     }
-    uint8_t *st = (uint8_t *)((o | c->slab_mask) + c->state_adj + idx);
-    uint8_t state = kmem_state_load(st);
-    if (K23_UNLIKELY(state != OBJ_ALLOCATED)) {
-        kmem_bad_state_at(obj, c, state);
+    uint8_t *st = kmem_state_at(c, o, idx);
+    if (K23_UNLIKELY(kmem_state_load(st) != OBJ_ALLOCATED)) {
+        kmem_bad_state_at(obj, c);
         return;
     }
     if (!plain && !c->plain) {
@@ -879,9 +912,10 @@ kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
 
 void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
 {
-    /* a live plain cache, and the slab map names it for obj's block */
+    /* a live plain cache, and the slab map names it for obj's block (a
+     * NULL obj is outside the cache's window of the map: see
+     * kmem_cache_map_window) */
     if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
-                   obj != NULL &&
                    kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map,
                                    c->slab_shift, obj) == c->id)) {
         kmem_free_in_slab(c, obj, true);
@@ -905,7 +939,7 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
         bytes += 8;
     if (align < 8)
         align = 8;
-    /* offsets within a slab are 32-bit (kmem_index) */
+    /* offsets within a slab are 32-bit (kmem_div.h) */
     if (slab_bytes > UINT32_MAX)
         return false;
     uint64_t stride = (bytes + align - 1) & ~(align - 1);
@@ -917,10 +951,11 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
     if (n == 0)
         return false;
     c->nobj = (uint32_t)n;
-    c->state_off = (uint32_t)(room - ((n + 7) & ~(uint64_t)7));
-    c->slab_mask = (uint32_t)(slab_bytes - 1);
-    c->state_adj = (int32_t)((int64_t)c->state_off - (int64_t)c->slab_mask);
-    c->recip = (uint32_t)(((UINT64_C(1) << 32) + c->stride - 1) / c->stride);
+    c->slab_mask = (uintptr_t)(slab_bytes - 1);
+    /* within kmem_div.h's bounds: slab_bytes (a power of two below 2^32)
+     * <= 2^31, so offsets and the stride are below 2^31, and
+     * n * stride < slab_bytes */
+    c->div = k23_kmem_div_make_(c->stride, c->nobj);
     return true;
 }
 
@@ -942,6 +977,34 @@ static uint16_t kmem_pick_id(k23_kmem_t *km)
     return 0;
 }
 
+/* The cache's copy of the slab map's window (what the free hit looks
+ * obj up in), left without the block at virtual address 0: then a NULL
+ * obj is outside it and takes the slow path, where a free of NULL does
+ * nothing, and the hit path needs no test of its own for NULL. That
+ * block is only in the window when the direct map puts memory at
+ * virtual 0 (an identity map from physical 0, which then comes first: a
+ * slab there is freed through the translating path) or wraps the window
+ * past the top of the address space (then every free takes that path). */
+static void kmem_cache_map_window(k23_kmem_cache_t *c, const k23_kmem_t *km)
+{
+    uintptr_t vlo = km->map_vlo;
+    uint64_t span = km->map_span;
+    const uint16_t *map = km->slab_map;
+    uint64_t slab = kmem_slab_bytes(km);
+    if ((uint64_t)(0 - vlo) < span) { /* kmem_map_lookup of NULL */
+        if (vlo == 0 && span > slab) {
+            vlo = (uintptr_t)slab;
+            span -= slab;
+            map++;
+        } else {
+            span = 0;
+        }
+    }
+    c->map_vlo = vlo;
+    c->map_span = span;
+    c->slab_map = map;
+}
+
 static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
                            size_t align, k23_kmem_ctor_t ctor, void *ctx,
                            uint32_t flags, bool is_class,
@@ -956,8 +1019,7 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
         (ctor != NULL && (flags & K23_KMEM_DEBUG_POISON)))
         return K23_ERR_INVAL;
     unsigned ncpus = k23_port_cpu_count();
-    uint64_t head = (sizeof(k23_kmem_cache_t) + K23_PORT_CACHE_LINE - 1) &
-                    ~(uint64_t)(K23_PORT_CACHE_LINE - 1);
+    uint64_t head = KMEM_MAGS_OFF;
     uint64_t depot_bytes = KMEM_DEPOT * sizeof(uint64_t[K23_KMEM_BATCH]);
     uint64_t bytes = head + (uint64_t)ncpus * sizeof(struct kmem_mag) +
                      depot_bytes;
@@ -980,13 +1042,11 @@ static int kmem_cache_make(k23_kmem_t *km, const char *name, size_t size,
     c->fast = k23_port_pcpu_fast();
     c->plain = c->fast && flags == 0;
     c->slab_shift = (uint8_t)km->slab_shift;
-    c->map_vlo = km->map_vlo;
-    c->map_span = km->map_span;
-    c->slab_map = km->slab_map;
+    kmem_cache_map_window(c, km);
     c->self_pa = pa;
     c->self_bytes = bytes;
     c->ncpus = ncpus;
-    c->mags = (struct kmem_mag *)((char *)c + head);
+    c->mags = kmem_mags_of(c);
     c->depot = (uint64_t(*)[K23_KMEM_BATCH])(c->mags + ncpus);
     for (unsigned i = 0; i < ncpus; i++)
         k23_port_lock_init(&c->mags[i].lock);
@@ -1130,22 +1190,23 @@ static bool kmem_check_slab(const k23_kmem_cache_t *c,
         s->list != list || kmem_list_for(c, s) != list ||
         kmem_map_id(c->km, s->pa) != c->id)
         return false;
-    const uint8_t *st = kmem_states(c, s);
     uint32_t nfree = 0;
     for (uint32_t i = 0; i < c->nobj; i++) {
-        if (st[i] == OBJ_FREE)
+        uint8_t st = *kmem_state_of(s, i);
+        if (st == OBJ_FREE)
             nfree++;
-        else if (st[i] == OBJ_CACHED)
+        else if (st == OBJ_CACHED)
             (*cached_states)++;
-        else if (st[i] != OBJ_ALLOCATED)
+        else if (st != OBJ_ALLOCATED)
             return false;
     }
     uint32_t walked = 0;
     for (void *o = s->free; o != NULL; o = *kmem_link(c, o)) {
         uintptr_t off = (uintptr_t)o - base;
-        uint32_t idx = kmem_index(c, off);
-        if (off >= c->nobj * c->stride || (uint64_t)idx * c->stride != off ||
-            st[idx] != OBJ_FREE || ++walked > nfree)
+        bool exact;
+        uint32_t idx = kmem_object_at(c, off, &exact);
+        if (off >= kmem_slab_bytes(c->km) || !exact ||
+            *kmem_state_of(s, idx) != OBJ_FREE || ++walked > nfree)
             return false;
     }
     return walked == nfree && nfree == s->nfree;
@@ -1173,7 +1234,7 @@ int k23_kmem_cache_check(k23_kmem_cache_t *c)
             void *o = (void *)(uintptr_t)m->slots[j];
             struct kmem_found f = kmem_find_slab(c->km, o);
             ok = f.s != NULL && f.s->cache == c &&
-                 kmem_states(c, f.s)[f.idx] == OBJ_CACHED;
+                 *kmem_state_of(f.s, f.idx) == OBJ_CACHED;
         }
         cached += m->hdr.count;
     }
@@ -1182,7 +1243,7 @@ int k23_kmem_cache_check(k23_kmem_cache_t *c)
             struct kmem_found f =
                 kmem_find_slab(c->km, (void *)(uintptr_t)c->depot[d][j]);
             ok = f.s != NULL && f.s->cache == c &&
-                 kmem_states(c, f.s)[f.idx] == OBJ_CACHED;
+                 *kmem_state_of(f.s, f.idx) == OBJ_CACHED;
         }
     cached += (uint64_t)c->ndepot * K23_KMEM_BATCH;
     /* Every CACHED object is in a magazine: nothing is in transit while
@@ -1376,7 +1437,7 @@ size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
     struct kmem_slab *s = f.s;
     uint32_t idx = f.idx;
     if (s != NULL && s->cache->kmalloc_class &&
-        kmem_states(s->cache, s)[idx] == OBJ_ALLOCATED)
+        *kmem_state_of(s, idx) == OBJ_ALLOCATED)
         return (size_t)s->cache->size;
     struct k23_kmem_large *r =
         s == NULL ? kmem_large_find(km, kmem_v2p(km, ptr), false) : NULL;

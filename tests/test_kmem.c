@@ -686,3 +686,53 @@ Test(kmem, debug_panics_name_the_object_and_the_cache, .init = setup)
     expect_panic(do_alloc_after_poison_write, mp, mp,
                  (const char *[]){"use after free", "(cache poisoned)", NULL});
 }
+
+/* Multiples of the stride past a slab's last object (its state bytes and
+ * header) are no objects: such a free names the address as not the start
+ * of an object, on the cache's hit path and on k23_kfree()'s. */
+Test(kmem, free_past_the_last_object_of_a_slab_panics, .init = setup)
+{
+    mc1 = make_cache("delta", 64, 0);
+    char *p = k23_kmem_cache_alloc(mc1, 0);
+    k23_kmem_cache_stats_t st;
+    cr_assert_eq(k23_kmem_cache_stats(mc1, &st), K23_OK);
+    uintptr_t base = (uintptr_t)p & ~(uintptr_t)(st.slab_bytes - 1);
+    for (uint64_t k = st.objects_per_slab; k * st.stride < st.slab_bytes; k++) {
+        char *q = (char *)(base + k * st.stride);
+        expect_panic(do_cache_free_mc1, q, q,
+                     (const char *[]){"not the start of an object",
+                                      "(cache delta)", NULL});
+    }
+    char *k = k23_kmalloc(&km, 48, 0);
+    k23_kmem_class_info_t ci;
+    for (unsigned i = 0; i < k23_kmem_class_count(&km); i++)
+        if (k23_kmem_class_info(&km, i, &ci) == K23_OK && ci.size == 48)
+            break;
+    cr_assert_eq(ci.size, 48);
+    base = (uintptr_t)k & ~(uintptr_t)(ci.slab_bytes - 1);
+    char *q = (char *)(base + ci.objects_per_slab * ci.size);
+    expect_panic(do_kfree, q, q,
+                 (const char *[]){"not the start of an object",
+                                  "(cache kmalloc-48)", NULL});
+    k23_kfree(&km, k);
+    k23_kmem_cache_free(mc1, p);
+}
+
+/* k23_kmem_cache_free(c, NULL) does nothing: its hit path has no test
+ * for NULL of its own (the cache's window of the slab map leaves NULL
+ * out), so this is what checks that NULL takes the slow path. */
+Test(kmem, cache_free_of_null_does_nothing, .init = setup)
+{
+    k23_kmem_cache_t *c = make_cache("epsilon", 64, 0);
+    void *p = k23_kmem_cache_alloc(c, 0);
+    k23_kmem_cache_stats_t before, after;
+    cr_assert_eq(k23_kmem_cache_stats(c, &before), K23_OK);
+    for (int i = 0; i < 3 * K23_KMEM_MAGAZINE; i++)
+        k23_kmem_cache_free(c, NULL);
+    cr_assert_eq(k23_kmem_cache_stats(c, &after), K23_OK);
+    cr_assert_eq(after.objects_in_use, before.objects_in_use);
+    cr_assert_eq(after.objects_cached, before.objects_cached);
+    k23_kmem_cache_free(c, p);
+    cr_assert_eq(k23_kmem_cache_check(c), K23_OK);
+    cr_assert_eq(k23_kmem_cache_destroy(c), K23_OK);
+}
