@@ -165,7 +165,8 @@ static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n,
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
 }
 
-/* Give the oldest k frames of a cache back; the cache lock is held. */
+/* Give the oldest k frames of a cache back; the cache lock is held; the
+ * locked caches only (no owners: the bits flip with atomics). */
 static void frames_cache_drain_n(k23_frames_t *fa, k23_frames_pcpu_t *c,
                                  unsigned k)
 {
@@ -190,8 +191,61 @@ static void frames_cache_refill(k23_frames_t *fa, k23_frames_pcpu_t *c)
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
 }
 
+static void frames_release_cached(k23_frames_t *fa, uint64_t *e, unsigned n);
+
+/* Add delta to a fenced (or locked) cache header's transit counter. */
+static void frames_hdr_transit_add(k23_port_pcpu_hdr_t *h, uint64_t delta)
+{
+    uint64_t t = (frames_hdr_transit(h) + delta) & FRAMES_TRANSIT_MASK;
+    h->transit_lo = (uint16_t)t;
+    h->transit_hi = (uint32_t)(t >> 16);
+}
+
+/* Drain cache i on the fast path. Under its lock and fence, its frames of
+ * chunks it owns flip to ALLOCATED with atomics (the fence stops its own
+ * flips; no other CPU flips them). A frame of another cache's chunk (a
+ * thread that moved between its flip and its push left it here) is taken
+ * out counted in transit and flipped by its owner once the lock is
+ * dropped. Then all go to the arenas. */
+static void frames_cache_drain_fast(k23_frames_t *fa, unsigned i)
+{
+    uint64_t own[K23_FRAMES_CACHE_MAX], foreign[K23_FRAMES_CACHE_MAX];
+    unsigned nown = 0, nforeign = 0;
+    k23_frames_pcpu_t *c = &fa->caches[i];
+    k23_frames_cache_lock_(fa, i);
+    if (c->hdr.count != 0)
+        frames_count_on(fa, c, FRAMES_DRAINS);
+    for (unsigned j = 0; j < c->hdr.count; j++) {
+        uint64_t e = c->frames[j];
+        k23_frames_arena_t *a = &fa->arenas[frames_entry_arena(e)];
+        uint64_t pfn = frames_entry_pfn(fa, e), m = k23_arena_bit_(pfn);
+        if (k23_arena_owner_(a, pfn) != i) {
+            foreign[nforeign++] = e;
+            continue;
+        }
+        uint64_t *w = k23_arena_cached_word_(a, pfn);
+        if (K23_UNLIKELY((__atomic_fetch_and(w, ~m, __ATOMIC_RELAXED) & m) ==
+                         0))
+            K23_PANIC_ADDR("k23_frames: corrupt bookkeeping, a cached frame "
+                           "was not in CACHED state, frame at",
+                           frames_entry_pa(e));
+        own[nown++] = e;
+    }
+    c->hdr.count = 0;
+    frames_hdr_transit_add(&c->hdr, nforeign);
+    k23_frames_cache_unlock_(fa, i);
+    frames_free_entries(fa, own, nown, FRAME_ALLOCATED);
+    frames_release_cached(fa, foreign, nforeign);
+    if (nforeign != 0)
+        frames_transit_end(fa, nforeign);
+}
+
 void k23_frames_cache_drain_(k23_frames_t *fa, unsigned i)
 {
+    if (fa->pcpu_fast) {
+        frames_cache_drain_fast(fa, i);
+        return;
+    }
     k23_frames_pcpu_t *c = &fa->caches[i];
     k23_frames_cache_lock_(fa, i);
     frames_cache_drain_n(fa, c, c->hdr.count);
@@ -261,10 +315,7 @@ __attribute__((noinline, cold)) void
 k23_frames_transit_end_locked_(k23_frames_t *fa, unsigned n)
 {
     k23_frames_cache_lock_(fa, 0);
-    k23_port_pcpu_hdr_t *h = &fa->caches[0].hdr;
-    uint64_t t = (frames_hdr_transit(h) - n) & FRAMES_TRANSIT_MASK;
-    h->transit_lo = (uint16_t)t;
-    h->transit_hi = (uint32_t)(t >> 16);
+    frames_hdr_transit_add(&fa->caches[0].hdr, 0 - (uint64_t)n);
     k23_frames_cache_unlock_(fa, 0);
 }
 
@@ -642,9 +693,9 @@ static int frames_caches_mark(k23_frames_t *fa, uint64_t *entries)
                 return K23_ERR_CORRUPT;
             }
             if (fa->pcpu_fast &&
-                k23_arena_owner_(&fa->arenas[ai], pfn) != i) {
+                k23_arena_owner_(&fa->arenas[ai], pfn) >= fa->ncaches) {
                 k23_log_u64_(K23_LOG_ERROR, "k23_frames check: cached frame "
-                             "in a chunk its cache does not own at ",
+                             "in a chunk no cache owns at ",
                              pfn << fa->frame_shift, "");
                 return K23_ERR_CORRUPT;
             }
