@@ -23,9 +23,12 @@
  *                 single frames: no lock shared by all CPUs);
  *   "frame owner" no lock: the caller owns the frame (it popped it from a
  *                 cache, or is freeing it), and only flips its cached bit
- *                 (ALLOCATED <-> CACHED) with an atomic read-modify-write
- *                 of the word, since other CPUs flip neighbouring bits;
- *                 the busy bits change only under the arena lock;
+ *                 (ALLOCATED <-> CACHED): with the port's fast path by
+ *                 the port's flip step on the CPU that owns the chunk
+ *                 (see "Owned chunks" below), otherwise with an atomic
+ *                 read-modify-write of the word, since other CPUs flip
+ *                 neighbouring bits; the busy bits change only under the
+ *                 arena lock;
  *   "none"        reads immutable geometry only.
  */
 #ifndef K23MEM_ARENA_H
@@ -250,8 +253,9 @@ unsigned k23_arena_max_order_(const k23_frames_arena_t *a,
 /* ---- frames owned by a caller or a cache (precondition: frame owner) ----
  *
  * A frame in a per-CPU cache is CACHED: busy and cached bits set. These
- * flip its cached bit without the arena lock (atomically: other CPUs flip
- * neighbouring bits of the same word). They panic (naming pa) when the
+ * flip its cached bit without the arena lock, atomically (other CPUs flip
+ * neighbouring bits of the same word): the locked caches' way; the fast
+ * path flips through the chunk's owner instead (frames_pcpu.h). They panic (naming pa) when the
  * frame is not in the state the flip needs, which is how a double free is
  * caught on the cache path. */
 
