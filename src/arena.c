@@ -172,6 +172,57 @@ static inline void arena_chunk_set(k23_frames_arena_t *a, uint64_t c,
     }
 }
 
+/* Chunk c lost one free frame (it had some): chunk_set's cases for a
+ * step of one, without its general compares (the single-frame paths). */
+static inline void arena_chunk_took_one(k23_frames_arena_t *a, uint64_t c)
+{
+    unsigned was = a->chunk_free[c];
+    a->chunk_free[c] = (uint16_t)(was - 1u);
+    if (was == CHUNK) {
+        arena_cbit_clear(a->whole, c);
+        arena_cbit_set(a->partial, c); /* CHUNK - 1 > 0 */
+    } else if (was == 1u) {
+        arena_cbit_clear(a->partial, c);
+    }
+}
+
+/* Chunk c gained one free frame (it had fewer than CHUNK). */
+static inline void arena_chunk_freed_one(k23_frames_arena_t *a, uint64_t c)
+{
+    unsigned now = a->chunk_free[c] + 1u;
+    a->chunk_free[c] = (uint16_t)now;
+    if (now == CHUNK) {
+        arena_cbit_clear(a->partial, c); /* CHUNK > 1: it was partial */
+        arena_cbit_set(a->whole, c);
+    } else if (now == 1u) {
+        arena_cbit_set(a->partial, c);
+    }
+}
+
+/* The lowest chunk whose bit is set in chunk bitmap bm (bits past
+ * nchunks are never set); false when none. A word loop, for the
+ * single-frame paths' relaxed look over the whole arena. */
+static inline bool arena_first_cbit(const k23_frames_arena_t *a,
+                                    const uint64_t *bm, uint64_t *c)
+{
+    uint64_t nw = (a->nchunks + 63) >> 6, w = 0;
+    /* four words per test while four remain (1 GiB of 4 KiB frames is
+     * 8 words): the common all-zero stretch costs a quarter of the
+     * branches */
+    while (nw - w >= 4 &&
+           (k23_arena_ld_(&bm[w]) | k23_arena_ld_(&bm[w + 1]) |
+            k23_arena_ld_(&bm[w + 2]) | k23_arena_ld_(&bm[w + 3])) == 0)
+        w += 4;
+    for (; w < nw; w++) {
+        uint64_t v = k23_arena_ld_(&bm[w]);
+        if (v != 0) {
+            *c = (w << 6) + arena_ctz64(v);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Lowest set bit of chunk bitmap bm in chunks [from, to); false when
  * none. */
 static inline bool arena_cbit_range(const k23_frames_arena_t *a,
@@ -838,6 +889,58 @@ unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
     return got;
 }
 
+/* ---- single frames with the caches off ---- */
+
+__attribute__((noinline, cold)) K23_NORETURN static void
+arena_bad_chunk_count(const k23_frames_arena_t *a, uint64_t c,
+                      unsigned frame_shift)
+{
+    K23_PANIC_ADDR("k23_frames: corrupt bookkeeping, a chunk counts free "
+                   "frames its bits do not have, chunk at",
+                   (a->bit_base + (c << CHUNK_SHIFT)) << frame_shift);
+}
+
+/* Chunk c's lowest free frame, taken ALLOCATED. Precondition: the lock
+ * of sp, c's stripe, and chunk_free[c] != 0 (a chunk whose counter says
+ * free frames but whose bits have none is corrupt bookkeeping: panic). */
+static uint64_t arena_take_lowest(k23_frames_arena_t *a,
+                                  struct k23_frames_stripe *sp, uint64_t c,
+                                  unsigned frame_shift)
+{
+    for (uint64_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS; w++) {
+        uint64_t b = k23_arena_ld_(&a->busy[w]);
+        if (b != UINT64_MAX) {
+            uint64_t low = ~b & (b + 1); /* lowest clear bit */
+            k23_arena_st_(&a->busy[w], b | low);
+            arena_chunk_took_one(a, c);
+            __atomic_store_n(&sp->free, sp->free - 1, __ATOMIC_RELAXED);
+            return a->bit_base + (w << 6) + arena_ctz64(low);
+        }
+    }
+    arena_bad_chunk_count(a, c, frame_shift);
+}
+
+bool k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift,
+                         uint64_t *pfn)
+{
+    /* Where k23_arena_take_singles_() would look first: the lowest partly
+     * free chunk, else the lowest whole one, found by a relaxed look and
+     * taken from under the chunk's stripe lock if it still has a free
+     * frame (a race with other CPUs can only make the choice a worse fit,
+     * never wrong; false sends the caller to the general path). */
+    uint64_t c;
+    if (!arena_first_cbit(a, a->partial, &c) &&
+        !arena_first_cbit(a, a->whole, &c))
+        return false;
+    struct k23_frames_stripe *sp = arena_stripe(a, c);
+    k23_port_lock_acquire(&sp->lock);
+    bool ok = a->chunk_free[c] != 0;
+    if (ok)
+        *pfn = arena_take_lowest(a, sp, c, frame_shift);
+    k23_port_lock_release(&sp->lock);
+    return ok;
+}
+
 /* ---- free ---- */
 
 /* Whether every frame of chunks [c, c + k) is allocated (busy, not
@@ -862,6 +965,29 @@ static void arena_free_chunks(k23_frames_arena_t *a, uint64_t c, uint64_t k)
     }
 }
 
+/* Free the single frame pfn, in state expect, of stripe sp (whose lock
+ * is held). */
+static inline void arena_free_single(k23_frames_arena_t *a,
+                                     struct k23_frames_stripe *sp,
+                                     uint64_t pfn, uint8_t expect,
+                                     unsigned frame_shift)
+{
+    uint64_t i = pfn - a->bit_base;
+    bool cached = expect == FRAME_CACHED;
+    uint64_t w = i >> 6, m = k23_arena_bit_(pfn);
+    uint64_t b = k23_arena_ld_(&a->busy[w]);
+    uint64_t cw = k23_arena_ld_(&a->cached[w]) & m;
+    if (K23_UNLIKELY((b & m) == 0 || cw != (cached ? m : 0) ||
+                     (cached && arena_touches_foreign(a, pfn, 1))))
+        arena_range_misuse(a, pfn, 1, expect, frame_shift);
+    if (cached)
+        k23_arena_andnot_(&a->cached[w], m);
+    k23_arena_st_(&a->busy[w], b & ~m);
+    arena_chunk_freed_one(a, i >> CHUNK_SHIFT);
+    /* relaxed atomic: k23_arena_describe_() reads it without the lock */
+    __atomic_store_n(&sp->free, sp->free + 1, __ATOMIC_RELAXED);
+}
+
 /* k23_arena_free_() with the locks of the stripes of the range held. */
 static void arena_free_locked(k23_frames_arena_t *a, uint64_t pfn,
                               uint64_t n, uint8_t expect,
@@ -872,18 +998,8 @@ static void arena_free_locked(k23_frames_arena_t *a, uint64_t pfn,
 
     if (n == 1) {
         /* single frames (caches off, spills): no run loop */
-        uint64_t w = i >> 6, m = k23_arena_bit_(pfn);
-        uint64_t b = k23_arena_ld_(&a->busy[w]);
-        uint64_t cw = k23_arena_ld_(&a->cached[w]) & m;
-        if (K23_UNLIKELY((b & m) == 0 || cw != (cached ? m : 0) ||
-                         (cached && arena_touches_foreign(a, pfn, 1))))
-            arena_range_misuse(a, pfn, 1, expect, frame_shift);
-        if (cached)
-            k23_arena_andnot_(&a->cached[w], m);
-        k23_arena_st_(&a->busy[w], b & ~m);
-        uint64_t c = i >> CHUNK_SHIFT;
-        arena_chunk_set(a, c, a->chunk_free[c] + 1u);
-        arena_free_add(a, c, 1);
+        arena_free_single(a, arena_stripe(a, i >> CHUNK_SHIFT), pfn, expect,
+                          frame_shift);
         return;
     }
 
@@ -935,6 +1051,16 @@ void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,
     arena_lock_stripes(a, s0, s1);
     arena_free_locked(a, pfn, n, expect, frame_shift);
     arena_unlock_stripes(a, s0, s1);
+}
+
+void k23_arena_free_one_(k23_frames_arena_t *a, uint64_t pfn,
+                         unsigned frame_shift)
+{
+    struct k23_frames_stripe *sp =
+        arena_stripe(a, (pfn - a->bit_base) >> CHUNK_SHIFT);
+    k23_port_lock_acquire(&sp->lock);
+    arena_free_single(a, sp, pfn, FRAME_ALLOCATED, frame_shift);
+    k23_port_lock_release(&sp->lock);
 }
 
 /* ---- checker ---- */

@@ -169,6 +169,22 @@ unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
                                  uint8_t st, unsigned home, unsigned homes,
                                  uint16_t claim, uint64_t *pfns);
 
+/* One frame ALLOCATED, as k23_arena_take_singles_(a, 1, FRAME_ALLOCATED,
+ * 0, 0, K23_ARENA_NO_OWNER, pfn) would choose it (the lowest partly free
+ * chunk first) when nothing races, with one stripe lock taken once: the
+ * caches-off path. False when a relaxed look finds no free frame or the
+ * chunk it found was emptied before its lock was taken: the caller then
+ * takes the general path, which decides. A chunk whose counter and bits
+ * disagree panics naming its address (frame_shift makes it one). */
+bool k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift,
+                         uint64_t *pfn);
+
+/* Free one ALLOCATED frame pfn of a (pfn inside the arena's span) under
+ * its stripe's lock; misuse (a free, cached, hole or bookkeeping frame)
+ * panics naming its address. The caches-off path. */
+void k23_arena_free_one_(k23_frames_arena_t *a, uint64_t pfn,
+                         unsigned frame_shift);
+
 /* k23_arena_free_() under the locks of the stripes [pfn, pfn + n)
  * touches (ascending). */
 void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,

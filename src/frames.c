@@ -206,6 +206,7 @@ int k23_frames_init(k23_frames_t *fa, const k23_range_t *regions,
         fa->fast_nframes = k23_arena_end_(a) - k23_arena_base_(a);
         fa->fast_state = k23_arena_origin_(a);
     }
+    fa->single_fast = fa->ncaches == 0 && fa->narenas == 1 && !c.poison;
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check(fa));
     return K23_OK;
 }
@@ -245,6 +246,15 @@ static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
     k23_paddr_t pa;
     if (!k23_frames_ready_(fa) || out == NULL)
         return K23_ERR_INVAL;
+    uint64_t pfn;
+    if (zero && fa->single_fast &&
+        k23_arena_take_one_(&fa->arenas[0], fa->frame_shift, &pfn)) {
+        K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
+        pa = pfn << fa->frame_shift;
+        frames_zero(fa, pa, 1);
+        *out = pa;
+        return K23_OK;
+    }
     if (!k23_frames_cache_alloc_(fa, &pa))
         return K23_ERR_NOMEM;
     if (fa->cfg.poison)
@@ -269,6 +279,15 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
                 k23_frames_take_slow_(fa, a, pfn, e, r);
             frames_transit_end(fa, 1); /* the pop counted it */
             *out = e;
+            return K23_OK;
+        }
+    } else if (fa != NULL && out != NULL && fa->single_fast) {
+        /* caches off, one arena: one stripe lock */
+        uint64_t pfn;
+        if (K23_LIKELY(k23_arena_take_one_(&fa->arenas[0], fa->frame_shift,
+                                           &pfn))) {
+            K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
+            *out = pfn << fa->frame_shift;
             return K23_OK;
         }
     }
@@ -312,6 +331,16 @@ void k23_frames_free_one(k23_frames_t *fa, k23_paddr_t pa)
                 return;
             k23_frames_cache_spill_(fa, pa);
             return;
+        }
+        if (fa->single_fast) {
+            /* caches off, one arena: the same compare against its span */
+            k23_frames_arena_t *a = &fa->arenas[0];
+            if (K23_LIKELY(pfn - k23_arena_base_(a) <
+                           k23_arena_end_(a) - k23_arena_base_(a))) {
+                k23_arena_free_one_(a, pfn, fa->frame_shift);
+                K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
+                return;
+            }
         }
     }
     k23_frames_cache_free_(fa, pa);

@@ -25,3 +25,11 @@ if(TARGET stress_frames)
   set_tests_properties(stress_frames_opts PROPERTIES LABELS "unit;threads"
     TIMEOUT 600 ENVIRONMENT "K23_STRESS_FRAMES_OPTS=1")
 endif()
+# The stripes' stress once more with the caches off: single frames take
+# the arena's one-lock path (k23_arena_take_one_, k23_arena_free_one_)
+# while runs, whole chunks and the checker compete for the same stripes.
+if(TARGET stress_frames_stripes)
+  add_test(NAME stress_frames_stripes_caches_off COMMAND stress_frames_stripes)
+  set_tests_properties(stress_frames_stripes_caches_off PROPERTIES
+    LABELS "unit;threads" TIMEOUT 600 ENVIRONMENT "K23_STRESS_CACHES_OFF=1")
+endif()

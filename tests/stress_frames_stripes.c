@@ -17,6 +17,9 @@
  * passes, and after a drain the free frames are exactly those of the
  * start.
  *
+ * With K23_STRESS_CACHES_OFF=1 there are no caches: single frames go
+ * straight to the arena's one-lock path.
+ *
  * Runs for K23_STRESS_SECONDS (default 6 s; 3 s under sanitizers), and
  * longer (at most five times) until it has seen 10 checks and 10 runs
  * across a boundary, with 4 workers.
@@ -24,6 +27,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,14 +202,20 @@ int main(void)
     ram_base = ((uintptr_t)map + align - 1) & ~(uintptr_t)(align - 1);
     k23_frames_config_t cfg;
     k23_frames_config_default(&cfg, F4K);
-    cfg.cache_frames = 16;
-    cfg.cache_batch = 4;
+    /* K23_STRESS_CACHES_OFF=1: no caches, so that the single frames take
+     * the arena's one-lock path (k23_arena_take_one_/free_one_) */
+    const char *off = getenv("K23_STRESS_CACHES_OFF");
+    bool caches_off = off != NULL && *off == '1';
+    cfg.cache_frames = caches_off ? 0 : 16;
+    cfg.cache_batch = caches_off ? cfg.cache_batch : 4;
     cfg.cpus = 4; /* four homes, whatever the machine */
     k23_range_t r = {(uint64_t)ram_base, size};
     STRESS_CHECK(k23_frames_init(&fa, &r, 1, &cfg, NULL, 0, NULL) == K23_OK,
                  "init");
     STRESS_CHECK(fa.arenas[0].nstripes == 4, "%u stripes",
                  fa.arenas[0].nstripes);
+    STRESS_CHECK(fa.single_fast == caches_off, "single_fast %d",
+                 (int)fa.single_fast);
     static k23_paddr_t keep[ARENA_FRAMES];
     uint64_t nkeep = leave_only_boundaries(keep);
     k23_frames_drain_all(&fa);

@@ -812,6 +812,77 @@ Test(frames, free_inside_a_64k_frame_with_caches_panics, .signal = SIGABRT)
     k23_frames_free_one(fa, pa + F4K); /* 4 KiB aligned, not 64 KiB */
 }
 
+/* The same with the caches off: single frames free through the arena's
+ * one-lock path (k23_arena_free_one_), which must catch each of them. */
+Test(frames, free_of_never_allocated_frame_with_caches_off_panics,
+     .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(0, &ram);
+    cr_assert(fa->single_fast);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 5 * F4K);
+}
+
+Test(frames, free_of_the_frame_below_the_arena_with_caches_off_panics,
+     .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(0, &ram);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram - F4K);
+}
+
+Test(frames, free_of_the_frame_past_the_arena_with_caches_off_panics,
+     .signal = SIGABRT)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(0, &ram);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 16 * MiB);
+}
+
+Test(frames, free_one_of_a_bookkeeping_frame_with_caches_off_panics,
+     .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    k23_frames_arena_info_t ai;
+    k23_frames_arena_info(fa, 0, &ai);
+    k23_frames_free_one(fa, ai.bookkeeping.base);
+}
+
+Test(frames, free_one_of_a_hole_frame_with_caches_off_panics,
+     .signal = SIGABRT)
+{
+    unsigned char *ram = ram_map(16 * MiB, 4 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(0);
+    k23_range_t r[2] = {rg(ram, 0, 8 * MiB),
+                        rg(ram, 8 * MiB + 3 * F4K, 8 * MiB - 3 * F4K)};
+    cr_assert_eq(k23_frames_init(fa, r, 2, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_eq(stats(fa).narenas, 1);
+    cr_assert(fa->single_fast);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 8 * MiB + F4K);
+}
+
+static uint64_t free_2m_blocks(k23_frames_t *fa);
+
+/* A chunk whose counter claims a free frame its bits do not have (the
+ * only partly free chunk, so the caches-off allocation goes to it):
+ * corrupt bookkeeping is a panic, not a frame handed out twice. */
+Test(frames, caches_off_allocation_from_a_miscounted_chunk_panics,
+     .signal = SIGABRT)
+{
+    k23_frames_t *fa = fa_simple(0, NULL);
+    uint64_t rest = stats(fa).free_frames - free_2m_blocks(fa) * 512;
+    k23_paddr_t pa;
+    for (uint64_t i = 0; i < rest; i++) /* the partly used chunks, full */
+        cr_assert_eq(k23_frames_alloc_one(fa, &pa), K23_OK);
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 2 * MiB, 21, &pa), K23_OK);
+    k23_frames_arena_t *a = &fa->arenas[0];
+    uint64_t c = (pa / F4K - a->bit_base) / 512;
+    a->chunk_free[c] = 1;
+    a->partial[c / 64] |= UINT64_C(1) << (c % 64);
+    k23_frames_alloc_one(fa, &pa);
+}
+
 Test(frames, checker_reports_corruption)
 {
     k23_frames_t *fa = fa_simple(0, NULL);
@@ -1154,7 +1225,11 @@ static void model_op(struct model *m)
     }
 }
 
-Test(frames, model_based_random_operations, .timeout = 600)
+/* The model test over three regions: two arenas (a 3-frame hole merged,
+ * an 8 MiB one not) with caches of 16 frames; or (caches_off_one_arena)
+ * the two regions around the 3-frame hole alone, one arena with a hole,
+ * caches off: the single frames' one-lock path (k23_arena_take_one_). */
+static void model_run(bool caches_off_one_arena, uint64_t ops)
 {
     struct model m;
     memset(&m, 0, sizeof(m));
@@ -1166,15 +1241,20 @@ Test(frames, model_based_random_operations, .timeout = 600)
     m.owner = calloc(m.nframes, sizeof(*m.owner));
     m.rng = 0x9e3779b97f4a7c15ull;
     m.fa = fa_new();
-    k23_frames_config_t c = cfg_4k(16);
-    c.cache_batch = 4;
+    k23_frames_config_t c = cfg_4k(caches_off_one_arena ? 0 : 16);
+    if (!caches_off_one_arena)
+        c.cache_batch = 4;
     c.hole_budget = 256; /* the 3-frame hole merges, 8 MiB does not */
-    k23_range_t r[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
-                        rg(m.ram, 0, 20 * MiB),
-                        rg(m.ram, 20 * MiB + 3 * F4K, 20 * MiB - 3 * F4K)};
-    cr_assert_eq(k23_frames_init(m.fa, r, 3, &c, NULL, 0, NULL), K23_OK);
-    cr_assert_eq(stats(m.fa).narenas, 2);
-    for (int i = 0; i < 3; i++) {
+    k23_range_t all[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
+                          rg(m.ram, 0, 20 * MiB),
+                          rg(m.ram, 20 * MiB + 3 * F4K, 20 * MiB - 3 * F4K)};
+    const k23_range_t *r = caches_off_one_arena ? all + 1 : all;
+    int nr = caches_off_one_arena ? 2 : 3;
+    cr_assert_eq(k23_frames_init(m.fa, r, (size_t)nr, &c, NULL, 0, NULL),
+                 K23_OK);
+    cr_assert_eq(stats(m.fa).narenas, caches_off_one_arena ? 1u : 2u);
+    cr_assert_eq(m.fa->single_fast, caches_off_one_arena);
+    for (int i = 0; i < nr; i++) {
         uint64_t s = (r[i].base + F4K - 1) / F4K - m.base_pfn;
         uint64_t e = (r[i].base + r[i].size) / F4K - m.base_pfn;
         memset(m.managed + s, 1, e - s);
@@ -1190,7 +1270,6 @@ Test(frames, model_based_random_operations, .timeout = 600)
     k23_frames_stats_t s0 = stats(m.fa);
     cr_assert_eq(s0.total_frames, m.total);
 
-    uint64_t ops = model_ops();
     for (uint64_t i = 1; i <= ops; i++) {
         model_op(&m);
         if (i % 1000 == 0)
@@ -1212,6 +1291,17 @@ Test(frames, model_based_random_operations, .timeout = 600)
     free(m.managed);
     free(m.owner);
     free(m.lv);
+}
+
+Test(frames, model_based_random_operations, .timeout = 600)
+{
+    model_run(false, model_ops());
+}
+
+Test(frames, model_based_random_operations_caches_off_one_arena,
+     .timeout = 600)
+{
+    model_run(true, model_ops() / 2);
 }
 
 /* Frames freed on one CPU are not stranded in its cache: move the thread

@@ -287,6 +287,10 @@ typedef struct k23_frames {
     unsigned narenas;          /**< arenas in use, sorted by address */
     unsigned ncaches;          /**< per-CPU caches in use */
     bool pcpu_fast;            /**< caches use the port's lock-free hooks */
+    bool single_fast;          /**< caches off, one arena, no poisoning:
+                                *   single frames take the arena's
+                                *   one-lock path (in pcpu_fast's padding,
+                                *   so the layout is unchanged) */
     uint64_t fast_nframes;     /**< arenas[0].nframes when pcpu_fast and
                                 *   there is exactly one arena (the
                                 *   shortest cache-hit paths apply), else
