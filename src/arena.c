@@ -1063,6 +1063,49 @@ void k23_arena_free_one_(k23_frames_arena_t *a, uint64_t pfn,
     k23_port_lock_release(&sp->lock);
 }
 
+/* Release the stripe lock *held names (if any) and forget it. */
+K23_NO_THREAD_SAFETY_ANALYSIS static void
+arena_drop_held(k23_frames_arena_t *a, uint32_t *held)
+{
+    if (*held != UINT32_MAX)
+        k23_port_lock_release(&a->stripes[*held].lock);
+    *held = UINT32_MAX;
+}
+
+/* The locks are taken and dropped as the stripes change: the analysis
+ * cannot follow that. */
+K23_NO_THREAD_SAFETY_ANALYSIS void
+k23_arena_free_sorted_(k23_frames_arena_t *a, const uint64_t *pfns,
+                       unsigned n, uint8_t expect, unsigned frame_shift)
+{
+    uint32_t held = UINT32_MAX; /* the stripe whose lock is held */
+    for (unsigned i = 0; i < n;) {
+        unsigned k = 1;
+        while (i + k < n && pfns[i + k] == pfns[i] + k)
+            k++;
+        uint32_t s0 = arena_stripe_index(a, (pfns[i] - a->bit_base) >>
+                                                CHUNK_SHIFT);
+        uint32_t s1 = arena_stripe_index(a, (pfns[i] + k - 1 - a->bit_base) >>
+                                                CHUNK_SHIFT);
+        if (s0 != s1) {
+            /* a run over a stripe boundary: its stripes, ascending */
+            arena_drop_held(a, &held);
+            arena_lock_stripes(a, s0, s1);
+            arena_free_locked(a, pfns[i], k, expect, frame_shift);
+            arena_unlock_stripes(a, s0, s1);
+        } else {
+            if (held != s0) {
+                arena_drop_held(a, &held);
+                k23_port_lock_acquire(&a->stripes[s0].lock);
+                held = s0;
+            }
+            arena_free_locked(a, pfns[i], k, expect, frame_shift);
+        }
+        i += k;
+    }
+    arena_drop_held(a, &held);
+}
+
 /* ---- checker ---- */
 
 static int arena_bad(const char *what, uint64_t pfn, unsigned frame_shift)

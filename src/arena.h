@@ -185,6 +185,14 @@ bool k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift,
 void k23_arena_free_one_(k23_frames_arena_t *a, uint64_t pfn,
                          unsigned frame_shift);
 
+/* Free the frames pfns[0..n) (ascending frame numbers of a, each in
+ * state expect) as runs of consecutive frames, holding one stripe's lock
+ * across the runs of that stripe (a batch from a cache takes each lock
+ * once, not once per frame); a run over a stripe boundary takes the
+ * locks of its stripes, ascending. Misuse panics as k23_arena_free_(). */
+void k23_arena_free_sorted_(k23_frames_arena_t *a, const uint64_t *pfns,
+                            unsigned n, uint8_t expect, unsigned frame_shift);
+
 /* k23_arena_free_() under the locks of the stripes [pfn, pfn + n)
  * touches (ascending). */
 void k23_arena_free_run_(k23_frames_arena_t *a, uint64_t pfn, uint64_t n,

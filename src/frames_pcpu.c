@@ -142,11 +142,14 @@ static void frames_sort_entries(uint64_t *e, unsigned n)
 }
 
 /* Give n cache entries (frames in state `expect`, CACHED or ALLOCATED,
- * held by no cache) back to the arenas; e is reordered. Entries that name
- * consecutive frames of one arena (the same low bits, addresses a frame
- * apart) are freed as one run: one state check per run instead of one
- * per frame. CACHED frames are freed so only with every cache's flips
- * stopped (the locked caches, or the owner's stack fenced). */
+ * held by no cache) back to the arenas; e is consumed (sorted, then
+ * overwritten with frame numbers). Sorted entries of one arena are
+ * adjacent (the arenas are in address order and an entry is its frame's
+ * address with the arena's index in the low bits): each arena's share is
+ * freed in one call, which frees consecutive frames as one run (one
+ * state check per run) and takes each stripe's lock once for all of its
+ * runs. CACHED frames are freed so only with every cache's flips stopped
+ * (the locked caches, or the owner's stack fenced). */
 static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n,
                                 uint8_t expect)
 {
@@ -154,12 +157,11 @@ static void frames_free_entries(k23_frames_t *fa, uint64_t *e, unsigned n,
         return;
     frames_sort_entries(e, n);
     for (unsigned i = 0; i < n;) {
-        unsigned k = 1;
-        while (i + k < n && e[i + k] == e[i] + (k << fa->frame_shift))
-            k++;
-        k23_arena_free_run_(&fa->arenas[frames_entry_arena(e[i])],
-                            frames_entry_pfn(fa, e[i]), k, expect,
-                            fa->frame_shift);
+        unsigned ai = frames_entry_arena(e[i]), k = 0;
+        for (; i + k < n && frames_entry_arena(e[i + k]) == ai; k++)
+            e[i + k] = frames_entry_pfn(fa, e[i + k]);
+        k23_arena_free_sorted_(&fa->arenas[ai], e + i, k, expect,
+                               fa->frame_shift);
         i += k;
     }
     K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));

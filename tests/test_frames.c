@@ -1983,3 +1983,83 @@ Test(frames, runs_across_stripes_are_found_and_freed_under_both_locks)
     assert_consistent(fa);
     cr_assert_eq(stats(fa).allocated_frames, 0);
 }
+
+/* A cache's frames on both sides of a stripe boundary, drained: the
+ * sorted batch has a run over the boundary (freed under both stripes'
+ * locks) between lone frames of each stripe (freed under one lock held
+ * across them, k23_arena_free_sorted_). */
+Test(frames, cache_drain_frees_runs_over_a_stripe_boundary)
+{
+    uint64_t size = 384 * MiB;
+    unsigned char *ram = ram_map(size, 2 * MiB);
+    k23_frames_t *fa = fa_new();
+    k23_frames_config_t c = cfg_4k(64);
+    c.cache_batch = 16;
+    k23_range_t r = rg(ram, 0, size);
+    cr_assert_eq(k23_frames_init(fa, &r, 1, &c, NULL, 0, NULL), K23_OK);
+    cr_assert_geq(fa->arenas[0].nstripes, 3);
+    /* everything but chunks 63 and 64 (the first stripe boundary) taken */
+    static k23_paddr_t chunk[192];
+    unsigned n = 0;
+    while (n < 192 &&
+           k23_frames_alloc_contiguous(fa, 2 * MiB, 21, &chunk[n]) == K23_OK)
+        n++;
+    k23_paddr_t b63 = (uint64_t)(uintptr_t)ram + 63 * 2 * MiB;
+    uint64_t left = stats(fa).free_frames, nl = 0;
+    k23_paddr_t *single = calloc((size_t)left + 1, sizeof(*single));
+    cr_assert_not_null(single);
+    while (k23_frames_alloc_one(fa, &single[nl]) == K23_OK)
+        nl++;
+    k23_frames_drain_all(fa);
+    k23_frames_free_contiguous(fa, b63, 2 * MiB);
+    k23_frames_free_contiguous(fa, b63 + 2 * MiB, 2 * MiB);
+    /* single frames through the cache until chunk 63 is used up and
+     * chunk 64 begun */
+    static k23_paddr_t f[1024];
+    unsigned nf = 0;
+    while (nf < 1024 && k23_frames_alloc_one(fa, &f[nf]) == K23_OK)
+        nf++;
+    cr_assert_eq(nf, 1024);
+    k23_frames_drain_all(fa);
+    assert_consistent(fa);
+    /* give back frames 504..519 of the pair (8 each side of the
+     * boundary), every other one first, then the rest, and two lone
+     * frames on each side: the cache holds them out of order */
+    k23_paddr_t boundary = b63 + 2 * MiB;
+    uint64_t free0 = stats(fa).free_frames;
+    int64_t back[20] = {-100, 60, -50, 90};
+    unsigned nback = 4;
+    for (unsigned pass = 0; pass < 2; pass++)
+        for (int i = (int)pass; i < 16; i += 2)
+            back[nback++] = i - 8;
+    for (unsigned b = 0; b < nback; b++)
+        for (unsigned j = 0; j < nf; j++)
+            if (f[j] == boundary + (uint64_t)(back[b] * (int64_t)F4K)) {
+                k23_frames_free_one(fa, f[j]);
+                f[j] = 0;
+            }
+    cr_assert_gt(stats(fa).cached_frames, 0, "the frees went to the cache");
+    k23_frames_drain_all(fa);
+    k23_frames_stats_t s = stats(fa);
+    cr_assert_eq(s.cached_frames, 0);
+    cr_assert_eq(s.free_frames, free0 + 20);
+    cr_assert_eq(s.allocated_frames, (uint64_t)(n - 2) * 512 + nl + 1024 - 20);
+    assert_consistent(fa);
+    /* the 16 frames are one free run over the boundary again */
+    k23_paddr_t pa;
+    cr_assert_eq(k23_frames_alloc_contiguous(fa, 16 * F4K, 12, &pa), K23_OK);
+    cr_assert_eq(pa, boundary - 8 * F4K);
+    cr_assert_eq(k23_frames_free_contiguous(fa, pa, 16 * F4K), K23_OK);
+    for (unsigned j = 0; j < nf; j++)
+        if (f[j] != 0)
+            k23_frames_free_one(fa, f[j]);
+    for (unsigned i = 0; i < n; i++)
+        if (chunk[i] != b63 && chunk[i] != b63 + 2 * MiB)
+            k23_frames_free_contiguous(fa, chunk[i], 2 * MiB);
+    for (uint64_t i = 0; i < nl; i++)
+        k23_frames_free_one(fa, single[i]);
+    free(single);
+    k23_frames_drain_all(fa);
+    assert_consistent(fa);
+    cr_assert_eq(stats(fa).allocated_frames, 0);
+}
