@@ -172,7 +172,8 @@ unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
 /* One frame ALLOCATED, as k23_arena_take_singles_(a, 1, FRAME_ALLOCATED,
  * 0, 0, K23_ARENA_NO_OWNER, pfn) would choose it (the lowest partly free
  * chunk first) when nothing races, with one stripe lock taken once: the
- * caches-off path. False when a relaxed look finds no free frame or the
+ * caches-off path (straight from k23_frames_alloc_one() with one arena,
+ * from the general single-frame path otherwise). False when a relaxed look finds no free frame or the
  * chunk it found was emptied before its lock was taken: the caller then
  * takes the general path, which decides. A chunk whose counter and bits
  * disagree panics naming its address (frame_shift makes it one). */

@@ -246,15 +246,6 @@ static __attribute__((noinline)) int frames_alloc_one(k23_frames_t *fa,
     k23_paddr_t pa;
     if (!k23_frames_ready_(fa) || out == NULL)
         return K23_ERR_INVAL;
-    uint64_t pfn;
-    if (zero && fa->single_fast &&
-        k23_arena_take_one_(&fa->arenas[0], fa->frame_shift, &pfn)) {
-        K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
-        pa = pfn << fa->frame_shift;
-        frames_zero(fa, pa, 1);
-        *out = pa;
-        return K23_OK;
-    }
     if (!k23_frames_cache_alloc_(fa, &pa))
         return K23_ERR_NOMEM;
     if (fa->cfg.poison)

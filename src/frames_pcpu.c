@@ -265,6 +265,11 @@ static bool frames_alloc_run(k23_frames_t *fa, uint64_t n, unsigned align,
     for (unsigned i = fa->narenas; i-- > 0;) {
         k23_frames_arena_t *a = &fa->arenas[i];
         if (n == 1 && align == 0 && limit_pfn >= k23_arena_end_(a)) {
+            /* caches off: one stripe lock when a relaxed look finds a
+             * chunk that keeps its frame until locked */
+            if (fa->ncaches == 0 && k23_arena_take_one_(a, fa->frame_shift,
+                                                        pfn))
+                return true;
             unsigned cpu = 0;
             if (fa->ncaches > 1) {
                 cpu = k23_port_cpu_local_enter();

@@ -1226,11 +1226,13 @@ static void model_op(struct model *m)
 }
 
 /* The model test over three regions: two arenas (a 3-frame hole merged,
- * an 8 MiB one not) with caches of 16 frames; or (caches_off_one_arena)
- * the two regions around the 3-frame hole alone, one arena with a hole,
- * caches off: the single frames' one-lock path (k23_arena_take_one_). */
-static void model_run(bool caches_off_one_arena, uint64_t ops)
+ * an 8 MiB one not) with caches of 16 frames, or with the caches off
+ * (caches_off); or (one_arena) the two regions around the 3-frame hole
+ * alone, one arena with a hole, caches off: the single frames' one-lock
+ * path (k23_arena_take_one_) straight from k23_frames_alloc_one. */
+static void model_run_with(bool caches_off, bool one_arena, uint64_t ops)
 {
+    bool caches_off_one_arena = caches_off && one_arena;
     struct model m;
     memset(&m, 0, sizeof(m));
     uint64_t size = 64 * MiB;
@@ -1241,8 +1243,8 @@ static void model_run(bool caches_off_one_arena, uint64_t ops)
     m.owner = calloc(m.nframes, sizeof(*m.owner));
     m.rng = 0x9e3779b97f4a7c15ull;
     m.fa = fa_new();
-    k23_frames_config_t c = cfg_4k(caches_off_one_arena ? 0 : 16);
-    if (!caches_off_one_arena)
+    k23_frames_config_t c = cfg_4k(caches_off ? 0 : 16);
+    if (!caches_off)
         c.cache_batch = 4;
     c.hole_budget = 256; /* the 3-frame hole merges, 8 MiB does not */
     k23_range_t all[3] = {rg(m.ram, 48 * MiB + 5000, 16 * MiB - 5000),
@@ -1295,13 +1297,19 @@ static void model_run(bool caches_off_one_arena, uint64_t ops)
 
 Test(frames, model_based_random_operations, .timeout = 600)
 {
-    model_run(false, model_ops());
+    model_run_with(false, false, model_ops());
 }
 
 Test(frames, model_based_random_operations_caches_off_one_arena,
      .timeout = 600)
 {
-    model_run(true, model_ops() / 2);
+    model_run_with(true, true, model_ops() / 2);
+}
+
+Test(frames, model_based_random_operations_caches_off_two_arenas,
+     .timeout = 600)
+{
+    model_run_with(true, false, model_ops() / 2);
 }
 
 /* Frames freed on one CPU are not stranded in its cache: move the thread
