@@ -933,11 +933,11 @@ bool k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift,
         !arena_first_cbit(a, a->whole, &c))
         return false;
     struct k23_frames_stripe *sp = arena_stripe(a, c);
-    k23_port_lock_acquire(&sp->lock);
+    K23_LOCK_ACQUIRE_FAST(&sp->lock);
     bool ok = a->chunk_free[c] != 0;
     if (ok)
         *pfn = arena_take_lowest(a, sp, c, frame_shift);
-    k23_port_lock_release(&sp->lock);
+    K23_LOCK_RELEASE_FAST(&sp->lock);
     return ok;
 }
 
@@ -1058,9 +1058,9 @@ void k23_arena_free_one_(k23_frames_arena_t *a, uint64_t pfn,
 {
     struct k23_frames_stripe *sp =
         arena_stripe(a, (pfn - a->bit_base) >> CHUNK_SHIFT);
-    k23_port_lock_acquire(&sp->lock);
+    K23_LOCK_ACQUIRE_FAST(&sp->lock);
     arena_free_single(a, sp, pfn, FRAME_ALLOCATED, frame_shift);
-    k23_port_lock_release(&sp->lock);
+    K23_LOCK_RELEASE_FAST(&sp->lock);
 }
 
 /* Release the stripe lock *held names (if any) and forget it. */

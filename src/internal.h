@@ -22,6 +22,17 @@
  * name): seen by the core and the port, never by the installed headers. */
 #include "k23_port_config.h"
 
+/* A lock pair on a path where it is most of the cost: the port's inline
+ * uncontended steps when it has them (K23_PORT_LOCK_INLINE), else its
+ * hooks. */
+#ifdef K23_PORT_LOCK_INLINE
+#define K23_LOCK_ACQUIRE_FAST(l) k23_port_lock_acquire_inline(l)
+#define K23_LOCK_RELEASE_FAST(l) k23_port_lock_release_inline(l)
+#else
+#define K23_LOCK_ACQUIRE_FAST(l) k23_port_lock_acquire(l)
+#define K23_LOCK_RELEASE_FAST(l) k23_port_lock_release(l)
+#endif
+
 /* The limits.h constants the core uses, from the compiler's predefined
  * macros (see above for why not limits.h itself). */
 #ifndef CHAR_BIT

@@ -313,4 +313,53 @@ static inline int k23_port_pcpu_flip_inline(const k23_port_pcpu_hdr_t *hdr,
 }
 #endif
 
+/*
+ * The lock's uncontended steps inline (K23_PORT_LOCK_INLINE): the lock
+ * word at the start of k23_port_lock_t's opaque bytes holds its owner's
+ * tag, the thread pointer, 0 when free (port.c keeps the same layout and
+ * tag). Acquiring is one compare-and-swap, and on failure the port's
+ * k23_port_lock_acquire() (which spins, then yields); releasing is one
+ * release store. The library uses them only where a lock pair is most of
+ * an operation's cost (the frame allocator's single frames with the
+ * caches off). Where the compiler cannot read the thread pointer the tag
+ * is a thread-local address private to port.c, and nothing is inlined.
+ */
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__riscv)
+#include "k23mem/port.h"
+
+/** The port has inline versions of the lock's uncontended steps. */
+#define K23_PORT_LOCK_INLINE 1
+
+/* The owner tag of the calling thread; never 0. */
+static inline uintptr_t k23_port_hosted_thread_tag_(void)
+{
+    return (uintptr_t)__builtin_thread_pointer();
+}
+
+/* The lock word of l. */
+static inline uintptr_t *k23_port_hosted_lock_word_(k23_port_lock_t *l)
+{
+    return (uintptr_t *)(void *)l->opaque;
+}
+
+static inline void k23_port_lock_acquire_inline(k23_port_lock_t *l)
+    K23_ACQUIRE(*l) K23_NO_THREAD_SAFETY_ANALYSIS
+{
+    uintptr_t expected = 0;
+    if (__builtin_expect(__atomic_compare_exchange_n(
+                             k23_port_hosted_lock_word_(l), &expected,
+                             k23_port_hosted_thread_tag_(), false,
+                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED),
+                         1))
+        return;
+    k23_port_lock_acquire(l); /* held by another: spin, then yield */
+}
+
+static inline void k23_port_lock_release_inline(k23_port_lock_t *l)
+    K23_RELEASE(*l) K23_NO_THREAD_SAFETY_ANALYSIS
+{
+    __atomic_store_n(k23_port_hosted_lock_word_(l), 0, __ATOMIC_RELEASE);
+}
+#endif
+
 #endif /* K23_PORT_CONFIG_H */

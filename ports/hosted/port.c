@@ -30,11 +30,13 @@
  * register move, distinct for every live thread); elsewhere it is the
  * address of an initial-exec thread-local byte.
  */
-#if defined(__x86_64__) || defined(__aarch64__) || defined(__riscv)
+#ifdef K23_PORT_LOCK_INLINE
+/* the tag and lock layout shared with the inline steps of
+ * k23_port_config.h */
 #define HOSTED_HAVE_TP 1
 static inline uintptr_t hosted_thread_tag(void)
 {
-    return (uintptr_t)__builtin_thread_pointer();
+    return k23_port_hosted_thread_tag_();
 }
 #else
 #define HOSTED_HAVE_TP 0
