@@ -920,25 +920,24 @@ static uint64_t arena_take_lowest(k23_frames_arena_t *a,
     arena_bad_chunk_count(a, c, frame_shift);
 }
 
-bool k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift,
-                         uint64_t *pfn)
+uint64_t k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift)
 {
     /* Where k23_arena_take_singles_() would look first: the lowest partly
      * free chunk, else the lowest whole one, found by a relaxed look and
      * taken from under the chunk's stripe lock if it still has a free
      * frame (a race with other CPUs can only make the choice a worse fit,
-     * never wrong; false sends the caller to the general path). */
-    uint64_t c;
+     * never wrong; K23_ARENA_NO_FRAME sends the caller to the general
+     * path). */
+    uint64_t c, pfn = K23_ARENA_NO_FRAME;
     if (!arena_first_cbit(a, a->partial, &c) &&
         !arena_first_cbit(a, a->whole, &c))
-        return false;
+        return pfn;
     struct k23_frames_stripe *sp = arena_stripe(a, c);
     K23_LOCK_ACQUIRE_FAST(&sp->lock);
-    bool ok = a->chunk_free[c] != 0;
-    if (ok)
-        *pfn = arena_take_lowest(a, sp, c, frame_shift);
+    if (a->chunk_free[c] != 0)
+        pfn = arena_take_lowest(a, sp, c, frame_shift);
     K23_LOCK_RELEASE_FAST(&sp->lock);
-    return ok;
+    return pfn;
 }
 
 /* ---- free ---- */

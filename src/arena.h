@@ -169,16 +169,21 @@ unsigned k23_arena_take_singles_(k23_frames_arena_t *a, unsigned n,
                                  uint8_t st, unsigned home, unsigned homes,
                                  uint16_t claim, uint64_t *pfns);
 
+/* What k23_arena_take_one_() returns when it takes nothing; no frame
+ * number (those are below 2^64 >> 12). */
+#define K23_ARENA_NO_FRAME UINT64_MAX
+
 /* One frame ALLOCATED, as k23_arena_take_singles_(a, 1, FRAME_ALLOCATED,
  * 0, 0, K23_ARENA_NO_OWNER, pfn) would choose it (the lowest partly free
  * chunk first) when nothing races, with one stripe lock taken once: the
  * caches-off path (straight from k23_frames_alloc_one() with one arena,
- * from the general single-frame path otherwise). False when a relaxed look finds no free frame or the
- * chunk it found was emptied before its lock was taken: the caller then
- * takes the general path, which decides. A chunk whose counter and bits
- * disagree panics naming its address (frame_shift makes it one). */
-bool k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift,
-                         uint64_t *pfn);
+ * from the general single-frame path otherwise). Returns its frame
+ * number, or K23_ARENA_NO_FRAME when a relaxed look finds no free frame
+ * or the chunk it found was emptied before its lock was taken: the
+ * caller then takes the general path, which decides. A chunk whose
+ * counter and bits disagree panics naming its address (frame_shift makes
+ * it one). */
+uint64_t k23_arena_take_one_(k23_frames_arena_t *a, unsigned frame_shift);
 
 /* Free one ALLOCATED frame pfn of a (pfn inside the arena's span) under
  * its stripe's lock; misuse (a free, cached, hole or bookkeeping frame)

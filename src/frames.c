@@ -274,9 +274,8 @@ int k23_frames_alloc_one(k23_frames_t *fa, k23_paddr_t *out)
         }
     } else if (fa != NULL && out != NULL && fa->single_fast) {
         /* caches off, one arena: one stripe lock */
-        uint64_t pfn;
-        if (K23_LIKELY(k23_arena_take_one_(&fa->arenas[0], fa->frame_shift,
-                                           &pfn))) {
+        uint64_t pfn = k23_arena_take_one_(&fa->arenas[0], fa->frame_shift);
+        if (K23_LIKELY(pfn != K23_ARENA_NO_FRAME)) {
             K23_ASSERT_EXPENSIVE_OK(k23_frames_check_arenas_(fa));
             *out = pfn << fa->frame_shift;
             return K23_OK;

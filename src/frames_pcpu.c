@@ -267,8 +267,9 @@ static bool frames_alloc_run(k23_frames_t *fa, uint64_t n, unsigned align,
         if (n == 1 && align == 0 && limit_pfn >= k23_arena_end_(a)) {
             /* caches off: one stripe lock when a relaxed look finds a
              * chunk that keeps its frame until locked */
-            if (fa->ncaches == 0 && k23_arena_take_one_(a, fa->frame_shift,
-                                                        pfn))
+            if (fa->ncaches == 0 &&
+                (*pfn = k23_arena_take_one_(a, fa->frame_shift)) !=
+                    K23_ARENA_NO_FRAME)
                 return true;
             unsigned cpu = 0;
             if (fa->ncaches > 1) {
