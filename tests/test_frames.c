@@ -781,20 +781,26 @@ Test(frames, free_of_unaligned_address_into_a_cache_panics,
     k23_frames_free_one(fa, pa + 8);
 }
 
+/* free_one of the frame at byte offset off of fa_simple(cache)'s region
+ * (off may be negative: below it): each caller expects a panic. */
+static void free_one_at(unsigned cache, int64_t off)
+{
+    unsigned char *ram;
+    k23_frames_t *fa = fa_simple(cache, &ram);
+    cr_assert_eq(fa->single_fast, cache == 0);
+    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + (uint64_t)off);
+}
+
 Test(frames, free_of_the_frame_below_the_arena_with_caches_panics,
      .signal = SIGABRT)
 {
-    unsigned char *ram;
-    k23_frames_t *fa = fa_simple(16, &ram);
-    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram - F4K);
+    free_one_at(16, -(int64_t)F4K);
 }
 
 Test(frames, free_of_the_frame_past_the_arena_with_caches_panics,
      .signal = SIGABRT)
 {
-    unsigned char *ram;
-    k23_frames_t *fa = fa_simple(16, &ram);
-    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 16 * MiB);
+    free_one_at(16, (int64_t)(16 * MiB));
 }
 
 Test(frames, free_inside_a_64k_frame_with_caches_panics, .signal = SIGABRT)
@@ -817,26 +823,19 @@ Test(frames, free_inside_a_64k_frame_with_caches_panics, .signal = SIGABRT)
 Test(frames, free_of_never_allocated_frame_with_caches_off_panics,
      .signal = SIGABRT)
 {
-    unsigned char *ram;
-    k23_frames_t *fa = fa_simple(0, &ram);
-    cr_assert(fa->single_fast);
-    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 5 * F4K);
+    free_one_at(0, (int64_t)(5 * F4K));
 }
 
 Test(frames, free_of_the_frame_below_the_arena_with_caches_off_panics,
      .signal = SIGABRT)
 {
-    unsigned char *ram;
-    k23_frames_t *fa = fa_simple(0, &ram);
-    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram - F4K);
+    free_one_at(0, -(int64_t)F4K);
 }
 
 Test(frames, free_of_the_frame_past_the_arena_with_caches_off_panics,
      .signal = SIGABRT)
 {
-    unsigned char *ram;
-    k23_frames_t *fa = fa_simple(0, &ram);
-    k23_frames_free_one(fa, (uint64_t)(uintptr_t)ram + 16 * MiB);
+    free_one_at(0, (int64_t)(16 * MiB));
 }
 
 Test(frames, free_one_of_a_bookkeeping_frame_with_caches_off_panics,
