@@ -42,6 +42,12 @@
 #define KMEM_CACHE_DEAD UINT32_C(0xdeadcace)
 
 #define KMEM_SLAB_MIN_BYTES (UINT64_C(32) << 10)
+/* The slab map has one entry per 32 KiB, the smallest slab, whatever the
+ * slab size (a slab of larger frames has several entries, all alike), so
+ * that a free finds its entry with a shift by a constant. */
+#define KMEM_MAP_SHIFT 15
+_Static_assert((UINT64_C(1) << KMEM_MAP_SHIFT) == KMEM_SLAB_MIN_BYTES,
+               "one slab map entry per smallest slab");
 #define KMEM_POISON_BYTE 0x6b
 #define KMEM_REDZONE_WORD UINT64_C(0xbbbbbbbbbbbbbbbb)
 
@@ -234,7 +240,7 @@ static bool kmem_in_memory(const k23_kmem_t *km, k23_paddr_t pa)
 
 static uint64_t kmem_map_index(const k23_kmem_t *km, k23_paddr_t pa)
 {
-    return (pa - km->lo) >> km->slab_shift;
+    return (pa - km->lo) >> KMEM_MAP_SHIFT;
 }
 
 /* The id of the cache whose slab is the block at pa, 0 when it is no
@@ -250,10 +256,23 @@ static bool kmem_map_test(const k23_kmem_t *km, k23_paddr_t pa)
     return kmem_map_id(km, pa) != 0;
 }
 
+/* Set the entries of the slab at pa. */
 static void kmem_map_set(k23_kmem_t *km, k23_paddr_t pa, uint16_t id)
 {
-    __atomic_store_n(&km->slab_map[kmem_map_index(km, pa)], id,
-                     __ATOMIC_RELEASE);
+    uint64_t first = kmem_map_index(km, pa);
+    uint64_t n = kmem_slab_bytes(km) >> KMEM_MAP_SHIFT;
+    for (uint64_t i = 0; i < n; i++)
+        __atomic_store_n(&km->slab_map[first + i], id, __ATOMIC_RELEASE);
+}
+
+/* Whether every entry of the slab at pa says id. */
+static bool kmem_map_names(const k23_kmem_t *km, k23_paddr_t pa, uint16_t id)
+{
+    for (uint64_t off = 0; off < kmem_slab_bytes(km);
+         off += UINT64_C(1) << KMEM_MAP_SHIFT)
+        if (kmem_map_id(km, pa + off) != id)
+            return false;
+    return true;
 }
 
 /* Where an object lives: its slab and index, or no slab (s == NULL). */
@@ -793,13 +812,12 @@ kmem_alloc_hit(k23_kmem_cache_t *c)
  * when the direct map is not linear (span 0): then the translating
  * lookup decides. One load: the map says both "a slab" and "whose". */
 static inline uint16_t kmem_map_lookup(uintptr_t vlo, uint64_t span,
-                                       const uint16_t *map, unsigned shift,
-                                       const void *obj)
+                                       const uint16_t *map, const void *obj)
 {
     uint64_t off = (uint64_t)((uintptr_t)obj - vlo);
     if (K23_UNLIKELY(off >= span))
         return 0;
-    return __atomic_load_n(&map[off >> shift], __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&map[off >> KMEM_MAP_SHIFT], __ATOMIC_ACQUIRE);
 }
 
 /* The cache of a slab's object: one load from the slab's header. */
@@ -895,8 +913,7 @@ kmem_cache_free_slow(k23_kmem_cache_t *c, void *obj)
     if (obj == NULL)
         return;
     k23_kmem_cache_t *owner;
-    if (kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map, c->slab_shift,
-                        obj) != 0) {
+    if (kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map, obj) != 0) {
         owner = kmem_cache_at(obj, c->slab_shift);
     } else {
         struct kmem_found f = kmem_find_slab(c->km, obj);
@@ -917,7 +934,7 @@ void k23_kmem_cache_free(k23_kmem_cache_t *c, void *obj)
      * kmem_cache_map_window) */
     if (K23_LIKELY(c != NULL && c->magic == KMEM_CACHE_PLAIN &&
                    kmem_map_lookup(c->map_vlo, c->map_span, c->slab_map,
-                                   c->slab_shift, obj) == c->id)) {
+                                   obj) == c->id)) {
         kmem_free_in_slab(c, obj, true);
         return;
     }
@@ -995,7 +1012,7 @@ static void kmem_cache_map_window(k23_kmem_cache_t *c, const k23_kmem_t *km)
         if (vlo == 0 && span > slab) {
             vlo = (uintptr_t)slab;
             span -= slab;
-            map++;
+            map += slab >> KMEM_MAP_SHIFT;
         } else {
             span = 0;
         }
@@ -1188,7 +1205,7 @@ static bool kmem_check_slab(const k23_kmem_cache_t *c,
     uintptr_t base = kmem_slab_base(c->km, s);
     if (s->magic != (KMEM_SLAB_MAGIC ^ (uint64_t)base) || s->cache != c ||
         s->list != list || kmem_list_for(c, s) != list ||
-        kmem_map_id(c->km, s->pa) != c->id)
+        !kmem_map_names(c->km, s->pa, c->id))
         return false;
     uint32_t nfree = 0;
     for (uint32_t i = 0; i < c->nobj; i++) {
@@ -1416,8 +1433,8 @@ void k23_kfree(k23_kmem_t *km, void *ptr)
     if (ptr == NULL)
         return;
     /* class i has id i + 1; 0 (no slab) wraps to above every class */
-    unsigned id = kmem_map_lookup(km->map_vlo, km->map_span, km->slab_map,
-                                  km->slab_shift, ptr);
+    unsigned id =
+        kmem_map_lookup(km->map_vlo, km->map_span, km->slab_map, ptr);
     if (K23_LIKELY(id - 1 < km->nclasses)) {
         k23_kmem_cache_t *c = km->classes[id - 1];
         if (K23_LIKELY(c->magic == KMEM_CACHE_PLAIN)) {
@@ -1522,7 +1539,7 @@ static void kmem_detect_linear(k23_kmem_t *km)
 static int kmem_tables_init(k23_kmem_t *km)
 {
     uint64_t frame = km->fa->cfg.frame_size;
-    uint64_t blocks = ((km->hi - km->lo) >> km->slab_shift) + 1;
+    uint64_t blocks = ((km->hi - km->lo) >> KMEM_MAP_SHIFT) + 1;
     km->slab_map_bytes = (blocks * sizeof(uint16_t) + frame - 1) & ~(frame - 1);
     if (k23_frames_alloc_contiguous_zeroed(km->fa, km->slab_map_bytes, 0,
                                            &km->slab_map_pa) != K23_OK)
@@ -1611,9 +1628,12 @@ int k23_kmem_init(k23_kmem_t *km, k23_frames_t *fa,
     k23_memzero_(km, sizeof(*km));
     km->fa = fa;
     km->cfg = c;
-    uint64_t slab = fa->cfg.frame_size > KMEM_SLAB_MIN_BYTES
-                        ? fa->cfg.frame_size
-                        : KMEM_SLAB_MIN_BYTES;
+    /* Eight frames: the largest class, half a frame, then fits a slab
+     * 15 times (6.6% waste); with frames of 64 KiB and more a slab of one
+     * frame held a single object of it and refused the class. */
+    uint64_t slab = fa->cfg.frame_size <= KMEM_SLAB_MIN_BYTES / 8
+                        ? KMEM_SLAB_MIN_BYTES
+                        : fa->cfg.frame_size * 8;
     km->slab_shift = (unsigned)__builtin_ctzll(slab);
     if (k23_frames_max_alignment(fa) < slab)
         return K23_ERR_INVAL;

@@ -643,6 +643,64 @@ Test(kmem, panics_name_the_object_and_the_cache, .init = setup)
                  (const char *[]){"not memory of k23_kmalloc", NULL});
 }
 
+/* With 64 KiB frames a slab is eight frames (512 KiB), so the largest
+ * class, half a frame, still fits 15 times; the slab map (one entry per
+ * 32 KiB) gives it 16 entries, set and cleared together: objects past
+ * the first 32 KiB of a slab free through the hit path and k23_kfree, the
+ * checker finds every entry, and once the slab is given back such an
+ * object no longer passes for a slab object. */
+Test(kmem, a_slab_of_a_64k_frame_is_mapped_in_both_halves)
+{
+    const uint64_t f64k = UINT64_C(64) << 10;
+    unsigned char *ram = ram_map(64 * MiB, 2 * MiB);
+    k23_frames_config_t cfg;
+    cr_assert_eq(k23_frames_config_default(&cfg, f64k), K23_OK);
+    k23_range_t r = {(uint64_t)(uintptr_t)ram, 64 * MiB};
+    cr_assert_eq(k23_frames_init(&fa, &r, 1, &cfg, NULL, 0, NULL), K23_OK);
+    uint64_t before = frames_free();
+    cr_assert_eq(k23_kmem_init(&km, &fa, NULL), K23_OK);
+    cr_assert_eq(km.slab_shift, 19); /* eight frames */
+    for (unsigned i = 0; i < k23_kmem_class_count(&km); i++) {
+        k23_kmem_class_info_t ci;
+        cr_assert_eq(k23_kmem_class_info(&km, i, &ci), K23_OK);
+        cr_assert_leq(ci.waste_per_object * 8, ci.size + 16,
+                      "class %llu wastes %llu bytes per object",
+                      (unsigned long long)ci.size,
+                      (unsigned long long)ci.waste_per_object);
+        if (i + 1 == k23_kmem_class_count(&km))
+            cr_assert_eq(ci.size, f64k / 2, "classes up to half a frame");
+    }
+    mc1 = make_cache("wide", 64, 0);
+    enum { N = 6000 }; /* 8064 per slab: one slab, past its middle */
+    static char *p[N];
+    char *upper = NULL;
+    for (int i = 0; i < N; i++) {
+        p[i] = k23_kmem_cache_alloc(mc1, 0);
+        cr_assert_not_null(p[i]);
+        if (((uintptr_t)p[i] & (8 * f64k - 1)) >= 4 * f64k)
+            upper = p[i];
+    }
+    cr_assert_not_null(upper, "no object in a slab's upper half");
+    cr_assert_eq(k23_kmem_cache_check(mc1), K23_OK);
+    for (int i = 0; i < N; i++)
+        k23_kmem_cache_free(mc1, p[i]);
+    cr_assert_eq(k23_kmem_cache_check(mc1), K23_OK);
+    enum { M = 640 }; /* every class, ten objects each */
+    for (int i = 0; i < M; i++) {
+        p[i] = k23_kmalloc(&km, 8 + (size_t)(i % 64) * 512, 0);
+        cr_assert_not_null(p[i]);
+    }
+    for (int i = M; i-- > 0;)
+        k23_kfree(&km, p[i]);
+    cr_assert_eq(k23_kmem_cache_shrink(mc1, NULL), K23_OK);
+    expect_panic(do_cache_free_mc1, upper, upper,
+                 (const char *[]){"no cache handed out", "(cache wide)",
+                                  NULL});
+    cr_assert_eq(k23_kmem_cache_destroy(mc1), K23_OK);
+    cr_assert_eq(k23_kmem_destroy(&km), K23_OK);
+    cr_assert_eq(frames_free(), before, "frames lost");
+}
+
 /* A double free is caught wherever the first free left the object: in a
  * magazine (above), in the depot, or back on its slab. */
 Test(kmem, double_free_is_caught_in_the_depot_and_on_the_slab, .init = setup)

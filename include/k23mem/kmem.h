@@ -5,7 +5,8 @@
  * and k23_kmalloc() on top of them, with storage from the frame allocator.
  *
  * A cache hands out objects of one size. Objects live in *slabs*: blocks
- * of `slab_bytes` (32 KiB, or one frame when frames are larger), aligned
+ * of `slab_bytes` (eight frames, at least 32 KiB: 32 KiB with 4 KiB
+ * frames, 512 KiB with 64 KiB frames), aligned
  * to their size, with the slab's header and one state byte per object at
  * the block's end. Every CPU has a *magazine* per cache, a stack of free
  * objects used through the port's CPU-local stack hooks, so a hit takes no
@@ -18,7 +19,7 @@
  * (8 bytes up to half a frame, four classes per power of two); larger
  * requests become frame runs. k23_kfree() finds a pointer's cache from
  * the address alone, through a map of the frame allocator's memory that
- * holds, for each slab-sized block, the id of the cache whose slab it is.
+ * holds, for each 32 KiB block, the id of the cache whose slab it is.
  *
  * Misuse panics through the port, naming the object and its cache: a
  * double free, a free of memory that no cache or k23_kmalloc() handed
