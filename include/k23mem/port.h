@@ -266,8 +266,8 @@ typedef struct k23_port_pcpu_hdr {
  * something) counts values the library took out of the stacks and has
  * not accounted for yet: a pop adds 1 and a push subtracts 1 in the same
  * store that commits `count`, and k23_port_pcpu_add() adds any amount. A
- * port whose steps commit with one 64-bit add lays the first 8 bytes out
- * as the little-endian word `count + (transit << 16)`. `count` and
+ * port whose steps commit with one 64-bit add or store lays the first 8
+ * bytes out as the little-endian word `count + (transit << 16)`. `count` and
  * `transit` change only in the hooks, or in the library while the stack
  * is fenced.
  */

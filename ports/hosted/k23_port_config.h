@@ -59,11 +59,18 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 
 /* The sequences address the thread's struct rseq as %fs:off (x86_64's
  * thread pointer is the %fs base): t0 = this CPU's header, t1 = its
- * count; push's result is ZF (set: failed). Each commits with one add to
- * the 64-bit word holding count (bits 0-15) and transit (bits 16-63): a
- * pop adds 0xffff (count - 1 with a carry into transit: count >= 1
- * there), a push 1 - 0x10000 (count + 1, transit - 1; count + 1 <= cap
- * never carries), an add delta << 16. The commit path runs straight
+ * count; push's result is ZF (set: failed). Each step changes the 64-bit
+ * word holding count (bits 0-15) and transit (bits 16-63) by a constant:
+ * a pop by 0xffff (count - 1 with a carry into transit: count >= 1
+ * there), a push by 1 - 0x10000 (count + 1, transit - 1; count + 1 <= cap
+ * never carries), an add by delta << 16. A pop or push loads the whole
+ * word into t2 once, takes count from the register and commits with one
+ * store of the word plus its constant: each step then reads what the last
+ * one stored with a load of the same width. A 2-byte load of count and
+ * an add to the word in memory (a load of a wider store's bytes, then a
+ * second load and a store) made the object caches' alloc+free pair
+ * slower on Intel Cascade Lake (docs/kmem.md). An add, which the frame
+ * allocator calls rarely, adds in memory. The commit path runs straight
  * through to the end of the sequence with no taken jump; the failure exits
  * and the abort handler live in .text.unlikely. Every way out clears
  * rseq_cs again (K23_PORT_RSEQ_LEAVE_). When slots_off is a
@@ -71,7 +78,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
  * with it as a displacement; otherwise it is added and taken back around
  * the slot access. stride and cap are immediates when constant (a
  * push's cap takes no register then) and ncpus may stay in memory, so the
- * sequences need three registers of their own and the library's hot
+ * sequences need four registers of their own and the library's hot
  * paths spill no callee-saved ones. */
 #define K23_PORT_RSEQ_HEAD_(EXIT)                                             \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                      \
@@ -119,11 +126,13 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 #define K23_PORT_RSEQ_POP_(SLOT_LOAD, SOFF_CONSTRAINT)                       \
     __asm__ __volatile__(                                                     \
         K23_PORT_RSEQ_HEAD_("5f")                                             \
-        "movzwl (%[t0]), %k[t1]\n\t" /* count */                              \
+        "movq (%[t0]), %[t2]\n\t" /* the word */                              \
+        "movzwl %w[t2], %k[t1]\n\t" /* count */                               \
         "subl $1, %k[t1]\n\t"                                                 \
         "jb 5f\n\t" /* count was 0 */                                         \
         SLOT_LOAD                                                             \
-        "addq $0xffff, (%[t0])\n" /* commit: count - 1, transit + 1 */        \
+        "addq $0xffff, %[t2]\n\t"                                             \
+        "movq %[t2], (%[t0])\n" /* commit: count - 1, transit + 1 */          \
         "2:\n\t"                                                              \
         K23_PORT_RSEQ_LEAVE_                                                  \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
@@ -132,7 +141,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         "jmp 2b\n\t"                                                          \
         K23_PORT_RSEQ_ABORT_                                                  \
         ".popsection\n"                                                       \
-        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1)                        \
+        : [v] "=&r"(v), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)        \
         : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),             \
           [ncpus] "rm"(ncpus), [soff] SOFF_CONSTRAINT(slots_off)              \
         : "memory", "cc")
@@ -140,12 +149,13 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 #define K23_PORT_RSEQ_PUSH_(SLOT_STORE, SOFF_CONSTRAINT)                     \
     __asm__ __volatile__(                                                     \
         K23_PORT_RSEQ_HEAD_("5f")                                             \
-        "movzwl (%[t0]), %k[t1]\n\t" /* count */                              \
+        "movq (%[t0]), %[t2]\n\t" /* the word */                              \
+        "movzwl %w[t2], %k[t1]\n\t" /* count */                               \
         "cmpl %[cap], %k[t1]\n\t"                                             \
         "jae 5f\n\t"                                                          \
         SLOT_STORE                                                            \
-        /* commit: count + 1, transit - 1; ZF clear (count + 1 > 0) */        \
-        "addq $-0xffff, (%[t0])\n"                                            \
+        "addq $-0xffff, %[t2]\n\t" /* ZF clear (count + 1 > 0) */             \
+        "movq %[t2], (%[t0])\n" /* commit: count + 1, transit - 1 */          \
         "2:\n\t"                                                              \
         K23_PORT_RSEQ_LEAVE_                                                  \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
@@ -154,7 +164,7 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         "jmp 2b\n\t"                                                          \
         K23_PORT_RSEQ_ABORT_                                                  \
         ".popsection\n"                                                       \
-        : [t0] "=&r"(t0), [t1] "=&r"(t1), "=@ccz"(failed)                     \
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), "=@ccz"(failed)     \
         : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),             \
           [ncpus] "rm"(ncpus), [soff] SOFF_CONSTRAINT(slots_off),             \
           [cap] "rmi"(cap), [val] "r"(value)                                  \
@@ -170,7 +180,7 @@ static inline uint64_t k23_port_pcpu_pop_inline(void *base, size_t stride,
                                                 size_t slots_off)
 {
     ptrdiff_t ro = k23_port_hosted_rseq_off_();
-    uint64_t v, t0, t1;
+    uint64_t v, t0, t1, t2;
     if (!__builtin_constant_p(slots_off)) {
         K23_PORT_RSEQ_POP_("addq %[soff], %[t0]\n\t"
                            "movq (%[t0], %q[t1], 8), %[v]\n\t"
@@ -187,7 +197,7 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
                                              uint32_t cap, uint64_t value)
 {
     ptrdiff_t ro = k23_port_hosted_rseq_off_();
-    uint64_t t0, t1;
+    uint64_t t0, t1, t2;
     bool failed;
     if (!__builtin_constant_p(slots_off)) {
         K23_PORT_RSEQ_PUSH_("addq %[soff], %[t0]\n\t"
@@ -202,11 +212,13 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
      * the caller used no output */
     __asm__ __volatile__ goto(
         K23_PORT_RSEQ_HEAD_("5f")
-        "movzwl (%[t0]), %k[t1]\n\t" /* count */
+        "movq (%[t0]), %[t2]\n\t" /* the word */
+        "movzwl %w[t2], %k[t1]\n\t" /* count */
         "cmpl %[cap], %k[t1]\n\t"
         "jae 5f\n\t" /* full */
         "movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t"
-        "addq $-0xffff, (%[t0])\n" /* commit: count + 1, transit - 1 */
+        "addq $-0xffff, %[t2]\n\t"
+        "movq %[t2], (%[t0])\n" /* commit: count + 1, transit - 1 */
         "2:\n\t"
         K23_PORT_RSEQ_LEAVE_
         ".pushsection .text.unlikely, \"ax\"\n"
@@ -215,7 +227,7 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
         "jmp %l[fail]\n\t"
         K23_PORT_RSEQ_ABORT_
         ".popsection\n"
-        : [t0] "=&r"(t0), [t1] "=&r"(t1)
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
         : [ro] "r"(ro), [base] "r"(base), [stride] "ri"(stride),
           [ncpus] "rm"(ncpus), [soff] "i"(slots_off), [cap] "rmi"(cap),
           [val] "r"(value)
