@@ -11,7 +11,9 @@
  * rounds, the allocators interleaved inside every round, in alternating
  * order; the single-threaded cases are timed in thread CPU time, so that
  * the time the thread spends descheduled on a shared machine counts for
- * nobody, page faults and system time included):
+ * nobody, page faults and system time included; a ratio to mimalloc is
+ * the median of the rounds' ratios, each round's two figures measured
+ * next to each other):
  *  - pair64 / pair256: free one of 16 live objects chosen by a random
  *    index sequence and allocate its replacement (an alloc+free pair whose
  *    object changes every step, so no allocator gets a single hot slot);
@@ -297,7 +299,7 @@ static double bytes_per_object(const struct alloc *a, bool exact)
 /* Debian's libjemalloc2 uses initial-exec TLS, which dlopen can only
  * place in glibc's optional static TLS surplus; when that is too small,
  * run again with a larger surplus (a start-up tunable), once. */
-static void reexec_for_jemalloc_tls(void)
+static void reexec_for_jemalloc_tls(char **argv)
 {
     if (getenv("K23_BENCH_KMEM_REEXEC") != NULL)
         return;
@@ -307,14 +309,59 @@ static void reexec_for_jemalloc_tls(void)
     setenv("K23_BENCH_KMEM_REEXEC", "1", 1);
     setenv("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=65536", 1);
     fflush(stdout);
-    char *args[] = {"k23mem-bench", "kmem", NULL};
+    char *args[] = {"k23mem-bench", "kmem", argv[1], NULL};
     execv("/proc/self/exe", args);
+}
+
+#define PAIR_ROUNDS 41
+#define PAIR_ITERS 200000
+
+/* `k23mem-bench kmem pair64`: the cache's 64-byte pair against mimalloc's
+ * only, in many short rounds, the two interleaved in alternating order:
+ * the fastest round of each (what the code costs when the machine runs
+ * at full speed) and the median of the rounds' ratios. A quick, stable
+ * reading for work on the hit paths. */
+static int bench_pair64_only(const struct alloc *al, int n)
+{
+    int mi = -1;
+    for (int a = 2; a < n; a++)
+        if (strcmp(al[a].name, "mimalloc") == 0)
+            mi = a;
+    if (mi < 0) {
+        fprintf(stderr, "bench kmem pair64: needs mimalloc\n");
+        return 1;
+    }
+    const struct alloc *two[2] = {&al[0], &al[mi]};
+    double t[2][PAIR_ROUNDS], ratio[PAIR_ROUNDS];
+    for (int k = 0; k < 2; k++)
+        time_pairs(two[k], 64, PAIR_ITERS);
+    for (int r = 0; r < PAIR_ROUNDS; r++) {
+        for (int k = 0; k < 2; k++) {
+            int a = r % 2 == 0 ? k : 1 - k;
+            t[a][r] = time_pairs(two[a], 64, PAIR_ITERS);
+        }
+        ratio[r] = t[0][r] / t[1][r];
+    }
+    double r_med = median(ratio, PAIR_ROUNDS);
+    double k_med = median(t[0], PAIR_ROUNDS), m_med = median(t[1], PAIR_ROUNDS);
+    printf("kmem pair64: %d rounds of %d pairs, interleaved\n", PAIR_ROUNDS,
+           PAIR_ITERS);
+    printf("  k23 cache  fastest %.2f ns, median %.2f\n", t[0][0], k_med);
+    printf("  mimalloc   fastest %.2f ns, median %.2f\n", t[1][0], m_med);
+    printf("kmem.pair64_fastest_ns=%.2f\n", t[0][0]);
+    printf("kmem.pair64_fastest_vs_mimalloc=%.2f\n", t[0][0] / t[1][0]);
+    printf("kmem.pair64_vs_mimalloc=%.2f\n", r_med);
+    return 0;
 }
 
 int k23_bench_kmem(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    reexec_for_jemalloc_tls();
+    bool pair_only = argc > 1 && strcmp(argv[1], "pair64") == 0;
+    if (argc > 1 && !pair_only) {
+        fprintf(stderr, "usage: k23mem-bench kmem [pair64]\n");
+        return 2;
+    }
+    reexec_for_jemalloc_tls(argv);
     void *m = mmap(NULL, RAM + (2u << 20), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
@@ -331,6 +378,18 @@ int k23_bench_kmem(int argc, char **argv)
         fprintf(stderr, "bench kmem: setup failed: %s\n", k23_strerror(rc));
         return 1;
     }
+    uint64_t rng = 0x2545f4914f6cdd1d;
+    for (int i = 0; i < NIDX; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        idx[i] = (unsigned)(rng % NLIVE);
+    }
+    struct alloc al[4] = {
+        {"k23 cache", k23_cache_alloc, k23_cache_free, NULL},
+        {"k23_kmalloc", k23_km_alloc, k23_km_free, &km},
+    };
+    al[0].ctx = cache64;
+    if (pair_only)
+        return bench_pair64_only(al, open_peers(al, 2));
     int two[2];
     pick_two_cpus(two);
     printf("kmem: object caches vs mimalloc and jemalloc, medians of %d "
@@ -338,18 +397,7 @@ int k23_bench_kmem(int argc, char **argv)
            "magazines: %s\n", REPS,
            two[0] >= 0 ? "threads pinned to two CPUs" : "one CPU",
            k23_port_pcpu_fast() ? "yes" : "no (locked)");
-    struct alloc al[4] = {
-        {"k23 cache", k23_cache_alloc, k23_cache_free, NULL},
-        {"k23_kmalloc", k23_km_alloc, k23_km_free, &km},
-    };
-    al[0].ctx = cache64;
     int n = open_peers(al, 2);
-
-    uint64_t rng = 0x2545f4914f6cdd1d;
-    for (int i = 0; i < NIDX; i++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        idx[i] = (unsigned)(rng % NLIVE);
-    }
     objs = malloc(MILLION * sizeof(*objs));
     order = malloc(MILLION * sizeof(*order));
     for (unsigned i = 0; i < MILLION; i++)
@@ -374,6 +422,25 @@ int k23_bench_kmem(int argc, char **argv)
             fill[a][rep] = time_fill(&al[a]);
             remote[a][rep] = time_remote(&al[a], 1000000);
         }
+    int mi = -1;
+    for (int a = 2; a < n; a++)
+        if (strcmp(al[a].name, "mimalloc") == 0)
+            mi = a;
+    /* The ratios to mimalloc are medians of each round's ratio: the two
+     * ran next to each other, so a round that the machine slowed down
+     * (a shared host changes speed by 1.5 to 2 times for seconds at a
+     * time) slowed both. A ratio of the two medians mixed rounds of
+     * different speeds and moved between 0.84 and 1.82 over ten runs
+     * where the fastest rounds' ratio stayed between 1.1 and 1.2
+     * (docs/kmem.md). */
+    double r64[REPS], rk64[REPS], rk256[REPS], rfill[REPS], rremote[REPS];
+    for (int rep = 0; rep < REPS && mi >= 0; rep++) {
+        r64[rep] = p64[0][rep] / p64[mi][rep];
+        rk64[rep] = p64[1][rep] / p64[mi][rep];
+        rk256[rep] = p256[1][rep] / p256[mi][rep];
+        rfill[rep] = fill[0][rep] / fill[mi][rep];
+        rremote[rep] = remote[0][rep] / remote[mi][rep];
+    }
     double m64[4], m256[4], mfill[4], mremote[4];
     printf("  %-12s %10s %10s %12s %12s\n", "allocator", "pair64 ns",
            "pair256 ns", "fill1e6 ns", "remote ns");
@@ -410,16 +477,13 @@ int k23_bench_kmem(int argc, char **argv)
     printf("kmem.kmalloc_pair256_ns=%.1f\n", m256[1]);
     printf("kmem.fill1e6_ns=%.1f\n", mfill[0]);
     printf("kmem.remote_free_ns=%.1f\n", mremote[0]);
-    int mi = -1;
-    for (int a = 2; a < n; a++)
-        if (strcmp(al[a].name, "mimalloc") == 0)
-            mi = a;
     if (mi >= 0) {
-        printf("kmem.pair64_vs_mimalloc=%.2f\n", m64[0] / m64[mi]);
-        printf("kmem.kmalloc_pair64_vs_mimalloc=%.2f\n", m64[1] / m64[mi]);
-        printf("kmem.kmalloc_pair256_vs_mimalloc=%.2f\n", m256[1] / m256[mi]);
-        printf("kmem.fill1e6_vs_mimalloc=%.2f\n", mfill[0] / mfill[mi]);
-        printf("kmem.remote_free_vs_mimalloc=%.2f\n", mremote[0] / mremote[mi]);
+        printf("kmem.pair64_vs_mimalloc=%.2f\n", median(r64, REPS));
+        printf("kmem.kmalloc_pair64_vs_mimalloc=%.2f\n", median(rk64, REPS));
+        printf("kmem.kmalloc_pair256_vs_mimalloc=%.2f\n",
+               median(rk256, REPS));
+        printf("kmem.fill1e6_vs_mimalloc=%.2f\n", median(rfill, REPS));
+        printf("kmem.remote_free_vs_mimalloc=%.2f\n", median(rremote, REPS));
     }
     printf("kmem.bytes_per_64b_object=%.2f\n", bytes);
     return 0;
