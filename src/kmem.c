@@ -7,18 +7,20 @@
  *   kmalloc / kfree      size classes, large frame runs, address lookup
  *   cache API            alloc/free hits on the calling CPU's magazine
  *   magazines            batches between a magazine and the slabs
- *   slabs                free lists, state bytes, slab lists (cache lock)
+ *   slabs                free bitmaps, state bytes, slab lists (cache lock)
  *   frames               k23_frames_alloc_contiguous / free_contiguous
  *
  * A slab is slab_bytes aligned to its size. Objects start at its base; its
- * end holds one state byte per object and the slab header, so the header
- * of any object is found by rounding the address up. The state bytes run
- * down from the header (object i's is i + 1 bytes below it), so that an
- * object's is found from the rounded-up address and its index alone.
- * Each object is in one of three states, kept in its state byte: FREE
- * (on its slab's free list), CACHED (in a magazine, or moving between one
- * and the slabs) or ALLOCATED (the caller's). Every transition checks the
- * state it leaves, which is how double frees are caught on every path.
+ * end holds a bitmap of its free objects, one state byte per object and
+ * the slab header, so the header of any object is found by rounding the
+ * address up. The state bytes run down from the header (object i's is
+ * i + 1 bytes below it), so that an object's is found from the rounded-up
+ * address and its index alone. Nothing of the allocator is kept in the
+ * objects. Each object is in one of three states, kept in its state byte:
+ * FREE (its bit set in the bitmap), CACHED (in a magazine, or moving
+ * between one and the slabs) or ALLOCATED (the caller's). Every transition
+ * checks the state it leaves, which is how double frees are caught on
+ * every path.
  *
  * Locking: a magazine is used lock-free through the port's CPU-local stack
  * hooks when k23_port_pcpu_fast(), else under its own lock; whoever reads
@@ -60,8 +62,9 @@ struct kmem_slab {
     uint64_t magic;              /* KMEM_SLAB_MAGIC ^ base address */
     struct k23_kmem_cache *cache;
     struct kmem_slab *prev, *next;
-    void *free;                  /* free list of FREE objects */
-    uint32_t nfree;              /* its length */
+    uint32_t hint;               /* first word of the free bitmap that may
+                                  * have a bit set: those below are 0 */
+    uint32_t nfree;              /* FREE objects: bits set in the bitmap */
     uint32_t list;               /* enum kmem_list */
     k23_paddr_t pa;              /* the slab's first frame */
 };
@@ -105,7 +108,7 @@ struct k23_kmem_cache {
     char name[K23_KMEM_NAME_MAX];
     uint64_t size;          /* bytes asked for */
     uint32_t stride;        /* bytes between objects */
-    uint32_t link_off;      /* where a FREE object keeps its list link */
+    uint32_t bitmap_words;  /* a slab's free bitmap, 64 objects a word */
     uint32_t flags;         /* K23_KMEM_DEBUG_* */
     bool fast;              /* magazines through the port's fast hooks */
     bool kmalloc_class;     /* one of k23_kmalloc()'s classes */
@@ -199,9 +202,14 @@ static inline uint32_t kmem_index(const k23_kmem_cache_t *c, uintptr_t off)
     return kmem_object_at(c, off, &exact);
 }
 
-static inline void **kmem_link(const k23_kmem_cache_t *c, void *obj)
+/* A slab's free bitmap (bit i set: object i is FREE), just below its
+ * state bytes, 8-byte aligned: the slab keeps no metadata in its
+ * objects, so a write to a freed object cannot redirect an allocation. */
+static inline uint64_t *kmem_bitmap(const k23_kmem_cache_t *c,
+                                    const struct kmem_slab *s)
 {
-    return (void **)((char *)obj + c->link_off);
+    uintptr_t states = (uintptr_t)kmem_state_of(s, c->nobj - 1);
+    return (uint64_t *)(states & ~(uintptr_t)7) - c->bitmap_words;
 }
 
 /* Panic with "<what> <addr> (cache <name>)". */
@@ -399,20 +407,25 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
     s->magic = KMEM_SLAB_MAGIC ^ (uint64_t)base;
     s->cache = c;
     s->pa = pa;
-    s->free = NULL;
+    s->hint = 0;
     s->nfree = c->nobj;
-    for (uint32_t i = c->nobj; i-- > 0;) {
-        void *obj = (void *)(base + (uintptr_t)i * c->stride);
-        if (c->ctor != NULL)
-            c->ctor(obj, c->ctx);
-        if (c->flags & K23_KMEM_DEBUG_POISON)
-            kmem_poison(c, obj);
-        if (c->flags & K23_KMEM_DEBUG_REDZONE)
-            *kmem_redzone(c, obj) = KMEM_REDZONE_WORD;
-        *kmem_link(c, obj) = s->free;
-        s->free = obj;
-        *kmem_state_of(s, i) = OBJ_FREE;
+    uint64_t *bm = kmem_bitmap(c, s);
+    for (uint32_t w = 0; w < c->bitmap_words; w++) {
+        uint32_t left = c->nobj - w * 64;
+        bm[w] = left >= 64 ? UINT64_MAX : (UINT64_C(1) << left) - 1;
     }
+    for (uint32_t i = 0; i < c->nobj; i++)
+        *kmem_state_of(s, i) = OBJ_FREE;
+    if (c->ctor != NULL || c->flags != 0)
+        for (uint32_t i = 0; i < c->nobj; i++) {
+            void *obj = (void *)(base + (uintptr_t)i * c->stride);
+            if (c->ctor != NULL)
+                c->ctor(obj, c->ctx);
+            if (c->flags & K23_KMEM_DEBUG_POISON)
+                kmem_poison(c, obj);
+            if (c->flags & K23_KMEM_DEBUG_REDZONE)
+                *kmem_redzone(c, obj) = KMEM_REDZONE_WORD;
+        }
     kmem_list_add(c, s, LIST_EMPTY);
     kmem_map_set(km, pa, c->id);
     return true;
@@ -445,31 +458,40 @@ static void *kmem_slab_take(k23_kmem_cache_t *c)
             return NULL;
         s = c->lists[LIST_EMPTY];
     }
-    void *obj = s->free;
-    uint8_t *st = kmem_state_of(s, kmem_index(c, (uintptr_t)obj -
-                                                     kmem_slab_base(c->km, s)));
-    if (K23_UNLIKELY(kmem_state_load(st) != OBJ_FREE))
-        kmem_panic_obj("k23_kmem: corrupt free list at", obj, c);
-    s->free = *kmem_link(c, obj);
+    uint64_t *bm = kmem_bitmap(c, s);
+    uint32_t w = s->hint;
+    while (w < c->bitmap_words && bm[w] == 0)
+        w++;
+    if (K23_UNLIKELY(w == c->bitmap_words))
+        kmem_panic_obj("k23_kmem: corrupt slab (free count and bitmap "
+                       "disagree) at", s, c);
+    uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bm[w]);
+    void *obj = (void *)(kmem_slab_base(c->km, s) + (uintptr_t)i * c->stride);
+    uint8_t *st = kmem_state_of(s, i);
+    if (K23_UNLIKELY(i >= c->nobj || kmem_state_load(st) != OBJ_FREE))
+        kmem_panic_obj("k23_kmem: corrupt slab bitmap at", obj, c);
+    bm[w] &= bm[w] - 1;
+    s->hint = w;
     s->nfree--;
     kmem_state_store(st, OBJ_CACHED);
     kmem_list_update(c, s);
     return obj;
 }
 
-/* Put a CACHED object back on its slab's free list. Keeps one empty slab
+/* Put a CACHED object back on its slab (its bitmap). Keeps one empty slab
  * per cache; further empty slabs go back to the frame allocator. */
 static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
     K23_REQUIRES(c->lock)
 {
     struct kmem_slab *s = kmem_slab_of(c->km, obj);
-    uint8_t *st = kmem_state_of(s, kmem_index(c, (uintptr_t)obj -
-                                                     kmem_slab_base(c->km, s)));
+    uint32_t i = kmem_index(c, (uintptr_t)obj - kmem_slab_base(c->km, s));
+    uint8_t *st = kmem_state_of(s, i);
     if (K23_UNLIKELY(kmem_state_load(st) != OBJ_CACHED))
         kmem_panic_obj("k23_kmem: object returned to its slab twice:", obj, c);
     kmem_state_store(st, OBJ_FREE);
-    *kmem_link(c, obj) = s->free;
-    s->free = obj;
+    kmem_bitmap(c, s)[i / 64] |= UINT64_C(1) << (i % 64);
+    if (i / 64 < s->hint)
+        s->hint = i / 64;
     s->nfree++;
     kmem_list_update(c, s);
     if (s->list == LIST_EMPTY && c->nslabs[LIST_EMPTY] > 1)
@@ -948,12 +970,6 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
     uint64_t bytes = (c->size + 7) & ~(uint64_t)7;
     if (c->flags & K23_KMEM_DEBUG_REDZONE)
         bytes += 8;
-    /* A FREE object keeps its link in its first word unless that word
-     * must survive (constructed state, poison): then after the object. */
-    bool trailing = c->ctor != NULL || (c->flags & K23_KMEM_DEBUG_POISON);
-    c->link_off = trailing ? (uint32_t)bytes : 0;
-    if (trailing)
-        bytes += 8;
     if (align < 8)
         align = 8;
     /* offsets within a slab are 32-bit (kmem_div.h) */
@@ -961,13 +977,17 @@ static bool kmem_cache_layout(k23_kmem_cache_t *c, uint64_t slab_bytes,
         return false;
     uint64_t stride = (bytes + align - 1) & ~(align - 1);
     c->stride = (uint32_t)stride;
+    /* n objects, n state bytes (rounded up to 8) and a bitmap of
+     * ceil(n / 64) words below the header */
     uint64_t room = slab_bytes - KMEM_HDR_BYTES;
     uint64_t n = room / (stride + 1);
-    while (n > 0 && n * stride + ((n + 7) & ~(uint64_t)7) > room)
+    while (n > 0 && n * stride + ((n + 7) & ~(uint64_t)7) +
+                            (n + 63) / 64 * 8 > room)
         n--;
     if (n == 0)
         return false;
     c->nobj = (uint32_t)n;
+    c->bitmap_words = (uint32_t)((n + 63) / 64);
     c->slab_mask = (uintptr_t)(slab_bytes - 1);
     /* within kmem_div.h's bounds: slab_bytes (a power of two below 2^32)
      * <= 2^31, so offsets and the stride are below 2^31, and
@@ -1197,7 +1217,7 @@ int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out)
     return K23_OK;
 }
 
-/* One slab's invariants: its free list holds exactly its FREE objects. */
+/* One slab's invariants: its bitmap marks exactly its FREE objects. */
 static bool kmem_check_slab(const k23_kmem_cache_t *c,
                             const struct kmem_slab *s, uint32_t list,
                             uint64_t *cached_states)
@@ -1217,16 +1237,18 @@ static bool kmem_check_slab(const k23_kmem_cache_t *c,
         else if (st != OBJ_ALLOCATED)
             return false;
     }
-    uint32_t walked = 0;
-    for (void *o = s->free; o != NULL; o = *kmem_link(c, o)) {
-        uintptr_t off = (uintptr_t)o - base;
-        bool exact;
-        uint32_t idx = kmem_object_at(c, off, &exact);
-        if (off >= kmem_slab_bytes(c->km) || !exact ||
-            *kmem_state_of(s, idx) != OBJ_FREE || ++walked > nfree)
-            return false;
-    }
-    return walked == nfree && nfree == s->nfree;
+    /* the bitmap says FREE exactly where the state bytes do, and no
+     * word below the hint has a bit set */
+    const uint64_t *bm = kmem_bitmap(c, s);
+    for (uint32_t w = 0; w < c->bitmap_words; w++)
+        for (uint32_t b = 0; b < 64; b++) {
+            uint32_t i = w * 64 + b;
+            bool set = (bm[w] >> b) & 1;
+            if (set != (i < c->nobj && *kmem_state_of(s, i) == OBJ_FREE) ||
+                (set && w < s->hint))
+                return false;
+        }
+    return nfree == s->nfree;
 }
 
 int k23_kmem_cache_check(k23_kmem_cache_t *c)

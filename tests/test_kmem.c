@@ -701,6 +701,52 @@ Test(kmem, a_slab_of_a_64k_frame_is_mapped_in_both_halves)
     cr_assert_eq(frames_free(), before, "frames lost");
 }
 
+/* A slab keeps its free objects in a bitmap next to its state bytes,
+ * not in a list threaded through the objects: writing over every byte of
+ * objects that went back to their slabs (a use after free) changes
+ * nothing the cache reads. Each of the two slabs keeps one object live,
+ * so that neither goes back to the frame allocator. */
+Test(kmem, writes_to_free_objects_do_not_steer_allocation, .init = setup)
+{
+    mc1 = make_cache("scribbled", 64, 0);
+    enum { N = 1000 }; /* about two slabs of 502 */
+    static char *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = k23_kmem_cache_alloc(mc1, 0);
+    char *keep0 = p[0], *keep1 = p[N - 1];
+    for (int i = 1; i < N - 1; i++)
+        k23_kmem_cache_free(mc1, p[i]);
+    cr_assert_eq(k23_kmem_cache_shrink(mc1, NULL), K23_OK); /* to slabs */
+    k23_kmem_cache_stats_t st;
+    cr_assert_eq(k23_kmem_cache_stats(mc1, &st), K23_OK);
+    cr_assert_eq(st.objects_cached, 0);
+    cr_assert_eq(st.objects_in_use, 2);
+    cr_assert_eq(st.slabs_partial, 2);
+    cr_assert_eq(st.slabs_full + st.slabs_empty, 0);
+    for (int i = 1; i < N - 1; i++)
+        memset(p[i], 0xa5, 64);
+    cr_assert_eq(k23_kmem_cache_check(mc1), K23_OK);
+    static char *q[N];
+    for (int i = 1; i < N - 1; i++) {
+        q[i] = k23_kmem_cache_alloc(mc1, 0);
+        cr_assert_not_null(q[i]);
+        memset(q[i], i & 0xff, 64);
+    }
+    /* no object was handed out twice */
+    cr_assert_eq(k23_kmem_cache_stats(mc1, &st), K23_OK);
+    cr_assert_eq(st.objects_in_use, N);
+    for (int i = 1; i < N - 1; i++)
+        for (int b = 0; b < 64; b++)
+            cr_assert_eq((unsigned char)q[i][b], i & 0xff,
+                         "object %p handed out twice", (void *)q[i]);
+    cr_assert_eq(k23_kmem_cache_check(mc1), K23_OK);
+    for (int i = 1; i < N - 1; i++)
+        k23_kmem_cache_free(mc1, q[i]);
+    k23_kmem_cache_free(mc1, keep0);
+    k23_kmem_cache_free(mc1, keep1);
+    cr_assert_eq(k23_kmem_cache_destroy(mc1), K23_OK);
+}
+
 /* A double free is caught wherever the first free left the object: in a
  * magazine (above), in the depot, or back on its slab. */
 Test(kmem, double_free_is_caught_in_the_depot_and_on_the_slab, .init = setup)

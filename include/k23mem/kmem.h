@@ -259,7 +259,7 @@ K23_API int k23_kmem_cache_shrink(k23_kmem_cache_t *c, uint64_t *frames);
 K23_API int k23_kmem_cache_stats(k23_kmem_cache_t *c, k23_kmem_cache_stats_t *out);
 
 /**
- * Check a cache's invariants: slab lists, free lists, state bytes and
+ * Check a cache's invariants: slab lists, free bitmaps, state bytes and
  * counts agree (every magazine fenced meanwhile).
  * @param[in] c  a cache
  * @retval K23_OK           consistent
