@@ -389,6 +389,37 @@ static uint64_t *kmem_redzone(const k23_kmem_cache_t *c, void *obj)
     return (uint64_t *)((char *)obj + ((c->size + 7) & ~(uint64_t)7));
 }
 
+/* Every object of a new slab FREE: all state bytes, all bitmap bits. */
+static void kmem_slab_mark_all_free(const k23_kmem_cache_t *c,
+                                    struct kmem_slab *s)
+{
+    s->hint = 0;
+    s->nfree = c->nobj;
+    uint64_t *bm = kmem_bitmap(c, s);
+    for (uint32_t w = 0; w < c->bitmap_words; w++) {
+        uint32_t left = c->nobj - w * 64;
+        bm[w] = left >= 64 ? UINT64_MAX : (UINT64_C(1) << left) - 1;
+    }
+    for (uint32_t i = 0; i < c->nobj; i++)
+        *kmem_state_of(s, i) = OBJ_FREE;
+}
+
+/* Construct, poison or guard the objects of a new slab at base, as the
+ * cache asks. */
+static void kmem_slab_prepare_objects(const k23_kmem_cache_t *c,
+                                      uintptr_t base)
+{
+    for (uint32_t i = 0; i < c->nobj; i++) {
+        void *obj = (void *)(base + (uintptr_t)i * c->stride);
+        if (c->ctor != NULL)
+            c->ctor(obj, c->ctx);
+        if (c->flags & K23_KMEM_DEBUG_POISON)
+            kmem_poison(c, obj);
+        if (c->flags & K23_KMEM_DEBUG_REDZONE)
+            *kmem_redzone(c, obj) = KMEM_REDZONE_WORD;
+    }
+}
+
 /* A new slab from the frame allocator, on the empty list; false when no
  * frames are left. */
 static bool kmem_slab_new(k23_kmem_cache_t *c)
@@ -407,25 +438,9 @@ static bool kmem_slab_new(k23_kmem_cache_t *c)
     s->magic = KMEM_SLAB_MAGIC ^ (uint64_t)base;
     s->cache = c;
     s->pa = pa;
-    s->hint = 0;
-    s->nfree = c->nobj;
-    uint64_t *bm = kmem_bitmap(c, s);
-    for (uint32_t w = 0; w < c->bitmap_words; w++) {
-        uint32_t left = c->nobj - w * 64;
-        bm[w] = left >= 64 ? UINT64_MAX : (UINT64_C(1) << left) - 1;
-    }
-    for (uint32_t i = 0; i < c->nobj; i++)
-        *kmem_state_of(s, i) = OBJ_FREE;
+    kmem_slab_mark_all_free(c, s);
     if (c->ctor != NULL || c->flags != 0)
-        for (uint32_t i = 0; i < c->nobj; i++) {
-            void *obj = (void *)(base + (uintptr_t)i * c->stride);
-            if (c->ctor != NULL)
-                c->ctor(obj, c->ctx);
-            if (c->flags & K23_KMEM_DEBUG_POISON)
-                kmem_poison(c, obj);
-            if (c->flags & K23_KMEM_DEBUG_REDZONE)
-                *kmem_redzone(c, obj) = KMEM_REDZONE_WORD;
-        }
+        kmem_slab_prepare_objects(c, base);
     kmem_list_add(c, s, LIST_EMPTY);
     kmem_map_set(km, pa, c->id);
     return true;
