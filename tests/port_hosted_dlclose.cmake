@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-# libk23mem.so must stay unloadable after its CPU-local fast path ran
+# dlclose() of libk23mem.so must be safe after its CPU-local fast path ran
 # (tests/ports/hosted/dlclose.c): the program dlopens the shared library
 # itself, so it links only libdl and pthreads. Skipped (exit 77) where the
 # port has no fast path.

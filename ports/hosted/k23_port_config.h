@@ -72,8 +72,12 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
  * slower on Intel Cascade Lake (docs/kmem.md). An add, which the frame
  * allocator calls rarely, adds in memory. The commit path runs straight
  * through to the end of the sequence with no taken jump; the failure exits
- * and the abort handler live in .text.unlikely. Every way out clears
- * rseq_cs again (K23_PORT_RSEQ_LEAVE_). When slots_off is a
+ * and the abort handler live in .text.unlikely. No way out clears rseq_cs:
+ * the kernel does, at the thread's next preemption or signal, when it
+ * finds the thread outside the sequence (Linux's rseq protocol; librseq's
+ * sequences leave it set too). The descriptor it then reads must still be
+ * mapped, so the port pins the object that holds it (port.c,
+ * hosted_pin_self). When slots_off is a
  * compile-time constant (every call in the library) the slot is addressed
  * with it as a displacement; otherwise it is added and taken back around
  * the slot access. stride and cap are immediates when constant (a
@@ -101,8 +105,8 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
 
 /* With asm goto and outputs (GCC 11+, clang 11+; opt out with
  * K23_PORT_HOSTED_NO_ASM_GOTO) a constant-offset push jumps to the
- * caller's failure path: no flag to test after it (its failure exits go
- * through one cold stub that clears rseq_cs, then jump there). Only the
+ * caller's failure path: no flag to test after it (its failure exits
+ * jump there directly). Only the
  * push: its outputs are scratch registers. GCC 12.2
  * (Debian 12's) miscompiles an asm goto whose failure path returns a
  * constant where the other returns an output (it returned the output on
@@ -112,13 +116,6 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
      (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
 #define K23_PORT_RSEQ_GOTO_ 1
 #endif
-
-/* Leaving the sequence, committed or not: rseq_cs = 0. The descriptor
- * lives in this library, and the kernel reads whatever rseq_cs points to
- * at the thread's next preemption or signal; left set, it would point
- * into unmapped memory after dlclose() (SIGSEGV) or, worse, into whatever
- * is mapped there next. One store to the thread's own struct rseq. */
-#define K23_PORT_RSEQ_LEAVE_ "movq $0, %%fs:8(%[ro])\n\t"
 
 /* glibc's rseq signature, then the abort handler: start over. */
 #define K23_PORT_RSEQ_ABORT_ K23_PORT_RSEQ_SIG_BYTES_ "4:\n\t" "jmp 9b\n\t"
@@ -134,7 +131,6 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         "addq $0xffff, %[t2]\n\t"                                             \
         "movq %[t2], (%[t0])\n" /* commit: count - 1, transit + 1 */          \
         "2:\n\t"                                                              \
-        K23_PORT_RSEQ_LEAVE_                                                  \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
         "movq $-1, %[v]\n\t" /* K23_PORT_PCPU_NONE */                         \
@@ -157,7 +153,6 @@ extern __attribute__((visibility("hidden"))) ptrdiff_t
         "addq $-0xffff, %[t2]\n\t" /* ZF clear (count + 1 > 0) */             \
         "movq %[t2], (%[t0])\n" /* commit: count + 1, transit - 1 */          \
         "2:\n\t"                                                              \
-        K23_PORT_RSEQ_LEAVE_                                                  \
         ".pushsection .text.unlikely, \"ax\"\n"                               \
         "5:\n\t"                                                              \
         "xorl %k[t1], %k[t1]\n\t" /* ZF set: failed */                        \
@@ -211,20 +206,16 @@ static inline bool k23_port_pcpu_push_inline(void *base, size_t stride,
     /* volatile although asm goto is meant to be: GCC 12 deleted it when
      * the caller used no output */
     __asm__ __volatile__ goto(
-        K23_PORT_RSEQ_HEAD_("5f")
+        K23_PORT_RSEQ_HEAD_("%l[fail]")
         "movq (%[t0]), %[t2]\n\t" /* the word */
         "movzwl %w[t2], %k[t1]\n\t" /* count */
         "cmpl %[cap], %k[t1]\n\t"
-        "jae 5f\n\t" /* full */
+        "jae %l[fail]\n\t" /* full */
         "movq %[val], %c[soff](%[t0], %q[t1], 8)\n\t"
         "addq $-0xffff, %[t2]\n\t"
         "movq %[t2], (%[t0])\n" /* commit: count + 1, transit - 1 */
         "2:\n\t"
-        K23_PORT_RSEQ_LEAVE_
         ".pushsection .text.unlikely, \"ax\"\n"
-        "5:\n\t"
-        K23_PORT_RSEQ_LEAVE_
-        "jmp %l[fail]\n\t"
         K23_PORT_RSEQ_ABORT_
         ".popsection\n"
         : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
@@ -255,7 +246,6 @@ static inline bool k23_port_pcpu_add_inline(void *base, size_t stride,
         "2:\n\t"
         "movl $1, %[ok]\n"
         "6:\n\t"
-        K23_PORT_RSEQ_LEAVE_
         ".pushsection .text.unlikely, \"ax\"\n"
         "5:\n\t"
         "xorl %[ok], %[ok]\n\t"
@@ -303,16 +293,13 @@ static inline int k23_port_pcpu_flip_inline(const k23_port_pcpu_hdr_t *hdr,
         "xorq %[m], %[t0]\n\t"
         "movq %[t0], (%[w])\n" /* commit */
         "2:\n\t"
-        K23_PORT_RSEQ_LEAVE_
         "xorl %k[r], %k[r]\n"
         "7:\n\t"
         ".pushsection .text.unlikely, \"ax\"\n"
         "5:\n\t"
-        K23_PORT_RSEQ_LEAVE_
         "movl $2, %k[r]\n\t"
         "jmp 7b\n\t"
         "6:\n\t"
-        K23_PORT_RSEQ_LEAVE_
         "movl $1, %k[r]\n\t"
         "jmp 7b\n\t"
         K23_PORT_RSEQ_ABORT_

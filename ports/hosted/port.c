@@ -198,11 +198,15 @@ void k23_port_cpu_local_exit(unsigned cpu)
  * the commit, it resumes it at the abort handler instead, which starts
  * over; so a step either commits on the CPU whose id it read, with no
  * other step on that CPU in between, or has no visible effect (a push
- * may have written the slot above `count`, which nobody reads). Every
- * way out of a step, commit or failure, stores 0 to rseq_cs again: the
- * kernel reads the descriptor rseq_cs names at each preemption, so one
- * left behind would fault once dlclose() unmapped libk23mem.so (tests/
- * ports/hosted/dlclose.c). It costs one store per step.
+ * may have written the slot above `count`, which nobody reads). A step
+ * leaves rseq_cs set when it ends, as the rseq protocol allows: at the
+ * thread's next preemption or signal the kernel reads the descriptor,
+ * finds the thread outside the sequence and clears rseq_cs itself.
+ * Clearing it on every way out cost one store per step (docs/frames.md).
+ * The descriptor read then must still be mapped, so the probe pins the
+ * object that holds the sequences (hosted_pin_self): once the fast path
+ * is on, dlclose() leaves libk23mem.so loaded (tests/ports/hosted/
+ * dlclose.c) instead of unmapping descriptors that threads still name.
  *
  * A fence sets the flag, then membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_
  * RSEQ, MEMBARRIER_CMD_FLAG_CPU, cpu) interrupts that CPU if it runs one of
@@ -234,9 +238,59 @@ ptrdiff_t k23_port_hosted_rseq_offset;
 
 #if defined(HOSTED_HAVE_RSEQ) && defined(K23_PORT_PCPU_INLINE)
 #define HOSTED_RSEQ_STACKS 1
+#include <dlfcn.h>
+#include <link.h>
 #include <linux/membarrier.h>
 
 static int hosted_pcpu_state; /* 0 unknown, 1 available, 2 not */
+
+/* The loaded object (the program or a shared object) whose segments hold
+ * an address, found with dl_iterate_phdr. */
+struct hosted_object {
+    uintptr_t addr;
+    const char *name; /* "" for the program itself */
+    bool found;
+};
+
+static int hosted_object_holds(struct dl_phdr_info *info, size_t size,
+                               void *arg)
+{
+    (void)size;
+    struct hosted_object *o = arg;
+    for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+        if (ph->p_type == PT_LOAD && o->addr - lo < ph->p_memsz) {
+            o->name = info->dlpi_name;
+            o->found = true;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* dlopen, weak: a program linked with -static gets no reference that
+ * would pull the static dynamic loader in (and its link-time warning);
+ * there the sequences are in the program itself and need no pin. */
+#pragma weak dlopen
+
+/* Keep the object that holds the rseq descriptors loaded for good: a
+ * thread's rseq_cs may name one of them until the thread is next
+ * preempted (see above). The program itself is never unloaded; a shared
+ * object (libk23mem.so, or a plugin that linked libk23mem.a) is made
+ * RTLD_NODELETE. False if that fails: then the fast path stays off. */
+static bool hosted_pin_self(void)
+{
+    struct hosted_object o = {
+        .addr = (uintptr_t)&k23_port_hosted_rseq_offset};
+    dl_iterate_phdr(hosted_object_holds, &o);
+    if (!o.found)
+        return false;
+    if (o.name[0] == '\0')
+        return true;
+    return dlopen != NULL &&
+           dlopen(o.name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != NULL;
+}
 
 static __attribute__((noinline)) bool hosted_pcpu_probe(void)
 {
@@ -245,7 +299,8 @@ static __attribute__((noinline)) bool hosted_pcpu_probe(void)
     bool ok = __rseq_size != 0 && getenv("K23MEM_NO_RSEQ") == NULL &&
               syscall(SYS_membarrier,
                       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0,
-                      0) == 0;
+                      0) == 0 &&
+              hosted_pin_self();
     __atomic_store_n(&hosted_pcpu_state, ok ? 1 : 2, __ATOMIC_RELAXED);
     return ok;
 }
