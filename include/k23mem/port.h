@@ -284,9 +284,11 @@ typedef struct k23_port_pcpu_hdr {
  *
  * The hosted port answers true on x86_64 Linux when glibc registered an
  * rseq area (`__rseq_size != 0`) and membarrier's expedited rseq command
- * could be registered, outside ThreadSanitizer builds and unless the
- * environment variable `K23MEM_NO_RSEQ` is set; kernel and wasm32 ports
- * answer false.
+ * could be registered, and it could pin the object holding its rseq
+ * sequences (the program, or a shared object it makes RTLD_NODELETE, so
+ * that a later dlclose() leaves libk23mem.so loaded), outside
+ * ThreadSanitizer builds and unless the environment variable
+ * `K23MEM_NO_RSEQ` is set; kernel and wasm32 ports answer false.
  * @pre None.
  * @return true when the fast path is available
  * @context Any.
