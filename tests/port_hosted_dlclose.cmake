@@ -17,4 +17,13 @@ if(K23_PORT_HOSTED AND TARGET k23mem_shared)
     COMMAND port_hosted_dlclose "$<TARGET_FILE:k23mem_shared>")
   set_tests_properties(port_hosted_dlclose PROPERTIES LABELS "unit"
     TIMEOUT 60 SKIP_RETURN_CODE 77)
+  # The same for a plugin that carries the library's objects itself, as
+  # one linked with libk23mem.a does: the port pins that plugin.
+  add_library(k23mem_test_plugin MODULE $<TARGET_OBJECTS:k23mem_objects>)
+  target_link_libraries(k23mem_test_plugin PRIVATE ${K23_PORT_LIBS})
+  add_dependencies(port_hosted_dlclose k23mem_test_plugin)
+  add_test(NAME port_hosted_dlclose_plugin
+    COMMAND port_hosted_dlclose "$<TARGET_FILE:k23mem_test_plugin>")
+  set_tests_properties(port_hosted_dlclose_plugin PROPERTIES LABELS "unit"
+    TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()

@@ -269,16 +269,14 @@ static int hosted_object_holds(struct dl_phdr_info *info, size_t size,
     return 0;
 }
 
-/* dlopen, weak: a program linked with -static gets no reference that
- * would pull the static dynamic loader in (and its link-time warning);
- * there the sequences are in the program itself and need no pin. */
-#pragma weak dlopen
-
 /* Keep the object that holds the rseq descriptors loaded for good: a
  * thread's rseq_cs may name one of them until the thread is next
  * preempted (see above). The program itself is never unloaded; a shared
  * object (libk23mem.so, or a plugin that linked libk23mem.a) is made
- * RTLD_NODELETE. False if that fails: then the fast path stays off. */
+ * RTLD_NODELETE. False if that fails: then the fast path stays off.
+ * dlopen is looked up, not referenced: in a program linked with -static
+ * a reference to it draws a link-time warning (and there the sequences
+ * are in the program, which needs no pin). */
 static bool hosted_pin_self(void)
 {
     struct hosted_object o = {
@@ -288,8 +286,12 @@ static bool hosted_pin_self(void)
         return false;
     if (o.name[0] == '\0')
         return true;
-    return dlopen != NULL &&
-           dlopen(o.name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != NULL;
+    void *(*open_fn)(const char *, int);
+    void *sym = dlsym(RTLD_DEFAULT, "dlopen");
+    if (sym == NULL)
+        return false;
+    memcpy(&open_fn, &sym, sizeof(open_fn));
+    return open_fn(o.name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != NULL;
 }
 
 static __attribute__((noinline)) bool hosted_pcpu_probe(void)

@@ -19,7 +19,13 @@ if readelf -d "$scratch/app" | grep -q 'NEEDED.*libk23mem'; then
 fi
 "$scratch/app" >/dev/null
 # 2. Fully static.
-cc -std=c11 -static -o "$scratch/app-static" "$app" $(pkg-config --cflags --libs k23mem-static)
+cc -std=c11 -static -o "$scratch/app-static" "$app" $(pkg-config --cflags --libs k23mem-static) \
+    2>"$scratch/link-static.log"
+# The library draws no link-time warning either (a reference to dlopen
+# would: "Using 'dlopen' in statically linked applications ...").
+if grep -i warning "$scratch/link-static.log" >&2; then
+    echo "cc -static warned (above)" >&2; exit 1
+fi
 if readelf -d "$scratch/app-static" 2>/dev/null | grep -q NEEDED; then
     echo "cc -static produced a binary with shared libraries:" >&2
     readelf -d "$scratch/app-static" | grep NEEDED >&2; exit 1
