@@ -18,7 +18,11 @@
  *    index sequence and allocate its replacement (an alloc+free pair whose
  *    object changes every step, so no allocator gets a single hot slot);
  *  - fill1e6: allocate 10^6 64-byte objects, free them in random order
- *    (ns per alloc+free);
+ *    (ns per alloc+free), and the page faults the thread took meanwhile
+ *    (median over the rounds): an allocator that returned its pages to
+ *    the system since the last round takes them again here, as mimalloc
+ *    does in some runs and not in others, which changes its figures in
+ *    every case (docs/kmem.md);
  *  - remote: one thread allocates 64-byte objects and passes them through
  *    a single-producer ring to a second thread that frees them (ns per
  *    object, wall time); the two threads are pinned to two different CPUs
@@ -44,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,14 +162,30 @@ static double time_pairs(const struct alloc *a, size_t size, int iters)
 static void **objs;
 static unsigned *order;
 
+/* Page faults the calling thread took so far. */
+static long thread_faults(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt + ru.ru_majflt
+                                               : 0;
+}
+
+/* Page faults of the last time_fill() call: an allocator that gave its
+ * pages back to the system between rounds takes them again here, which
+ * is what makes a run fast or slow for it (docs/kmem.md). */
+static long fill_faults;
+
 static double time_fill(const struct alloc *a)
 {
+    long f0 = thread_faults();
     uint64_t t0 = cpu_ns();
     for (int i = 0; i < MILLION; i++)
         objs[i] = a->alloc(a->ctx, 64);
     for (int i = 0; i < MILLION; i++)
         a->free(a->ctx, objs[order[i]]);
-    return (double)(cpu_ns() - t0) / MILLION;
+    double ns = (double)(cpu_ns() - t0) / MILLION;
+    fill_faults = thread_faults() - f0;
+    return ns;
 }
 
 #define RING 4096
@@ -409,6 +430,7 @@ int k23_bench_kmem(int argc, char **argv)
     }
 
     double p64[4][REPS], p256[4][REPS], fill[4][REPS], remote[4][REPS];
+    double faults[4][REPS];
     for (int a = 0; a < n; a++) { /* warm-up: every allocator set up */
         time_pairs(&al[a], 64, 200000);
         time_pairs(&al[a], 256, 200000);
@@ -420,6 +442,7 @@ int k23_bench_kmem(int argc, char **argv)
             p64[a][rep] = time_pairs(&al[a], 64, 2000000);
             p256[a][rep] = a == 0 ? 0 : time_pairs(&al[a], 256, 2000000);
             fill[a][rep] = time_fill(&al[a]);
+            faults[a][rep] = (double)fill_faults;
             remote[a][rep] = time_remote(&al[a], 1000000);
         }
     int mi = -1;
@@ -442,17 +465,18 @@ int k23_bench_kmem(int argc, char **argv)
         rremote[rep] = remote[0][rep] / remote[mi][rep];
     }
     double m64[4], m256[4], mfill[4], mremote[4];
-    printf("  %-12s %10s %10s %12s %12s\n", "allocator", "pair64 ns",
-           "pair256 ns", "fill1e6 ns", "remote ns");
+    printf("  %-12s %10s %10s %12s %12s %12s\n", "allocator", "pair64 ns",
+           "pair256 ns", "fill1e6 ns", "fill faults", "remote ns");
     for (int a = 0; a < n; a++) {
         m64[a] = median(p64[a], REPS);
         m256[a] = median(p256[a], REPS);
         mfill[a] = median(fill[a], REPS);
         mremote[a] = median(remote[a], REPS);
         double lo = p64[a][0], hi = p64[a][REPS - 1];
-        printf("  %-12s %10.1f %10.1f %12.1f %12.1f   (pair64 %.1f-%.1f)\n",
+        printf("  %-12s %10.1f %10.1f %12.1f %12.0f %12.1f   (pair64 "
+               "%.1f-%.1f)\n",
                al[a].name, m64[a], a == 0 ? 0.0 : m256[a], mfill[a],
-               mremote[a], lo, hi);
+               median(faults[a], REPS), mremote[a], lo, hi);
     }
     double bytes = bytes_per_object(&al[0], true);
     printf("  bytes per live 64-byte object, 10^6 live: k23 cache %.2f "
