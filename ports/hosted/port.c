@@ -282,7 +282,7 @@ static bool hosted_pin_self(void)
     struct hosted_object o = {
         .addr = (uintptr_t)&k23_port_hosted_rseq_offset};
     dl_iterate_phdr(hosted_object_holds, &o);
-    if (!o.found)
+    if (!o.found || o.name == NULL)
         return false;
     if (o.name[0] == '\0')
         return true;
