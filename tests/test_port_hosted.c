@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h> /* __rseq_size */
+#define HAVE_SYS_RSEQ_H 1
+#endif
+#endif
 
 #include "k23mem/perm.h"
 #include "k23mem/port.h"
@@ -568,6 +574,22 @@ static void check_add(add_fn add)
     sched_setaffinity(0, sizeof(old), &old);
     free(st);
 }
+
+#ifdef HAVE_SYS_RSEQ_H
+/* The fast path needs glibc's rseq area: with glibc's registration off
+ * (GLIBC_TUNABLES=glibc.pthread.rseq=0, as for a program that registers
+ * rseq itself) the probe must say no, and the library takes its locks.
+ * ctest runs this file so as test_port_hosted_glibc_without_rseq. */
+Test(port_hosted, no_fast_path_without_glibc_rseq)
+{
+    if (__rseq_size != 0)
+        cr_skip_test("glibc registered rseq here");
+    cr_assert_not(k23_port_pcpu_fast());
+    unsigned n = k23_port_cpu_count();
+    for (int i = 0; i < 100; i++)
+        cr_assert_lt(k23_port_hosted_cpu_id_(), n);
+}
+#endif
 
 Test(port_hosted, pcpu_add_counts_on_the_calling_cpu)
 {
