@@ -15,6 +15,11 @@
 #define HAVE_SYS_RSEQ_H 1
 #endif
 #endif
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "k23mem/perm.h"
 #include "k23mem/port.h"
@@ -588,6 +593,20 @@ Test(port_hosted, no_fast_path_without_glibc_rseq)
     unsigned n = k23_port_cpu_count();
     for (int i = 0; i < 100; i++)
         cr_assert_lt(k23_port_hosted_cpu_id_(), n);
+}
+#endif
+
+#ifdef SYS_membarrier /* MEMBARRIER_CMD_*: an enum of linux/membarrier.h */
+/* The fences need membarrier's rseq commands (Linux 5.10): where the
+ * kernel or a seccomp policy refuses them the probe must say no. ctest
+ * runs this file so as test_port_hosted_no_membarrier, under a filter
+ * that fails every membarrier() (tests/ports/hosted/no_membarrier.c). */
+Test(port_hosted, no_fast_path_without_membarrier_rseq)
+{
+    long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (q >= 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ))
+        cr_skip_test("membarrier has the rseq commands here");
+    cr_assert_not(k23_port_pcpu_fast());
 }
 #endif
 
