@@ -7,5 +7,5 @@ if(K23_PORT_HOSTED AND TARGET test_port_hosted)
     COMMAND test_port_hosted --short-filename)
   set_tests_properties(test_port_hosted_glibc_without_rseq PROPERTIES
     LABELS "unit" TIMEOUT 300
-    ENVIRONMENT "GLIBC_TUNABLES=glibc.pthread.rseq=0")
+    ENVIRONMENT "GLIBC_TUNABLES=glibc.pthread.rseq=0;ASAN_OPTIONS=handle_segv=0")
 endif()

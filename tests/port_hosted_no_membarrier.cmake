@@ -13,7 +13,8 @@ if(K23_PORT_HOSTED AND TARGET test_port_hosted)
   add_test(NAME test_port_hosted_no_membarrier
     COMMAND no_membarrier "$<TARGET_FILE:test_port_hosted>" --short-filename)
   set_tests_properties(test_port_hosted_no_membarrier PROPERTIES
-    LABELS "unit" TIMEOUT 300 SKIP_RETURN_CODE 77)
+    LABELS "unit" TIMEOUT 300 SKIP_RETURN_CODE 77
+    ENVIRONMENT "ASAN_OPTIONS=handle_segv=0")
   if(TARGET stress_kmem)
     add_test(NAME stress_kmem_no_membarrier
       COMMAND no_membarrier "$<TARGET_FILE:stress_kmem>")
