@@ -514,8 +514,8 @@ static void kmem_slab_put(k23_kmem_cache_t *c, void *obj)
 }
 
 /* Copy a full batch to or from the depot, under the cache lock: a word
- * at a time (k23_memcopy_ goes byte by byte, and a CPU freeing objects
- * another allocates waits for this lock), through volatile stores so
+ * at a time and inline (a CPU freeing objects another allocates waits
+ * for this lock), through volatile stores so
  * that the compiler makes no memcpy call of it. */
 static void kmem_batch_copy(uint64_t *dst, const uint64_t *src)
 {
@@ -1482,11 +1482,11 @@ void k23_kfree(k23_kmem_t *km, void *ptr)
     kmem_kfree_slow(km, ptr);
 }
 
-size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
+/* The usable size of ptr, live memory of k23_kmalloc(); panics with
+ * msg, naming the address, when it is not. */
+static size_t kmem_kmalloc_usable(k23_kmem_t *km, const void *ptr,
+                                  const char *msg)
 {
-    kmem_require_live(km, "k23_kmalloc_usable_size: not an initialised "
-                          "k23_kmem_t:");
-    K23_REQUIRE(ptr != NULL, "k23_kmalloc_usable_size");
     struct kmem_found f = kmem_find_slab(km, ptr);
     struct kmem_slab *s = f.s;
     uint32_t idx = f.idx;
@@ -1496,9 +1496,69 @@ size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
     struct k23_kmem_large *r =
         s == NULL ? kmem_large_find(km, kmem_v2p(km, ptr), false) : NULL;
     if (r == NULL)
-        kmem_panic_obj("k23_kmalloc_usable_size: not live memory of "
-                       "k23_kmalloc:", ptr, NULL);
+        kmem_panic_obj(msg, ptr, NULL);
     return (size_t)r->bytes;
+}
+
+size_t k23_kmalloc_usable_size(k23_kmem_t *km, const void *ptr)
+{
+    kmem_require_live(km, "k23_kmalloc_usable_size: not an initialised "
+                          "k23_kmem_t:");
+    K23_REQUIRE(ptr != NULL, "k23_kmalloc_usable_size");
+    return kmem_kmalloc_usable(km, ptr, "k23_kmalloc_usable_size: not live "
+                                        "memory of k23_kmalloc:");
+}
+
+void *k23_kmalloc_array(k23_kmem_t *km, size_t n, size_t size, uint32_t flags)
+{
+    kmem_require_live(km, "k23_kmalloc_array: not an initialised k23_kmem_t:");
+    K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0, "k23_kmalloc_array");
+    size_t bytes;
+    if (k23_mul_overflow_(n, size, &bytes))
+        return NULL;
+    return k23_kmalloc(km, bytes, flags);
+}
+
+/* Bytes that k23_kmalloc(size) takes (size > 0, not above a size the
+ * layer handed out): its class's size, or whole frames. */
+static uint64_t kmem_kmalloc_bytes(const k23_kmem_t *km, size_t size)
+{
+    if (size <= km->class_size[km->nclasses - 1])
+        return km->class_size[kmem_class_index(size)];
+    uint64_t frame = km->fa->cfg.frame_size;
+    return ((uint64_t)size + frame - 1) & ~(frame - 1);
+}
+
+/* Move the first n bytes of ptr into q and free ptr. */
+static void *kmem_move(k23_kmem_t *km, void *q, void *ptr, size_t n)
+{
+    k23_memcopy_(q, ptr, n);
+    k23_kfree(km, ptr);
+    return q;
+}
+
+void *k23_krealloc(k23_kmem_t *km, void *ptr, size_t size, uint32_t flags)
+{
+    kmem_require_live(km, "k23_krealloc: not an initialised k23_kmem_t:");
+    K23_REQUIRE((flags & ~K23_KMEM_ZERO) == 0, "k23_krealloc");
+    if (ptr == NULL)
+        return k23_kmalloc(km, size, flags);
+    /* checked before anything else: a foreign or freed ptr panics even
+     * when the request would fail */
+    size_t old = kmem_kmalloc_usable(km, ptr, "k23_krealloc: not live "
+                                              "memory of k23_kmalloc:");
+    if (size == 0)
+        return NULL;
+    if (size <= old) {
+        /* a shrink moves only when it frees more than half, and never
+         * fails: without a smaller allocation ptr stays */
+        if (size > old / 2 || kmem_kmalloc_bytes(km, size) >= old)
+            return ptr;
+        void *q = k23_kmalloc(km, size, flags);
+        return q != NULL ? kmem_move(km, q, ptr, size) : ptr;
+    }
+    void *q = k23_kmalloc(km, size, flags);
+    return q != NULL ? kmem_move(km, q, ptr, old) : NULL;
 }
 
 unsigned k23_kmem_class_count(const k23_kmem_t *km)

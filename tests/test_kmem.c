@@ -840,3 +840,249 @@ Test(kmem, cache_free_of_null_does_nothing, .init = setup)
     cr_assert_eq(k23_kmem_cache_check(c), K23_OK);
     cr_assert_eq(k23_kmem_cache_destroy(c), K23_OK);
 }
+
+/* ---- k23_kmalloc_array, k23_krealloc ---- */
+
+/* Every class's empty slabs, and those of the frame runs' records, back
+ * in the frame allocator. */
+static void shrink_all_classes(void)
+{
+    for (unsigned i = 0; i < k23_kmem_class_count(&km); i++)
+        cr_assert_eq(k23_kmem_cache_shrink(km.classes[i], NULL), K23_OK);
+    cr_assert_eq(k23_kmem_cache_shrink(km.records, NULL), K23_OK);
+}
+
+Test(kmem, kmalloc_array_refuses_products_that_overflow, .init = setup)
+{
+    shrink_all_classes();
+    uint64_t free0 = frames_free();
+    const size_t half = SIZE_MAX / 2 + 1;
+    cr_assert_null(k23_kmalloc_array(&km, half, 2, 0));
+    cr_assert_null(k23_kmalloc_array(&km, 2, half, 0));
+    cr_assert_null(k23_kmalloc_array(&km, SIZE_MAX, SIZE_MAX, 0));
+    cr_assert_null(k23_kmalloc_array(&km, SIZE_MAX, 2, K23_KMEM_ZERO));
+    cr_assert_null(k23_kmalloc_array(&km, 0, 64, 0));
+    cr_assert_null(k23_kmalloc_array(&km, 64, 0, 0));
+    cr_assert_eq(frames_free(), free0, "a refused request took frames");
+
+    /* what does fit: a class, zeroed, and a frame run */
+    unsigned char *p = k23_kmalloc_array(&km, 10, 24, K23_KMEM_ZERO);
+    cr_assert_not_null(p);
+    cr_assert_geq(k23_kmalloc_usable_size(&km, p), 240);
+    for (size_t i = 0; i < 240; i++)
+        cr_assert_eq(p[i], 0, "byte %zu", i);
+    void *run = k23_kmalloc_array(&km, 3, F4K, 0);
+    cr_assert_not_null(run);
+    cr_assert_eq(k23_kmalloc_usable_size(&km, run), 3 * F4K);
+    /* 1 * SIZE_MAX does not overflow: too large a run, not a wrap */
+    cr_assert_null(k23_kmalloc_array(&km, 1, SIZE_MAX, 0));
+    k23_kfree(&km, p);
+    k23_kfree(&km, run);
+    shrink_all_classes();
+    cr_assert_eq(frames_free(), free0);
+}
+
+Test(kmem, kmalloc_array_with_unknown_flags_panics, .init = setup,
+     .signal = SIGABRT)
+{
+    /* the flags are checked before the product: an overflowing request
+     * with bad flags panics too */
+    (void)k23_kmalloc_array(&km, SIZE_MAX, 2, 0x80);
+}
+
+/* The byte a krealloc model slot holds at offset i in generation g. */
+static unsigned char pattern(unsigned slot, unsigned gen, size_t i)
+{
+    return (unsigned char)(slot * 31u + gen * 7u + (unsigned)i * 13u + 1u);
+}
+
+/* A size of 1 byte to 3 frames, most of them in the classes. */
+static size_t model_size(void)
+{
+    uint64_t r = rnd();
+    switch (r % 4) {
+    case 0: return 1 + (size_t)(r >> 8) % 64;
+    case 1: return 1 + (size_t)(r >> 8) % 512;
+    case 2: return 1 + (size_t)(r >> 8) % (F4K / 2);
+    default: return 1 + (size_t)(r >> 8) % (3 * F4K);
+    }
+}
+
+/* A model of k23_krealloc: slots of live memory, each with the size the
+ * model asked for and a generation; every resize must keep the bytes up
+ * to the smaller size, zero what K23_KMEM_ZERO promises, stay in place
+ * when it keeps more than half, and leave the usable size at least as
+ * large as asked. Live memory never overlaps: every slot's bytes are
+ * checked before each resize and at the end. */
+Test(kmem, krealloc_model_keeps_contents, .init = setup)
+{
+    shrink_all_classes();
+    uint64_t free0 = frames_free();
+    enum { SLOTS = 48, OPS = 30000 };
+    unsigned char *p[SLOTS] = {0};
+    size_t len[SLOTS] = {0};
+    unsigned gen[SLOTS] = {0};
+    unsigned moved = 0, kept = 0, grown = 0;
+    for (int op = 0; op < OPS; op++) {
+        unsigned s = (unsigned)(rnd() % SLOTS);
+        for (size_t i = 0; i < len[s]; i++)
+            cr_assert_eq(p[s][i], pattern(s, gen[s], i),
+                         "op %d slot %u byte %zu", op, s, i);
+        if (p[s] != NULL && rnd() % 8 == 0) {
+            k23_kfree(&km, p[s]);
+            p[s] = NULL, len[s] = 0;
+            continue;
+        }
+        size_t n = model_size();
+        uint32_t flags = rnd() % 2 ? K23_KMEM_ZERO : 0;
+        size_t old = p[s] ? k23_kmalloc_usable_size(&km, p[s]) : 0;
+        unsigned char *q = k23_krealloc(&km, p[s], n, flags);
+        cr_assert_not_null(q, "op %d: %zu bytes", op, n);
+        cr_assert_geq(k23_kmalloc_usable_size(&km, q), n);
+        size_t keep = len[s] < n ? len[s] : n;
+        for (size_t i = 0; i < keep; i++)
+            cr_assert_eq(q[i], pattern(s, gen[s], i),
+                         "op %d slot %u byte %zu after %zu -> %zu", op, s, i,
+                         len[s], n);
+        if (flags & K23_KMEM_ZERO)
+            for (size_t i = old; i < n; i++)
+                cr_assert_eq(q[i], 0, "op %d byte %zu of the new part", op,
+                             i);
+        if (p[s] != NULL && n <= old && n > old / 2)
+            cr_assert_eq(q, p[s], "a shrink keeping more than half moved");
+        if (p[s] != NULL)
+            *(q == p[s] ? &kept : n > old ? &grown : &moved) += 1;
+        p[s] = q, len[s] = n, gen[s]++;
+        for (size_t i = 0; i < n; i++)
+            q[i] = pattern(s, gen[s], i);
+    }
+    cr_assert_gt(moved, 100, "shrinks that moved: %u", moved);
+    cr_assert_gt(kept, 100, "resizes in place: %u", kept);
+    cr_assert_gt(grown, 100, "resizes that grew: %u", grown);
+    for (unsigned s = 0; s < SLOTS; s++) {
+        for (size_t i = 0; i < len[s]; i++)
+            cr_assert_eq(p[s][i], pattern(s, gen[s], i));
+        k23_kfree(&km, p[s]);
+    }
+    shrink_all_classes();
+    cr_assert_eq(frames_free(), free0, "frames lost");
+}
+
+Test(kmem, krealloc_of_null_is_kmalloc_and_failures_keep_the_memory)
+{
+    frames_up(4 * MiB, 0);
+    cr_assert_eq(k23_kmem_init(&km, &fa, NULL), K23_OK);
+    unsigned char *p = k23_krealloc(&km, NULL, 100, K23_KMEM_ZERO);
+    cr_assert_not_null(p);
+    cr_assert_eq(k23_kmalloc_usable_size(&km, p), 112);
+    for (size_t i = 0; i < 112; i++)
+        cr_assert_eq(p[i], 0);
+    memset(p, 0x5a, 100);
+    /* size 0, more than the frames, more than any run: NULL, p kept */
+    cr_assert_null(k23_krealloc(&km, p, 0, 0));
+    cr_assert_null(k23_krealloc(&km, p, 8 * MiB, 0));
+    cr_assert_null(k23_krealloc(&km, p, SIZE_MAX, K23_KMEM_ZERO));
+    for (size_t i = 0; i < 100; i++)
+        cr_assert_eq(p[i], 0x5a, "byte %zu", i);
+    cr_assert_eq(k23_kmalloc_usable_size(&km, p), 112);
+    k23_kfree(&km, p);
+}
+
+Test(kmem, krealloc_shrink_of_a_run_returns_frames_or_stays)
+{
+    frames_up(4 * MiB, 0);
+    cr_assert_eq(k23_kmem_init(&km, &fa, NULL), K23_OK);
+    unsigned char *run = k23_kmalloc(&km, 64 * F4K, 0);
+    cr_assert_not_null(run);
+    memset(run, 0x33, 64 * F4K);
+    uint64_t before = frames_free();
+    unsigned char *q = k23_krealloc(&km, run, 100, 0);
+    cr_assert_neq(q, run, "a shrink to 100 bytes of 64 frames stayed");
+    cr_assert_geq(frames_free(), before + 64 - 8, "the run's frames");
+    for (size_t i = 0; i < 100; i++)
+        cr_assert_eq(q[i], 0x33);
+    k23_kfree(&km, q);
+
+    /* with no memory for the smaller allocation, the run stays */
+    run = k23_kmalloc(&km, 8 * F4K, 0);
+    cr_assert_not_null(run);
+    memset(run, 0x44, 8 * F4K);
+    enum { MAX = 1 << 17 };
+    void **fill = calloc(MAX, sizeof(*fill));
+    size_t n = 0;
+    while (n < MAX && (fill[n] = k23_kmalloc(&km, 100, 0)) != NULL)
+        n++;
+    cr_assert_lt(n, MAX);
+    cr_assert_eq(k23_krealloc(&km, run, 100, 0), run);
+    for (size_t i = 0; i < 8 * F4K; i++)
+        cr_assert_eq(run[i], 0x44, "byte %zu", i);
+    for (size_t i = 0; i < n; i++)
+        k23_kfree(&km, fill[i]);
+    k23_kfree(&km, run);
+    free(fill);
+}
+
+Test(kmem, krealloc_of_freed_memory_panics, .init = setup, .signal = SIGABRT)
+{
+    void *p = k23_kmalloc(&km, 64, 0);
+    k23_kfree(&km, p);
+    (void)k23_krealloc(&km, p, 128, 0);
+}
+
+Test(kmem, krealloc_of_a_cache_object_panics, .init = setup,
+     .signal = SIGABRT)
+{
+    k23_kmem_cache_t *c = make_cache("zeta", 64, 0);
+    (void)k23_krealloc(&km, k23_kmem_cache_alloc(c, 0), 32, 0);
+}
+
+Test(kmem, krealloc_inside_a_run_panics, .init = setup, .signal = SIGABRT)
+{
+    char *p = k23_kmalloc(&km, 3 * F4K, 0);
+    (void)k23_krealloc(&km, p + F4K, 16, 0);
+}
+
+static void do_krealloc(void *arg)
+{
+    (void)k23_krealloc(&km, arg, SIZE_MAX, 0);
+}
+
+Test(kmem, krealloc_panics_name_the_address, .init = setup)
+{
+    char *k = k23_kmalloc(&km, 3 * F4K, 0);
+    k23_kfree(&km, k);
+    /* checked before the request: even a size that would fail panics */
+    expect_panic(do_krealloc, k, k,
+                 (const char *[]){"k23_krealloc: not live memory", NULL});
+    long local;
+    expect_panic(do_krealloc, &local, &local,
+                 (const char *[]){"k23_krealloc: not live memory", NULL});
+}
+
+static k23_kmem_t zero_layer;
+static void do_kmalloc_array_zero(void *arg)
+{
+    (void)k23_kmalloc_array(arg, 1, 8, 0);
+}
+static void do_krealloc_zero(void *arg)
+{
+    (void)k23_krealloc(arg, NULL, 8, 0);
+}
+static void do_krealloc_bad_flags(void *arg)
+{
+    (void)k23_krealloc(&km, arg, 8, 0x80);
+}
+
+Test(kmem, array_and_realloc_refuse_a_bad_layer_and_flags, .init = setup)
+{
+    expect_panic(do_kmalloc_array_zero, &zero_layer, &zero_layer,
+                 (const char *[]){"k23_kmalloc_array: not an initialised",
+                                  NULL});
+    expect_panic(do_krealloc_zero, &zero_layer, &zero_layer,
+                 (const char *[]){"k23_krealloc: not an initialised", NULL});
+    char msg[512];
+    void *p = k23_kmalloc(&km, 8, 0);
+    cr_assert(panic_capture(do_krealloc_bad_flags, p, msg, sizeof(msg)));
+    cr_assert_not_null(strstr(msg, "k23_krealloc"), "said: %s", msg);
+    k23_kfree(&km, p);
+}

@@ -284,6 +284,48 @@ K23_API int k23_kmem_cache_check(k23_kmem_cache_t *c);
 K23_API void *k23_kmalloc(k23_kmem_t *km, size_t size, uint32_t flags);
 
 /**
+ * Allocate an array of @p n elements of @p size bytes each, as
+ * k23_kmalloc(km, n * size, flags), but a product that does not fit a
+ * size_t is refused instead of wrapping to a small allocation.
+ * @param[in,out] km     an initialised layer
+ * @param[in]     n      elements, > 0
+ * @param[in]     size   bytes per element, > 0
+ * @param[in]     flags  #K23_KMEM_ZERO or 0
+ * @return the memory, or NULL when @p n or @p size is 0, when
+ *         @p n * @p size overflows, or as k23_kmalloc()
+ * @context As k23_kmalloc(), and panics on the same misuse.
+ */
+K23_API void *k23_kmalloc_array(k23_kmem_t *km, size_t n, size_t size,
+                                uint32_t flags);
+
+/**
+ * Resize memory of k23_kmalloc(), keeping its contents up to the smaller
+ * of the old usable size and @p size.
+ *
+ * - @p ptr NULL: the same as k23_kmalloc(km, size, flags).
+ * - @p size at most the usable size: @p ptr is returned unchanged, unless
+ *   @p size needs less than half of it and a smaller allocation can be
+ *   had; then the contents move there and the old memory is freed. A
+ *   shrink never fails.
+ * - larger: the contents move to a new allocation and the old memory is
+ *   freed. With #K23_KMEM_ZERO the bytes past the old usable size are
+ *   zero (the bytes before it are the old ones, whatever the caller left
+ *   there).
+ *
+ * On failure (@p size 0, too large, no frames left) NULL is returned and
+ * @p ptr stays allocated, its contents untouched.
+ * @param[in,out] km     the layer @p ptr came from
+ * @param[in]     ptr    live memory of k23_kmalloc(), or NULL
+ * @param[in]     size   bytes wanted, > 0
+ * @param[in]     flags  #K23_KMEM_ZERO or 0
+ * @return the memory (@p ptr or a new address), or NULL
+ * @context As k23_kmalloc(). Panics like k23_kfree(), naming the
+ *          address, when @p ptr is not live memory of k23_kmalloc().
+ */
+K23_API void *k23_krealloc(k23_kmem_t *km, void *ptr, size_t size,
+                           uint32_t flags);
+
+/**
  * Free memory of k23_kmalloc(), found from the address alone. Panics,
  * naming the address, on a double free and on an address k23_kmalloc()
  * did not return.
