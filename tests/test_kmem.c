@@ -914,7 +914,7 @@ static size_t model_size(void)
  * when it keeps more than half, and leave the usable size at least as
  * large as asked. Live memory never overlaps: every slot's bytes are
  * checked before each resize and at the end. */
-Test(kmem, krealloc_model_keeps_contents, .init = setup)
+static void krealloc_model(void)
 {
     shrink_all_classes();
     uint64_t free0 = frames_free();
@@ -966,6 +966,26 @@ Test(kmem, krealloc_model_keeps_contents, .init = setup)
     }
     shrink_all_classes();
     cr_assert_eq(frames_free(), free0, "frames lost");
+}
+
+Test(kmem, krealloc_model_keeps_contents, .init = setup)
+{
+    krealloc_model();
+}
+
+/* The kmalloc classes with redzones and poison: a resize must neither
+ * copy into a redzone nor write to the memory it freed. */
+static void setup_debug_classes(void)
+{
+    frames_up(64 * MiB, 64);
+    k23_kmem_config_t cfg = {0};
+    cfg.kmalloc_flags = K23_KMEM_DEBUG_REDZONE | K23_KMEM_DEBUG_POISON;
+    cr_assert_eq(k23_kmem_init(&km, &fa, &cfg), K23_OK);
+}
+
+Test(kmem, krealloc_model_on_debug_classes, .init = setup_debug_classes)
+{
+    krealloc_model();
 }
 
 Test(kmem, krealloc_of_null_is_kmalloc_and_failures_keep_the_memory)
