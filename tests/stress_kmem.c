@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 OR MIT */
 /*
  * Threaded stress test of the object caches: more threads than CPUs
- * allocate and free k23_kmalloc() memory and objects of one cache, and
- * hand half of what they allocate to another thread through a shared
- * ring, which frees it (frees from another CPU). An ownership map with one
+ * allocate, resize (k23_krealloc) and free k23_kmalloc() memory and
+ * objects of one cache, and hand half of what they allocate to another
+ * thread through a shared ring, which frees it (frees from another CPU). An ownership map with one
  * atomic byte per 8 bytes of memory is flipped by every allocation and
  * free, so an object handed out twice, or freed while free, is noticed at
  * once. At the end every cache checks out, and destroying the layer gives
@@ -74,6 +74,29 @@ static void release(void *p, size_t size, int from_cache, unsigned who)
         k23_kfree(&km, p);
 }
 
+/* k23_krealloc h to n bytes. The old start is given up first: once it
+ * moves, the old memory may be another thread's at once. The bytes the
+ * owner wrote must survive the move, up to the smaller size. */
+static void resize(struct handoff *h, size_t n, unsigned who)
+{
+    disown(h->p, h->size, who);
+    unsigned char *q = k23_krealloc(&km, h->p, n, 0);
+    STRESS_CHECK(q != NULL, "resize of %p to %zu bytes failed", h->p, n);
+    if (q == NULL) {
+        own(h->p, h->size, who);
+        return;
+    }
+    size_t keep = h->size < n ? h->size : n;
+    for (size_t i = 0; i < (keep < 64 ? keep : 64); i++)
+        if (q[i] != (unsigned char)who) {
+            STRESS_CHECK(0, "%p byte %zu lost in a resize", (void *)q, i);
+            break;
+        }
+    h->p = q;
+    h->size = n;
+    own(q, n, who);
+}
+
 static void *worker(void *arg)
 {
     unsigned id = (unsigned)(uintptr_t)arg + 1;
@@ -95,6 +118,8 @@ static void *worker(void *arg)
             h.owner = id;
             own(h.p, h.size, id);
             live[nlive++] = h;
+        } else if (what == 4 && nlive > 0 && !live[nlive - 1].from_cache) {
+            resize(&live[nlive - 1], 1 + (size_t)((rng >> 16) % 6000), id);
         } else if (what < 6 && nlive > 0) {
             struct handoff h = live[--nlive];
             release(h.p, h.size, h.from_cache, h.owner);
